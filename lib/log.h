@@ -1,0 +1,60 @@
+/*
+ * log: the logging API every forkd program shares, in the shape of
+ * OpenSMTPD's log.c.
+ *
+ * Messages go to syslog(3). With debug set they are also copied to
+ * stderr (LOG_PERROR), as forkd -d and the handlers' -d want.
+ * Text that came from a peer must pass through log_vis() first, so that a
+ * client can never put CR, LF or other control bytes into the log.
+ */
+#ifndef FORKD_LOG_H
+#define FORKD_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/*
+ * Open the log. ident is the syslog tag (NULL: the program's name),
+ * facility a LOG_* facility (LOG_DAEMON, LOG_MAIL). debug != 0 copies
+ * every line to stderr as well. Calls tzset() and opens the syslog socket
+ * now (LOG_NDELAY), so that logging later needs no file access and works
+ * inside a seccomp sandbox.
+ */
+void	log_init(int debug, int facility, const char *ident);
+
+/* 0: log_debug() is dropped (the default); 1: it is logged. */
+void	log_setverbose(int verbose);
+int	log_getverbose(void);
+
+/* LOG_ERR with ": strerror(errno)" appended. errno is preserved. */
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* LOG_ERR, as given. */
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* LOG_INFO. */
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* LOG_NOTICE. */
+void	log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* LOG_DEBUG, only when verbose. */
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log at an explicit priority (LOG_CRIT ... LOG_DEBUG). */
+void	log_vlog(int pri, const char *fmt, va_list ap);
+/* LOG_CRIT with strerror(errno) appended, then exit(1). */
+void	fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+/* LOG_CRIT, then exit(1). */
+void	fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Escape len bytes of peer-supplied data at src into dst (dstsize bytes,
+ * always NUL-terminated) with vis(3) (VIS_SAFE | VIS_OCTAL | VIS_CSTYLE |
+ * VIS_NL | VIS_TAB), so CR, LF and other control bytes show as \r, \n,
+ * \ooo. Output that does not fit is cut and ends in "...". Returns dst,
+ * so it can stand as a printf argument.
+ */
+char	*log_vis(char *dst, size_t dstsize, const void *src, size_t len);
+
+/* Size of a buffer that holds any log_vis() of a short string (bytes). */
+#define LOG_VIS_MAX	1024
+
+#endif

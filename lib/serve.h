@@ -1,0 +1,94 @@
+/*
+ * serve: the inetd contract of DESIGN.md, in one place for every handler.
+ *
+ * A handler finds on fd 0 one of:
+ *   - a connected stream socket (forkd "nowait", inetd nowait, tcpserver):
+ *     it serves that one connection and exits;
+ *   - a listening stream socket (forkd "prefork.N", or "wait" on a stream):
+ *     it accepts and serves connections;
+ *   - a bound datagram socket (forkd "wait" on dgram): it serves
+ *     datagrams until idle, then exits;
+ *   - anything else (a pipe, a terminal, a file): it serves stdin/stdout as
+ *     one connection, which is how tests drive a handler without a network.
+ */
+#ifndef FORKD_SERVE_H
+#define FORKD_SERVE_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+
+enum serve_kind {
+	SERVE_CONNECTED,	/* connected stream socket */
+	SERVE_LISTENING,	/* listening stream socket (SO_ACCEPTCONN) */
+	SERVE_DATAGRAM,		/* bound datagram socket */
+	SERVE_STDIO,		/* not a socket: a pipe, a tty or a file */
+};
+
+/* Numeric addresses and ports of both ends, for logs and CGI. */
+struct serve_peer {
+	char	remote_ip[INET6_ADDRSTRLEN];	/* "127.0.0.1", "::1", "-" */
+	char	remote_port[6];			/* "40312", "-" */
+	char	local_ip[INET6_ADDRSTRLEN];
+	char	local_port[6];
+};
+
+struct serve_handler {
+	/*
+	 * Serve one connection: read from rfd, write to wfd (the same fd for
+	 * a socket; 0 and 1 for stdio). Return 0, or an exit status for the
+	 * nowait/stdio case. Required.
+	 */
+	int	(*sh_connection)(int rfd, int wfd, const struct serve_peer *peer,
+		    void *arg);
+	/*
+	 * Serve a listening socket. NULL: serve_main() accepts one
+	 * connection at a time and calls sh_connection for each (smtpd's
+	 * model, seed 003). Handlers that multiplex (echod, httpd) set it
+	 * and run their own poll/epoll loop with serve_accept().
+	 */
+	int	(*sh_listener)(int lfd, void *arg);
+	/* Serve a bound datagram socket; NULL: refused with exit 100. */
+	int	(*sh_datagram)(int fd, void *arg);
+};
+
+/* What fd is, per the contract above. */
+enum serve_kind serve_kind(int fd);
+
+/*
+ * Serve fd 0 per the contract with handler h; arg is passed through.
+ * Returns the exit status for main() to return: the handler's, or 111 on
+ * a temporary failure of the contract itself (logged).
+ */
+int	serve_main(const struct serve_handler *h, void *arg);
+
+/*
+ * Fill peer for connected socket fd. For fd 0 the UCSPI-TCP variables
+ * (TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP, TCPLOCALPORT) are used when
+ * present, as set by forkd and tcpserver; otherwise getpeername(2) and
+ * getsockname(2). Fields that cannot be known are "-". Never fails.
+ */
+void	serve_peer(int fd, struct serve_peer *peer);
+
+/*
+ * accept4(2) on listening socket lfd with flags (SOCK_NONBLOCK,
+ * SOCK_CLOEXEC), filling peer from the accepted address. Returns the new
+ * fd, or -1 with errno (EAGAIN when nothing is pending on a non-blocking
+ * listener; ECONNABORTED, EINTR and the like are for the caller to retry).
+ */
+int	serve_accept(int lfd, int flags, struct serve_peer *peer);
+
+/* Set or clear O_NONBLOCK on fd. Returns 0, or -1 with errno. */
+int	serve_nonblock(int fd, int on);
+
+/*
+ * Write all len bytes of buf to fd, waiting in poll(2) when fd is
+ * non-blocking, for at most timeout_ms milliseconds in all (-1: no limit).
+ * Returns 0, or -1 with errno (ETIMEDOUT when the peer would not read,
+ * EPIPE/ECONNRESET when it went away). SIGPIPE must be ignored.
+ */
+int	serve_write_all(int fd, const void *buf, size_t len, int timeout_ms);
+
+/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
+long long serve_now_ms(void);
+
+#endif

@@ -1,0 +1,211 @@
+package Forkd;
+# Shared helpers for forkd's integration tests (t/*.t).
+#
+# The syslog capture: glibc's syslog(3) writes to /dev/log, fixed. A test
+# listens on a datagram socket of its own (tmp/dev/log) and runs the
+# program under test in a private mount namespace (unshare -m) whose /dev
+# is tmp/dev, holding the usual device nodes bind-mounted from the real
+# /dev. So the real syslog lines of the real program are read, and the
+# machine's /dev is never touched.
+use strict;
+use warnings;
+use Exporter 'import';
+use File::Temp qw(tempdir);
+use FindBin;
+use IO::Socket::IP;
+use IO::Socket::UNIX;
+use POSIX qw(:sys_wait_h);
+use Socket qw(SOCK_DGRAM SOCK_STREAM);
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
+    syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
+    need_root connect_tcp slurp spit);
+
+our $TOP = "$FindBin::Bin/..";
+$TOP = "$FindBin::Bin/../.." unless -d "$TOP/t";
+sub build { return "$TOP/build/" . ($_[0] // '') }
+
+sub tmpdir { return tempdir('forkd-test-XXXXXX', TMPDIR => 1, CLEANUP => 1) }
+
+sub slurp {
+	my ($f) = @_;
+	open(my $fh, '<:raw', $f) or return undef;
+	local $/;
+	my $s = <$fh>;
+	return $s;
+}
+
+sub spit {
+	my ($f, $s) = @_;
+	open(my $fh, '>:raw', $f) or die "$f: $!";
+	print $fh $s;
+	close($fh);
+}
+
+# A loopback port nobody listens on now (TCP; free_udp_port for UDP).
+sub free_port {
+	my $s = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'tcp', Listen => 1, ReuseAddr => 1) or die "free_port: $!";
+	my $p = $s->sockport;
+	close($s);
+	return $p;
+}
+
+sub free_udp_port {
+	my $s = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'udp') or die "free_udp_port: $!";
+	my $p = $s->sockport;
+	close($s);
+	return $p;
+}
+
+# Skip the whole test unless root with unshare(1): both are needed to give
+# a program its own /dev/log.
+sub need_root {
+	require Test::More;
+	Test::More::plan(skip_all => 'needs root (mount namespace for /dev/log)')
+	    if $> != 0;
+	Test::More::plan(skip_all => 'needs unshare(1) from util-linux')
+	    if system('unshare -m true 2>/dev/null') != 0;
+}
+
+# Start the syslog listener for directory $dir. Returns a hash:
+# { dir, log (the file the lines go to), pid (the listener) }.
+sub syslog_start {
+	my ($dir) = @_;
+	mkdir "$dir/dev";
+	my $path = "$dir/dev/log";
+	my $out = "$dir/syslog.txt";
+	open(my $touch, '>', $out) or die "$out: $!";
+	close($touch);
+	my $sock = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $path)
+	    or die "syslog listener $path: $!";
+	chmod 0666, $path;
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		open(my $fh, '>>:raw', $out) or POSIX::_exit(1);
+		$fh->autoflush(1);
+		my $buf;
+		while (defined $sock->recv($buf, 65536)) {
+			$buf =~ s/\n+\z//;
+			print $fh "$buf\n";
+		}
+		POSIX::_exit(0);
+	}
+	close($sock);
+	return { dir => $dir, log => $out, pid => $pid };
+}
+
+# The command prefix that runs a program with $sl's /dev/log as its own.
+sub syslog_wrap {
+	my ($sl) = @_;
+	my $d = "$sl->{dir}/dev";
+	my $script = join('; ',
+	    'set -e',
+	    'for n in null zero full random urandom tty; do ' .
+	    ": >\"\$D/\$n\"; mount --bind /dev/\$n \"\$D/\$n\"; done",
+	    'ln -sf /proc/self/fd "$D/fd"',
+	    'mkdir -p "$D/pts" "$D/shm"',
+	    'mount --rbind "$D" /dev',
+	    'exec "$@"');
+	return ('env', "D=$d", 'unshare', '-m', 'sh', '-c', $script, 'sh');
+}
+
+# All lines logged so far (after the <PRI> they carry), as a list.
+sub log_lines {
+	my ($sl) = @_;
+	my $s = slurp($sl->{log}) // '';
+	return split(/\n/, $s);
+}
+
+# Wait up to $timeout seconds (default 5) for a log line matching $re.
+# Returns the line, or undef.
+sub wait_log {
+	my ($sl, $re, $timeout) = @_;
+	my $end = time + ($timeout // 5);
+	while (time < $end) {
+		for my $l (log_lines($sl)) {
+			return $l if $l =~ $re;
+		}
+		sleep(0.05);
+	}
+	return undef;
+}
+
+# Wait until something accepts on 127.0.0.1:$port (or $host). Returns 1/0.
+sub wait_port {
+	my ($port, $timeout, $host) = @_;
+	my $end = time + ($timeout // 5);
+	while (time < $end) {
+		my $s = IO::Socket::IP->new(PeerHost => $host // '127.0.0.1',
+		    PeerPort => $port, Proto => 'tcp');
+		if ($s) { close($s); return 1 }
+		sleep(0.05);
+	}
+	return 0;
+}
+
+sub connect_tcp {
+	my ($port, $host) = @_;
+	return IO::Socket::IP->new(PeerHost => $host // '127.0.0.1',
+	    PeerPort => $port, Proto => 'tcp');
+}
+
+# Start build/forkd -d on config text $conf (written to dir/forkd.conf) in
+# a temporary directory with its syslog captured. Options: dir, args
+# (extra forkd arguments), wait_ports (TCP ports to wait for), env.
+# Returns { pid, dir, conf, sl (the syslog capture), stderr (file) }.
+sub forkd_start {
+	my (%o) = @_;
+	my $dir = $o{dir} // tmpdir();
+	my $sl = $o{sl} // syslog_start($dir);
+	my $conf = "$dir/forkd.conf";
+	spit($conf, $o{conf}) if defined $o{conf};
+	my $stderr = "$dir/forkd.stderr";
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>', "$dir/forkd.stdout");
+		open(STDERR, '>', $stderr);
+		%ENV = (%ENV, %{ $o{env} // {} });
+		exec(syslog_wrap($sl), build('forkd'), '-d', '-f', $conf,
+		    @{ $o{args} // [] }) or POSIX::_exit(127);
+	}
+	my $f = { pid => $pid, dir => $dir, conf => $conf, sl => $sl,
+	    stderr => $stderr };
+	for my $p (@{ $o{wait_ports} // [] }) {
+		wait_port($p, 5) or warn "forkd_start: port $p never answered";
+	}
+	return $f;
+}
+
+# SIGTERM forkd and wait for it (up to $timeout s, then SIGKILL). Returns
+# its wait status. Also stops the syslog listener unless keep_log.
+sub forkd_stop {
+	my ($f, %o) = @_;
+	my $status;
+	if ($f->{pid}) {
+		kill('TERM', $f->{pid});
+		my $end = time + ($o{timeout} // 10);
+		while (time < $end) {
+			my $r = waitpid($f->{pid}, WNOHANG);
+			if ($r == $f->{pid}) { $status = $?; last }
+			sleep(0.05);
+		}
+		if (!defined $status) {
+			kill('KILL', $f->{pid});
+			waitpid($f->{pid}, 0);
+			$status = -1;
+		}
+		$f->{pid} = 0;
+	}
+	if (!$o{keep_log} && $f->{sl} && $f->{sl}{pid}) {
+		kill('TERM', $f->{sl}{pid});
+		waitpid($f->{sl}{pid}, 0);
+		$f->{sl}{pid} = 0;
+	}
+	return $status;
+}
+
+1;
