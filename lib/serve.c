@@ -191,15 +191,25 @@ static int
 serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 {
 	struct serve_peer peer;
+	struct pollfd pfd;
 	int fd;
 
 	for (;;) {
 		fd = serve_accept(lfd, SOCK_CLOEXEC, &peer);
 		if (fd == -1) {
 			switch (errno) {
+			case EAGAIN:
+				/*
+				 * The listener is non-blocking (another
+				 * process set O_NONBLOCK on the shared file
+				 * description): wait for a connection.
+				 */
+				pfd.fd = lfd;
+				pfd.events = POLLIN;
+				(void)poll(&pfd, 1, -1);
+				continue;
 			case EINTR:
 			case ECONNABORTED:
-			case EAGAIN:
 			case EPROTO:
 				continue;
 			case EMFILE:
