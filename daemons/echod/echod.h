@@ -1,0 +1,110 @@
+/*
+ * echod: RFC 862 echo, the handler's shared declarations.
+ *
+ * stream.c   one connection: the line-"." terminator (seed 000), the
+ *            blocking one-connection service and handle_connection(),
+ *            the non-blocking step of the multiplexing server
+ * listener.c many connections in one process, with poll(2)
+ * datagram.c RFC 862 over UDP
+ * sandbox_echod.c the seccomp profile
+ */
+#ifndef ECHOD_H
+#define ECHOD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sandbox.h"
+#include "serve.h"
+
+/* Bytes a connection may hold between reading and writing them back. */
+#define ECHO_BUFSZ	16384
+/* Largest UDP payload: 65535 - 8 (UDP header); IPv4 allows 20 bytes less. */
+#define ECHO_DGRAMSZ	65535
+
+/* The program's state: options and counters. */
+struct echod {
+	int		 e_terminator;	/* -t: a line "." ends a connection */
+	int		 e_idle;	/* -i: seconds a connection may idle */
+	int		 e_dgram_idle;	/* -x: seconds of datagram silence; 0 never */
+	int		 e_maxconns;	/* -c: connections per process */
+};
+
+/* Where the terminator scanner is: see term_scan() in stream.c. */
+enum echo_term {
+	TERM_BOL,	/* at the beginning of a line (also before any byte) */
+	TERM_MID,	/* inside a line */
+	TERM_DOT,	/* a line that so far is "." */
+	TERM_DOTCR,	/* a line that so far is ".\r" */
+};
+
+/* One connection of the multiplexing server. */
+struct echo_conn {
+	int		 ec_fd;
+	struct serve_peer ec_peer;
+	const struct echod *ec_env;
+	unsigned char	 ec_buf[ECHO_BUFSZ];
+	size_t		 ec_off;	/* ec_buf[ec_off..ec_len) is still to write */
+	size_t		 ec_len;
+	enum echo_term	 ec_term;
+	bool		 ec_done;	/* terminator read: close once flushed */
+	uint64_t	 ec_in;		/* bytes read from the peer */
+	uint64_t	 ec_out;	/* bytes written back */
+	long long	 ec_last;	/* serve_now_ms() of the last progress */
+	const char	*ec_why;	/* why it closed, for the log */
+};
+
+/*
+ * Scan len bytes at p for the terminator line "." (LF "." LF, ".\n" as
+ * the very first line, or "." CR LF), carrying the scanner state in *st
+ * across calls. Returns the number of bytes up to and including the
+ * terminator's LF, or len when there is none; *found says which.
+ */
+size_t	term_scan(enum echo_term *st, const unsigned char *p, size_t len,
+	    bool *found);
+
+/*
+ * Serve one connection, blocking: read from rfd, write to wfd, until EOF,
+ * the terminator (-t), e_idle seconds without a byte, or an error. Logs
+ * the open and the close with the byte counts. Returns 0, or 1 on an I/O
+ * error. The serve_handler's sh_connection.
+ */
+int	echo_connection(int rfd, int wfd, const struct serve_peer *peer,
+	    void *arg);
+
+/*
+ * One non-blocking step of connection ec (seed 000's handle_connection):
+ * write what is pending, and only when nothing is pending read what the
+ * peer sent and try to write it back. Returns true while the connection
+ * stays open, false when it is to be closed (ec_why says why).
+ */
+bool	handle_connection(struct echo_conn *ec);
+
+/*
+ * poll(2) events ec waits for: POLLOUT while output is pending (and then
+ * not POLLIN: back-pressure), POLLIN otherwise.
+ */
+short	echo_events(const struct echo_conn *ec);
+
+/* Log ec's close and close its fd. */
+void	echo_close(struct echo_conn *ec);
+
+/*
+ * Serve listening socket lfd: accept and serve up to e_maxconns
+ * connections at once with poll(2), forever. Returns an exit status only
+ * when the listener fails (111). The serve_handler's sh_listener.
+ */
+int	echo_listener(int lfd, void *arg);
+
+/*
+ * Serve bound datagram socket fd (RFC 862 section "UDP Based Echo
+ * Service"): send each datagram back to its sender, until e_dgram_idle
+ * seconds pass without one. Returns 0, or 111 when the socket fails.
+ */
+int	echo_datagram(int fd, void *arg);
+
+/* echod's seccomp profile, with RLIMIT_NOFILE fitting maxconns. */
+const struct sandbox_profile *echo_sandbox_profile(int maxconns);
+
+#endif

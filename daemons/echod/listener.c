@@ -1,0 +1,189 @@
+/*
+ * listener: many echo connections in one process (forkd prefork.N, or
+ * wait on a stream), seed 000's non-blocking server: a main loop that
+ * accepts and polls, and handle_connection() for each ready connection.
+ *
+ * Bounds: at most e_maxconns connections at once (past it the listener
+ * is not polled, so the kernel's backlog and the other workers hold the
+ * callers), ECHO_BUFSZ bytes each, and e_idle seconds without progress
+ * before a connection is dropped, so dead peers do not hold slots.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "echod.h"
+#include "log.h"
+
+/* After EMFILE and the like, rest the listener this long (ms). */
+#define LISTENER_PAUSE_MS	1000
+
+struct listener {
+	const struct echod *l_env;
+	int		 l_fd;
+	struct echo_conn **l_conns;
+	struct pollfd	*l_pfd;	/* [0] the listener, [1 + i] l_conns[i] */
+	int		 l_nconns;
+	long long	 l_pause_until;	/* accept again from this time (ms) */
+};
+
+static int	listener_accept(struct listener *);
+static int	listener_timeout(const struct listener *, long long);
+static void	listener_reap(struct listener *, long long);
+
+/* Accept what is pending, up to the bound. Returns 0, or -1 on failure. */
+static int
+listener_accept(struct listener *l)
+{
+	struct serve_peer peer;
+	struct echo_conn *ec;
+	int fd;
+
+	while (l->l_nconns < l->l_env->e_maxconns) {
+		fd = serve_accept(l->l_fd, SOCK_NONBLOCK | SOCK_CLOEXEC, &peer);
+		if (fd == -1) {
+			switch (errno) {
+			case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+			case EWOULDBLOCK:
+#endif
+				return 0;
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+				continue;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				log_warn("accept");
+				l->l_pause_until = serve_now_ms() +
+				    LISTENER_PAUSE_MS;
+				return 0;
+			default:
+				log_warn("accept");
+				return -1;
+			}
+		}
+		if ((ec = calloc(1, sizeof(*ec))) == NULL) {
+			log_warn("accept %s:%s: calloc", peer.remote_ip,
+			    peer.remote_port);
+			close(fd);
+			l->l_pause_until = serve_now_ms() + LISTENER_PAUSE_MS;
+			return 0;
+		}
+		ec->ec_fd = fd;
+		ec->ec_peer = peer;
+		ec->ec_env = l->l_env;
+		ec->ec_term = TERM_BOL;
+		ec->ec_last = serve_now_ms();
+		l->l_conns[l->l_nconns++] = ec;
+		log_info("connect %s:%s conns %d/%d", peer.remote_ip,
+		    peer.remote_port, l->l_nconns, l->l_env->e_maxconns);
+	}
+	return 0;
+}
+
+/* Milliseconds poll(2) may sleep: until the first idle deadline. */
+static int
+listener_timeout(const struct listener *l, long long now)
+{
+	long long first = -1, t;
+	int i;
+
+	for (i = 0; i < l->l_nconns; i++) {
+		t = l->l_conns[i]->ec_last + l->l_env->e_idle * 1000LL;
+		if (first == -1 || t < first)
+			first = t;
+	}
+	if (l->l_pause_until > now && (first == -1 || l->l_pause_until < first))
+		first = l->l_pause_until;
+	if (first == -1)
+		return -1;
+	return first <= now ? 0 : (int)(first - now);
+}
+
+/* Close the connections marked closed (fd -1) or idle too long. */
+static void
+listener_reap(struct listener *l, long long now)
+{
+	struct echo_conn *ec;
+	int i, j;
+
+	for (i = j = 0; i < l->l_nconns; i++) {
+		ec = l->l_conns[i];
+		if (ec->ec_fd != -1 &&
+		    now - ec->ec_last >= l->l_env->e_idle * 1000LL) {
+			ec->ec_why = "idle";
+			echo_close(ec);
+		}
+		if (ec->ec_fd == -1) {
+			free(ec);
+			continue;
+		}
+		l->l_conns[j++] = ec;
+	}
+	l->l_nconns = j;
+}
+
+int
+echo_listener(int lfd, void *arg)
+{
+	struct listener l;
+	long long now;
+	int i, n, nconns;
+
+	memset(&l, 0, sizeof(l));
+	l.l_env = arg;
+	l.l_fd = lfd;
+	l.l_conns = calloc(l.l_env->e_maxconns, sizeof(*l.l_conns));
+	l.l_pfd = calloc(l.l_env->e_maxconns + 1, sizeof(*l.l_pfd));
+	if (l.l_conns == NULL || l.l_pfd == NULL) {
+		log_warn("listener: calloc");
+		return 111;
+	}
+	/* Workers share the listener: a lost race must give EAGAIN. */
+	if (serve_nonblock(lfd, 1) == -1) {
+		log_warn("listener: O_NONBLOCK");
+		return 111;
+	}
+	log_debug("listener: up to %d connections, idle %d s",
+	    l.l_env->e_maxconns, l.l_env->e_idle);
+
+	for (;;) {
+		now = serve_now_ms();
+		l.l_pfd[0].fd = lfd;
+		l.l_pfd[0].events = POLLIN;
+		l.l_pfd[0].revents = 0;
+		if (l.l_nconns >= l.l_env->e_maxconns || l.l_pause_until > now)
+			l.l_pfd[0].fd = -1;	/* poll(2) skips it */
+		nconns = l.l_nconns;
+		for (i = 0; i < nconns; i++) {
+			l.l_pfd[1 + i].fd = l.l_conns[i]->ec_fd;
+			l.l_pfd[1 + i].events = echo_events(l.l_conns[i]);
+			l.l_pfd[1 + i].revents = 0;
+		}
+		n = poll(l.l_pfd, 1 + nconns, listener_timeout(&l, now));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("listener: poll");
+			return 111;
+		}
+		/* Serve the connections polled, then take new ones. */
+		for (i = 0; i < nconns; i++) {
+			if (l.l_pfd[1 + i].revents == 0)
+				continue;
+			if (!handle_connection(l.l_conns[i]))
+				echo_close(l.l_conns[i]);
+		}
+		listener_reap(&l, serve_now_ms());
+		if (l.l_pfd[0].revents & (POLLIN | POLLERR | POLLHUP))
+			if (listener_accept(&l) == -1)
+				return 111;
+	}
+}

@@ -1,0 +1,91 @@
+/*
+ * echod: the RFC 862 echo service, an inetd-style handler.
+ *
+ *	echod [-dt] [-c conns] [-i seconds] [-x seconds]
+ *
+ * It serves what it finds on fd 0 (lib/serve.h): one connection (forkd
+ * nowait, inetd nowait, tcpserver, or stdin/stdout), a listening socket
+ * with many connections at once (forkd prefork.N or wait), or a bound
+ * datagram socket (forkd or inetd wait on dgram/udp).
+ */
+#include <err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "echod.h"
+#include "log.h"
+#include "sandbox.h"
+#include "serve.h"
+
+static void	usage(FILE *, int) __attribute__((noreturn));
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp, "usage: echod [-dt] [-c conns] [-i seconds] "
+	    "[-x seconds]\n");
+	exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct serve_handler handler = {
+		.sh_connection = echo_connection,
+		.sh_listener = echo_listener,
+		.sh_datagram = echo_datagram,
+	};
+	struct echod env;
+	const char *errstr;
+	int ch, debug = 0;
+
+	memset(&env, 0, sizeof(env));
+	env.e_idle = 300;
+	env.e_dgram_idle = 30;
+	env.e_maxconns = 256;
+
+	while ((ch = getopt(argc, argv, "c:dhi:tx:")) != -1) {
+		switch (ch) {
+		case 'c':
+			env.e_maxconns = strtonum(optarg, 1, 4096, &errstr);
+			if (errstr != NULL)
+				errx(100, "-c %s: connections: %s", optarg,
+				    errstr);
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'h':
+			usage(stdout, 0);
+		case 'i':
+			env.e_idle = strtonum(optarg, 1, 86400, &errstr);
+			if (errstr != NULL)
+				errx(100, "-i %s: idle seconds: %s", optarg,
+				    errstr);
+			break;
+		case 't':
+			env.e_terminator = 1;
+			break;
+		case 'x':
+			env.e_dgram_idle = strtonum(optarg, 0, 86400, &errstr);
+			if (errstr != NULL)
+				errx(100, "-x %s: idle seconds: %s", optarg,
+				    errstr);
+			break;
+		default:
+			usage(stderr, 100);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, 100);
+
+	log_init(debug, LOG_DAEMON, "echod");
+	log_setverbose(debug);
+
+	/* Set up, so confined before the first byte from a peer. */
+	sandbox_enter(echo_sandbox_profile(env.e_maxconns));
+	return serve_main(&handler, &env);
+}

@@ -1,0 +1,226 @@
+/*
+ * stream: one echo connection (RFC 862, "TCP Based Echo Service": "Once a
+ * connection is established any data received is sent back. This
+ * continues until the calling user terminates the connection.")
+ *
+ * With -t the course's terminator also ends it: the client's line "."
+ * (seed 000's "\n.\n"), echoed before the close.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "echod.h"
+#include "log.h"
+
+static void	stream_linger(int fd);
+
+size_t
+term_scan(enum echo_term *st, const unsigned char *p, size_t len,
+    bool *found)
+{
+	size_t i;
+
+	*found = false;
+	for (i = 0; i < len; i++) {
+		switch (*st) {
+		case TERM_BOL:
+			*st = p[i] == '.' ? TERM_DOT :
+			    p[i] == '\n' ? TERM_BOL : TERM_MID;
+			break;
+		case TERM_MID:
+			if (p[i] == '\n')
+				*st = TERM_BOL;
+			break;
+		case TERM_DOT:
+		case TERM_DOTCR:
+			if (p[i] == '\n') {
+				*found = true;
+				*st = TERM_BOL;
+				return i + 1;
+			}
+			/* ".\r" once, for clients that send CRLF lines. */
+			*st = (*st == TERM_DOT && p[i] == '\r') ?
+			    TERM_DOTCR : TERM_MID;
+			break;
+		}
+	}
+	return len;
+}
+
+/*
+ * Before closing on the terminator: send our FIN, then discard what the
+ * peer may have sent after the ".": closing a socket with unread input
+ * makes Linux send RST, and an RST can destroy the echo still in flight.
+ */
+static void
+stream_linger(int fd)
+{
+	unsigned char junk[512];
+
+	if (shutdown(fd, SHUT_WR) == -1)
+		return;		/* ENOTSOCK: stdio, nothing to do */
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+}
+
+int
+echo_connection(int rfd, int wfd, const struct serve_peer *peer, void *arg)
+{
+	const struct echod *env = arg;
+	unsigned char buf[ECHO_BUFSZ];
+	enum echo_term st = TERM_BOL;
+	uint64_t in = 0, out = 0;
+	const char *why = "eof";
+	struct pollfd pfd;
+	bool found = false;
+	size_t k;
+	ssize_t n;
+	int r, status = 0;
+
+	log_info("connect %s:%s", peer->remote_ip, peer->remote_port);
+	for (;;) {
+		pfd.fd = rfd;
+		pfd.events = POLLIN;
+		r = poll(&pfd, 1, env->e_idle * 1000);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			why = strerror(errno);
+			status = 1;
+			break;
+		}
+		if (r == 0) {
+			why = "idle";
+			break;
+		}
+		n = read(rfd, buf, sizeof(buf));
+		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n == -1) {
+			why = strerror(errno);
+			status = errno == ECONNRESET ? 0 : 1;
+			break;
+		}
+		if (n == 0)
+			break;
+		in += n;
+		k = n;
+		if (env->e_terminator)
+			k = term_scan(&st, buf, n, &found);
+		/*
+		 * Blocking writes are the back-pressure here: nothing more is
+		 * read until the peer has taken this back, for at most the
+		 * idle time.
+		 */
+		if (serve_write_all(wfd, buf, k, env->e_idle * 1000) == -1) {
+			why = errno == ETIMEDOUT ? "idle" : strerror(errno);
+			status = (errno == ETIMEDOUT || errno == EPIPE ||
+			    errno == ECONNRESET) ? 0 : 1;
+			break;
+		}
+		out += k;
+		if (found) {
+			why = "terminator";
+			stream_linger(wfd);
+			break;
+		}
+	}
+	log_info("close %s:%s in %llu out %llu (%s)", peer->remote_ip,
+	    peer->remote_port, (unsigned long long)in,
+	    (unsigned long long)out, why);
+	return status;
+}
+
+/* Write what is pending. Returns false on an error (ec_why set). */
+static bool
+conn_flush(struct echo_conn *ec)
+{
+	ssize_t n;
+
+	while (ec->ec_off < ec->ec_len) {
+		n = write(ec->ec_fd, ec->ec_buf + ec->ec_off,
+		    ec->ec_len - ec->ec_off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return true;
+			ec->ec_why = strerror(errno);
+			return false;
+		}
+		ec->ec_off += n;
+		ec->ec_out += n;
+		ec->ec_last = serve_now_ms();
+	}
+	ec->ec_off = ec->ec_len = 0;
+	return true;
+}
+
+bool
+handle_connection(struct echo_conn *ec)
+{
+	bool found = false;
+	ssize_t n;
+
+	/* What the peer sent reaches it before we read more of its bytes. */
+	if (!conn_flush(ec))
+		return false;
+	if (ec->ec_off < ec->ec_len)
+		return true;
+	if (ec->ec_done) {
+		ec->ec_why = "terminator";
+		stream_linger(ec->ec_fd);
+		return false;
+	}
+
+	n = read(ec->ec_fd, ec->ec_buf, sizeof(ec->ec_buf));
+	if (n == -1) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return true;
+		ec->ec_why = strerror(errno);
+		return false;
+	}
+	if (n == 0) {
+		ec->ec_why = "eof";
+		return false;
+	}
+	ec->ec_in += n;
+	ec->ec_last = serve_now_ms();
+	ec->ec_off = 0;
+	ec->ec_len = n;
+	if (ec->ec_env->e_terminator) {
+		ec->ec_len = term_scan(&ec->ec_term, ec->ec_buf, n, &found);
+		ec->ec_done = found;
+	}
+
+	/* Most echoes go straight back: try now rather than after a poll. */
+	if (!conn_flush(ec))
+		return false;
+	if (ec->ec_done && ec->ec_off == ec->ec_len) {
+		ec->ec_why = "terminator";
+		stream_linger(ec->ec_fd);
+		return false;
+	}
+	return true;
+}
+
+short
+echo_events(const struct echo_conn *ec)
+{
+	return ec->ec_off < ec->ec_len ? POLLOUT : POLLIN;
+}
+
+void
+echo_close(struct echo_conn *ec)
+{
+	log_info("close %s:%s in %llu out %llu (%s)", ec->ec_peer.remote_ip,
+	    ec->ec_peer.remote_port, (unsigned long long)ec->ec_in,
+	    (unsigned long long)ec->ec_out,
+	    ec->ec_why != NULL ? ec->ec_why : "?");
+	close(ec->ec_fd);
+	ec->ec_fd = -1;
+}
