@@ -1,0 +1,347 @@
+/*
+ * pingd: the UDP pinger server (seed 004) as an inetd "wait" dgram
+ * handler, and the UDP heartbeat receiver (-H).
+ *
+ * Under forkd (or inetd) fd 0 is a bound UDP socket. The supervisor stops
+ * polling it while pingd runs; pingd answers datagrams until it has been
+ * idle for -x seconds, then exits so the supervisor takes the socket back.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <err.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <vis.h>
+
+#include "log.h"
+#include "sandbox.h"
+#include "serve.h"
+#include "pingd.h"
+
+#define PINGD_IDLE_DEFAULT	30	/* -x under a supervisor, seconds */
+#define PINGD_DOWN_DEFAULT	5	/* -T, seconds */
+
+/*
+ * After setup pingd only receives, sends, polls, reads the clocks, draws
+ * random numbers (getrandom) and logs: the base set of lib/sandbox.c
+ * covers all of it, so the profile adds nothing. Nothing may be opened,
+ * no socket other than syslog's made, nothing executed. RLIMIT_FSIZE is
+ * left alone: under -d stderr may be a regular file.
+ */
+static const struct sandbox_profile pingd_profile = {
+	.sp_name = "pingd",
+	.sp_nofile = 16,
+};
+
+static struct pingd pingd;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: pingd [-dHhv] [-b address] [-l percent] "
+	    "[-p port] [-T seconds] [-x seconds]\n");
+	exit(100);
+}
+
+char *
+pingd_addr(const struct sockaddr *sa, socklen_t salen, char *dst,
+    size_t dstsize)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET && salen >= sizeof(*sin)) {
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		snprintf(dst, dstsize, "%s:%u", ip, ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6 && salen >= sizeof(*sin6)) {
+		/* A dual-stack socket's IPv4 peers look like ::ffff:a.b.c.d. */
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip,
+			    sizeof(ip));
+			snprintf(dst, dstsize, "%s:%u", ip,
+			    ntohs(sin6->sin6_port));
+		} else {
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+			snprintf(dst, dstsize, "[%s]:%u", ip,
+			    ntohs(sin6->sin6_port));
+		}
+	} else
+		strlcpy(dst, "-", dstsize);
+	return dst;
+}
+
+char *
+pingd_vis(char *dst, size_t dstsize, const void *src, size_t len)
+{
+	const int flags = VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB;
+	size_t n = len;
+
+	if (dstsize < 8)
+		return log_vis(dst, dstsize, src, len);
+	/* Each byte takes at most 4 output bytes; cut the input to fit. */
+	if (n > (dstsize - 4) / 4)
+		n = (dstsize - 4) / 4;
+	if (strnvisx(dst, dstsize, src, n, flags) == -1)
+		dst[0] = '\0';
+	if (n < len)
+		strlcat(dst, "...", dstsize);
+	return dst;
+}
+
+/*
+ * Standalone use (-p): bind our own UDP socket on address (NULL: "::"
+ * accepting IPv4 too, or 0.0.0.0 where IPv6 is off). Numeric only: no
+ * DNS. Errors go to stderr, as nothing is detached yet.
+ */
+static int
+pingd_bind(const char *address, const char *port)
+{
+	struct addrinfo hints, *res, *ai;
+	const char *host = address != NULL ? address : "::";
+	int fd = -1, e, off = 0, saved = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	for (;;) {
+		if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
+			errx(100, "%s port %s: %s", host, port,
+			    gai_strerror(e));
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			fd = socket(ai->ai_family, ai->ai_socktype |
+			    SOCK_CLOEXEC, ai->ai_protocol);
+			if (fd == -1) {
+				saved = errno;
+				continue;
+			}
+			if (ai->ai_family == AF_INET6 && address == NULL)
+				(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+				    &off, sizeof(off));
+			if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+				break;
+			saved = errno;
+			close(fd);
+			fd = -1;
+		}
+		freeaddrinfo(res);
+		if (fd != -1)
+			return fd;
+		/* No IPv6 here (EAFNOSUPPORT, EADDRNOTAVAIL): IPv4 only. */
+		if (address == NULL && strcmp(host, "::") == 0) {
+			host = "0.0.0.0";
+			continue;
+		}
+		errno = saved;
+		err(saved == EADDRINUSE ? 111 : 1, "bind %s port %s", host,
+		    port);
+	}
+}
+
+/* The receive loop, for fd 0 from the supervisor or our own socket. */
+static int
+pingd_serve(int fd, void *arg)
+{
+	struct pingd *pd = arg;
+	struct sockaddr_storage ss;
+	char local[PINGD_ADDRSTRLEN];
+	struct pollfd pfd;
+	socklen_t sslen;
+	long long now, wait, idle_left, down_left;
+	ssize_t n;
+
+	pd->pd_fd = fd;
+	sslen = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		strlcpy(local, "-", sizeof(local));
+	else
+		pingd_addr((struct sockaddr *)&ss, sslen, local,
+		    sizeof(local));
+	if (serve_nonblock(fd, 1) == -1) {
+		log_warn("fcntl O_NONBLOCK");
+		return 111;
+	}
+	if (pd->pd_heartbeat)
+		log_info("heartbeat receiver on udp %s, down after %d s, "
+		    "idle exit %d s", local, pd->pd_down_s, pd->pd_idle_s);
+	else
+		log_info("pinger on udp %s, loss %d%%, idle exit %d s", local,
+		    pd->pd_loss, pd->pd_idle_s);
+
+	sandbox_enter(&pingd_profile);
+
+	pd->pd_lastrx_ms = serve_now_ms();
+	for (;;) {
+		now = serve_now_ms();
+		down_left = pd->pd_heartbeat ? hb_check(pd, now) : -1;
+		idle_left = -1;
+		if (pd->pd_idle_s > 0) {
+			idle_left = pd->pd_lastrx_ms +
+			    (long long)pd->pd_idle_s * 1000 - now;
+			/*
+			 * A heartbeat client not yet reported down keeps us
+			 * running: its "down" line is the point of -H.
+			 */
+			if (idle_left <= 0 && down_left == -1)
+				break;
+			if (idle_left < 0)
+				idle_left = 0;
+		}
+		wait = idle_left;
+		if (down_left != -1 && (wait == -1 || down_left < wait))
+			wait = down_left;
+		if (wait > 60000)
+			wait = 60000;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, wait == -1 ? -1 : (int)wait) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("poll");
+			return 111;
+		}
+		if (!(pfd.revents & (POLLIN | POLLERR)))
+			continue;
+		/* Drain what is queued, then poll again. */
+		for (;;) {
+			sslen = sizeof(ss);
+			n = recvfrom(fd, pd->pd_buf, sizeof(pd->pd_buf), 0,
+			    (struct sockaddr *)&ss, &sslen);
+			if (n == -1) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					break;
+				/*
+				 * ECONNREFUSED and the like: an ICMP error for
+				 * an earlier reply. The socket stays usable.
+				 */
+				if (errno == EINTR || errno == ECONNREFUSED ||
+				    errno == EHOSTUNREACH ||
+				    errno == ENETUNREACH)
+					continue;
+				log_warn("recvfrom");
+				return 111;
+			}
+			now = serve_now_ms();
+			pd->pd_lastrx_ms = now;
+			if (pd->pd_heartbeat)
+				hb_receive(pd, (size_t)n,
+				    (struct sockaddr *)&ss, sslen, now);
+			else
+				ping_request(pd, (size_t)n,
+				    (struct sockaddr *)&ss, sslen);
+		}
+	}
+	if (pd->pd_heartbeat)
+		log_info("idle for %d s: exiting after %llu heartbeats",
+		    pd->pd_idle_s, pd->pd_requests);
+	else
+		log_info("idle for %d s: exiting after %llu requests, %llu "
+		    "answered, %llu dropped", pd->pd_idle_s, pd->pd_requests,
+		    pd->pd_answered, pd->pd_dropped);
+	return 0;
+}
+
+/* fd 0 is a stream or a terminal: nothing a pinger can serve. */
+static int
+pingd_connection(int rfd, int wfd, const struct serve_peer *peer, void *arg)
+{
+	(void)rfd;
+	(void)wfd;
+	(void)peer;
+	(void)arg;
+	log_warnx("fd 0 is not a datagram socket: configure pingd as "
+	    "\"dgram udp wait\", or run it with -p port");
+	return 100;
+}
+
+static const struct serve_handler pingd_handler = {
+	.sh_connection = pingd_connection,
+	.sh_datagram = pingd_serve,
+};
+
+int
+main(int argc, char *argv[])
+{
+	struct pingd *pd = &pingd;
+	const char *errstr, *address = NULL, *port = NULL;
+	int ch, debug = 0, verbose = 0, idle_set = 0, fd;
+
+	pd->pd_loss = 0;
+	pd->pd_down_s = PINGD_DOWN_DEFAULT;
+	pd->pd_idle_s = PINGD_IDLE_DEFAULT;
+	while ((ch = getopt(argc, argv, "b:dHhl:p:T:vx:")) != -1) {
+		switch (ch) {
+		case 'b':
+			address = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'H':
+			pd->pd_heartbeat = 1;
+			break;
+		case 'l':
+			pd->pd_loss = strtonum(optarg, 0, 100, &errstr);
+			if (errstr != NULL)
+				errx(100, "-l %s: percent is %s", optarg,
+				    errstr);
+			break;
+		case 'p':
+			(void)strtonum(optarg, 1, 65535, &errstr);
+			if (errstr != NULL)
+				errx(100, "-p %s: port is %s", optarg, errstr);
+			port = optarg;
+			break;
+		case 'T':
+			pd->pd_down_s = strtonum(optarg, 1, 86400, &errstr);
+			if (errstr != NULL)
+				errx(100, "-T %s: seconds is %s", optarg,
+				    errstr);
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'x':
+			pd->pd_idle_s = strtonum(optarg, 0, 86400, &errstr);
+			if (errstr != NULL)
+				errx(100, "-x %s: seconds is %s", optarg,
+				    errstr);
+			idle_set = 1;
+			break;
+		case 'h':
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (address != NULL && port == NULL)
+		errx(100, "-b needs -p port");
+
+	log_init(debug, LOG_DAEMON, "pingd");
+	log_setverbose(verbose);
+
+	if (port != NULL) {
+		/* Standalone: nobody takes the socket back, so no idle exit. */
+		if (!idle_set)
+			pd->pd_idle_s = 0;
+		fd = pingd_bind(address, port);
+		return pingd_serve(fd, pd);
+	}
+	if (serve_kind(0) != SERVE_DATAGRAM && isatty(0))
+		errx(100, "fd 0 is a terminal, not a datagram socket: "
+		    "use -p port to bind one");
+	return serve_main(&pingd_handler, pd);
+}
