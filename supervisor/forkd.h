@@ -1,0 +1,161 @@
+/*
+ * forkd: the supervisor's shared declarations.
+ */
+#ifndef FORKD_FORKD_H
+#define FORKD_FORKD_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
+
+/* How a service's handlers get their sockets (inetd(8), DESIGN.md). */
+enum se_mode {
+	SE_NOWAIT,	/* accept, fork a handler per connection */
+	SE_WAIT,	/* hand the bound socket to one handler at a time */
+	SE_PREFORK,	/* keep se_max handlers, each with the listener */
+};
+
+#define SE_ARGV_MAX	64	/* argv0 and args of a program */
+#define SE_NAME_MAX	96	/* "127.0.0.1:4199/tcp" */
+
+/*
+ * One service: a line of forkd.conf (the fields of inetd's struct
+ * servtab), and its run-time state.
+ */
+struct servtab {
+	struct servtab	*se_next;
+	/* From the config. */
+	char		*se_file;	/* config file, for messages */
+	int		 se_line;	/* its line number */
+	char		*se_host;	/* address as written; NULL: any */
+	char		*se_service;	/* service name or port as written */
+	int		 se_socktype;	/* SOCK_STREAM or SOCK_DGRAM */
+	char		 se_proto[8];	/* "tcp", "tcp6", "udp", "udp6" */
+	int		 se_family;	/* AF_INET or AF_INET6 */
+	struct sockaddr_storage se_addr; /* where to bind */
+	socklen_t	 se_addrlen;
+	enum se_mode	 se_mode;
+	int		 se_max;	/* nowait/wait: spawns a minute (0:
+					   unlimited); prefork: pool size */
+	char		*se_user;
+	char		*se_group;	/* NULL: the user's login group */
+	uid_t		 se_uid;
+	gid_t		 se_gid;
+	char		*se_program;	/* absolute path */
+	char		*se_argv[SE_ARGV_MAX + 1];	/* NULL-terminated */
+	int		 se_argc;
+	char		 se_name[SE_NAME_MAX];	/* for logs */
+
+	/* Run time. */
+	int		 se_fd;		/* the listener; -1 when closed */
+	int		 se_busy;	/* wait: a handler holds the socket */
+	int		 se_nchild;	/* handlers running */
+	long long	 se_count_start; /* .max window start (ms) */
+	int		 se_count;	/* spawns in the window */
+	long long	 se_disabled_until; /* ms; 0: enabled */
+	int		 se_backoff;	/* prefork back-off (ms); 0: none */
+	long long	 se_next_spawn;	/* prefork: no spawn before (ms) */
+	int		 se_matched;	/* reconfiguration bookkeeping */
+};
+
+/* Spawns a minute of a nowait or wait service without ".max": inetd's. */
+#define SE_MAX_DEFAULT	256
+/* How long the .max guard disables a service (ms), as inetd's RETRYTIME. */
+#define SE_RETRY_MS	(10 * 60 * 1000)
+/* The largest prefork pool. */
+#define SE_PREFORK_MAX	1024
+
+/*
+ * conf: parse forkd.conf (inetd.conf syntax, read with fparseln(3)):
+ *   [addr:]service socktype proto wait|nowait[.max]|prefork.N
+ *       user[:group] program argv0 [args...]
+ * On success stores the services in file order in *list (NULL for a file
+ * with none) and returns 0. On any error returns -1 and writes to err
+ * (errlen bytes) one line per error, each "file:line: field: why"; *list
+ * is then NULL. Users and groups are looked up now (getpwnam, getgrnam),
+ * services in /etc/services (getservbyname); no DNS lookup is made: the
+ * address must be numeric or "*".
+ */
+int	conf_parse(const char *path, struct servtab **list, char *err,
+	    size_t errlen);
+/* Free a list from conf_parse(). */
+void	conf_free(struct servtab *list);
+/* Print a list as forkd -n shows it, one service a line. */
+void	conf_print(FILE *fp, const struct servtab *list);
+/* 1 if a and b listen on the same address, port, socktype and proto. */
+int	conf_same_listener(const struct servtab *a, const struct servtab *b);
+/* 1 if a and b run the same program the same way (user, argv, mode). */
+int	conf_same_handler(const struct servtab *a, const struct servtab *b);
+
+/*
+ * listen: bind sep's socket (SO_REUSEADDR, IPV6_V6ONLY for tcp6/udp6,
+ * backlog SOMAXCONN) into sep->se_fd. Returns 0, or -1 with errno and a
+ * message "name: bind addr: why" in err (errlen bytes).
+ */
+int	listen_open(struct servtab *sep, char *err, size_t errlen);
+/* Close sep's listener, if open. */
+void	listen_close(struct servtab *sep);
+
+#endif
+
+/* A running handler. */
+struct child {
+	pid_t		 ch_pid;
+	struct servtab	*ch_sep;	/* NULL once its service is removed */
+	char		 ch_name[SE_NAME_MAX];	/* the service, for logs */
+	int		 ch_errfd;	/* read end of its stderr pipe; -1 */
+	char		 ch_errbuf[512];	/* a partial stderr line */
+	size_t		 ch_errlen;
+	long long	 ch_started;	/* ms */
+};
+
+/* The supervisor's state: one struct, no globals (STYLE.md). */
+struct forkd {
+	int		 debug;
+	const char	*conffile;
+	const char	*pidpath;
+	struct pidfh	*pfh;
+	struct servtab	*services;
+	struct child	*children;
+	size_t		 nchildren;
+	size_t		 maxchildren;
+	int		 sigfd;		/* signalfd: CHLD, HUP, TERM, INT */
+	int		 stopping;
+	long long	 stop_deadline;	/* ms */
+};
+
+/*
+ * spawn: fork a handler for sep with fd as its fds 0 and 1 (a connected
+ * socket for nowait, the listener for wait and prefork) and a pipe on fd 2
+ * whose lines are forwarded to syslog. peer, when not NULL, is the accepted
+ * connection's address, for the UCSPI-TCP environment. Returns the child's
+ * pid, or -1 (logged) when fork or pipe fails.
+ */
+pid_t	spawn_handler(struct forkd *f, struct servtab *sep, int fd,
+	    const struct sockaddr_storage *peer);
+/* Read what children wrote to stderr on fd and log whole lines. */
+void	spawn_stderr(struct forkd *f, struct child *ch);
+/* Find the child with pid; NULL if none. */
+struct child *spawn_find(struct forkd *f, pid_t pid);
+/* Forget child ch (after its exit), closing its pipe after a last read. */
+void	spawn_forget(struct forkd *f, struct child *ch);
+/* Send sig to every child of sep (NULL: of every service). */
+void	spawn_signal(struct forkd *f, struct servtab *sep, int sig);
+/* Children of sep are orphaned: sep is going away. */
+void	spawn_orphan(struct forkd *f, struct servtab *sep);
+
+/* reap: waitpid(-1, WNOHANG) until nothing is left, logging each exit. */
+void	reap_children(struct forkd *f);
+
+/*
+ * pool: start prefork handlers up to each service's pool size, heeding
+ * the back-off. Returns the milliseconds until the next planned spawn, or
+ * -1 when none is waiting.
+ */
+int	pool_refill(struct forkd *f);
+/* Account a prefork handler's exit after it ran for lived ms. */
+void	pool_exited(struct servtab *sep, long long lived, int quick);
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+long long now_ms(void);

@@ -1,0 +1,493 @@
+/*
+ * forkd: a supervisor in the tradition of inetd(8).
+ *
+ * Binds every listener first (a bind failure is an error before anything
+ * detaches), then daemon(3), a pidfile, and one event loop: poll(2) over
+ * the listeners, the children's stderr pipes and a signalfd(2) for
+ * SIGCHLD, SIGHUP, SIGTERM and SIGINT. Signal handlers do nothing; the
+ * loop acts (OpenSSH's server_accept_loop).
+ */
+#include <sys/types.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libutil.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "forkd.h"
+#include "log.h"
+
+#define FORKD_CONF	PREFIX "/etc/forkd.conf"
+#define FORKD_PIDFILE	"/var/run/forkd.pid"
+#define FORKD_STOP_MS	5000	/* how long children get to exit on TERM */
+#define FORKD_ACCEPTS	16	/* accepts per listener per loop turn */
+
+extern char **environ;
+
+static void	usage(int) __attribute__((noreturn));
+static int	forkd_open_all(struct forkd *, struct servtab *, int);
+static void	forkd_reconfig(struct forkd *);
+static void	forkd_loop(struct forkd *) __attribute__((noreturn));
+static void	forkd_accept(struct forkd *, struct servtab *);
+static int	forkd_rate(struct servtab *);
+static void	forkd_blocking(struct servtab *);
+
+long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: forkd [-dnv] [-f config] [-p pidfile]\n");
+	exit(status);
+}
+
+static const char *
+mode_name(const struct servtab *sep, char *buf, size_t len)
+{
+	if (sep->se_mode == SE_PREFORK)
+		snprintf(buf, len, "prefork.%d", sep->se_max);
+	else
+		snprintf(buf, len, "%s", sep->se_mode == SE_WAIT ? "wait" :
+		    "nowait");
+	return buf;
+}
+
+/*
+ * The parent accepts for nowait services: their listeners are
+ * non-blocking. wait and prefork handlers accept themselves and may
+ * expect a blocking socket, and O_NONBLOCK is shared by every process
+ * holding the socket, so theirs are blocking.
+ */
+static void
+forkd_blocking(struct servtab *sep)
+{
+	int fl;
+
+	if (sep->se_fd == -1 || (fl = fcntl(sep->se_fd, F_GETFL)) == -1)
+		return;
+	if (sep->se_mode == SE_NOWAIT)
+		fl |= O_NONBLOCK;
+	else
+		fl &= ~O_NONBLOCK;
+	fcntl(sep->se_fd, F_SETFL, fl);
+}
+
+/* Bind every service of list; strict: fail on the first error. */
+static int
+forkd_open_all(struct forkd *f, struct servtab *list, int strict)
+{
+	struct servtab *sep;
+	char msg[256], mode[32];
+
+	(void)f;
+	for (sep = list; sep != NULL; sep = sep->se_next) {
+		if (sep->se_fd != -1)
+			continue;
+		if (listen_open(sep, msg, sizeof(msg)) == -1) {
+			if (strict)
+				return -1;
+			log_warnx("%s", msg);
+			continue;
+		}
+		forkd_blocking(sep);
+		log_info("%s: listening, %s, %s as %s", sep->se_name,
+		    mode_name(sep, mode, sizeof(mode)), sep->se_program,
+		    sep->se_user);
+	}
+	return 0;
+}
+
+/*
+ * inetd's looping guard: more than se_max spawns in 60 s disables the
+ * service for 10 minutes, its socket closed so clients are refused rather
+ * than left to time out.
+ */
+static int
+forkd_rate(struct servtab *sep)
+{
+	long long now = now_ms();
+
+	if (sep->se_max == 0)
+		return 1;
+	if (sep->se_count_start == 0 || now - sep->se_count_start >= 60000) {
+		sep->se_count_start = now;
+		sep->se_count = 0;
+	}
+	if (++sep->se_count <= sep->se_max)
+		return 1;
+	log_warnx("%s: more than %d spawns in 60 s (looping?): service "
+	    "disabled for %d minutes", sep->se_name, sep->se_max,
+	    SE_RETRY_MS / 60000);
+	listen_close(sep);
+	sep->se_disabled_until = now + SE_RETRY_MS;
+	return 0;
+}
+
+static void
+forkd_accept(struct forkd *f, struct servtab *sep)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int i, fd;
+
+	if (sep->se_mode == SE_WAIT) {
+		if (!forkd_rate(sep))
+			return;
+		if (spawn_handler(f, sep, sep->se_fd, NULL) != -1)
+			sep->se_busy = 1;
+		return;
+	}
+	for (i = 0; i < FORKD_ACCEPTS && sep->se_fd != -1; i++) {
+		len = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		fd = accept4(sep->se_fd, (struct sockaddr *)&ss, &len,
+		    SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("%s: accept", sep->se_name);
+			return;
+		}
+		if (forkd_rate(sep))
+			spawn_handler(f, sep, fd, &ss);
+		close(fd);
+	}
+}
+
+static void
+forkd_reconfig(struct forkd *f)
+{
+	struct servtab *list, *sep, *o;
+	char err[8192], *line, *next;
+	size_t i;
+
+	if (conf_parse(f->conffile, &list, err, sizeof(err)) == -1) {
+		for (line = err; line != NULL && *line != '\0'; line = next) {
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = '\0';
+			log_warnx("%s", line);
+		}
+		log_warnx("reload: %s has errors: the running configuration "
+		    "stays", f->conffile);
+		return;
+	}
+	for (o = f->services; o != NULL; o = o->se_next)
+		o->se_matched = 0;
+	for (sep = list; sep != NULL; sep = sep->se_next) {
+		for (o = f->services; o != NULL; o = o->se_next)
+			if (!o->se_matched && conf_same_listener(o, sep))
+				break;
+		if (o == NULL)
+			continue;
+		/* Kept: the socket and the children stay. */
+		o->se_matched = 1;
+		sep->se_fd = o->se_fd;
+		sep->se_busy = o->se_busy;
+		sep->se_nchild = o->se_nchild;
+		sep->se_count = o->se_count;
+		sep->se_count_start = o->se_count_start;
+		sep->se_disabled_until = o->se_disabled_until;
+		sep->se_backoff = o->se_backoff;
+		sep->se_next_spawn = o->se_next_spawn;
+		o->se_fd = -1;
+		for (i = 0; i < f->nchildren; i++)
+			if (f->children[i].ch_sep == o)
+				f->children[i].ch_sep = sep;
+		/* Prefork handlers of a changed program are replaced. */
+		if (o->se_mode == SE_PREFORK && !conf_same_handler(o, sep)) {
+			log_info("%s: handler changed: replacing the pool",
+			    sep->se_name);
+			spawn_signal(f, sep, SIGTERM);
+		}
+		forkd_blocking(sep);
+	}
+	for (o = f->services; o != NULL; o = o->se_next) {
+		if (o->se_matched)
+			continue;
+		log_info("%s: removed", o->se_name);
+		/* A pool accepts forever: stop it. Others finish. */
+		if (o->se_mode == SE_PREFORK)
+			spawn_signal(f, o, SIGTERM);
+		spawn_orphan(f, o);
+		listen_close(o);
+	}
+	conf_free(f->services);
+	f->services = list;
+	forkd_open_all(f, list, 0);
+	setproctitle("%s", f->conffile);
+	log_info("reload: %s", f->conffile);
+}
+
+static void
+forkd_stop(struct forkd *f)
+{
+	struct servtab *sep;
+
+	if (f->stopping)
+		return;
+	f->stopping = 1;
+	f->stop_deadline = now_ms() + FORKD_STOP_MS;
+	for (sep = f->services; sep != NULL; sep = sep->se_next)
+		listen_close(sep);
+	log_info("stopping: %zu children to end", f->nchildren);
+	spawn_signal(f, NULL, SIGTERM);
+}
+
+static void __attribute__((noreturn))
+forkd_exit(struct forkd *f)
+{
+	size_t i;
+
+	if (f->nchildren > 0) {
+		log_warnx("stopping: %zu children did not end in %d ms: "
+		    "killing them", f->nchildren, FORKD_STOP_MS);
+		spawn_signal(f, NULL, SIGKILL);
+		for (i = f->nchildren; i > 0; i--) {
+			waitpid(f->children[i - 1].ch_pid, NULL, 0);
+			spawn_forget(f, &f->children[i - 1]);
+		}
+	}
+	if (f->pfh != NULL)
+		pidfile_remove(f->pfh);
+	log_info("stopped");
+	exit(0);
+}
+
+static void
+forkd_signals(struct forkd *f)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	for (;;) {
+		n = read(f->sigfd, &si, sizeof(si));
+		if (n != sizeof(si))
+			break;
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap_children(f);
+			break;
+		case SIGHUP:
+			if (!f->stopping)
+				forkd_reconfig(f);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("%s: stopping", strsignal(si.ssi_signo));
+			forkd_stop(f);
+			break;
+		}
+	}
+	/* Signals coalesce: reap whatever has ended, whatever woke us. */
+	reap_children(f);
+}
+
+static void
+forkd_loop(struct forkd *f)
+{
+	struct pollfd *pfd = NULL;
+	struct servtab **psep = NULL, *sep;
+	size_t npfd, maxpfd = 0, i, nsvc, nlisten;
+	long long now;
+	int timeout, w;
+
+	for (;;) {
+		now = now_ms();
+		if (f->stopping && (f->nchildren == 0 ||
+		    now >= f->stop_deadline))
+			forkd_exit(f);
+
+		/* Services disabled by the looping guard come back. */
+		for (sep = f->services; sep != NULL; sep = sep->se_next) {
+			if (f->stopping || sep->se_disabled_until == 0 ||
+			    now < sep->se_disabled_until)
+				continue;
+			sep->se_disabled_until = 0;
+			sep->se_count = 0;
+			sep->se_count_start = 0;
+			log_info("%s: enabled again", sep->se_name);
+			forkd_open_all(f, sep, 0);
+			if (sep->se_fd == -1)
+				sep->se_disabled_until = now + 60000;
+		}
+		timeout = 1000;
+		if ((w = pool_refill(f)) >= 0 && w < timeout)
+			timeout = w;
+
+		nsvc = 0;
+		for (sep = f->services; sep != NULL; sep = sep->se_next)
+			nsvc++;
+		if (1 + nsvc + f->nchildren > maxpfd) {
+			maxpfd = 1 + nsvc + f->nchildren + 64;
+			free(pfd);
+			free(psep);
+			pfd = calloc(maxpfd, sizeof(*pfd));
+			psep = calloc(maxpfd, sizeof(*psep));
+			if (pfd == NULL || psep == NULL)
+				fatal("calloc");
+		}
+		npfd = 0;
+		pfd[npfd].fd = f->sigfd;
+		pfd[npfd++].events = POLLIN;
+		for (sep = f->services; sep != NULL; sep = sep->se_next) {
+			if (sep->se_fd == -1 || sep->se_mode == SE_PREFORK ||
+			    sep->se_busy || f->stopping)
+				continue;
+			psep[npfd] = sep;
+			pfd[npfd].fd = sep->se_fd;
+			pfd[npfd++].events = POLLIN;
+		}
+		nlisten = npfd;
+		for (i = 0; i < f->nchildren; i++) {
+			pfd[npfd].fd = f->children[i].ch_errfd;
+			pfd[npfd++].events = POLLIN;
+		}
+		if (poll(pfd, npfd, timeout) == -1) {
+			if (errno != EINTR)
+				fatal("poll");
+			continue;
+		}
+		/*
+		 * Children's pipes first: the indexes below hold only until
+		 * the signals are handled (reaping reorders the table).
+		 */
+		for (i = nlisten; i < npfd; i++)
+			if (pfd[i].revents != 0 && pfd[i].fd != -1)
+				spawn_stderr(f, &f->children[i - nlisten]);
+		for (i = 1; i < nlisten; i++)
+			if (pfd[i].revents != 0 && psep[i]->se_fd != -1 &&
+			    !psep[i]->se_busy)
+				forkd_accept(f, psep[i]);
+		if (pfd[0].revents & POLLIN)
+			forkd_signals(f);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct forkd f;
+	struct servtab *sep;
+	char msg[8192];
+	sigset_t mask;
+	pid_t other;
+	int ch, check = 0, verbose = 0, n;
+
+	memset(&f, 0, sizeof(f));
+	f.conffile = FORKD_CONF;
+	f.sigfd = -1;
+	setproctitle_init(argc, argv, environ);
+
+	while ((ch = getopt(argc, argv, "df:hnp:v")) != -1) {
+		switch (ch) {
+		case 'd':
+			f.debug = 1;
+			break;
+		case 'f':
+			f.conffile = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'n':
+			check = 1;
+			break;
+		case 'p':
+			f.pidpath = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage(100);
+		}
+	}
+	if (optind != argc)
+		usage(100);
+	if (f.pidpath == NULL && !f.debug)
+		f.pidpath = FORKD_PIDFILE;
+
+	if (conf_parse(f.conffile, &f.services, msg, sizeof(msg)) == -1) {
+		fputs(msg, stderr);
+		if (check)
+			exit(1);
+		errx(1, "%s: configuration has errors", f.conffile);
+	}
+	if (check) {
+		conf_print(stdout, f.services);
+		exit(0);
+	}
+
+	/* A second forkd on the same pidfile says who runs, and stops. */
+	if (f.pidpath != NULL) {
+		f.pfh = pidfile_open(f.pidpath, 0644, &other);
+		if (f.pfh == NULL) {
+			if (errno == EEXIST)
+				errx(1, "already running as pid %ld "
+				    "(pidfile %s)", (long)other, f.pidpath);
+			err(1, "pidfile %s", f.pidpath);
+		}
+	}
+	/* Bind everything before detaching: a failure is said here. */
+	for (sep = f.services; sep != NULL; sep = sep->se_next) {
+		if (listen_open(sep, msg, sizeof(msg)) == -1) {
+			if (f.pfh != NULL)
+				pidfile_remove(f.pfh);
+			errx(1, "%s", msg);
+		}
+		forkd_blocking(sep);
+	}
+
+	log_init(f.debug, LOG_DAEMON, "forkd");
+	log_setverbose(verbose);
+	if (!f.debug && daemon(0, 0) == -1) {
+		if (f.pfh != NULL)
+			pidfile_remove(f.pfh);
+		err(1, "daemon");
+	}
+	if (f.pfh != NULL && pidfile_write(f.pfh) == -1)
+		log_warn("pidfile %s", f.pidpath);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		fatal("sigprocmask");
+	if ((f.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	signal(SIGPIPE, SIG_IGN);
+
+	n = 0;
+	for (sep = f.services; sep != NULL; sep = sep->se_next) {
+		char mode[32];
+
+		n++;
+		log_info("%s: listening, %s, %s as %s", sep->se_name,
+		    mode_name(sep, mode, sizeof(mode)), sep->se_program,
+		    sep->se_user);
+	}
+	setproctitle("%s", f.conffile);
+	log_info("started: %d services from %s", n, f.conffile);
+	forkd_loop(&f);
+}

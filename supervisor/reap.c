@@ -1,0 +1,91 @@
+/*
+ * reap: collect every exited child, log how it ended, and give its
+ * service back what it held.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "forkd.h"
+#include "log.h"
+
+/* A prefork handler that dies sooner than this after start is failing. */
+#define REAP_QUICK_MS	1000
+
+static void
+reap_log(const struct child *ch, int status, long long lived, int stopping)
+{
+	if (WIFEXITED(status)) {
+		if (WEXITSTATUS(status) == 0)
+			log_info("%s: pid %ld exited 0 after %lld ms",
+			    ch->ch_name, (long)ch->ch_pid, lived);
+		else
+			log_warnx("%s: pid %ld exited %d after %lld ms",
+			    ch->ch_name, (long)ch->ch_pid,
+			    WEXITSTATUS(status), lived);
+	} else if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+
+		if (sig == SIGTERM && stopping)
+			log_info("%s: pid %ld ended by SIGTERM",
+			    ch->ch_name, (long)ch->ch_pid);
+		else if (sig == SIGSYS)
+			log_warnx("%s: pid %ld killed by SIGSYS: sandbox "
+			    "violation (a system call outside its seccomp "
+			    "profile)", ch->ch_name, (long)ch->ch_pid);
+		else
+			log_warnx("%s: pid %ld killed by signal %d (%s)%s",
+			    ch->ch_name, (long)ch->ch_pid, sig,
+			    strsignal(sig),
+			    WCOREDUMP(status) ? ", core dumped" : "");
+	}
+}
+
+void
+reap_children(struct forkd *f)
+{
+	struct servtab *sep;
+	struct child *ch;
+	long long lived;
+	pid_t pid;
+	int status, clean;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		if ((ch = spawn_find(f, pid)) == NULL) {
+			log_debug("pid %ld: not ours, reaped", (long)pid);
+			continue;
+		}
+		lived = now_ms() - ch->ch_started;
+		reap_log(ch, status, lived, f->stopping);
+		if ((sep = ch->ch_sep) != NULL) {
+			sep->se_nchild--;
+			switch (sep->se_mode) {
+			case SE_WAIT:
+				/* The socket is forkd's to poll again. */
+				sep->se_busy = 0;
+				break;
+			case SE_PREFORK:
+				/* Ended by us (SIGTERM) is no failure. */
+				clean = (WIFEXITED(status) &&
+				    WEXITSTATUS(status) == 0) ||
+				    (WIFSIGNALED(status) &&
+				    WTERMSIG(status) == SIGTERM);
+				pool_exited(sep, lived,
+				    !f->stopping && !clean &&
+				    lived < REAP_QUICK_MS);
+				break;
+			case SE_NOWAIT:
+				break;
+			}
+		}
+		spawn_forget(f, ch);
+	}
+}

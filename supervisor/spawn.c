@@ -1,0 +1,297 @@
+/*
+ * spawn: fork and exec handlers, and forward what they write to stderr.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "forkd.h"
+#include "log.h"
+
+static struct child *child_add(struct forkd *, pid_t, struct servtab *, int);
+static void	spawn_env(int, const struct sockaddr_storage *);
+static void	spawn_child(struct servtab *, int, int,
+		    const struct sockaddr_storage *) __attribute__((noreturn));
+
+static struct child *
+child_add(struct forkd *f, pid_t pid, struct servtab *sep, int errfd)
+{
+	struct child *ch;
+
+	if (f->nchildren == f->maxchildren) {
+		size_t n = f->maxchildren ? f->maxchildren * 2 : 64;
+		struct child *c = reallocarray(f->children, n, sizeof(*c));
+
+		if (c == NULL)
+			return NULL;
+		f->children = c;
+		f->maxchildren = n;
+	}
+	ch = &f->children[f->nchildren++];
+	memset(ch, 0, sizeof(*ch));
+	ch->ch_pid = pid;
+	ch->ch_sep = sep;
+	strlcpy(ch->ch_name, sep->se_name, sizeof(ch->ch_name));
+	ch->ch_errfd = errfd;
+	ch->ch_started = now_ms();
+	return ch;
+}
+
+struct child *
+spawn_find(struct forkd *f, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < f->nchildren; i++)
+		if (f->children[i].ch_pid == pid)
+			return &f->children[i];
+	return NULL;
+}
+
+static void
+spawn_logline(struct child *ch, const char *s, size_t len)
+{
+	char vis[LOG_VIS_MAX];
+
+	if (len == 0)
+		return;
+	log_warnx("%s: pid %ld: %s", ch->ch_name, (long)ch->ch_pid,
+	    log_vis(vis, sizeof(vis), s, len));
+}
+
+void
+spawn_stderr(struct forkd *f, struct child *ch)
+{
+	char *nl;
+	ssize_t n;
+	int rounds;
+
+	(void)f;
+	/* Bounded: a chatty child cannot starve the loop. */
+	for (rounds = 0; ch->ch_errfd != -1 && rounds < 16; rounds++) {
+		n = read(ch->ch_errfd, ch->ch_errbuf + ch->ch_errlen,
+		    sizeof(ch->ch_errbuf) - ch->ch_errlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			spawn_logline(ch, ch->ch_errbuf, ch->ch_errlen);
+			ch->ch_errlen = 0;
+			close(ch->ch_errfd);
+			ch->ch_errfd = -1;
+			return;
+		}
+		ch->ch_errlen += n;
+		while ((nl = memchr(ch->ch_errbuf, '\n', ch->ch_errlen))
+		    != NULL) {
+			size_t l = nl - ch->ch_errbuf;
+
+			spawn_logline(ch, ch->ch_errbuf, l);
+			memmove(ch->ch_errbuf, nl + 1, ch->ch_errlen - l - 1);
+			ch->ch_errlen -= l + 1;
+		}
+		/* A line longer than the buffer is logged in pieces. */
+		if (ch->ch_errlen == sizeof(ch->ch_errbuf)) {
+			spawn_logline(ch, ch->ch_errbuf, ch->ch_errlen);
+			ch->ch_errlen = 0;
+		}
+	}
+}
+
+void
+spawn_forget(struct forkd *f, struct child *ch)
+{
+	size_t i = ch - f->children;
+
+	/* The child is gone: what it wrote is all in the pipe now. */
+	if (ch->ch_errfd != -1) {
+		int fl = fcntl(ch->ch_errfd, F_GETFL);
+
+		if (fl != -1)
+			fcntl(ch->ch_errfd, F_SETFL, fl | O_NONBLOCK);
+		spawn_stderr(f, ch);
+		spawn_logline(ch, ch->ch_errbuf, ch->ch_errlen);
+		if (ch->ch_errfd != -1)
+			close(ch->ch_errfd);
+	}
+	f->children[i] = f->children[--f->nchildren];
+}
+
+void
+spawn_signal(struct forkd *f, struct servtab *sep, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < f->nchildren; i++)
+		if (sep == NULL || f->children[i].ch_sep == sep)
+			kill(f->children[i].ch_pid, sig);
+}
+
+void
+spawn_orphan(struct forkd *f, struct servtab *sep)
+{
+	size_t i;
+
+	for (i = 0; i < f->nchildren; i++)
+		if (f->children[i].ch_sep == sep)
+			f->children[i].ch_sep = NULL;
+}
+
+/* UCSPI-TCP names (tcp-environ(5)), as tcpserver sets them. */
+static void
+spawn_env(int fd, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN], port[8];
+	const struct sockaddr_storage *a[2];
+	const char *ipvar[2] = { "TCPREMOTEIP", "TCPLOCALIP" };
+	const char *portvar[2] = { "TCPREMOTEPORT", "TCPLOCALPORT" };
+	int i;
+
+	if (peer == NULL) {
+		for (i = 0; i < 2; i++) {
+			unsetenv(ipvar[i]);
+			unsetenv(portvar[i]);
+		}
+		unsetenv("PROTO");
+		return;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		ss.ss_family = AF_UNSPEC;
+	a[0] = peer;
+	a[1] = &ss;
+	setenv("PROTO", "TCP", 1);
+	for (i = 0; i < 2; i++) {
+		const struct sockaddr_in *sin = (const void *)a[i];
+		const struct sockaddr_in6 *sin6 = (const void *)a[i];
+
+		if (a[i]->ss_family == AF_INET) {
+			inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+			snprintf(port, sizeof(port), "%u",
+			    ntohs(sin->sin_port));
+		} else if (a[i]->ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+			snprintf(port, sizeof(port), "%u",
+			    ntohs(sin6->sin6_port));
+		} else
+			continue;
+		setenv(ipvar[i], ip, 1);
+		setenv(portvar[i], port, 1);
+	}
+}
+
+/*
+ * In the child: fds 0 and 1 the socket, fd 2 the stderr pipe, nothing else
+ * open; the environment; the service's user and group; exec. Anything that
+ * fails is said on fd 2 (so forkd logs it) and the child exits 111: it never
+ * runs the handler with more privilege than the config gives it.
+ */
+static void
+spawn_child(struct servtab *sep, int fd, int errfd,
+    const struct sockaddr_storage *peer)
+{
+	sigset_t none;
+	int sig;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	/* Its own session: Ctrl-C on forkd -d's terminal is forkd's. */
+	setsid();
+
+	if (dup2(errfd, 2) == -1)
+		_exit(111);
+	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1) {
+		dprintf(2, "dup2: %s\n", strerror(errno));
+		_exit(111);
+	}
+	closefrom(3);
+	spawn_env(0, peer);
+
+	if (getuid() == 0) {
+		if (initgroups(sep->se_user, sep->se_gid) == -1) {
+			dprintf(2, "initgroups %s: %s\n", sep->se_user,
+			    strerror(errno));
+			_exit(111);
+		}
+		if (setgid(sep->se_gid) == -1) {
+			dprintf(2, "setgid %u: %s\n", (unsigned)sep->se_gid,
+			    strerror(errno));
+			_exit(111);
+		}
+		if (setuid(sep->se_uid) == -1) {
+			dprintf(2, "setuid %u: %s\n", (unsigned)sep->se_uid,
+			    strerror(errno));
+			_exit(111);
+		}
+		/* Check it took, and that root cannot be regained. */
+		if (sep->se_uid != 0 && (getuid() != sep->se_uid ||
+		    geteuid() != sep->se_uid || setuid(0) != -1)) {
+			dprintf(2, "setuid %u did not take\n",
+			    (unsigned)sep->se_uid);
+			_exit(111);
+		}
+	} else if (geteuid() != sep->se_uid) {
+		dprintf(2, "cannot run as %s: forkd is not root\n",
+		    sep->se_user);
+		_exit(111);
+	}
+	execv(sep->se_program, sep->se_argv);
+	dprintf(2, "execv %s: %s\n", sep->se_program, strerror(errno));
+	_exit(111);
+}
+
+pid_t
+spawn_handler(struct forkd *f, struct servtab *sep, int fd,
+    const struct sockaddr_storage *peer)
+{
+	int pfd[2];
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		log_warn("%s: pipe", sep->se_name);
+		return -1;
+	}
+	switch ((pid = fork())) {
+	case -1:
+		log_warn("%s: fork", sep->se_name);
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	case 0:
+		spawn_child(sep, fd, pfd[1], peer);
+		/* NOTREACHED */
+	default:
+		break;
+	}
+	close(pfd[1]);
+	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	if (child_add(f, pid, sep, pfd[0]) == NULL) {
+		/* Out of memory: keep no record we cannot keep; stop it. */
+		log_warnx("%s: pid %ld: out of memory, killing it",
+		    sep->se_name, (long)pid);
+		kill(pid, SIGKILL);
+		close(pfd[0]);
+		return -1;
+	}
+	sep->se_nchild++;
+	log_debug("%s: pid %ld started", sep->se_name, (long)pid);
+	return pid;
+}
