@@ -1,0 +1,115 @@
+#!/usr/bin/perl
+# echod with a bound datagram socket on fd 0 (forkd or inetd "wait" on
+# dgram/udp): RFC 862 over UDP, each datagram back to its sender, and the
+# exit after -x seconds of silence so the supervisor takes the socket back.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Forkd qw(build tmpdir slurp);
+use IO::Select;
+use IO::Socket::IP;
+use POSIX qw(:sys_wait_h);
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $echod = build('echod');
+plan skip_all => "build/echod not built (make build/echod)" unless -x $echod;
+
+my $dir = tmpdir();
+
+sub start_dgram {
+	my ($name, $u, @args) = @_;
+	$u //= IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'udp') or die "udp: $!";
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		POSIX::dup2(fileno($u), 0) or POSIX::_exit(126);
+		POSIX::dup2(fileno($u), 1) or POSIX::_exit(126);
+		open(STDERR, '>', "$dir/$name.err") or POSIX::_exit(126);
+		exec($echod, '-d', @args) or POSIX::_exit(127);
+	}
+	return ($pid, $u, "$dir/$name.err");
+}
+
+sub client {
+	my ($port) = @_;
+	return IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port,
+	    Proto => 'udp') or die "client: $!";
+}
+
+# One datagram back within $timeout seconds, or undef.
+sub recv_dgram {
+	my ($s, $timeout) = @_;
+	return undef unless IO::Select->new($s)->can_read($timeout // 3);
+	my $buf;
+	defined($s->recv($buf, 70000)) or return undef;
+	return $buf;
+}
+
+# Wait for $pid to exit within $timeout s; returns its status or undef.
+sub wait_exit {
+	my ($pid, $timeout) = @_;
+	my $end = time + $timeout;
+	while (time < $end) {
+		return $? if waitpid($pid, WNOHANG) == $pid;
+		sleep(0.02);
+	}
+	return undef;
+}
+
+my ($pid, $u, $err) = start_dgram('main', undef, '-x', '1');
+my $port = $u->sockport;
+
+my $a = client($port);
+my $b = client($port);
+$a->send("hello from a\n");
+$b->send("hello from b\n");
+is(recv_dgram($a), "hello from a\n", 'datagram back to sender a');
+is(recv_dgram($b), "hello from b\n", 'datagram back to sender b, not to a');
+
+my $bin = join('', map { chr } 0 .. 255) x 4;
+$a->send($bin);
+ok((recv_dgram($a) // '') eq $bin, 'binary datagram of 1024 bytes byte-exact');
+
+my $big = join('', map { chr(int(rand(256))) } 1 .. 60000);
+$a->send($big);
+my $got = recv_dgram($a) // '';
+ok($got eq $big, 'datagram of 60000 bytes byte-exact') or diag('got ' . length($got));
+
+$a->send('');
+is(recv_dgram($a), '', 'an empty datagram is answered with an empty one');
+
+# "\n.\n" means nothing over UDP; each datagram stands alone.
+$a->send("x\n.\n");
+is(recv_dgram($a), "x\n.\n", 'no terminator over UDP: "x\n.\n" echoed');
+
+my $n = 0;
+$a->send("d$_") for 1 .. 20;
+for (1 .. 20) { $n++ if defined recv_dgram($a, 2) }
+is($n, 20, '20 datagrams in a burst, 20 answers');
+
+# Silence: echod leaves after -x 1, exit 0.
+my $t0 = time;
+my $st = wait_exit($pid, 5);
+ok(defined $st, 'echod exits after -x 1 second without a datagram');
+is($st, 0, 'idle exit status 0');
+my $log = slurp($err) // '';
+like($log, qr/datagram: serving 127\.0\.0\.1:$port/, 'log: serving line');
+like($log, qr/datagram: idle 1 s: exiting after 26 datagrams/, 'log: idle exit with the count');
+unlike($log, qr/not allowed/, 'sandbox: nothing refused');
+
+# What arrives after the exit waits in the socket for the next echod (the
+# supervisor's "wait" restart), and is answered by it.
+$a->send("queued\n");
+my ($pid2) = start_dgram('second', $u, '-x', '1');
+is(recv_dgram($a, 3), "queued\n", 'a datagram sent between two echods is answered by the next');
+ok(defined wait_exit($pid2, 5), 'second echod exits when idle too');
+
+# -x 0: never leaves on its own.
+my ($pid3, $u3) = start_dgram('forever', undef, '-x', '0');
+ok(!defined wait_exit($pid3, 1.5), '-x 0: still running after 1.5 s of silence');
+kill('TERM', $pid3);
+waitpid($pid3, 0);
+
+done_testing();
