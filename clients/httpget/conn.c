@@ -1,0 +1,163 @@
+/*
+ * conn: the connection's receive buffer, reads and writes under deadlines,
+ * and the output.
+ */
+#include <sys/socket.h>
+
+#include <err.h>
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "httpget.h"
+
+/* Wait until fd is ready for events; exits 111 after the timeout. */
+static void
+conn_wait(struct httpget *hg, short events, const char *what)
+{
+	struct pollfd pfd;
+	int r;
+
+	pfd.fd = hg->hg_fd;
+	pfd.events = events;
+	while ((r = poll(&pfd, 1, hg->hg_timeout_ms)) == -1 && errno == EINTR)
+		;
+	if (r == -1)
+		err(HG_EXIT_TEMP, "poll");
+	if (r == 0)
+		errx(HG_EXIT_TEMP, "%s %s: timed out after %d s", what,
+		    hg->hg_peer, hg->hg_timeout_ms / 1000);
+}
+
+size_t
+conn_fill(struct httpget *hg)
+{
+	ssize_t n;
+
+	if (hg->hg_eof)
+		return 0;
+	/* Keep the unread bytes at the front, so a line can use it all. */
+	if (hg->hg_off > 0) {
+		memmove(hg->hg_buf, hg->hg_buf + hg->hg_off,
+		    hg->hg_len - hg->hg_off);
+		hg->hg_len -= hg->hg_off;
+		hg->hg_off = 0;
+	}
+	if (hg->hg_len == sizeof(hg->hg_buf))
+		return 0;	/* full: the caller's bound catches it */
+	for (;;) {
+		n = recv(hg->hg_fd, hg->hg_buf + hg->hg_len,
+		    sizeof(hg->hg_buf) - hg->hg_len, 0);
+		if (n > 0) {
+			hg->hg_len += (size_t)n;
+			return (size_t)n;
+		}
+		if (n == 0) {
+			hg->hg_eof = 1;
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			err(HG_EXIT_TEMP, "read %s", hg->hg_peer);
+		conn_wait(hg, POLLIN, "read");
+	}
+}
+
+char *
+conn_getline(struct httpget *hg, size_t max, size_t *raw, size_t *len,
+    const char *what)
+{
+	char *line, *nl;
+	size_t have;
+
+	for (;;) {
+		line = hg->hg_buf + hg->hg_off;
+		have = hg->hg_len - hg->hg_off;
+		nl = memchr(line, '\n', have < max ? have : max);
+		if (nl != NULL)
+			break;
+		if (have >= max)
+			errx(HG_EXIT_FAIL, "%s %s: %s longer than %zu bytes",
+			    "response from", hg->hg_peer, what, max);
+		if (conn_fill(hg) == 0) {
+			if (hg->hg_eof)
+				return NULL;
+			/* Buffer full and still no LF: max > HG_BUFSIZE. */
+			errx(HG_EXIT_FAIL, "%s: line too long", what);
+		}
+	}
+	*raw = (size_t)(nl - line) + 1;
+	*len = *raw - 1;
+	/* RFC 9112 2.2: a recipient MAY accept a bare LF as the end. */
+	if (*len > 0 && line[*len - 1] == '\r')
+		(*len)--;
+	hg->hg_off += *raw;
+	return line;
+}
+
+void
+conn_send(struct httpget *hg, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		/* MSG_NOSIGNAL: a reset peer is an error here, not SIGPIPE. */
+		n = send(hg->hg_fd, p, len, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				err(HG_EXIT_TEMP, "write %s", hg->hg_peer);
+			conn_wait(hg, POLLOUT, "write");
+			continue;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+conn_output(struct httpget *hg, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(hg->hg_out, p, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			err(HG_EXIT_FAIL, "write %s", hg->hg_outfile != NULL ?
+			    hg->hg_outfile : "stdout");
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+uint64_t
+conn_copy(struct httpget *hg, uint64_t n)
+{
+	uint64_t done = 0;
+	size_t have, take;
+
+	while (done < n) {
+		have = hg->hg_len - hg->hg_off;
+		if (have == 0) {
+			hg->hg_off = hg->hg_len = 0;
+			if (conn_fill(hg) == 0)
+				break;
+			continue;
+		}
+		take = have;
+		if ((uint64_t)take > n - done)
+			take = (size_t)(n - done);
+		conn_output(hg, hg->hg_buf + hg->hg_off, take);
+		hg->hg_off += take;
+		done += take;
+	}
+	return done;
+}

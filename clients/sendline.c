@@ -1,0 +1,319 @@
+/*
+ * sendline: send one line over TCP, print everything the server answers.
+ *
+ *   sendline [-hn] [-t seconds] host port
+ *
+ * Seed 001's dumb_net: "connects, sends a single line of input, reads any
+ * responses, and then terminates". The line goes out with CRLF, the line
+ * ending of every Internet text protocol (RFC 5198, and telnet's NVT, RFC
+ * 1123 3.3.1), so that `GET / HTTP/1.0` is a valid request line. The reply
+ * is read block by block until the server closes, never assuming a size:
+ * a server may send it in one piece or in many small ones.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <err.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sandbox.h"
+
+#define SL_EXIT_FAIL	1
+#define SL_EXIT_USAGE	100
+#define SL_EXIT_TEMP	111
+
+#define SL_LINE_MAX	8192	/* the one line, without its ending, bytes */
+#define SL_BUFSIZE	16384	/* one read from the server, bytes */
+
+struct sendline {
+	int		 sl_blank;	/* -n: an empty line after the line */
+	int		 sl_timeout_ms;	/* -t: connect and each read */
+	const char	*sl_host;
+	const char	*sl_port;
+	int		 sl_fd;
+	char		 sl_peer[64];	/* "127.0.0.1 port 6789" */
+	char		 sl_line[SL_LINE_MAX + 4];	/* + CRLF CRLF */
+	size_t		 sl_len;
+	char		 sl_buf[SL_BUFSIZE];
+};
+
+static void	sendline_usage(FILE *, int) __attribute__((noreturn));
+static int	sendline_dial_one(struct sendline *, const struct addrinfo *,
+		    char *, size_t);
+static void	sendline_dial(struct sendline *);
+static void	sendline_read_line(struct sendline *);
+static void	sendline_send(struct sendline *);
+static void	sendline_relay(struct sendline *);
+static void	sendline_wait(struct sendline *, short, const char *);
+
+/*
+ * Once connected, sendline reads stdin and the socket and writes the
+ * socket and stdout: the base set of lib/sandbox.c is all it needs.
+ */
+static const struct sandbox_profile sendline_profile = {
+	.sp_name = "sendline",
+};
+
+static void
+sendline_usage(FILE *fp, int status)
+{
+	fprintf(fp, "usage: sendline [-hn] [-t seconds] host port\n");
+	exit(status);
+}
+
+/*
+ * One address: a non-blocking connect(2) bounded by the timeout, so a host
+ * that drops SYNs costs -t seconds. Returns the fd, or -1 with why.
+ */
+static int
+sendline_dial_one(struct sendline *sl, const struct addrinfo *ai, char *why,
+    size_t whylen)
+{
+	struct pollfd pfd;
+	socklen_t len;
+	int fd, r, e;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd == -1) {
+		snprintf(why, whylen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	while ((r = poll(&pfd, 1, sl->sl_timeout_ms)) == -1 && errno == EINTR)
+		;
+	e = 0;
+	len = sizeof(e);
+	if (r == 0)
+		snprintf(why, whylen, "timed out after %d s",
+		    sl->sl_timeout_ms / 1000);
+	else if (r == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e,
+	    &len) == -1 || e != 0)
+		snprintf(why, whylen, "%s", strerror(e != 0 ? e : errno));
+	else
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* Each address of host in turn (getaddrinfo(3): names, IPv4, IPv6). */
+static void
+sendline_dial(struct sendline *sl)
+{
+	struct addrinfo hints, *res, *ai;
+	char ip[INET6_ADDRSTRLEN], port[8], why[128];
+	int r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	r = getaddrinfo(sl->sl_host, sl->sl_port, &hints, &res);
+	if (r == EAI_SERVICE)
+		errx(SL_EXIT_USAGE, "port %s: %s", sl->sl_port,
+		    gai_strerror(r));
+	if (r != 0)
+		errx(SL_EXIT_TEMP, "%s: %s", sl->sl_host,
+		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip),
+		    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+			continue;
+		snprintf(sl->sl_peer, sizeof(sl->sl_peer), "%s port %s", ip,
+		    port);
+		sl->sl_fd = sendline_dial_one(sl, ai, why, sizeof(why));
+		if (sl->sl_fd != -1) {
+			freeaddrinfo(res);
+			return;
+		}
+		if (ai->ai_next == NULL) {
+			freeaddrinfo(res);
+			errx(SL_EXIT_TEMP, "connect %s: %s", sl->sl_peer, why);
+		}
+		warnx("connect %s: %s", sl->sl_peer, why);
+	}
+	freeaddrinfo(res);
+	errx(SL_EXIT_TEMP, "%s: no address to connect to", sl->sl_host);
+}
+
+/*
+ * Exactly one line from stdin, one byte at a time: whatever follows the
+ * newline stays unread for the next program (`{ sendline ...; cat; }`).
+ * The newline, and a CR before it, are replaced by CRLF. A last line with
+ * no newline still counts; an empty stdin has no line to send.
+ */
+static void
+sendline_read_line(struct sendline *sl)
+{
+	ssize_t n;
+	char c;
+
+	sl->sl_len = 0;
+	for (;;) {
+		n = read(STDIN_FILENO, &c, 1);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			err(SL_EXIT_FAIL, "stdin");
+		}
+		if (n == 0) {
+			if (sl->sl_len == 0)
+				errx(SL_EXIT_USAGE, "stdin: no line to send");
+			break;
+		}
+		if (c == '\n')
+			break;
+		if (sl->sl_len == SL_LINE_MAX)
+			errx(SL_EXIT_USAGE, "stdin: line longer than %d bytes",
+			    SL_LINE_MAX);
+		sl->sl_line[sl->sl_len++] = c;
+	}
+	if (sl->sl_len > 0 && sl->sl_line[sl->sl_len - 1] == '\r')
+		sl->sl_len--;
+	memcpy(sl->sl_line + sl->sl_len, "\r\n", 2);
+	sl->sl_len += 2;
+	/* -n: the empty line that ends an HTTP header section. */
+	if (sl->sl_blank) {
+		memcpy(sl->sl_line + sl->sl_len, "\r\n", 2);
+		sl->sl_len += 2;
+	}
+}
+
+/* Wait for events on the socket; exits 111 after the timeout. */
+static void
+sendline_wait(struct sendline *sl, short events, const char *what)
+{
+	struct pollfd pfd;
+	int r;
+
+	pfd.fd = sl->sl_fd;
+	pfd.events = events;
+	while ((r = poll(&pfd, 1, sl->sl_timeout_ms)) == -1 && errno == EINTR)
+		;
+	if (r == -1)
+		err(SL_EXIT_TEMP, "poll");
+	if (r == 0)
+		errx(SL_EXIT_TEMP, "%s %s: timed out after %d s", what,
+		    sl->sl_peer, sl->sl_timeout_ms / 1000);
+}
+
+static void
+sendline_send(struct sendline *sl)
+{
+	const char *p = sl->sl_line;
+	size_t len = sl->sl_len;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(sl->sl_fd, p, len, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				err(SL_EXIT_TEMP, "write %s", sl->sl_peer);
+			sendline_wait(sl, POLLOUT, "write");
+			continue;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * Every block the server sends, as it comes, until it closes: a read of 0
+ * bytes is the end, any other size only means "more may follow".
+ */
+static void
+sendline_relay(struct sendline *sl)
+{
+	ssize_t n, w;
+	size_t off;
+
+	for (;;) {
+		n = recv(sl->sl_fd, sl->sl_buf, sizeof(sl->sl_buf), 0);
+		if (n == 0)
+			return;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				err(SL_EXIT_TEMP, "read %s", sl->sl_peer);
+			sendline_wait(sl, POLLIN, "read");
+			continue;
+		}
+		for (off = 0; off < (size_t)n; off += (size_t)w) {
+			w = write(STDOUT_FILENO, sl->sl_buf + off,
+			    (size_t)n - off);
+			if (w == -1) {
+				if (errno == EINTR) {
+					w = 0;
+					continue;
+				}
+				err(SL_EXIT_FAIL, "stdout");
+			}
+		}
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct sendline sls;
+	struct sendline *sl = &sls;
+	const char *errstr;
+	int ch;
+
+	sl->sl_fd = -1;
+	sl->sl_timeout_ms = 30 * 1000;
+	while ((ch = getopt(argc, argv, "hnt:")) != -1) {
+		switch (ch) {
+		case 'h':
+			sendline_usage(stdout, 0);
+		case 'n':
+			sl->sl_blank = 1;
+			break;
+		case 't':
+			sl->sl_timeout_ms = 1000 * (int)strtonum(optarg, 1,
+			    86400, &errstr);
+			if (errstr != NULL)
+				errx(SL_EXIT_USAGE, "timeout %s: %s", optarg,
+				    errstr);
+			break;
+		default:
+			sendline_usage(stderr, SL_EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 2)
+		sendline_usage(stderr, SL_EXIT_USAGE);
+	sl->sl_host = argv[0];
+	sl->sl_port = argv[1];
+
+	/* As dumb_net does: connect first, then read the line. */
+	sendline_dial(sl);
+	log_init(1, LOG_USER, "sendline");
+	sandbox_enter(&sendline_profile);
+	sendline_read_line(sl);
+	sendline_send(sl);
+	sendline_relay(sl);
+	close(sl->sl_fd);
+	return 0;
+}
