@@ -1,0 +1,423 @@
+/*
+ * send-email: send one message to a mail server over SMTP (RFC 5321), as
+ * seed 000 asks ("send-email SERVER RECIPIENT WORD") and seed 004's mail
+ * client lab does by hand, made a tool in the manner of swaks and msmtp.
+ *
+ * The transaction, each reply checked before the next command:
+ * greeting 220, EHLO (HELO when EHLO gets a 5xx, RFC 5321 4.1.4), MAIL,
+ * RCPT per recipient, DATA 354, the message, 250, QUIT. A 5xx anywhere
+ * ends it with exit 100, a 4xx, a timeout or a lost connection with 111.
+ */
+#include <sys/types.h>
+
+#include <err.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "serve.h"
+#include "send-email.h"
+
+#define SE_DEFAULT_TIMEOUT	30	/* seconds; swaks uses 30 as well */
+
+static struct se_state	se;
+
+static void	usage(int) __attribute__((noreturn));
+static int	se_check_path(const char *, const char *, int);
+static int	se_split_rcpt(struct se_state *, char **, int);
+static void	se_defaults(struct se_state *);
+static int	se_transaction(struct se_state *);
+static int	se_refused(struct se_state *, const char *);
+static int	se_status(int);
+static void	se_quit(struct se_state *);
+static void	se_ehlo_keywords(struct se_state *);
+static void	se_trace_data(const struct se_state *, const struct se_buf *);
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: send-email [-46hv] [-f from] [-H helo] [-p port] "
+	    "[-s subject] [-t seconds]\n"
+	    "                  server recipient[,recipient...] "
+	    "[recipient ...] [word | -]\n");
+	exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *errstr;
+	int ch, r;
+
+	se.se_port = "25";
+	se.se_family = AF_UNSPEC;
+	se.se_timeout_ms = SE_DEFAULT_TIMEOUT * 1000;
+	se.se_fd = -1;
+
+	while ((ch = getopt(argc, argv, "46f:H:hp:s:t:v")) != -1) {
+		switch (ch) {
+		case '4':
+			se.se_family = AF_INET;
+			break;
+		case '6':
+			se.se_family = AF_INET6;
+			break;
+		case 'f':
+			se.se_from = optarg;
+			break;
+		case 'H':
+			se.se_helo = optarg;
+			break;
+		case 'h':
+			usage(0);
+		case 'p':
+			se.se_port = optarg;
+			break;
+		case 's':
+			se.se_subject = optarg;
+			break;
+		case 't':
+			se.se_timeout_ms = strtonum(optarg, 1, 3600,
+			    &errstr) * 1000;
+			if (errstr != NULL) {
+				warnx("timeout %s: %s", optarg, errstr);
+				usage(SE_EXIT_PERM);
+			}
+			break;
+		case 'v':
+			se.se_verbose = 1;
+			break;
+		default:
+			usage(SE_EXIT_PERM);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		usage(SE_EXIT_PERM);
+
+	/*
+	 * Operands: the server, then recipients, then the word when there
+	 * are three or more (seed 000's "SERVER RECIPIENT WORD"). With two,
+	 * or a word "-", the body is read from stdin.
+	 */
+	se.se_server = argv[0];
+	if (argc >= 3) {
+		se.se_word = argv[argc - 1];
+		if (strcmp(se.se_word, "-") == 0)
+			se.se_word = NULL;
+		argc--;
+	}
+	if (se_split_rcpt(&se, argv + 1, argc - 1) == -1)
+		usage(SE_EXIT_PERM);
+	se_defaults(&se);
+	if (se.se_server[0] == '\0') {
+		warnx("server: empty");
+		usage(SE_EXIT_PERM);
+	}
+	if (se_check_path("from", se.se_from, 1) == -1 ||
+	    se_check_path("from", se.se_author, 0) == -1)
+		return SE_EXIT_PERM;
+	if (se.se_helo[0] == '\0' || strcspn(se.se_helo, " \t\r\n<>") !=
+	    strlen(se.se_helo)) {
+		warnx("EHLO name \"%s\": not a domain", se.se_helo);
+		return SE_EXIT_PERM;
+	}
+
+	/* The whole message is read before connecting (stdin may be slow). */
+	if ((r = message_build(&se)) != 0)
+		return r;
+
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		err(SE_EXIT_TEMP, "signal");
+	if ((r = dial_connect(&se)) != 0)
+		return r;
+	r = se_transaction(&se);
+	close(se.se_fd);
+	return r;
+}
+
+/*
+ * Check a path for MAIL or RCPT: printable ASCII without space or angle
+ * brackets (we send it inside <>), at most SE_PATH_MAX octets. An empty
+ * path is the null reverse path "<>" (RFC 5321 4.5.5), only for -f.
+ */
+static int
+se_check_path(const char *what, const char *a, int empty_ok)
+{
+	const unsigned char *p;
+
+	if (a[0] == '\0' && !empty_ok) {
+		warnx("%s: empty address", what);
+		return -1;
+	}
+	if (strlen(a) > SE_PATH_MAX) {
+		warnx("%s %.40s...: longer than %d octets (RFC 5321 "
+		    "4.5.3.1.3)", what, a, SE_PATH_MAX);
+		return -1;
+	}
+	for (p = (const unsigned char *)a; *p != '\0'; p++) {
+		if (*p <= ' ' || *p >= 0x7f || *p == '<' || *p == '>') {
+			warnx("%s \"%s\": not an address (printable ASCII "
+			    "without spaces or <>)", what, a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Each operand may hold several recipients separated by commas. */
+static int
+se_split_rcpt(struct se_state *st, char **av, int ac)
+{
+	char *s, *tok;
+	int i;
+
+	for (i = 0; i < ac; i++) {
+		s = av[i];
+		if (s[0] == '\0') {
+			warnx("recipient: empty address");
+			return -1;
+		}
+		while ((tok = strsep(&s, ",")) != NULL) {
+			if (tok[0] == '\0')
+				continue;
+			if (se_check_path("recipient", tok, 0) == -1)
+				return -1;
+			st->se_rcpt = reallocarray(st->se_rcpt,
+			    st->se_nrcpt + 1, sizeof(*st->se_rcpt));
+			if (st->se_rcpt == NULL)
+				err(SE_EXIT_TEMP, "recipients");
+			st->se_rcpt[st->se_nrcpt++] = tok;
+		}
+	}
+	if (st->se_nrcpt == 0) {
+		warnx("no recipient");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The EHLO name defaults to the host name, the sender to user@host,
+ * the way mail(1) and msmtp's defaults look.
+ */
+static void
+se_defaults(struct se_state *st)
+{
+	static char host[HOST_NAME_MAX + 1], from[SE_PATH_MAX + 2];
+	struct passwd *pw;
+	const char *user;
+
+	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
+		strlcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	if (st->se_helo == NULL)
+		st->se_helo = host;
+	if ((pw = getpwuid(getuid())) != NULL)
+		user = pw->pw_name;
+	else if ((user = getenv("LOGNAME")) == NULL &&
+	    (user = getenv("USER")) == NULL)
+		user = "nobody";
+	snprintf(from, sizeof(from), "%s@%s", user, host);
+	if (st->se_from == NULL)
+		st->se_from = from;
+	st->se_author = st->se_from[0] != '\0' ? st->se_from : from;
+	if (st->se_subject == NULL)
+		st->se_subject = st->se_word != NULL ? st->se_word :
+		    "(no subject)";
+}
+
+/* 5xx is permanent (100), anything else that went wrong temporary. */
+static int
+se_status(int code)
+{
+	return code >= 500 && code <= 599 ? SE_EXIT_PERM : SE_EXIT_TEMP;
+}
+
+/* Report a refusal with the server's words, say QUIT, give the status. */
+static int
+se_refused(struct se_state *st, const char *what)
+{
+	char msg[SE_LINE_MAX * 2];
+	int status;
+
+	reply_string(&st->se_reply, msg, sizeof(msg));
+	fprintf(stderr, "send-email: %s: %s\n", what, msg);
+	status = se_status(st->se_reply.r_code);
+	/* RFC 5321 3.8: after a 421 the server closes; no QUIT then. */
+	if (st->se_reply.r_code != 421)
+		se_quit(st);
+	return status;
+}
+
+/* RFC 5321 4.1.1.10: QUIT, and wait for the 221 (or give up). */
+static void
+se_quit(struct se_state *st)
+{
+	if (reply_command(st, "QUIT") == 0)
+		(void)reply_read(st);
+}
+
+/* Keywords of a 250 EHLO reply we act on (RFC 5321 4.1.1.1). */
+static void
+se_ehlo_keywords(struct se_state *st)
+{
+	const struct se_reply *r = &st->se_reply;
+	const char *kw, *arg;
+	size_t i;
+
+	st->se_esmtp = 1;
+	/* The first line is the server's domain and greeting text. */
+	for (i = 1; i < r->r_nlines; i++) {
+		kw = r->r_text[i];
+		arg = strchr(kw, ' ');
+		if (strcasecmp(kw, "8BITMIME") == 0)
+			st->se_8bitmime = 1;
+		else if (strncasecmp(kw, "SIZE", 4) == 0 &&
+		    (kw[4] == '\0' || kw[4] == ' ') && arg != NULL)
+			st->se_size = strtoull(arg + 1, NULL, 10);
+	}
+}
+
+static void
+se_trace_data(const struct se_state *st, const struct se_buf *data)
+{
+	const char *p = data->b_data, *end = p + data->b_len, *nl;
+
+	if (!st->se_verbose)
+		return;
+	while (p < end) {
+		nl = memchr(p, '\n', end - p);
+		if (nl == NULL)
+			nl = end;
+		reply_trace(st, 'C', p, nl - p - (nl > p && nl[-1] == '\r'));
+		p = nl + 1;
+	}
+}
+
+static int
+se_transaction(struct se_state *st)
+{
+	struct se_buf data = { NULL, 0, 0 };
+	char what[SE_PATH_MAX + 64], param[64];
+	size_t i, nrefused = 0;
+	int status = SE_EXIT_OK, worst = 0;
+
+	/* RFC 5321 3.1: 220 greeting; 554 means "go away" (exit 100). */
+	if (reply_read(st) == -1)
+		return SE_EXIT_TEMP;
+	if (st->se_reply.r_code != 220)
+		return se_refused(st, "greeting");
+
+	if (reply_command(st, "EHLO %s", st->se_helo) == -1 ||
+	    reply_read(st) == -1)
+		return SE_EXIT_TEMP;
+	if (st->se_reply.r_code / 100 == 5) {
+		/* RFC 5321 4.1.4: an old server; say HELO instead. */
+		if (reply_command(st, "HELO %s", st->se_helo) == -1 ||
+		    reply_read(st) == -1)
+			return SE_EXIT_TEMP;
+		if (st->se_reply.r_code / 100 != 2)
+			return se_refused(st, "HELO");
+	} else if (st->se_reply.r_code / 100 != 2)
+		return se_refused(st, "EHLO");
+	else
+		se_ehlo_keywords(st);
+
+	if (message_stuff(&st->se_msg, &data) == -1) {
+		warn("message");
+		se_quit(st);
+		return SE_EXIT_TEMP;
+	}
+	/* RFC 1870: refuse here what the server said it would refuse. */
+	if (st->se_size > 0 && data.b_len > st->se_size) {
+		warnx("message of %zu bytes is larger than %s takes (SIZE "
+		    "%llu)", data.b_len, st->se_server, st->se_size);
+		se_quit(st);
+		status = SE_EXIT_PERM;
+		goto out;
+	}
+
+	param[0] = '\0';
+	if (st->se_esmtp && st->se_8bit && st->se_8bitmime)
+		strlcat(param, " BODY=8BITMIME", sizeof(param));
+	if (st->se_esmtp && st->se_size > 0)
+		snprintf(param + strlen(param), sizeof(param) - strlen(param),
+		    " SIZE=%zu", data.b_len);
+	snprintf(what, sizeof(what), "MAIL FROM:<%s>", st->se_from);
+	if (reply_command(st, "MAIL FROM:<%s>%s", st->se_from, param) == -1 ||
+	    reply_read(st) == -1) {
+		status = SE_EXIT_TEMP;
+		goto out;
+	}
+	if (st->se_reply.r_code / 100 != 2) {
+		status = se_refused(st, what);
+		goto out;
+	}
+
+	/*
+	 * Every recipient is asked for, and every refusal reported; the
+	 * message goes only when all were accepted, so exit 0 means that
+	 * every recipient has it.
+	 */
+	for (i = 0; i < st->se_nrcpt; i++) {
+		if (reply_command(st, "RCPT TO:<%s>", st->se_rcpt[i]) == -1 ||
+		    reply_read(st) == -1) {
+			status = SE_EXIT_TEMP;
+			goto out;
+		}
+		if (st->se_reply.r_code / 100 == 2)
+			continue;
+		if (st->se_reply.r_code == 421)
+			return se_refused(st, "RCPT TO");
+		reply_string(&st->se_reply, what, sizeof(what));
+		warnx("RCPT TO:<%s>: %s", st->se_rcpt[i], what);
+		nrefused++;
+		if (st->se_reply.r_code > worst)
+			worst = st->se_reply.r_code;
+	}
+	if (nrefused > 0) {
+		warnx("%zu of %zu recipients refused; message not sent",
+		    nrefused, st->se_nrcpt);
+		se_quit(st);
+		status = se_status(worst);
+		goto out;
+	}
+
+	if (reply_command(st, "DATA") == -1 || reply_read(st) == -1) {
+		status = SE_EXIT_TEMP;
+		goto out;
+	}
+	if (st->se_reply.r_code != 354) {
+		status = se_refused(st, "DATA");
+		goto out;
+	}
+	se_trace_data(st, &data);
+	if (serve_write_all(st->se_fd, data.b_data, data.b_len,
+	    st->se_timeout_ms) == -1) {
+		warn("write to %s", st->se_server);
+		status = SE_EXIT_TEMP;
+		goto out;
+	}
+	if (reply_read(st) == -1) {
+		status = SE_EXIT_TEMP;
+		goto out;
+	}
+	if (st->se_reply.r_code / 100 != 2) {
+		status = se_refused(st, "end of data");
+		goto out;
+	}
+	/* Delivered: the message is the server's now (RFC 5321 4.1.1.4). */
+	se_quit(st);
+out:
+	free(data.b_data);
+	return status;
+}

@@ -1,0 +1,322 @@
+/*
+ * message: the RFC 5322 message send-email sends, built in memory: the
+ * header fields Date, From, To, Subject, Message-ID (and the MIME ones
+ * when the body is not ASCII), a blank line, the body. Every line ends
+ * in CRLF whatever the input used (RFC 5322 2.3: CR and LF only ever
+ * together), and a line longer than 998 octets is refused, not wrapped
+ * (RFC 5322 2.1.1): wrapping would change what the author wrote.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "send-email.h"
+
+static int	message_text(struct se_state *, const char *, size_t,
+		    const char *, struct se_buf *);
+static int	message_read_stdin(struct se_buf *);
+static int	message_subject(struct se_state *, struct se_buf *);
+static int	message_to(struct se_state *, struct se_buf *);
+
+int
+buf_add(struct se_buf *b, const void *p, size_t len)
+{
+	char *n;
+	size_t cap;
+
+	if (len > SIZE_MAX / 2 - b->b_len) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (b->b_len + len + 1 > b->b_cap) {
+		cap = b->b_cap ? b->b_cap : 1024;
+		while (cap < b->b_len + len + 1)
+			cap *= 2;
+		if ((n = realloc(b->b_data, cap)) == NULL)
+			return -1;
+		b->b_data = n;
+		b->b_cap = cap;
+	}
+	memcpy(b->b_data + b->b_len, p, len);
+	b->b_len += len;
+	b->b_data[b->b_len] = '\0';
+	return 0;
+}
+
+int
+buf_printf(struct se_buf *b, const char *fmt, ...)
+{
+	char *s;
+	va_list ap;
+	int n, r;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		return -1;
+	r = buf_add(b, s, n);
+	free(s);
+	return r;
+}
+
+/* Read all of stdin into b, at most SE_BODY_MAX bytes. */
+static int
+message_read_stdin(struct se_buf *b)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = read(STDIN_FILENO, chunk, sizeof(chunk));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "send-email: stdin: %s\n",
+			    strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		if (b->b_len + n > SE_BODY_MAX) {
+			fprintf(stderr, "send-email: stdin: body larger than "
+			    "%d bytes\n", SE_BODY_MAX);
+			return -1;
+		}
+		if (buf_add(b, chunk, n) == -1) {
+			fprintf(stderr, "send-email: stdin: %s\n",
+			    strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/*
+ * Copy text (len bytes, from where, for messages) into out as lines
+ * ending in CRLF. LF, CRLF and a lone CR each end a line; a last line
+ * without an end gets one. Refuses NUL (RFC 5322 2.3) and lines over
+ * SE_TEXT_MAX octets (2.1.1). Sets st->se_8bit on a byte >= 0x80.
+ */
+static int
+message_text(struct se_state *st, const char *text, size_t len,
+    const char *where, struct se_buf *out)
+{
+	size_t i, start, lineno = 1, end;
+
+	for (start = i = 0; i <= len; i++) {
+		if (i < len && text[i] != '\n' && text[i] != '\r') {
+			if (text[i] == '\0') {
+				fprintf(stderr, "send-email: %s line %zu: NUL "
+				    "byte (RFC 5322 2.3)\n", where, lineno);
+				return -1;
+			}
+			if ((unsigned char)text[i] >= 0x80)
+				st->se_8bit = 1;
+			continue;
+		}
+		end = i;
+		/* Nothing after the last line end: no empty extra line. */
+		if (i == len && start == len)
+			break;
+		if (end - start > SE_TEXT_MAX) {
+			fprintf(stderr, "send-email: %s line %zu: longer than "
+			    "%d octets (RFC 5322 2.1.1)\n", where, lineno,
+			    SE_TEXT_MAX);
+			return -1;
+		}
+		if (buf_add(out, text + start, end - start) == -1 ||
+		    buf_add(out, "\r\n", 2) == -1)
+			goto nomem;
+		if (i < len && text[i] == '\r' && i + 1 < len &&
+		    text[i + 1] == '\n')
+			i++;
+		start = i + 1;
+		lineno++;
+	}
+	return 0;
+nomem:
+	fprintf(stderr, "send-email: %s\n", strerror(errno));
+	return -1;
+}
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/*
+ * Subject: as given when it is printable ASCII; otherwise as RFC 2047
+ * encoded-words "=?UTF-8?B?...?=" of at most 75 characters (2047 section
+ * 2), cut between UTF-8 characters, one per folded line.
+ */
+static int
+message_subject(struct se_state *st, struct se_buf *b)
+{
+	const unsigned char *s = (const unsigned char *)st->se_subject;
+	size_t len = strlen(st->se_subject), i, n, k;
+	unsigned int v;
+	int ascii = 1;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] < 0x20 && s[i] != '\t') {
+			fprintf(stderr, "send-email: subject: control "
+			    "character\n");
+			return -1;
+		}
+		if (s[i] >= 0x7f)
+			ascii = 0;
+	}
+	if (ascii) {
+		if (len > SE_TEXT_MAX - strlen("Subject: ")) {
+			fprintf(stderr, "send-email: subject: longer than %zu "
+			    "octets\n", SE_TEXT_MAX - strlen("Subject: "));
+			return -1;
+		}
+		return buf_printf(b, "Subject: %s\r\n", st->se_subject);
+	}
+	if (buf_add(b, "Subject:", 8) == -1)
+		return -1;
+	for (i = 0; i < len; i += n) {
+		/* 45 bytes are 60 base64 characters: 72 with "=?UTF-8?B??=" */
+		n = len - i > 45 ? 45 : len - i;
+		while (n > 1 && i + n < len && (s[i + n] & 0xc0) == 0x80)
+			n--;
+		if (buf_add(b, i == 0 ? " =?UTF-8?B?" : "\r\n =?UTF-8?B?",
+		    i == 0 ? 11 : 13) == -1)
+			return -1;
+		for (k = 0; k < n; k += 3) {
+			char q[4];
+
+			v = s[i + k] << 16;
+			if (k + 1 < n)
+				v |= s[i + k + 1] << 8;
+			if (k + 2 < n)
+				v |= s[i + k + 2];
+			q[0] = b64[(v >> 18) & 63];
+			q[1] = b64[(v >> 12) & 63];
+			q[2] = k + 1 < n ? b64[(v >> 6) & 63] : '=';
+			q[3] = k + 2 < n ? b64[v & 63] : '=';
+			if (buf_add(b, q, 4) == -1)
+				return -1;
+		}
+		if (buf_add(b, "?=", 2) == -1)
+			return -1;
+	}
+	return buf_add(b, "\r\n", 2);
+}
+
+/* To: every recipient, folded before a line would pass 78 (2.1.1). */
+static int
+message_to(struct se_state *st, struct se_buf *b)
+{
+	size_t i, col = 3, n;
+
+	if (buf_add(b, "To:", 3) == -1)
+		return -1;
+	for (i = 0; i < st->se_nrcpt; i++) {
+		n = strlen(st->se_rcpt[i]);
+		if (i > 0) {
+			if (buf_add(b, ",", 1) == -1)
+				return -1;
+			col++;
+		}
+		if (i > 0 && col + 1 + n > 78) {
+			if (buf_add(b, "\r\n", 2) == -1)
+				return -1;
+			col = 0;
+		}
+		if (buf_add(b, " ", 1) == -1 ||
+		    buf_add(b, st->se_rcpt[i], n) == -1)
+			return -1;
+		col += 1 + n;
+	}
+	return buf_add(b, "\r\n", 2);
+}
+
+int
+message_build(struct se_state *st)
+{
+	struct se_buf raw = { NULL, 0, 0 }, body = { NULL, 0, 0 };
+	struct se_buf *m = &st->se_msg;
+	char date[64];
+	struct tm tm;
+	time_t now;
+	int r = -1;
+
+	if (st->se_word != NULL) {
+		if (buf_add(&raw, st->se_word, strlen(st->se_word)) == -1)
+			goto nomem;
+		if (message_text(st, raw.b_data, raw.b_len, "word",
+		    &body) == -1)
+			goto out;
+	} else {
+		if (message_read_stdin(&raw) == -1)
+			goto out;
+		if (message_text(st, raw.b_data ? raw.b_data : "", raw.b_len,
+		    "stdin", &body) == -1)
+			goto out;
+	}
+
+	/* RFC 5322 3.3: "Thu, 13 Feb 2025 10:04:05 +0100", C locale. */
+	now = time(NULL);
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
+	    &tm) == 0) {
+		fprintf(stderr, "send-email: the date: %s\n",
+		    strerror(errno));
+		goto out;
+	}
+	if (buf_printf(m, "Date: %s\r\n", date) == -1 ||
+	    buf_printf(m, "From: %s\r\n", st->se_author) == -1 ||
+	    message_to(st, m) == -1)
+		goto nomem;
+	if (message_subject(st, m) == -1)
+		goto out;
+	/* RFC 5322 3.6.4: unique, its right side a domain of ours. */
+	if (buf_printf(m, "Message-ID: <%lld.%ld.%08x@%s>\r\n",
+	    (long long)now, (long)getpid(), arc4random(), st->se_helo) == -1)
+		goto nomem;
+	/* RFC 2045 4 and 5, RFC 6152: 8-bit text needs a charset. */
+	if (st->se_8bit &&
+	    buf_printf(m, "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=UTF-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n") == -1)
+		goto nomem;
+	if (buf_add(m, "\r\n", 2) == -1 ||
+	    (body.b_len > 0 && buf_add(m, body.b_data, body.b_len) == -1))
+		goto nomem;
+	r = 0;
+	goto out;
+nomem:
+	fprintf(stderr, "send-email: building the message: %s\n",
+	    strerror(errno));
+out:
+	free(raw.b_data);
+	free(body.b_data);
+	return r == 0 ? 0 : SE_EXIT_PERM;
+}
+
+int
+message_stuff(const struct se_buf *msg, struct se_buf *out)
+{
+	const char *p = msg->b_data, *end = msg->b_data + msg->b_len, *nl;
+
+	/*
+	 * RFC 5321 4.5.2: a line that begins with "." gets one more, so no
+	 * line of the message can read as the end of the data.
+	 */
+	while (p < end) {
+		nl = memchr(p, '\n', end - p);
+		nl = nl == NULL ? end : nl + 1;
+		if (*p == '.' && buf_add(out, ".", 1) == -1)
+			return -1;
+		if (buf_add(out, p, nl - p) == -1)
+			return -1;
+		p = nl;
+	}
+	return buf_add(out, ".\r\n", 3);
+}

@@ -1,0 +1,201 @@
+/*
+ * reply: the client's half of the SMTP dialogue, commands out and replies
+ * in (RFC 5321 4.2). A reply is one or more lines "xyz-text" ending with a
+ * line "xyz text" or "xyz"; every line carries the same code. Every read
+ * waits at most the timeout for the whole reply.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <vis.h>
+
+#include "serve.h"
+#include "send-email.h"
+
+static int	reply_getline(struct se_state *, char *, size_t *, long long);
+
+void
+reply_trace(const struct se_state *st, char dir, const char *line,
+    size_t len)
+{
+	static char vis[SE_LINE_MAX * 4 + 1];
+
+	if (!st->se_verbose)
+		return;
+	if (len > SE_LINE_MAX)
+		len = SE_LINE_MAX;
+	if (strnvisx(vis, sizeof(vis), line, len,
+	    VIS_SAFE | VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB) == -1)
+		vis[0] = '\0';
+	fprintf(stderr, "%c: %s\n", dir, vis);
+}
+
+char *
+reply_string(const struct se_reply *r, char *dst, size_t dstsize)
+{
+	char vis[SE_LINE_MAX * 4 + 1];
+	size_t i;
+
+	snprintf(dst, dstsize, "%d", r->r_code);
+	for (i = 0; i < r->r_nlines; i++) {
+		if (r->r_text[i][0] == '\0')
+			continue;
+		if (strnvisx(vis, sizeof(vis), r->r_text[i],
+		    strlen(r->r_text[i]), VIS_SAFE | VIS_OCTAL |
+		    VIS_CSTYLE | VIS_NL | VIS_TAB) == -1)
+			continue;
+		strlcat(dst, " ", dstsize);
+		strlcat(dst, vis, dstsize);
+	}
+	return dst;
+}
+
+int
+reply_command(struct se_state *st, const char *fmt, ...)
+{
+	char line[SE_LINE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
+		fprintf(stderr, "send-email: command too long\n");
+		return -1;
+	}
+	reply_trace(st, 'C', line, n);
+	memcpy(line + n, "\r\n", 2);
+	if (serve_write_all(st->se_fd, line, n + 2, st->se_timeout_ms) == -1) {
+		fprintf(stderr, "send-email: write to %s: %s\n", st->se_server,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Take the next line from the connection into line (at least SE_LINE_MAX
+ * bytes), without its CRLF (a bare LF is taken as well: being lenient in
+ * what we accept costs nothing here). *lenp gets its length. Waits until
+ * deadline (serve_now_ms() milliseconds). Returns 0 or -1 after printing.
+ */
+static int
+reply_getline(struct se_state *st, char *line, size_t *lenp,
+    long long deadline)
+{
+	struct pollfd pfd;
+	char *nl;
+	size_t len;
+	ssize_t n;
+	long long left;
+	int r;
+
+	for (;;) {
+		nl = memchr(st->se_rbuf, '\n', st->se_rlen);
+		if (nl != NULL) {
+			len = nl - st->se_rbuf;
+			if (len >= SE_LINE_MAX)
+				goto toolong;
+			memcpy(line, st->se_rbuf, len);
+			if (len > 0 && line[len - 1] == '\r')
+				len--;
+			line[len] = '\0';
+			*lenp = len;
+			st->se_rlen -= nl + 1 - st->se_rbuf;
+			memmove(st->se_rbuf, nl + 1, st->se_rlen);
+			return 0;
+		}
+		if (st->se_rlen >= SE_LINE_MAX)
+			goto toolong;
+		left = deadline - serve_now_ms();
+		if (left <= 0) {
+			fprintf(stderr, "send-email: %s: no reply within %d "
+			    "s\n", st->se_server, st->se_timeout_ms / 1000);
+			return -1;
+		}
+		pfd.fd = st->se_fd;
+		pfd.events = POLLIN;
+		r = poll(&pfd, 1, (int)left);
+		if (r == -1 && errno != EINTR) {
+			fprintf(stderr, "send-email: poll: %s\n",
+			    strerror(errno));
+			return -1;
+		}
+		if (r <= 0)
+			continue;
+		n = read(st->se_fd, st->se_rbuf + st->se_rlen,
+		    sizeof(st->se_rbuf) - st->se_rlen);
+		if (n == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			fprintf(stderr, "send-email: read from %s: %s\n",
+			    st->se_server, strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			fprintf(stderr, "send-email: %s closed the connection"
+			    "%s\n", st->se_server, st->se_rlen > 0 ?
+			    " in the middle of a line" : "");
+			return -1;
+		}
+		st->se_rlen += n;
+	}
+toolong:
+	fprintf(stderr, "send-email: %s: reply line longer than %d octets\n",
+	    st->se_server, SE_LINE_MAX);
+	return -1;
+}
+
+int
+reply_read(struct se_state *st)
+{
+	struct se_reply *r = &st->se_reply;
+	char line[SE_LINE_MAX], vis[SE_LINE_MAX * 4 + 1];
+	long long deadline;
+	size_t len;
+	int code, last;
+
+	deadline = serve_now_ms() + st->se_timeout_ms;
+	r->r_code = 0;
+	r->r_nlines = 0;
+	do {
+		if (reply_getline(st, line, &len, deadline) == -1)
+			return -1;
+		reply_trace(st, 'S', line, len);
+		/*
+		 * RFC 5321 4.2: Reply-line = *( Reply-code "-" [ textstring ]
+		 * CRLF ) Reply-code [ SP textstring ] CRLF, the code three
+		 * digits, the first 2 to 5 (4.2.1).
+		 */
+		if (len < 3 || line[0] < '2' || line[0] > '5' ||
+		    line[1] < '0' || line[1] > '9' ||
+		    line[2] < '0' || line[2] > '9' ||
+		    (len > 3 && line[3] != ' ' && line[3] != '-'))
+			goto bad;
+		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
+		    (line[2] - '0');
+		if (r->r_nlines > 0 && code != r->r_code)
+			goto bad;
+		r->r_code = code;
+		last = len == 3 || line[3] == ' ';
+		if (r->r_nlines < SE_REPLY_LINES) {
+			strlcpy(r->r_text[r->r_nlines],
+			    len > 4 ? line + 4 : "", SE_LINE_MAX);
+			r->r_nlines++;
+		}
+	} while (!last);
+	return 0;
+bad:
+	if (strnvisx(vis, sizeof(vis), line, len, VIS_SAFE | VIS_OCTAL |
+	    VIS_CSTYLE | VIS_NL | VIS_TAB) == -1)
+		vis[0] = '\0';
+	fprintf(stderr, "send-email: %s: malformed reply (RFC 5321 4.2): "
+	    "\"%s\"\n", st->se_server, vis);
+	return -1;
+}
