@@ -347,6 +347,7 @@ conf_parse(const char *path, struct servtab **list, char *err, size_t errlen)
 {
 	struct conf_ctx c;
 	struct servtab *head = NULL, **tail = &head, *sep, *o;
+	const char delim[3] = { '\\', '\\', '\0' };
 	char *line, *f[CONF_FIELDS_MAX + 1], *p;
 	size_t len, lineno = 0;
 	FILE *fp;
@@ -369,14 +370,20 @@ conf_parse(const char *path, struct servtab **list, char *err, size_t errlen)
 	for (;;) {
 		size_t start = lineno + 1;
 
-		line = fparseln(fp, &len, &lineno, NULL, 0);
+		/*
+		 * fparseln's comment handling would skip comment lines
+		 * without a trace, and then no line number would be right:
+		 * it only joins continued lines here, and a field that
+		 * starts with '#' starts a comment.
+		 */
+		line = fparseln(fp, &len, &lineno, delim, 0);
 		if (line == NULL)
 			break;
 		/* The record's first line, past leading blank lines. */
 		c.line = (int)start;
 		nf = 0;
-		for (p = strtok(line, " \t"); p != NULL;
-		    p = strtok(NULL, " \t")) {
+		for (p = strtok(line, " \t\r"); p != NULL && *p != '#';
+		    p = strtok(NULL, " \t\r")) {
 			if (nf == CONF_FIELDS_MAX) {
 				nf++;
 				break;
