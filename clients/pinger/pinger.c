@@ -1,0 +1,217 @@
+/*
+ * pinger: main, options and the target's address.
+ *
+ *	pinger [-qv46] [-c count] [-i interval] [-W timeout] [-s size]
+ *	    [-t ttl] [-u port | -H port] host
+ *
+ * ICMP echo by default (icmp.c); -u is seed 004's UDP pinger and -H its
+ * UDP heartbeat client (udp.c).
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <err.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pinger.h"
+
+volatile sig_atomic_t pinger_stop;
+
+static void	pinger_usage(FILE *, int) __attribute__((noreturn));
+static long long pinger_seconds(const char *, const char *, double);
+static long	pinger_number(const char *, const char *, long, long);
+static void	pinger_resolve(struct pinger *);
+static void	pinger_signal(int);
+
+static void
+pinger_usage(FILE *fp, int status)
+{
+	fprintf(fp,
+	    "usage: pinger [-qv46] [-c count] [-i interval] [-W timeout] "
+	    "[-s size] [-t ttl]\n"
+	    "              [-u port | -H port] host\n"
+	    "  -c count     stop after count requests (ICMP, -H: until "
+	    "interrupted; -u: 10)\n"
+	    "  -i interval  seconds between requests (default 1)\n"
+	    "  -W timeout   seconds to wait for each reply (default 1)\n"
+	    "  -s size      ICMP data bytes (default 56)\n"
+	    "  -t ttl       IP time to live / IPv6 hop limit\n"
+	    "  -q           only the first line and the summary\n"
+	    "  -v           verbose: the socket used, ignored packets\n"
+	    "  -4, -6       IPv4 or IPv6 only\n"
+	    "  -u port      UDP pinger against pingd (seed 004)\n"
+	    "  -H port      UDP heartbeat client\n"
+	    "  -h           this help\n");
+	exit(status);
+}
+
+/* A duration in seconds ("0.2", "1") as microseconds, at least min s. */
+static long long
+pinger_seconds(const char *what, const char *s, double min)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || !isfinite(d) ||
+	    d < min || d > 3600.0 * 24)
+		errx(PINGER_EXIT_ERROR, "%s: invalid value: %s", what, s);
+	return (long long)(d * 1000000.0 + 0.5);
+}
+
+static long
+pinger_number(const char *what, const char *s, long min, long max)
+{
+	const char *errstr;
+	long long n;
+
+	n = strtonum(s, min, max, &errstr);
+	if (errstr != NULL)
+		errx(PINGER_EXIT_ERROR, "%s: %s: %s", what, s, errstr);
+	return (long)n;
+}
+
+/*
+ * Resolve the host once. A numeric address never asks DNS (AI_NUMERICHOST
+ * first), so tests and scripts that name 127.0.0.1 or ::1 stay offline.
+ */
+static void
+pinger_resolve(struct pinger *p)
+{
+	struct addrinfo hints, *res;
+	int e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = p->p_family;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	e = getaddrinfo(p->p_host, NULL, &hints, &res);
+	if (e == EAI_NONAME) {
+		hints.ai_flags = 0;
+		e = getaddrinfo(p->p_host, NULL, &hints, &res);
+	}
+	if (e != 0)
+		errx(PINGER_EXIT_ERROR, "%s: %s", p->p_host,
+		    e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
+	if (res->ai_addrlen > sizeof(p->p_addr))
+		errx(PINGER_EXIT_ERROR, "%s: address too long", p->p_host);
+	memcpy(&p->p_addr, res->ai_addr, res->ai_addrlen);
+	p->p_addrlen = res->ai_addrlen;
+	p->p_family = res->ai_family;
+	freeaddrinfo(res);
+	if (getnameinfo((struct sockaddr *)&p->p_addr, p->p_addrlen,
+	    p->p_addrstr, sizeof(p->p_addrstr), NULL, 0, NI_NUMERICHOST) != 0)
+		strlcpy(p->p_addrstr, "?", sizeof(p->p_addrstr));
+}
+
+static void
+pinger_signal(int sig)
+{
+	(void)sig;
+	pinger_stop = 1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct pinger p;
+	struct sigaction sa;
+	int ch, count_set = 0, timeout_set = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.p_mode = PINGER_ICMP;
+	p.p_count = -1;
+	p.p_interval_us = 1000000;
+	p.p_timeout_us = 1000000;	/* seed 004: wait up to one second */
+	p.p_datalen = PINGER_DATALEN;
+	p.p_family = AF_UNSPEC;
+
+	while ((ch = getopt(argc, argv, "46c:H:hi:qs:t:u:vW:")) != -1) {
+		switch (ch) {
+		case '4':
+			p.p_family = AF_INET;
+			break;
+		case '6':
+			p.p_family = AF_INET6;
+			break;
+		case 'c':
+			p.p_count = pinger_number("-c", optarg, 1, LONG_MAX);
+			count_set = 1;
+			break;
+		case 'H':
+			p.p_mode = PINGER_HEARTBEAT;
+			p.p_port = (int)pinger_number("-H", optarg, 1, 65535);
+			break;
+		case 'h':
+			pinger_usage(stdout, 0);
+		case 'i':
+			/* ping refuses floods below 2 ms without root; so do we. */
+			p.p_interval_us = pinger_seconds("-i", optarg,
+			    geteuid() == 0 ? 0.0 : 0.002);
+			break;
+		case 'q':
+			p.p_quiet = 1;
+			break;
+		case 's':
+			p.p_datalen = (int)pinger_number("-s", optarg, 0,
+			    PINGER_MAXDATA);
+			break;
+		case 't':
+			p.p_ttl = (int)pinger_number("-t", optarg, 1, 255);
+			break;
+		case 'u':
+			p.p_mode = PINGER_UDP;
+			p.p_port = (int)pinger_number("-u", optarg, 1, 65535);
+			break;
+		case 'v':
+			p.p_verbose = 1;
+			break;
+		case 'W':
+			p.p_timeout_us = pinger_seconds("-W", optarg, 0.001);
+			timeout_set = 1;
+			break;
+		default:
+			pinger_usage(stderr, PINGER_EXIT_ERROR);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		pinger_usage(stderr, PINGER_EXIT_ERROR);
+	p.p_host = argv[0];
+	(void)timeout_set;
+	if (p.p_mode == PINGER_UDP && !count_set)
+		p.p_count = 10;		/* seed 004: "send 10 pings" */
+
+	/* Lines appear as they happen, also into a pipe. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = pinger_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: poll(2) must return EINTR so the summary comes. */
+	if (sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGALRM, &sa, NULL) == -1)
+		err(PINGER_EXIT_ERROR, "sigaction");
+
+	pinger_resolve(&p);
+
+	switch (p.p_mode) {
+	case PINGER_UDP:
+		return udp_ping_run(&p);
+	case PINGER_HEARTBEAT:
+		return udp_heartbeat_run(&p);
+	default:
+		return icmp_run(&p);
+	}
+}
