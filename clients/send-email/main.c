@@ -401,6 +401,7 @@ se_transaction(struct se_state *st)
 		goto out;
 	}
 	se_trace_data(st, &data);
+	strlcpy(st->se_cmd, "after the end of data", sizeof(st->se_cmd));
 	if (serve_write_all(st->se_fd, data.b_data, data.b_len,
 	    st->se_timeout_ms) == -1) {
 		warn("write to %s", st->se_server);

@@ -18,6 +18,15 @@
 #include "send-email.h"
 
 static int	reply_getline(struct se_state *, char *, size_t *, long long);
+static const char *reply_context(const struct se_state *);
+
+/* Where in the dialogue we were, for error messages. */
+static const char *
+reply_context(const struct se_state *st)
+{
+	return st->se_cmd[0] != '\0' ? st->se_cmd :
+	    "waiting for the greeting";
+}
 
 void
 reply_trace(const struct se_state *st, char dir, const char *line,
@@ -70,6 +79,8 @@ reply_command(struct se_state *st, const char *fmt, ...)
 		return -1;
 	}
 	reply_trace(st, 'C', line, n);
+	snprintf(st->se_cmd, sizeof(st->se_cmd), "after %.*s",
+	    (int)strcspn(line, " "), line);
 	memcpy(line + n, "\r\n", 2);
 	if (serve_write_all(st->se_fd, line, n + 2, st->se_timeout_ms) == -1) {
 		fprintf(stderr, "send-email: write to %s: %s\n", st->se_server,
@@ -116,7 +127,8 @@ reply_getline(struct se_state *st, char *line, size_t *lenp,
 		left = deadline - serve_now_ms();
 		if (left <= 0) {
 			fprintf(stderr, "send-email: %s: no reply within %d "
-			    "s\n", st->se_server, st->se_timeout_ms / 1000);
+			    "s (%s)\n", st->se_server,
+			    st->se_timeout_ms / 1000, reply_context(st));
 			return -1;
 		}
 		pfd.fd = st->se_fd;
@@ -134,14 +146,16 @@ reply_getline(struct se_state *st, char *line, size_t *lenp,
 		if (n == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			fprintf(stderr, "send-email: read from %s: %s\n",
-			    st->se_server, strerror(errno));
+			fprintf(stderr, "send-email: read from %s: %s "
+			    "(%s)\n", st->se_server, strerror(errno),
+			    reply_context(st));
 			return -1;
 		}
 		if (n == 0) {
 			fprintf(stderr, "send-email: %s closed the connection"
-			    "%s\n", st->se_server, st->se_rlen > 0 ?
-			    " in the middle of a line" : "");
+			    "%s (%s)\n", st->se_server, st->se_rlen > 0 ?
+			    " in the middle of a line" : "",
+			    reply_context(st));
 			return -1;
 		}
 		st->se_rlen += n;

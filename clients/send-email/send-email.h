@@ -67,6 +67,7 @@ struct se_state {
 	char		 se_rbuf[SE_LINE_MAX * 2];
 	size_t		 se_rlen;
 	struct se_reply	 se_reply;		/* the last reply read */
+	char		 se_cmd[64];		/* the last command, for errors */
 
 	/* the server's EHLO keywords (RFC 5321 4.1.1.1) */
 	int		 se_esmtp;		/* 1 when EHLO was accepted */
