@@ -1,0 +1,32 @@
+/* units: */
+/*
+ * A handler that breaks its sandbox on purpose, for t/12-forkd-guards.t:
+ * it enters an empty profile (the base set only), answers one line, then
+ * makes a system call outside the profile (socket(AF_INET)), which must
+ * kill it with SIGSYS and make forkd log a sandbox violation.
+ */
+#include <sys/socket.h>
+
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sandbox.h"
+
+static const struct sandbox_profile violator_profile = {
+	.sp_name = "violator",
+};
+
+int
+main(void)
+{
+	log_init(0, LOG_DAEMON, "violator");
+	sandbox_enter(&violator_profile);
+	if (write(1, "entered\n", 8) == -1)
+		return 1;
+	/* Not in the profile: SIGSYS. */
+	(void)socket(AF_INET, SOCK_STREAM, 0);
+	if (write(1, "survived\n", 9) == -1)
+		return 1;
+	return 0;
+}
