@@ -1,0 +1,38 @@
+/*
+ * profile: smtpd's seccomp profile, on top of the base set of
+ * lib/sandbox.c (memory, time, I/O on open descriptors, syslog).
+ *
+ * smtpd enters it once the spool directory and its lock file are open:
+ * from then on files are reached only relative to the spool's O_DIRECTORY
+ * descriptor, so opening, renaming and locking is all it may do to the
+ * file system.
+ */
+#include <seccomp.h>
+
+#include "sandbox.h"
+#include "smtpd.h"
+
+static const int smtpd_allow[] = {
+	/* prefork: accept connections on the listening socket (serve.c) */
+	SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(getpeername),
+	SCMP_SYS(getsockname), SCMP_SYS(setsockopt),
+	/* delivery (mailbox.c): the lock, the mailbox, backups */
+	SCMP_SYS(flock), SCMP_SYS(openat), SCMP_SYS(pread64),
+	SCMP_SYS(pwrite64), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(ftruncate), SCMP_SYS(renameat2), SCMP_SYS(renameat),
+	SCMP_SYS(statx),
+	/* a deadline's sleep after EMFILE in serve.c */
+	SCMP_SYS(clock_nanosleep),
+};
+
+const struct sandbox_profile smtpd_profile = {
+	.sp_name = "smtpd",
+	.sp_allow = smtpd_allow,
+	.sp_nallow = SANDBOX_NELEM(smtpd_allow),
+	.sp_refuse = NULL,
+	.sp_nrefuse = 0,
+	.sp_rules = NULL,
+	/* one connection, the spool, the lock, the mailbox, syslog */
+	.sp_nofile = 16,
+	.sp_fsize = 0,
+};

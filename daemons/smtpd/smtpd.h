@@ -1,0 +1,79 @@
+/*
+ * smtpd: the SMTP handler of forkd (seed 003, made real).
+ *
+ * smtpd.c   options, start-up, the inetd contract
+ * session.c the SMTP dialogue: command table, replies, DATA, timeouts
+ * mailbox.c delivery into the spool: lock, numbering, append, backups
+ * profile.c the seccomp profile
+ */
+#ifndef SMTPD_H
+#define SMTPD_H
+
+#include <stddef.h>
+
+#include "sandbox.h"
+#include "serve.h"
+
+/* RFC 5321 4.5.3.1: sizes of objects, octets including CRLF. */
+#define SMTPD_CMDLINE_MAX	512
+#define SMTPD_TEXTLINE_MAX	1000
+#define SMTPD_PATH_MAX		256
+#define SMTPD_RCPT_MAX		100	/* RFC 5321 4.5.3.1.8 */
+#define SMTPD_NAME_MAX		256
+
+enum smtpd_format {
+	SMTPD_FMT_SEED,		/* seed 003's mailbox format */
+	SMTPD_FMT_MBOX,		/* mboxrd */
+};
+
+/* The one state struct of the program: options and the open spool. */
+struct smtpd {
+	char		 sd_name[SMTPD_NAME_MAX];	/* -n, the seed's netid */
+	const char	*sd_spool;		/* -m, spool directory */
+	int		 sd_timeout;		/* -t, seconds */
+	int		 sd_maxerrors;		/* -e */
+	size_t		 sd_maxsize;		/* -s, bytes */
+	unsigned long	 sd_backup;		/* -b, messages a backup */
+	enum smtpd_format sd_format;		/* -F */
+	int		 sd_spoolfd;		/* O_DIRECTORY fd of the spool */
+	int		 sd_lockfd;		/* the lock and state file */
+};
+
+/* One message as the session hands it to delivery. */
+struct smtpd_msg {
+	const char	*m_helo;	/* HELO/EHLO argument */
+	const char	*m_peer;	/* "127.0.0.1:40312" or "-" */
+	const char	*m_sender;	/* reverse path without <>, "" for <> */
+	char * const	*m_rcpts;	/* forward paths without <> */
+	size_t		 m_nrcpts;
+	const char	*m_body;	/* body, LF line ends, already escaped */
+	size_t		 m_bodylen;	/* bytes */
+	size_t		 m_size;	/* message size as received, bytes */
+};
+
+/*
+ * mailbox.c. mbox_open() opens the spool directory and the lock file in
+ * it (creating it), before the sandbox. Returns 0, or -1 with errno.
+ */
+int	mbox_open(struct smtpd *sd);
+
+/*
+ * Deliver m into the spool's mailbox under the exclusive lock: take the
+ * next number, append, fsync, and make a backup after every sd_backup
+ * messages. On success returns the message's number (>= 1). On failure
+ * returns -1 with errno (ENOSPC, EDQUOT, EFBIG: out of space; anything
+ * else: a local error); the mailbox then is exactly as it was before.
+ */
+long long mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m);
+
+/*
+ * session.c. Serve one SMTP connection (rfd/wfd: see serve.h); arg is
+ * the struct smtpd. Returns 0 (or 1 when the connection failed).
+ */
+int	smtp_session(int rfd, int wfd, const struct serve_peer *peer,
+	    void *arg);
+
+/* profile.c: the seccomp profile of smtpd. */
+extern const struct sandbox_profile smtpd_profile;
+
+#endif
