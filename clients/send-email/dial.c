@@ -38,6 +38,11 @@ dial_connect(struct se_state *st)
 		/* A name that does not exist stays so; DNS trouble passes. */
 		if (e == EAI_NONAME || e == EAI_SERVICE || e == EAI_FAMILY)
 			return SE_EXIT_PERM;
+#ifdef EAI_ADDRFAMILY
+		/* glibc: the name has no address of the family -4/-6 ask */
+		if (e == EAI_ADDRFAMILY || e == EAI_NODATA)
+			return SE_EXIT_PERM;
+#endif
 		return SE_EXIT_TEMP;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
