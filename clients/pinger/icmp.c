@@ -286,6 +286,7 @@ icmp_send(struct icmp_ctx *c)
 		warn("sendto %s icmp_seq=%u", p->p_addrstr, seq);
 		s->s_state = SEQ_ERROR;
 		p->p_nerrors++;
+		p->p_nsenderr++;
 		return -1;
 	}
 	s->s_state = SEQ_SENT;

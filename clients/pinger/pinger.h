@@ -51,6 +51,7 @@ struct pinger {
 	long		 p_nrepeats;	/* duplicates */
 	long		 p_nerrors;	/* ICMP errors about our requests */
 	long		 p_ntimedout;
+	long		 p_nsenderr;	/* sends the kernel refused */
 	long long	 p_tmin_us, p_tmax_us;
 	double		 p_tsum_us, p_tsum2_us;	/* for avg and mdev */
 	long		 p_ntimed;	/* replies with an RTT */
@@ -80,7 +81,10 @@ void	stats_rtt(struct pinger *p, long long rtt_us);
 char	*stats_fmt_ms(char *buf, size_t size, long long rtt_us);
 /* Print the "--- host ping statistics ---" block on stdout. */
 void	stats_summary(const struct pinger *p);
-/* The exit status for the statistics: 0 if any reply, 1 if none. */
+/*
+ * The exit status for the statistics: 0 if any reply, 1 if none, 2 if
+ * nothing could even be sent (no route: an error, as ping has it).
+ */
 int	stats_exit(const struct pinger *p);
 /*
  * Sleep in poll(2) on fd (-1: none) for events until deadline_us

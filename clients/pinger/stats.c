@@ -83,7 +83,11 @@ stats_summary(const struct pinger *p)
 int
 stats_exit(const struct pinger *p)
 {
-	return p->p_nreceived > 0 ? PINGER_EXIT_REPLY : PINGER_EXIT_NOREPLY;
+	if (p->p_nreceived > 0)
+		return PINGER_EXIT_REPLY;
+	if (p->p_ntransmitted > 0 && p->p_nsenderr == p->p_ntransmitted)
+		return PINGER_EXIT_ERROR;
+	return PINGER_EXIT_NOREPLY;
 }
 
 int

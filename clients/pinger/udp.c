@@ -128,6 +128,7 @@ udp_ping_run(struct pinger *p)
 			}
 			warn("send %s port %d", p->p_addrstr, p->p_port);
 			p->p_nerrors++;
+			p->p_nsenderr++;
 			continue;
 		}
 sent:
