@@ -181,8 +181,11 @@ message_subject(struct se_state *st, struct se_buf *b)
 	if (buf_add(b, "Subject:", 8) == -1)
 		return -1;
 	for (i = 0; i < len; i += n) {
-		/* 45 bytes are 60 base64 characters: 72 with "=?UTF-8?B??=" */
-		n = len - i > 45 ? 45 : len - i;
+		/*
+		 * 39 bytes are 52 base64 characters, 64 with "=?UTF-8?B??=":
+		 * with "Subject: " in front still under 78 (RFC 5322 2.1.1).
+		 */
+		n = len - i > 39 ? 39 : len - i;
 		while (n > 1 && i + n < len && (s[i + n] & 0xc0) == 0x80)
 			n--;
 		if (buf_add(b, i == 0 ? " =?UTF-8?B?" : "\r\n =?UTF-8?B?",
