@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +25,9 @@ dial_connect(struct se_state *st)
 {
 	struct addrinfo hints, *res, *ai;
 	char host[NI_MAXHOST];
+	FILE *fails;
+	char *failed = NULL;
+	size_t failedlen = 0;
 	int e, saved = 0;
 
 	memset(&hints, 0, sizeof(hints));
@@ -45,6 +49,11 @@ dial_connect(struct se_state *st)
 #endif
 		return SE_EXIT_TEMP;
 	}
+	/*
+	 * A failed address is only news when no address works (or under
+	 * -v): the failures are kept and printed then, in order.
+	 */
+	fails = open_memstream(&failed, &failedlen);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host,
 		    sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
@@ -57,13 +66,22 @@ dial_connect(struct se_state *st)
 				fprintf(stderr, "* connected to [%s]:%s\n",
 				    host, st->se_port);
 			freeaddrinfo(res);
+			if (fails != NULL)
+				fclose(fails);
+			free(failed);
 			return SE_EXIT_OK;
 		}
 		saved = errno;
-		fprintf(stderr, "send-email: connect [%s]:%s: %s\n", host,
-		    st->se_port, strerror(saved));
+		fprintf(st->se_verbose || fails == NULL ? stderr : fails,
+		    "send-email: connect [%s]:%s: %s\n", host, st->se_port,
+		    strerror(saved));
 	}
 	freeaddrinfo(res);
+	if (fails != NULL) {
+		fclose(fails);
+		fputs(failed, stderr);
+	}
+	free(failed);
 	return SE_EXIT_TEMP;
 }
 
