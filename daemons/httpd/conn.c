@@ -1,0 +1,525 @@
+/*
+ * conn: one HTTP connection as a state machine over non-blocking I/O,
+ * driven by the loops in loop.c: read a request head, answer it (a
+ * header section from c_out, then the body with sendfile(2)), keep the
+ * connection for the next request (RFC 9112 9.3) or close it.
+ */
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "httpd.h"
+
+enum conn_state {
+	CS_READ,	/* reading a request head */
+	CS_BODY,	/* skipping the rest of a request body */
+	CS_WRITE,	/* writing c_out */
+	CS_FILE,	/* sending the body file */
+	CS_LINGER,	/* after an error: output shut, reading till EOF */
+};
+
+struct conn {
+	struct httpd	*c_h;
+	int		 c_rfd;
+	int		 c_wfd;
+	int		 c_issock;
+	int		 c_handed;	/* given to the CGI helper */
+	struct serve_peer c_peer;
+	enum conn_state	 c_state;
+	long long	 c_deadline;	/* ms, CLOCK_MONOTONIC */
+	int		 c_nreq;	/* requests answered */
+	int		 c_keepalive;	/* keep after this response */
+
+	char		 c_in[HTTPD_HEAD_MAX * 2];
+	size_t		 c_inlen;
+	long long	 c_skip;	/* request body bytes still to skip */
+
+	char		 c_out[HTTPD_OUT_MAX];
+	size_t		 c_outlen;
+	size_t		 c_outoff;
+	int		 c_filefd;
+	off_t		 c_fileoff;
+	off_t		 c_fileleft;
+	int		 c_nosendfile;
+
+	/* The access log line of the response in progress. */
+	int		 c_status;
+	long long	 c_bytes;	/* body bytes sent */
+	long long	 c_bodylen;	/* body bytes in c_out */
+	char		 c_line[LOG_VIS_MAX];
+	char		 c_referer[LOG_VIS_MAX];
+	char		 c_agent[LOG_VIS_MAX];
+};
+
+#define CONN_LINGER_MS	2000
+
+static void	conn_dispatch(struct conn *, int);
+static void	conn_error(struct conn *, int, int, int, int, const char *);
+static int	conn_done(struct conn *);
+static int	conn_read(struct conn *);
+static int	conn_write(struct conn *);
+static int	conn_file(struct conn *);
+static int	conn_skip(struct conn *);
+static int	conn_linger(struct conn *);
+static void	conn_consume(struct conn *, size_t);
+
+struct conn *
+conn_new(struct httpd *h, int rfd, int wfd, const struct serve_peer *peer)
+{
+	struct conn *c;
+	int one = 1;
+	socklen_t len = sizeof(one);
+	int type;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->c_h = h;
+	c->c_rfd = rfd;
+	c->c_wfd = wfd;
+	c->c_peer = *peer;
+	c->c_filefd = -1;
+	c->c_state = CS_READ;
+	c->c_deadline = serve_now_ms() + h->h_timeout * 1000LL;
+	c->c_issock = getsockopt(wfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+	/*
+	 * Each response leaves in one write (or a write and a sendfile):
+	 * Nagle's algorithm would only hold back the next pipelined one.
+	 */
+	if (c->c_issock)
+		setsockopt(wfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	h->h_nconn++;
+	return c;
+}
+
+void
+conn_free(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->c_filefd != -1)
+		close(c->c_filefd);
+	close(c->c_rfd);
+	if (c->c_wfd != c->c_rfd)
+		close(c->c_wfd);
+	c->c_h->h_nconn--;
+	free(c);
+}
+
+int
+conn_events(const struct conn *c, int *fd)
+{
+	switch (c->c_state) {
+	case CS_WRITE:
+	case CS_FILE:
+		*fd = c->c_wfd;
+		return POLLOUT;
+	default:
+		*fd = c->c_rfd;
+		return POLLIN;
+	}
+}
+
+long long
+conn_deadline(const struct conn *c)
+{
+	return c->c_deadline;
+}
+
+/* Drop n bytes from the front of the input buffer. */
+static void
+conn_consume(struct conn *c, size_t n)
+{
+	if (n >= c->c_inlen) {
+		c->c_inlen = 0;
+		return;
+	}
+	memmove(c->c_in, c->c_in + n, c->c_inlen - n);
+	c->c_inlen -= n;
+}
+
+/*
+ * An error reply (RFC 9110 15.5, 15.6) in c_out. close: the framing of
+ * the request cannot be trusted, so the connection ends after it.
+ */
+static void
+conn_error(struct conn *c, int version, int status, int head, int close,
+    const char *extra)
+{
+	size_t bodylen;
+	int n;
+
+	if (close)
+		c->c_keepalive = 0;
+	n = resp_error(c->c_out, sizeof(c->c_out), version, status,
+	    c->c_keepalive, head, extra, &bodylen);
+	c->c_outlen = n < 0 ? 0 : (size_t)n;
+	c->c_outoff = 0;
+	c->c_status = status;
+	c->c_bodylen = bodylen;
+	c->c_state = CS_WRITE;
+}
+
+/* Answer the request at the front of c_in; st is req_parse()'s result. */
+static void
+conn_dispatch(struct conn *c, int st)
+{
+	struct httpd *h = c->c_h;
+	struct http_request *rp = h->h_req;
+	struct file_reply fr;
+	long long avail, here;
+	int head, n, get;
+
+	c->c_nreq++;
+	c->c_bytes = c->c_bodylen = 0;
+	strlcpy(c->c_line, rp->r_line[0] != '\0' ? rp->r_line : "-",
+	    sizeof(c->c_line));
+	resp_log_field(c->c_referer, req_field(rp, "Referer"));
+	resp_log_field(c->c_agent, req_field(rp, "User-Agent"));
+	c->c_deadline = serve_now_ms() + h->h_timeout * 1000LL;
+	head = strcmp(rp->r_method, "HEAD") == 0;
+	get = strcmp(rp->r_method, "GET") == 0;
+	c->c_keepalive = rp->r_keepalive && c->c_nreq < h->h_maxreq &&
+	    rp->r_version != HTTP_09;
+
+	if (st != REQ_OK) {
+		conn_error(c, rp->r_version, st, head, 1, NULL);
+		return;
+	}
+	if (rp->r_clen > h->h_maxbody) {
+		conn_error(c, rp->r_version, 413, head, 1, NULL);
+		return;
+	}
+	/* The body bytes already here; the rest is skipped or the CGI's. */
+	avail = c->c_inlen - rp->r_headlen;
+	here = rp->r_clen > 0 ? (avail < rp->r_clen ? avail : rp->r_clen) : 0;
+
+	if (cgi_match(rp->r_path) && h->h_cgifd != -1) {
+		if (!get && !head && strcmp(rp->r_method, "POST") != 0) {
+			conn_error(c, rp->r_version, 405, head, 1,
+			    "Allow: GET, HEAD, POST\r\n");
+			return;
+		}
+		st = cgi_handoff(h, c->c_rfd, c->c_wfd, rp, &c->c_peer,
+		    c->c_in + rp->r_headlen, here);
+		if (st == 0) {
+			c->c_handed = 1;
+			return;
+		}
+		conn_error(c, rp->r_version, st, head, 1, NULL);
+		return;
+	}
+
+	/* rp points into c_in: consume the request only once answered. */
+	c->c_skip = rp->r_clen > 0 ? rp->r_clen - here : 0;
+
+	if (!get && !head) {
+		static const char *const known[] = { "POST", "PUT", "DELETE",
+		    "OPTIONS", "TRACE", "CONNECT", "PATCH" };
+		size_t i;
+
+		/* RFC 9110 15.5.6: 405 names what is allowed. */
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(rp->r_method, known[i]) == 0)
+				break;
+		if (i < sizeof(known) / sizeof(known[0]))
+			conn_error(c, rp->r_version, 405, 0, 0,
+			    "Allow: GET, HEAD\r\n");
+		else
+			conn_error(c, rp->r_version, 501, 0, 1, NULL);
+		conn_consume(c, rp->r_headlen + here);
+		return;
+	}
+	if (strcmp(rp->r_path, "*") == 0) {
+		conn_error(c, rp->r_version, 400, head, 1, NULL);
+		return;
+	}
+
+	file_serve(h, rp, &fr);
+	c->c_status = fr.fr_status;
+	switch (fr.fr_status) {
+	case 200:
+	case 206:
+	case 304:
+		n = 0;
+		if (rp->r_version != HTTP_09 && (n = resp_head(c->c_out,
+		    sizeof(c->c_out), rp->r_version, fr.fr_status,
+		    c->c_keepalive, fr.fr_extra)) == -1) {
+			if (fr.fr_fd != -1)
+				close(fr.fr_fd);
+			conn_error(c, rp->r_version, 500, head, 1, NULL);
+			return;
+		}
+		c->c_outlen = n;
+		c->c_outoff = 0;
+		c->c_state = CS_WRITE;
+		c->c_filefd = fr.fr_fd;
+		c->c_fileoff = fr.fr_off;
+		c->c_fileleft = fr.fr_fd != -1 ? fr.fr_len : 0;
+		if (c->c_filefd != -1 && c->c_fileleft == 0) {
+			close(c->c_filefd);
+			c->c_filefd = -1;
+		}
+		break;
+	default:
+		conn_error(c, rp->r_version, fr.fr_status, head,
+		    fr.fr_status >= 500, fr.fr_extra);
+		break;
+	}
+	conn_consume(c, rp->r_headlen + here);
+}
+
+/* The response has left: log it, then keep the connection or not. */
+static int
+conn_done(struct conn *c)
+{
+	struct httpd *h = c->c_h;
+
+	resp_log(c->c_peer.remote_ip, c->c_line, c->c_status,
+	    c->c_bytes + c->c_bodylen, c->c_referer, c->c_agent);
+	if (c->c_filefd != -1) {
+		close(c->c_filefd);
+		c->c_filefd = -1;
+	}
+	if (!c->c_keepalive) {
+		/*
+		 * Unread request bytes would make close(2) send RST, which
+		 * can destroy the reply before the client reads it (RFC
+		 * 9112 9.6): shut our side, then read until EOF a while.
+		 */
+		if (c->c_issock && c->c_status >= 400) {
+			shutdown(c->c_wfd, SHUT_WR);
+			c->c_state = CS_LINGER;
+			c->c_deadline = serve_now_ms() + CONN_LINGER_MS;
+			return 0;
+		}
+		return -1;
+	}
+	c->c_state = c->c_skip > 0 ? CS_BODY : CS_READ;
+	/* A pipelined request already started has -t; an idle one -k. */
+	c->c_deadline = serve_now_ms() + (c->c_inlen > 0 ? h->h_timeout :
+	    h->h_idle) * 1000LL;
+	return 0;
+}
+
+static int
+conn_read(struct conn *c)
+{
+	ssize_t n;
+	int st;
+
+	for (;;) {
+		if (c->c_inlen > 0) {
+			st = req_parse(c->c_in, c->c_inlen, c->c_h->h_req);
+			if (st != REQ_INCOMPLETE) {
+				conn_dispatch(c, st);
+				return 0;
+			}
+		}
+		if (c->c_inlen >= sizeof(c->c_in))
+			return -1;	/* cannot happen: 431 comes first */
+		n = read(c->c_rfd, c->c_in + c->c_inlen,
+		    sizeof(c->c_in) - c->c_inlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;	/* EOF or error: nothing to answer */
+		if (c->c_inlen == 0)
+			c->c_deadline = serve_now_ms() +
+			    c->c_h->h_timeout * 1000LL;
+		c->c_inlen += n;
+	}
+}
+
+static int
+conn_skip(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->c_skip > 0) {
+		if (c->c_inlen > 0) {
+			size_t k = c->c_inlen < (size_t)c->c_skip ?
+			    c->c_inlen : (size_t)c->c_skip;
+			conn_consume(c, k);
+			c->c_skip -= k;
+			continue;
+		}
+		n = read(c->c_rfd, c->c_in, sizeof(c->c_in));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		c->c_inlen = n;
+	}
+	c->c_state = CS_READ;
+	return 0;
+}
+
+static int
+conn_linger(struct conn *c)
+{
+	char buf[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = read(c->c_rfd, buf, sizeof(buf));
+		if (n > 0)
+			continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return -1;
+	}
+}
+
+static int
+conn_write(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->c_outoff < c->c_outlen) {
+		if (c->c_issock)
+			n = send(c->c_wfd, c->c_out + c->c_outoff,
+			    c->c_outlen - c->c_outoff, MSG_NOSIGNAL |
+			    (c->c_filefd != -1 ? MSG_MORE : 0));
+		else
+			n = write(c->c_wfd, c->c_out + c->c_outoff,
+			    c->c_outlen - c->c_outoff);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		c->c_outoff += n;
+		c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
+	}
+	if (c->c_filefd != -1) {
+		c->c_state = CS_FILE;
+		return 0;
+	}
+	return conn_done(c);
+}
+
+static int
+conn_file(struct conn *c)
+{
+	ssize_t n;
+	size_t want;
+
+	while (c->c_fileleft > 0) {
+		want = c->c_fileleft > (1 << 20) ? (1 << 20) :
+		    (size_t)c->c_fileleft;
+		if (!c->c_nosendfile) {
+			n = sendfile(c->c_wfd, c->c_filefd, &c->c_fileoff,
+			    want);
+			if (n == -1 && (errno == EINVAL || errno == ENOSYS)) {
+				/* An output sendfile(2) cannot write to. */
+				c->c_nosendfile = 1;
+				continue;
+			}
+		} else {
+			char buf[16384];
+			ssize_t w;
+
+			if (want > sizeof(buf))
+				want = sizeof(buf);
+			n = pread(c->c_filefd, buf, want, c->c_fileoff);
+			if (n > 0) {
+				if ((w = write(c->c_wfd, buf, n)) == -1)
+					n = -1;
+				else {
+					n = w;
+					c->c_fileoff += w;
+				}
+			}
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			/* The file shrank under us: the framing is lost. */
+			if (n == 0)
+				log_warnx("%s: file shorter than its "
+				    "Content-Length", c->c_line);
+			c->c_keepalive = 0;
+			c->c_status = c->c_status ? c->c_status : 500;
+			resp_log(c->c_peer.remote_ip, c->c_line, c->c_status,
+			    c->c_bytes, c->c_referer, c->c_agent);
+			return -1;
+		}
+		c->c_bytes += n;
+		c->c_fileleft -= n;
+		c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
+	}
+	return conn_done(c);
+}
+
+int
+conn_event(struct conn *c)
+{
+	enum conn_state was;
+	int r;
+
+	do {
+		was = c->c_state;
+		switch (c->c_state) {
+		case CS_READ:
+			r = conn_read(c);
+			if (r == 0 && c->c_handed)
+				return -1;
+			break;
+		case CS_BODY:
+			r = conn_skip(c);
+			break;
+		case CS_WRITE:
+			r = conn_write(c);
+			break;
+		case CS_FILE:
+			r = conn_file(c);
+			break;
+		case CS_LINGER:
+		default:
+			return conn_linger(c);
+		}
+		if (r == -1)
+			return -1;
+	} while (c->c_state != was);
+	return 0;
+}
+
+int
+conn_timeout(struct conn *c)
+{
+	/*
+	 * A request head begun but not complete within -t seconds
+	 * (slowloris): 408 and close (RFC 9110 15.5.9). An idle keep-alive
+	 * connection, or a stalled reply, just closes.
+	 */
+	if (c->c_state == CS_READ && c->c_inlen > 0) {
+		c->c_keepalive = 0;
+		strlcpy(c->c_line, "-", sizeof(c->c_line));
+		strlcpy(c->c_referer, "-", sizeof(c->c_referer));
+		strlcpy(c->c_agent, "-", sizeof(c->c_agent));
+		c->c_bytes = 0;
+		conn_error(c, HTTP_11, 408, 0, 1, NULL);
+		c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
+		return conn_event(c);
+	}
+	return -1;
+}

@@ -1,0 +1,140 @@
+/*
+ * httpd: main and options. See httpd(8).
+ *
+ * Order (DESIGN.md): parse options, open the log, open the document
+ * root, fork the CGI helper, enter the seccomp profile, and only then
+ * read a byte from a peer.
+ */
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "httpd.h"
+
+extern char **environ;
+
+static void	usage(int) __attribute__((noreturn));
+static int	httpd_num(const char *, int, long long, const char *);
+
+static void
+usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: httpd [-dhv] [-b max-body] [-C cgi-seconds] "
+	    "[-c connections]\n"
+	    "             [-k idle-seconds] [-M mime.types] "
+	    "[-n requests] [-t seconds]\n"
+	    "             -r document-root\n");
+	exit(status);
+}
+
+static int
+httpd_num(const char *s, int lo, long long hi, const char *what)
+{
+	const char *errstr;
+	long long n;
+
+	n = strtonum(s, lo, hi, &errstr);
+	if (errstr != NULL) {
+		warnx("%s: %s is %s", what, s, errstr);
+		usage(100);
+	}
+	return (int)n;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct serve_handler handler = {
+		.sh_connection = loop_connection,
+		.sh_listener = loop_listener,
+		.sh_datagram = NULL,
+	};
+	struct httpd h;
+	struct stat st;
+	const char *errstr;
+	int ch, verbose = 0;
+
+	setproctitle_init(argc, argv, environ);
+	memset(&h, 0, sizeof(h));
+	h.h_timeout = 30;
+	h.h_idle = 5;
+	h.h_maxreq = 100;
+	h.h_maxconn = 512;
+	h.h_cgitime = 10;
+	h.h_maxbody = 1024 * 1024;
+	h.h_mimefile = "/etc/mime.types";
+	h.h_cgifd = -1;
+
+	while ((ch = getopt(argc, argv, "b:C:c:dhk:M:n:r:t:v")) != -1) {
+		switch (ch) {
+		case 'b':
+			h.h_maxbody = strtonum(optarg, 0, 1LL << 40, &errstr);
+			if (errstr != NULL) {
+				warnx("-b: %s is %s", optarg, errstr);
+				usage(100);
+			}
+			break;
+		case 'C':
+			h.h_cgitime = httpd_num(optarg, 1, 3600, "-C");
+			break;
+		case 'c':
+			h.h_maxconn = httpd_num(optarg, 1, 65536, "-c");
+			break;
+		case 'd':
+			h.h_debug = 1;
+			break;
+		case 'h':
+			usage(0);
+		case 'k':
+			h.h_idle = httpd_num(optarg, 1, 3600, "-k");
+			break;
+		case 'M':
+			h.h_mimefile = optarg;
+			break;
+		case 'n':
+			h.h_maxreq = httpd_num(optarg, 1, 1000000, "-n");
+			break;
+		case 'r':
+			h.h_root = optarg;
+			break;
+		case 't':
+			h.h_timeout = httpd_num(optarg, 1, 3600, "-t");
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage(100);
+		}
+	}
+	if (optind != argc || h.h_root == NULL)
+		usage(100);
+
+	/* The document root: a directory we can search, held by a fd. */
+	if (realpath(h.h_root, h.h_rootabs) == NULL)
+		err(1, "document root %s", h.h_root);
+	if ((h.h_rootfd = open(h.h_rootabs, O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		err(1, "document root %s", h.h_rootabs);
+	if (fstat(h.h_rootfd, &st) == -1)
+		err(1, "document root %s", h.h_rootabs);
+
+	log_init(h.h_debug, LOG_DAEMON, "httpd");
+	log_setverbose(verbose);
+	mime_init(h.h_mimefile);
+	if ((h.h_req = malloc(sizeof(*h.h_req))) == NULL)
+		fatal("malloc");
+
+	cgi_start(&h);
+	profile_worker(&h);
+	return serve_main(&handler, &h);
+}

@@ -1,0 +1,206 @@
+/*
+ * httpd: the HTTP handler of forkd (RFC 9110, RFC 9112, CGI/1.1 RFC 3875).
+ *
+ * One process serves fd 0 per the inetd contract (lib/serve.h): many
+ * connections at once with epoll(7) on a listening socket, or the one
+ * connection it was given. Static files are served in a seccomp profile;
+ * CGI scripts run below a helper process forked before that profile.
+ */
+#ifndef HTTPD_H
+#define HTTPD_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "log.h"
+#include "serve.h"
+
+/* Bounds (bytes unless said otherwise). */
+#define HTTPD_LINE_MAX		8192	/* request line: 414 past it */
+#define HTTPD_HEAD_MAX		16384	/* request line + header section: 431 */
+#define HTTPD_HEADERS_MAX	64	/* header fields per request: 431 */
+#define HTTPD_OUT_MAX		4096	/* response header section + error page */
+#define HTTPD_PATH_MAX		4096	/* decoded path */
+#define HTTPD_CGI_MAX		64	/* CGI scripts at once per worker */
+
+struct http_request;
+
+/* Options and what was opened at start-up: one per process. */
+struct httpd {
+	const char	*h_root;	/* document root as given (-r) */
+	char		 h_rootabs[HTTPD_PATH_MAX];	/* realpath of it */
+	int		 h_rootfd;	/* O_PATH|O_DIRECTORY fd of the root */
+	int		 h_cgifd;	/* socket to the CGI helper, -1: no CGI */
+	int		 h_timeout;	/* -t: a request must arrive within (s) */
+	int		 h_idle;	/* -k: keep-alive idle timeout (s) */
+	int		 h_maxreq;	/* -n: requests per connection */
+	int		 h_maxconn;	/* -c: connections per worker */
+	int		 h_cgitime;	/* -C: CGI time limit (s) */
+	long long	 h_maxbody;	/* -b: request body limit */
+	int		 h_debug;	/* -d */
+	const char	*h_mimefile;	/* -M, default /etc/mime.types */
+	int		 h_nconn;	/* connections open now */
+	struct http_request *h_req;	/* the request being parsed */
+};
+
+/* One header field of a request, pointing into the connection's buffer. */
+struct http_field {
+	const char	*f_name;
+	size_t		 f_namelen;
+	const char	*f_value;	/* leading/trailing whitespace trimmed */
+	size_t		 f_valuelen;
+};
+
+/* HTTP versions as major * 10 + minor; 9 is HTTP/0.9 (no version). */
+#define HTTP_09	9
+#define HTTP_10	10
+#define HTTP_11	11
+
+/* A parsed request (RFC 9112 section 3 and 5). */
+struct http_request {
+	char		 r_method[16];
+	int		 r_version;
+	const char	*r_target;	/* request-target as sent */
+	size_t		 r_targetlen;
+	char		 r_path[HTTPD_PATH_MAX];	/* decoded, normalised */
+	char		 r_query[HTTPD_LINE_MAX];	/* after '?', raw */
+	int		 r_hasquery;
+	struct http_field r_fields[HTTPD_HEADERS_MAX];
+	int		 r_nfields;
+	size_t		 r_headlen;	/* bytes of request line + headers */
+	long long	 r_clen;	/* Content-Length, -1: none */
+	int		 r_keepalive;	/* the client wants the connection kept */
+	int		 r_slash;	/* the decoded path ended in '/' */
+	char		 r_line[LOG_VIS_MAX];	/* request line, escaped, for the log */
+};
+
+/* request.c */
+enum req_result {
+	REQ_INCOMPLETE = 0,	/* need more bytes */
+	REQ_OK = 1,		/* r filled */
+	/* anything else: an HTTP status code to answer with */
+};
+/*
+ * Parse the request at buf (len bytes received so far) into r.
+ * Returns REQ_INCOMPLETE when the header section has not ended yet,
+ * REQ_OK, or an error status (400, 414, 431, 501, 505) with as much
+ * of r filled as was parsed (r_version, r_line) for the error reply.
+ */
+int	req_parse(const char *buf, size_t len, struct http_request *r);
+/* Header field value by case-insensitive name; NULL if absent. */
+const struct http_field *req_field(const struct http_request *r,
+	    const char *name);
+/* Does the comma-separated field value v (vlen bytes) list token tok? */
+int	req_has_token(const char *v, size_t vlen, const char *tok);
+/*
+ * Percent-decode target path src (srclen bytes, before any '?') once
+ * into dst (dstsize bytes) and remove dot-segments (RFC 3986 5.2.4),
+ * collapsing repeated slashes. Refuses %00, an encoded '/', bad escapes
+ * and control bytes. Returns 0, or -1 (answer 400).
+ */
+int	req_path_decode(const char *src, size_t srclen, char *dst,
+	    size_t dstsize);
+
+/* response.c */
+/* Reason phrase of status code (RFC 9110 section 15). */
+const char *resp_reason(int status);
+/* IMF-fixdate of t (RFC 9110 5.6.7) into buf (at least 30 bytes). */
+void	resp_date(time_t t, char *buf, size_t len);
+/* Parse an HTTP-date (any of the three forms); -1 if it is not one. */
+time_t	resp_parse_date(const char *s, size_t len);
+/*
+ * Build a response header section into buf (len bytes): status line,
+ * Date, Server, Connection, and the extra header lines in extra (each
+ * ending in CRLF; may be NULL), then the empty line. Returns the length,
+ * or -1 when it does not fit.
+ */
+int	resp_head(char *buf, size_t len, int version, int status,
+	    int keepalive, const char *extra);
+/*
+ * A whole error response: header section and small HTML body, into buf.
+ * head: no body (HEAD). HTTP/0.9: the body alone. extra as above.
+ * Returns the length; *bodylen gets the body's length.
+ */
+int	resp_error(char *buf, size_t len, int version, int status,
+	    int keepalive, int head, const char *extra, size_t *bodylen);
+/*
+ * Write one combined-log-format access line to syslog: peer ip, request
+ * line, status, body bytes (0: "-"), Referer and User-Agent, all three
+ * already escaped with log_vis() ("-" when absent).
+ */
+void	resp_log(const char *ip, const char *line, int status,
+	    long long bytes, const char *referer, const char *agent);
+/* Escape field f (may be NULL: "-") for the log into dst (LOG_VIS_MAX). */
+void	resp_log_field(char *dst, const struct http_field *f);
+
+/* mime.c */
+/* Load file (mime.types(5) format); a missing file leaves the table. */
+void	mime_init(const char *file);
+/* Content-Type for path name by its extension. */
+const char *mime_type(const char *name);
+
+/* file.c: the answer to a static GET or HEAD. */
+struct file_reply {
+	int		 fr_status;	/* 200, 206, 304, 301, 403, 404, 416 */
+	int		 fr_fd;		/* body file, -1: none */
+	off_t		 fr_off;	/* first byte to send */
+	off_t		 fr_len;	/* bytes to send */
+	char		 fr_extra[1024];	/* header lines, CRLF each */
+};
+/*
+ * Resolve r's path beneath the document root and fill fr. Never opens a
+ * file outside the root: openat2(2) with RESOLVE_BENEATH. fr_fd is owned
+ * by the caller when >= 0.
+ */
+void	file_serve(struct httpd *h, const struct http_request *r,
+	    struct file_reply *fr);
+
+/* conn.c */
+struct conn;
+/* A new connection on rfd/wfd (the same socket, or stdin/stdout). */
+struct conn *conn_new(struct httpd *h, int rfd, int wfd,
+	    const struct serve_peer *peer);
+/* Do what can be done without blocking. Returns 0, or -1: closed. */
+int	conn_event(struct conn *c);
+/* The deadline has passed: answer 408 or close. Returns -1: closed. */
+int	conn_timeout(struct conn *c);
+/* Close and free. */
+void	conn_free(struct conn *c);
+/* What the connection waits for: POLLIN/POLLOUT on which fd, until. */
+int	conn_events(const struct conn *c, int *fd);
+long long conn_deadline(const struct conn *c);
+
+/* loop.c */
+/* Serve listening socket lfd: the epoll worker loop. Returns an exit status. */
+int	loop_listener(int lfd, void *arg);
+/* Serve one connection on rfd/wfd. Returns an exit status. */
+int	loop_connection(int rfd, int wfd, const struct serve_peer *peer,
+	    void *arg);
+
+/* cgi.c */
+/*
+ * Fork the CGI helper if the root has a cgi-bin directory; it serves
+ * hand-offs until h_cgifd closes. Called before the sandbox.
+ */
+void	cgi_start(struct httpd *h);
+/* Is decoded path a CGI request (under /cgi-bin/)? */
+int	cgi_match(const char *path);
+/*
+ * Hand connection fd to the helper with request r and the body bytes
+ * already read (body, bodylen). The helper's child answers and closes
+ * it. Returns 0, or an HTTP status to answer with instead (503).
+ */
+int	cgi_handoff(struct httpd *h, int rfd, int wfd,
+	    const struct http_request *r,
+	    const struct serve_peer *peer, const char *body, size_t bodylen);
+
+/* profile.c */
+/* Enter the static-serving profile (worker). */
+void	profile_worker(struct httpd *h);
+/* Enter the CGI helper's rules (denylist; inherited by scripts). */
+void	profile_cgi(void);
+
+#endif

@@ -1,0 +1,259 @@
+/*
+ * loop: the two ways httpd is handed work (DESIGN.md, the inetd contract).
+ *
+ * A listening socket (prefork.N, wait): the worker loop of nginx and
+ * lighttpd, one process serving many connections with epoll(7) and
+ * non-blocking sockets, so an idle keep-alive connection costs a slot,
+ * never the whole worker. A connected socket or stdio (nowait, inetd,
+ * tcpserver): poll(2) on the one connection.
+ */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "httpd.h"
+
+#define LOOP_EVENTS	64	/* epoll events per wakeup */
+#define LOOP_ACCEPTS	32	/* connections accepted per wakeup */
+
+struct loop {
+	struct httpd	*l_h;
+	int		 l_ep;
+	int		 l_lfd;
+	int		 l_listening;	/* the listener is in the epoll set */
+	struct conn	**l_conns;	/* slot -> connection */
+	int		*l_events;	/* slot -> events registered */
+	int		*l_free;	/* stack of free slots */
+	int		 l_nfree;
+};
+
+static int	loop_epoll_events(int);
+static void	loop_listen(struct loop *, int);
+static void	loop_accept(struct loop *);
+static void	loop_close(struct loop *, int);
+static void	loop_update(struct loop *, int);
+static int	loop_wait_ms(struct loop *);
+
+static int
+loop_epoll_events(int pollev)
+{
+	return (pollev & POLLIN ? EPOLLIN : 0) |
+	    (pollev & POLLOUT ? EPOLLOUT : 0) | EPOLLRDHUP;
+}
+
+/*
+ * Listen or not: when every slot is taken the listener leaves the set,
+ * so the kernel's backlog (and the other workers) hold new clients.
+ * EPOLLEXCLUSIVE wakes one waiting worker per connection, not all.
+ */
+static void
+loop_listen(struct loop *l, int on)
+{
+	struct epoll_event ev;
+
+	if (on == l->l_listening)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.u64 = 0;
+	if (on && epoll_ctl(l->l_ep, EPOLL_CTL_ADD, l->l_lfd, &ev) == -1)
+		fatal("epoll_ctl add listener");
+	if (!on && epoll_ctl(l->l_ep, EPOLL_CTL_DEL, l->l_lfd, &ev) == -1)
+		fatal("epoll_ctl del listener");
+	l->l_listening = on;
+}
+
+static void
+loop_close(struct loop *l, int slot)
+{
+	struct conn *c = l->l_conns[slot];
+	int fd;
+
+	conn_events(c, &fd);
+	epoll_ctl(l->l_ep, EPOLL_CTL_DEL, fd, NULL);
+	conn_free(c);
+	l->l_conns[slot] = NULL;
+	l->l_free[l->l_nfree++] = slot;
+}
+
+/* Register what slot's connection waits for now, if it changed. */
+static void
+loop_update(struct loop *l, int slot)
+{
+	struct epoll_event ev;
+	int fd, want;
+
+	want = conn_events(l->l_conns[slot], &fd);
+	if (want == l->l_events[slot])
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = loop_epoll_events(want);
+	ev.data.u64 = (uint64_t)slot + 1;
+	if (epoll_ctl(l->l_ep, l->l_events[slot] == 0 ? EPOLL_CTL_ADD :
+	    EPOLL_CTL_MOD, fd, &ev) == -1) {
+		log_warn("epoll_ctl");
+		loop_close(l, slot);
+		return;
+	}
+	l->l_events[slot] = want;
+}
+
+static void
+loop_accept(struct loop *l)
+{
+	struct serve_peer peer;
+	struct conn *c;
+	int fd, i, slot;
+
+	for (i = 0; i < LOOP_ACCEPTS && l->l_nfree > 0; i++) {
+		fd = serve_accept(l->l_lfd, SOCK_NONBLOCK | SOCK_CLOEXEC, &peer);
+		if (fd == -1) {
+			switch (errno) {
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+				continue;
+			case EAGAIN:
+				return;	/* another worker took it */
+			default:
+				/* EMFILE and the like: try again later. */
+				log_warn("accept");
+				return;
+			}
+		}
+		if ((c = conn_new(l->l_h, fd, fd, &peer)) == NULL) {
+			log_warn("conn_new");
+			close(fd);
+			continue;
+		}
+		slot = l->l_free[--l->l_nfree];
+		l->l_conns[slot] = c;
+		l->l_events[slot] = 0;
+		loop_update(l, slot);
+	}
+}
+
+/* Milliseconds until the earliest connection deadline; -1: none. */
+static int
+loop_wait_ms(struct loop *l)
+{
+	long long now = serve_now_ms(), min = -1, d;
+	int i;
+
+	for (i = 0; i < l->l_h->h_maxconn; i++) {
+		if (l->l_conns[i] == NULL)
+			continue;
+		d = conn_deadline(l->l_conns[i]);
+		if (min == -1 || d < min)
+			min = d;
+	}
+	if (min == -1)
+		return -1;
+	return min <= now ? 0 : (int)(min - now);
+}
+
+int
+loop_listener(int lfd, void *arg)
+{
+	struct httpd *h = arg;
+	struct epoll_event evs[LOOP_EVENTS];
+	struct loop l;
+	long long now;
+	int i, n, slot;
+
+	memset(&l, 0, sizeof(l));
+	l.l_h = h;
+	l.l_lfd = lfd;
+	if (serve_nonblock(lfd, 1) == -1)
+		fatal("listener: O_NONBLOCK");
+	if ((l.l_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	l.l_conns = calloc(h->h_maxconn, sizeof(*l.l_conns));
+	l.l_events = calloc(h->h_maxconn, sizeof(*l.l_events));
+	l.l_free = calloc(h->h_maxconn, sizeof(*l.l_free));
+	if (l.l_conns == NULL || l.l_events == NULL || l.l_free == NULL)
+		fatal("calloc");
+	for (i = 0; i < h->h_maxconn; i++)
+		l.l_free[l.l_nfree++] = h->h_maxconn - 1 - i;
+	loop_listen(&l, 1);
+
+	for (;;) {
+		n = epoll_wait(l.l_ep, evs, LOOP_EVENTS, loop_wait_ms(&l));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("epoll_wait");
+			return 111;
+		}
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.u64 == 0) {
+				loop_accept(&l);
+				continue;
+			}
+			slot = (int)evs[i].data.u64 - 1;
+			if (l.l_conns[slot] == NULL)
+				continue;
+			if (conn_event(l.l_conns[slot]) == -1)
+				loop_close(&l, slot);
+			else
+				loop_update(&l, slot);
+		}
+		now = serve_now_ms();
+		for (slot = 0; slot < h->h_maxconn; slot++) {
+			if (l.l_conns[slot] == NULL ||
+			    conn_deadline(l.l_conns[slot]) > now)
+				continue;
+			if (conn_timeout(l.l_conns[slot]) == -1)
+				loop_close(&l, slot);
+			else
+				loop_update(&l, slot);
+		}
+		loop_listen(&l, l.l_nfree > 0);
+	}
+}
+
+int
+loop_connection(int rfd, int wfd, const struct serve_peer *peer, void *arg)
+{
+	struct httpd *h = arg;
+	struct pollfd pfd;
+	struct conn *c;
+	long long left;
+	int n, type;
+	socklen_t len = sizeof(type);
+
+	/* Sockets only: a terminal's O_NONBLOCK would outlive us. */
+	if (getsockopt(rfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0) {
+		serve_nonblock(rfd, 1);
+		if (wfd != rfd)
+			serve_nonblock(wfd, 1);
+	}
+	if ((c = conn_new(h, rfd, wfd, peer)) == NULL)
+		fatal("conn_new");
+	for (;;) {
+		pfd.events = conn_events(c, &pfd.fd);
+		pfd.revents = 0;
+		left = conn_deadline(c) - serve_now_ms();
+		n = poll(&pfd, 1, left < 0 ? 0 : (int)left);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_warn("poll");
+			break;
+		}
+		if (n == 0) {
+			if (conn_timeout(c) == -1)
+				break;
+			continue;
+		}
+		if (conn_event(c) == -1)
+			break;
+	}
+	conn_free(c);
+	return 0;
+}
