@@ -376,8 +376,10 @@ se_transaction(struct se_state *st)
 		}
 		if (st->se_reply.r_code / 100 == 2)
 			continue;
-		if (st->se_reply.r_code == 421)
-			return se_refused(st, "RCPT TO");
+		if (st->se_reply.r_code == 421) {
+			status = se_refused(st, "RCPT TO");
+			goto out;
+		}
 		reply_string(&st->se_reply, what, sizeof(what));
 		warnx("RCPT TO:<%s>: %s", st->se_rcpt[i], what);
 		nrefused++;
