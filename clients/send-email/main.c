@@ -125,11 +125,8 @@ main(int argc, char *argv[])
 	if (se_check_path("from", se.se_from, 1) == -1 ||
 	    se_check_path("from", se.se_author, 0) == -1)
 		return SE_EXIT_PERM;
-	if (se.se_helo[0] == '\0' || strcspn(se.se_helo, " \t\r\n<>") !=
-	    strlen(se.se_helo)) {
-		warnx("EHLO name \"%s\": not a domain", se.se_helo);
+	if (se_check_path("EHLO name", se.se_helo, 0) == -1)
 		return SE_EXIT_PERM;
-	}
 
 	/* The whole message is read before connecting (stdin may be slow). */
 	if ((r = message_build(&se)) != 0)
@@ -230,9 +227,11 @@ se_defaults(struct se_state *st)
 	if (st->se_from == NULL)
 		st->se_from = from;
 	st->se_author = st->se_from[0] != '\0' ? st->se_from : from;
+	/* The word is the subject too, when it is one line of text. */
 	if (st->se_subject == NULL)
-		st->se_subject = st->se_word != NULL ? st->se_word :
-		    "(no subject)";
+		st->se_subject = st->se_word != NULL &&
+		    strcspn(st->se_word, "\r\n") == strlen(st->se_word) &&
+		    strlen(st->se_word) < 200 ? st->se_word : "(no subject)";
 }
 
 /* 5xx is permanent (100), anything else that went wrong temporary. */
