@@ -258,6 +258,9 @@ nc_alternate(struct netchat *nc, int fd, int user_first)
 				warn("receive");
 				return NC_END_ERROR;
 			}
+			/* A CRLF peer's CR is line end, not text, on a tty. */
+			if (nc->nc_vis && len > 0 && line[len - 1] == '\r')
+				len--;
 			line[len] = '\n';
 			nc_output(nc, line, len + 1);
 		}
