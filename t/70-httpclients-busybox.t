@@ -120,7 +120,7 @@ is($r->{rc}, 111, 'sendline without -n: busybox waits for the blank line, timeou
 
 # IPv6 loopback, when this machine has it.
 SKIP: {
-	skip 'no IPv6 loopback (::1)', 3
+	skip 'no IPv6 loopback (::1)', 5
 	    unless IO::Socket::IP->new(LocalAddr => '::1', LocalPort => 0,
 	    Proto => 'tcp', Listen => 1);
 	my $p6 = free_port();
@@ -129,6 +129,11 @@ SKIP: {
 	$r = run(undef, $httpget, '-t', '5', '::1', $p6, '/index.html');
 	is($r->{rc}, 0, 'IPv6: exit 0');
 	is($r->{out}, $page, 'IPv6: the page');
+	$r = run(undef, $httpget, '-t', '5', '[::1]', $p6, '/index.html');
+	is($r->{out}, $page, 'IPv6 in brackets, as in a URL');
+	$r = run("GET /index.html HTTP/1.0\n", $sendline, '-n', '-t', '5',
+	    '::1', $p6);
+	like($r->{out}, qr{\r\n\r\n\Q$page\E\z}, 'sendline over IPv6');
 }
 
 # A name from /etc/hosts (no DNS): every address is tried in turn.

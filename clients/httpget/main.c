@@ -86,7 +86,7 @@ httpget_request(struct httpget *hg)
 	 * Host = uri-host [ ":" port ] (RFC 9110 7.2): an IPv6 literal in
 	 * brackets, the port left out when it is http's default.
 	 */
-	v6 = strchr(hg->hg_host, ':') != NULL && hg->hg_host[0] != '[';
+	v6 = strchr(hg->hg_host, ':') != NULL;
 	n = snprintf(hostport, sizeof(hostport), "%s%s%s%s%s", v6 ? "[" : "",
 	    hg->hg_host, v6 ? "]" : "",
 	    strcmp(hg->hg_portnum, "80") == 0 ? "" : ":",
@@ -111,6 +111,8 @@ main(int argc, char *argv[])
 	static struct httpget hgs;
 	struct httpget *hg = &hgs;
 	const char *errstr, *p;
+	char host[256];
+	size_t len;
 	int ch;
 
 	hg->hg_fd = -1;
@@ -145,7 +147,16 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 3)
 		httpget_usage(stderr, HG_EXIT_USAGE);
-	hg->hg_host = argv[0];
+	/* "[::1]", as in a URL, is the address ::1. */
+	if (argv[0][0] == '[' && (len = strlen(argv[0])) > 2 &&
+	    argv[0][len - 1] == ']') {
+		if (len - 2 >= sizeof(host))
+			errx(HG_EXIT_USAGE, "host: too long");
+		memcpy(host, argv[0] + 1, len - 2);
+		host[len - 2] = '\0';
+		hg->hg_host = host;
+	} else
+		hg->hg_host = argv[0];
 	hg->hg_port = argv[1];
 	hg->hg_path = argv[2];
 	for (p = hg->hg_host; *p != '\0'; p++)
