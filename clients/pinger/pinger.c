@@ -125,7 +125,7 @@ main(int argc, char *argv[])
 {
 	struct pinger p;
 	struct sigaction sa;
-	int ch, count_set = 0, timeout_set = 0;
+	int ch, count_set = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.p_mode = PINGER_ICMP;
@@ -177,7 +177,6 @@ main(int argc, char *argv[])
 			break;
 		case 'W':
 			p.p_timeout_us = pinger_seconds("-W", optarg, 0.001);
-			timeout_set = 1;
 			break;
 		default:
 			pinger_usage(stderr, PINGER_EXIT_ERROR);
@@ -188,7 +187,6 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		pinger_usage(stderr, PINGER_EXIT_ERROR);
 	p.p_host = argv[0];
-	(void)timeout_set;
 	if (p.p_mode == PINGER_UDP && !count_set)
 		p.p_count = 10;		/* seed 004: "send 10 pings" */
 
