@@ -199,6 +199,8 @@ my @hostile = (
       "<html>no status line</html>\n" ],
     [ 'HTTP/2 status line', qr/not HTTP\/1\.x/,
       "HTTP/2.0 200 OK\r\n\r\n" ],
+    [ 'endless 1xx responses', qr/too many interim/,
+      "HTTP/1.1 102 Processing\r\n\r\n" x 100 ],
     [ 'closed without a response', qr/closed without a response/, '' ],
     [ 'closed in the header section', qr/closed in the header section/,
       "${ok}Content-Length: 3\r\n" ],

@@ -26,6 +26,7 @@
 #define HG_LINE_MAX	8192		/* status line or one field line */
 #define HG_HEADER_MAX	65536		/* the whole header section */
 #define HG_FIELDS_MAX	128		/* field lines in the header section */
+#define HG_INTERIM_MAX	16		/* 1xx responses before the final one */
 /* Bounds on chunked coding (RFC 9112 7.1). */
 #define HG_CHUNKLINE_MAX 1024		/* chunk-size [chunk-ext] CRLF */
 #define HG_CHUNK_MAX	 ((uint64_t)1 << 60)	/* a chunk-size we believe */

@@ -188,9 +188,12 @@ response_head(struct httpget *hg)
 	struct response_fields rf;
 	size_t raw, len, total, nfields;
 	char *line;
-	int code;
+	int code, interim = 0;
 
 	for (;;) {
+		/* An endless run of 1xx would be an endless wait: bound it. */
+		if (interim++ > HG_INTERIM_MAX)
+			response_bad(hg, "too many interim (1xx) responses");
 		memset(&rf, 0, sizeof(rf));
 		line = conn_getline(hg, HG_LINE_MAX, &raw, &len,
 		    "status line");
