@@ -78,6 +78,19 @@ sub run_in {
 	return ($out, $? >> 8, slurp("$tmp/stderr") // '');
 }
 
+# A fresh veth link takes a moment before IPv6 neighbour discovery works:
+# wait until each client reaches the far host over IPv6 (replies, which
+# use none of the router's budget for errors).
+for my $c (qw(A1 A2)) {
+	my $end = time() + 10;
+	my $ready = 0;
+	while (!$ready && time() < $end) {
+		$ready = system("ip netns exec $ns{$c} $pinger -q -c 1 -W 0.2 " .
+		    "fd00:97::2 >/dev/null 2>&1") == 0;
+	}
+	ok($ready, "$c: IPv6 through the router is up");
+}
+
 # The router's ICMP errors are rate limited per source address (about
 # five at once, then one a second): each client asks for four at most.
 for my $c (qw(A1 A2)) {
