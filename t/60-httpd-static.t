@@ -34,6 +34,14 @@ my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
 my $port = $l->sockport;
 my @pids;
 for (1 .. 2) {
+	# Forkd::syslog_wrap's "ln -sf" fails (set -e) when an earlier wrap
+	# of the same capture left dev/fd: wait for the earlier wrap to make
+	# it, then remove it.
+	if (@pids) {
+		my $end = time + 5;
+		sleep(0.02) while !-l "$sl->{dir}/dev/fd" && time < $end;
+		unlink("$sl->{dir}/dev/fd");
+	}
 	my $pid = fork() // die;
 	if ($pid == 0) {
 		POSIX::dup2(fileno($l), 0) or POSIX::_exit(127);
@@ -197,6 +205,8 @@ like($line // '', qr{httpd\[\d+\]: 127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d
     '... host ident user [date] "request" status bytes "referer" "agent"');
 ok(wait_log($sl, qr{"GET / HTTP/1\.1" 400 }), 'errors are logged too');
 ok(!grep({ /sandbox|SIGSYS/ } Forkd::log_lines($sl)), 'no sandbox complaint in the log');
+my %workers = map { /httpd\[(\d+)\]: 127\.0\.0\.1 - - / ? ($1, 1) : () } Forkd::log_lines($sl);
+is(scalar(grep { kill(0, $_) } @pids), 2, 'both workers are still running');
 
 kill('TERM', @pids);
 waitpid($_, 0) for @pids;
