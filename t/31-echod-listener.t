@@ -240,7 +240,6 @@ unlike($log, qr/not allowed|SIGSYS/, 'sandbox: nothing refused');
 		push @pids, $pid;
 	}
 	my $p = $l->sockport;
-	close($l);
 	my $ok = 0;
 	my @c = map { connect_tcp($p) or die } 1 .. 30;
 	for my $i (0 .. $#c) {
@@ -248,7 +247,28 @@ unlike($log, qr/not allowed|SIGSYS/, 'sandbox: nothing refused');
 		$ok++ if read_n($c[$i], length("w$i\n"), 5) eq "w$i\n";
 	}
 	is($ok, 30, '3 workers on one listener: 30 clients served');
-	close($_) for @c;
+	# forkd makes a prefork listener blocking again when it re-reads its
+	# config (O_NONBLOCK is shared): the workers must not then sleep in
+	# accept(2) while their connections wait. Answered last first.
+	$l->blocking(1);
+	my @d = map { connect_tcp($p) or die } 1 .. 30;
+	$ok = 0;
+	for my $i (reverse 0 .. $#d) {
+		syswrite($d[$i], "b$i\n");
+		last unless read_n($d[$i], length("b$i\n"), 5) eq "b$i\n";
+		$ok++;
+	}
+	is($ok, 30, 'listener made blocking by another process: 30 more clients served');
+	# and the open ones still answer.
+	$ok = 0;
+	for my $i (0 .. $#c) {
+		syswrite($c[$i], "again\n");
+		last unless read_n($c[$i], 6, 5) eq "again\n";
+		$ok++;
+	}
+	is($ok, 30, 'connections open across it keep being served');
+	close($_) for @c, @d;
+	close($l);
 }
 
 END {

@@ -31,18 +31,20 @@ sub install {
 
 my $rc = install();
 is($rc, 0, 'make install DESTDIR=... PREFIX=/usr/local succeeds')
-    or BAIL_OUT("make install failed:\n" . join('', (split(/^/m, slurp("$dir/make.log") // ''))[-20 .. -1]));
+    or BAIL_OUT("make install failed:\n" . `tail -n 20 '$dir/make.log'`);
 
 # The layout, from what the tree holds.
 ok(-x "$root/sbin/forkd", 'sbin/forkd');
+# (glob in list context: in scalar context it iterates across calls)
 my @daemons = map { m{daemons/([^/]+)/$} ? $1 : () } glob("$top/daemons/*/");
-@daemons = grep { glob("$top/daemons/$_/*.c") } @daemons;
+@daemons = grep { my @c = glob("$top/daemons/$_/*.c"); @c } @daemons;
 ok(scalar(grep { $_ eq 'echod' } @daemons), 'echod is among the handlers');
 ok(-x "$root/libexec/forkd/$_", "libexec/forkd/$_") for @daemons;
 my %clients;
-$clients{$1} = 1 for map { m{clients/([^/]+)\.c$} ? $1 : () } glob("$top/clients/*.c");
+$clients{$_} = 1 for map { m{clients/([^/]+)\.c$} ? $1 : () } glob("$top/clients/*.c");
 for my $d (glob("$top/clients/*/")) {
-	$clients{$1} = 1 if $d =~ m{clients/([^/]+)/$} && glob("$d*.c");
+	my @c = glob("$d*.c");
+	$clients{$1} = 1 if @c && $d =~ m{clients/([^/]+)/$};
 }
 ok(-x "$root/bin/$_", "bin/$_") for sort keys %clients;
 for my $m (glob("$top/man/*.[1-8]")) {
@@ -85,6 +87,9 @@ my %env = (FORKD => "$root/sbin/forkd", FORKD_CONF => $conf,
 # Run "rc ACTION" with its /dev/log captured; returns (status, output).
 sub rc {
 	my ($action) = @_;
+	# syslog_wrap's "ln -sf /proc/self/fd dev/fd" fails when the link is
+	# there from an earlier run (ln follows it): start each run afresh.
+	unlink("$sl->{dir}/dev/fd");
 	my $pid = open(my $fh, '-|') // die "fork: $!";
 	if ($pid == 0) {
 		open(STDERR, '>&', \*STDOUT);
@@ -103,7 +108,8 @@ sub echo_ok {
 	my $s = connect_tcp($port) or return 0;
 	syswrite($s, "hello\n.\n");
 	my ($buf, $sel, $end) = ('', IO::Select->new($s), time + 5);
-	while ((my $left = $end - time) > 0 && $sel->can_read($left)) {
+	while ((my $left = $end - time) > 0) {
+		last unless $sel->can_read($left);
 		my $r = sysread($s, $buf, 1024, length($buf));
 		last unless $r;
 	}

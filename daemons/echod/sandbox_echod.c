@@ -8,6 +8,7 @@
  * forkd logs that as a sandbox violation.
  */
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <seccomp.h>
 
@@ -24,6 +25,18 @@ static const int echod_allow[] = {
 	/* poll(2) is ppoll on some architectures' libc; both in the base */
 };
 
+/*
+ * setsockopt(2) only for the listener's accept timeout (SO_RCVTIMEO,
+ * listener.c), set once: no other socket option may change.
+ */
+static int
+echod_rules(scmp_filter_ctx ctx)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
+	    SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
+	    SCMP_A2(SCMP_CMP_EQ, SO_RCVTIMEO));
+}
+
 /* File descriptors beyond the connections: 0-2, syslog, slack. */
 #define ECHOD_SPARE_FDS	16
 
@@ -33,7 +46,7 @@ static struct sandbox_profile echod_profile = {
 	.sp_nallow = SANDBOX_NELEM(echod_allow),
 	.sp_refuse = NULL,
 	.sp_nrefuse = 0,
-	.sp_rules = NULL,
+	.sp_rules = echod_rules,
 	.sp_nofile = 0,
 	.sp_fsize = 0,
 };
