@@ -10,6 +10,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Forkd qw(build tmpdir free_port syslog_start syslog_wrap wait_log
     need_root wait_port connect_tcp slurp spit forkd_start forkd_stop);
+use HTTP::Tiny;
 use IO::Select;
 use IO::Socket::IP;
 use Test::More;
@@ -122,6 +123,11 @@ close($_) for @s;
 $quick = connect_tcp($port);
 print $quick "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
 is(read_all([ $quick ], 5), 1, 'afterwards the workers serve as before');
+my $ht = HTTP::Tiny->new(timeout => 5);
+my $r = $ht->post_form("http://127.0.0.1:$port/cgi-bin/form.pl",
+    { yourname => 'nobody', comment => 'prefork' });
+is($r->{content}, "<p>Your name:  nobody <br>\n<p>You comment:  prefork\n",
+    'the seed\'s form through CGI in a worker running as nobody');
 ok(wait_log($sl, qr{httpd\[\d+\]: 127\.0\.0\.1 - - \[[^]]+\] "GET / HTTP/1\.1" 200 \d+ }),
     'access log lines arrive through the syslog capture');
 ok(!grep({ /sandbox|SIGSYS|signal 31/ } Forkd::log_lines($sl)), 'no sandbox violation logged');
