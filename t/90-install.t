@@ -142,6 +142,7 @@ spit($conf, "127.0.0.1:$p1\tstream\ttcp\tprefork.2\troot\t$echod\techod -t\n" .
     "127.0.0.1:$p2\tstream\ttcp\tnowait\troot\t$echod\techod -t\n");
 ($st, $out) = rc('reload');
 is($st, 0, 'reload: 0') or diag($out);
+ok(wait_log($sl, qr/forkd\[$pid\]: reload/), 'forkd logged the reload (SIGHUP)');
 ok(wait_port($p2, 5), 'after reload the new service listens');
 ok(echo_ok($p2), 'and echoes');
 ok(echo_ok($p1), 'the old service still echoes');
