@@ -68,6 +68,19 @@ unlike($script, qr/@[A-Z]+@/, 'rc script: no placeholder left');
 is(system('sh', '-n', $rcs), 0, 'rc script: sh -n parses it');
 ok(-f "$root/etc/forkd-inetd.conf.sample", 'etc/forkd-inetd.conf.sample');
 
+# The systemd unit, pointed at this install, passes systemd-analyze.
+SKIP: {
+	skip 'no systemd-analyze', 1
+	    if system('command -v systemd-analyze >/dev/null') != 0;
+	my $unit = slurp("$top/etc/systemd/forkd.service") // '';
+	$unit =~ s{\Q$prefix\E/}{$root/}g;
+	$unit =~ s{^Documentation=.*\n}{}m;	# man pages are not in MANPATH
+	spit("$dir/forkd.service", $unit);
+	my $v = `systemd-analyze verify '$dir/forkd.service' 2>&1`;
+	is($v, '', 'etc/systemd/forkd.service: systemd-analyze verify is clean')
+	    or diag($v);
+}
+
 # A second install keeps an edited forkd.conf.
 spit($conf, $sample . "# edited by the administrator\n");
 is(install(), 0, 'second make install succeeds');
