@@ -271,6 +271,27 @@ unlike($log, qr/not allowed|SIGSYS/, 'sandbox: nothing refused');
 	close($l);
 }
 
+# IPv6: the same on ::1, the peer logged as such.
+SKIP: {
+	my $l6 = IO::Socket::IP->new(LocalAddr => '::1', LocalPort => 0,
+	    Proto => 'tcp', Listen => 16, ReuseAddr => 1);
+	skip 'no IPv6 loopback (::1)', 2 unless $l6;
+	my $pid6 = fork() // die;
+	if ($pid6 == 0) {
+		POSIX::dup2(fileno($l6), 0);
+		open(STDERR, '>', "$dir/v6.err");
+		exec($echod, '-d', '-t') or POSIX::_exit(127);
+	}
+	push @pids, $pid6;
+	my $s = connect_tcp($l6->sockport, '::1') or die "connect ::1: $!";
+	close($l6);
+	syswrite($s, "over v6\n.\n");
+	is(read_n($s, 100, 5), "over v6\n.\n", 'IPv6: echoed up to the terminator');
+	my $end = time + 3;
+	sleep(0.05) while time < $end && (slurp("$dir/v6.err") // '') !~ /close/;
+	like(slurp("$dir/v6.err") // '', qr/close ::1:\d+ in 10 out 10 \(terminator\)/, 'IPv6: peer logged as ::1');
+}
+
 END {
 	local $?;
 	for my $p (@pids) {
