@@ -94,6 +94,13 @@ report(struct sx_run *run)
 	secs = (run->r_end_us - run->r_start_us) / 1e6;
 	printf("operations  %u in %.3f s: %.0f operations/s\n", run->r_done,
 	    secs, secs > 0 ? run->r_done / secs : 0.0);
+	if (run->r_dormant_s > 0) {
+		/* The dormant wait sets the run's length; say the rate without. */
+		secs = (run->r_busy_end_us - run->r_start_us) / 1e6;
+		printf("busy        %u in %.3f s: %.0f operations/s "
+		    "(the sessions that were not dormant)\n", run->r_busy_done,
+		    secs, secs > 0 ? run->r_busy_done / secs : 0.0);
+	}
 	printf("sessions    %u, %u connection failures\n", run->r_sessions,
 	    run->r_failures);
 	if (run->r_nnumbers > 0)

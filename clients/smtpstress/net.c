@@ -42,6 +42,7 @@ struct conn {
 	enum conn_state	 c_state;
 	int		 c_fd;
 	unsigned	 c_session;
+	int		 c_dormant;	/* the session that goes dormant */
 	struct sx_script c_sc;
 	size_t		 c_step;	/* the step whose reply is due */
 	size_t		 c_out;		/* bytes of its line written */
@@ -173,6 +174,7 @@ net_start(struct net *nt, struct conn *c)
 	script_plan(&nt->n_gen, &c->c_sc, budget, dormant);
 	nt->n_left -= c->c_sc.sc_ops;
 	c->c_session = run->r_sessions++;
+	c->c_dormant = dormant;
 	c->c_fd = -1;
 	c->c_state = C_CONNECTING;
 	nt->n_active++;
@@ -279,6 +281,11 @@ net_reply(struct net *nt, struct conn *c, char *line, long long now)
 	lat_add(run, st->st_cmd, now - c->c_sent_us);
 	if (st->st_cmd != CMD_CONNECT)
 		run->r_done++;
+	if (!c->c_dormant) {
+		if (st->st_cmd != CMD_CONNECT)
+			run->r_busy_done++;
+		run->r_busy_end_us = now;
+	}
 	if (ok && st->st_expect == EX_GREETING) {
 		strlcpy(c->c_name, learnt, sizeof(c->c_name));
 		if (run->r_name[0] == '\0')

@@ -132,6 +132,9 @@ struct sx_run {
 	uint32_t	*r_lat[CMD_MAX];	/* latencies, microseconds */
 	size_t		 r_nlat[CMD_MAX], r_caplat[CMD_MAX];
 	long long	 r_start_us, r_end_us;
+	/* The sessions other than the dormant one: operations, last reply. */
+	unsigned	 r_busy_done;
+	long long	 r_busy_end_us;
 	char		 r_name[256];	/* the server's name, first seen */
 	unsigned	 r_reported;	/* diagnostics printed so far */
 };
