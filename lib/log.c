@@ -130,7 +130,7 @@ fatalx(const char *fmt, ...)
 char *
 log_vis(char *dst, size_t dstsize, const void *src, size_t len)
 {
-	const int flags = VIS_SAFE | VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB;
+	const int flags = VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB;
 	size_t n;
 
 	if (dstsize == 0)

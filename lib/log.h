@@ -47,9 +47,9 @@ void	fatalx(const char *fmt, ...)
 
 /*
  * Escape len bytes of peer-supplied data at src into dst (dstsize bytes,
- * always NUL-terminated) with vis(3) (VIS_SAFE | VIS_OCTAL | VIS_CSTYLE |
- * VIS_NL | VIS_TAB), so CR, LF and other control bytes show as \r, \n,
- * \ooo. Output that does not fit is cut and ends in "...". Returns dst,
+ * always NUL-terminated) with vis(3) (VIS_OCTAL | VIS_CSTYLE | VIS_NL |
+ * VIS_TAB; not VIS_SAFE, which lets CR, BEL and BS through), so every
+ * control byte shows as \r, \n, \a, \ooo. Output that does not fit is cut and ends in "...". Returns dst,
  * so it can stand as a printf argument.
  */
 char	*log_vis(char *dst, size_t dstsize, const void *src, size_t len);

@@ -213,13 +213,19 @@ forkd_reconfig(struct forkd *f)
 		for (i = 0; i < f->nchildren; i++)
 			if (f->children[i].ch_sep == o)
 				f->children[i].ch_sep = sep;
+		/*
+		 * O_NONBLOCK is shared with the handlers holding the socket
+		 * (a multiplexing handler sets it itself): touch it only when
+		 * the mode changes.
+		 */
+		if ((o->se_mode == SE_NOWAIT) != (sep->se_mode == SE_NOWAIT))
+			forkd_blocking(sep);
 		/* Prefork handlers of a changed program are replaced. */
 		if (o->se_mode == SE_PREFORK && !conf_same_handler(o, sep)) {
 			log_info("%s: handler changed: replacing the pool",
 			    sep->se_name);
 			spawn_signal(f, sep, SIGTERM);
 		}
-		forkd_blocking(sep);
 	}
 	for (o = f->services; o != NULL; o = o->se_next) {
 		if (o->se_matched)

@@ -51,7 +51,7 @@ reap_children(struct forkd *f)
 	struct child *ch;
 	long long lived;
 	pid_t pid;
-	int status, clean;
+	int status, ours;
 
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
@@ -73,13 +73,16 @@ reap_children(struct forkd *f)
 				sep->se_busy = 0;
 				break;
 			case SE_PREFORK:
-				/* Ended by us (SIGTERM) is no failure. */
-				clean = (WIFEXITED(status) &&
-				    WEXITSTATUS(status) == 0) ||
-				    (WIFSIGNALED(status) &&
-				    WTERMSIG(status) == SIGTERM);
+				/*
+				 * A handler that ends within a second, even
+				 * with status 0, would have forkd fork in a
+				 * loop: back off. One we ended (SIGTERM on a
+				 * reload) is no failure.
+				 */
+				ours = WIFSIGNALED(status) &&
+				    WTERMSIG(status) == SIGTERM;
 				pool_exited(sep, lived,
-				    !f->stopping && !clean &&
+				    !f->stopping && !ours &&
 				    lived < REAP_QUICK_MS);
 				break;
 			case SE_NOWAIT:

@@ -12,6 +12,7 @@ use warnings;
 use Exporter 'import';
 use File::Temp qw(tempdir);
 use FindBin;
+use IO::Select;
 use IO::Socket::IP;
 use IO::Socket::UNIX;
 use POSIX qw(:sys_wait_h);
@@ -21,6 +22,20 @@ use Time::HiRes qw(sleep time);
 our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
     need_root connect_tcp slurp spit);
+
+# Processes a test started through this module: stopped at its end, however
+# it ends, so no forkd or listener outlives a failed test.
+our @STARTED;
+END {
+	my $st = $?;
+	for my $p (@STARTED) {
+		kill('TERM', $p) if $p && kill(0, $p);
+	}
+	for my $p (@STARTED) {
+		waitpid($p, 0) if $p;
+	}
+	$? = $st;
+}
 
 our $TOP = "$FindBin::Bin/..";
 $TOP = "$FindBin::Bin/../.." unless -d "$TOP/t";
@@ -82,18 +97,28 @@ sub syslog_start {
 	my $sock = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $path)
 	    or die "syslog listener $path: $!";
 	chmod 0666, $path;
+	my $parent = $$;
 	my $pid = fork() // die "fork: $!";
 	if ($pid == 0) {
+		# Never hold the test's output open (prove waits for it),
+		# and end with the test, however it ends.
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>', '/dev/null');
+		open(STDERR, '>', '/dev/null');
 		open(my $fh, '>>:raw', $out) or POSIX::_exit(1);
 		$fh->autoflush(1);
+		my $sel = IO::Select->new($sock);
 		my $buf;
-		while (defined $sock->recv($buf, 65536)) {
+		while (getppid() == $parent) {
+			next unless $sel->can_read(0.5);
+			last unless defined $sock->recv($buf, 65536);
 			$buf =~ s/\n+\z//;
 			print $fh "$buf\n";
 		}
 		POSIX::_exit(0);
 	}
 	close($sock);
+	push @STARTED, $pid;
 	return { dir => $dir, log => $out, pid => $pid };
 }
 
@@ -105,7 +130,7 @@ sub syslog_wrap {
 	    'set -e',
 	    'for n in null zero full random urandom tty; do ' .
 	    ": >\"\$D/\$n\"; mount --bind /dev/\$n \"\$D/\$n\"; done",
-	    'ln -sf /proc/self/fd "$D/fd"',
+	    'ln -sfn /proc/self/fd "$D/fd"',
 	    'mkdir -p "$D/pts" "$D/shm"',
 	    'mount --rbind "$D" /dev',
 	    'exec "$@"');
@@ -172,6 +197,7 @@ sub forkd_start {
 		exec(syslog_wrap($sl), build('forkd'), '-d', '-f', $conf,
 		    @{ $o{args} // [] }) or POSIX::_exit(127);
 	}
+	push @STARTED, $pid;
 	my $f = { pid => $pid, dir => $dir, conf => $conf, sl => $sl,
 	    stderr => $stderr };
 	for my $p (@{ $o{wait_ports} // [] }) {
