@@ -1,0 +1,116 @@
+#!/usr/bin/perl
+# forkd's guards: -n on good and broken files, a bind failure before
+# detaching, usage, the .max looping guard, the prefork back-off for a
+# handler that dies at start, and a handler killed by its seccomp sandbox.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Forkd qw(build forkd_start forkd_stop wait_log wait_port connect_tcp
+    need_root free_port log_lines slurp spit tmpdir);
+use IO::Socket::IP;
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+need_root();
+plan tests => 28;
+
+my $forkd = build('forkd');
+my $dir = tmpdir();
+
+# forkd -n: a good file is printed, exit 0.
+my $p = free_port();
+spit("$dir/good.conf", "# good\n127.0.0.1:$p stream tcp nowait nobody /bin/cat cat -u\n");
+my $out = `$forkd -n -f $dir/good.conf 2>&1`;
+is($? >> 8, 0, '-n on a good file exits 0');
+like($out, qr/^\Q$dir\E\/good.conf:2: 127\.0\.0\.1:$p\/tcp stream nowait\.256 user nobody\(65534\)/,
+    '-n prints the parsed service with its file:line');
+
+# forkd -n: every broken line is reported with file:line and field.
+spit("$dir/bad.conf", join('',
+    "127.0.0.1:$p stream tcp nowait nobody /bin/cat cat\n",
+    "127.0.0.1:$p stream tcp wait nobody /bin/cat cat\n",
+    "# comment\n",
+    "4199 stream udp nowait nobody /bin/cat cat\n",
+    "4199 stream tcp nowait nosuchuser /bin/cat cat\n",
+    "[::1]:4199 stream tcp nowait nobody /bin/cat cat\n",
+    "4199 stream tcp nowait nobody cat cat\n",
+    "4199 stream tcp prefork.0 nobody /bin/cat cat\n",
+    "4199 stream tcp\n"));
+$out = `$forkd -n -f $dir/bad.conf 2>&1`;
+is($? >> 8, 1, '-n on a broken file exits 1');
+my @want = (
+    qr/bad\.conf:2: service: 127\.0\.0\.1:$p\/tcp is already on line 1/,
+    qr/bad\.conf:4: proto: "udp" does not go with socktype stream/,
+    qr/bad\.conf:5: user: no such user "nosuchuser"/,
+    qr/bad\.conf:6: address: "::1" is not an IPv4 address/,
+    qr/bad\.conf:7: program: "cat" is not an absolute path/,
+    qr/bad\.conf:8: wait\/nowait: "prefork\.0": the number after the dot is too small/,
+    qr/bad\.conf:9: program: 3 fields: expected at least 7/,
+);
+like($out, $_, "-n reports $_") for @want;
+$out = `$forkd -n -f $dir/nonexistent.conf 2>&1`;
+ok($? >> 8 == 1 && $out =~ /nonexistent\.conf: No such file or directory/,
+    'a missing config is an error naming the file');
+
+# Usage.
+$out = `$forkd -x 2>&1`;
+is($? >> 8, 100, 'a bad option exits 100');
+like($out, qr/usage: forkd \[-dnv\] \[-f config\] \[-p pidfile\]/, '... with usage');
+$out = `$forkd -h 2>&1`;
+ok($? >> 8 == 0 && $out =~ /^usage: forkd/, '-h prints usage, exits 0');
+
+# A bind failure is an error before detaching: exit 1, nothing left.
+my $holder = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+    Listen => 1, Proto => 'tcp') or die;
+my $busy = $holder->sockport;
+spit("$dir/busy.conf", "127.0.0.1:$busy stream tcp nowait nobody /bin/cat cat\n");
+$out = `$forkd -f $dir/busy.conf -p $dir/busy.pid 2>&1`;
+is($? >> 8, 1, 'a port in use: forkd exits 1 without detaching');
+like($out, qr/127\.0\.0\.1:$busy\/tcp: bind: Address already in use/, '... and says which and why');
+ok(!-e "$dir/busy.pid", '... and leaves no pidfile');
+close($holder);
+
+# The .max guard, a broken prefork program, and a sandbox violation.
+my ($pmax, $pbad, $psys) = (free_port(), free_port(), free_port());
+my $violator = build('t/sandbox_violator');
+my $f = forkd_start(conf => <<"CONF");
+127.0.0.1:$pmax stream tcp nowait.5 nobody /bin/echo echo hello
+127.0.0.1:$pbad stream tcp prefork.4 nobody /bin/false false
+127.0.0.1:$psys stream tcp nowait nobody $violator violator
+CONF
+# (Not wait_port: its probe connection would count as a spawn.)
+ok(wait_log($f->{sl}, qr/started: 3 services/), 'forkd started');
+
+my $served = 0;
+for my $i (1 .. 6) {
+	my $s = connect_tcp($pmax) or last;
+	my $l = <$s>;
+	$served++ if defined $l && $l eq "hello\n";
+	close($s);
+}
+is($served, 5, 'nowait.5: five connections served');
+ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$pmax\E\/tcp: more than 5 spawns in 60 s \(looping\?\): service disabled for 10 minutes/),
+    'the sixth trips the .max guard, logged');
+ok(!connect_tcp($pmax), 'the disabled service refuses connections');
+
+# /bin/false dies at once: the pool backs off instead of forking in a loop.
+sleep(3);
+my $deaths = grep { /\Q127.0.0.1:$pbad\E\/tcp: pid \d+ exited 1/ } log_lines($f->{sl});
+ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$pbad\E\/tcp: handler died \d+ ms after start: next in 250 ms/),
+    'a handler dying at start is logged with its back-off');
+ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$pbad\E\/tcp: handler died \d+ ms after start: next in 1000 ms/),
+    '... which doubles');
+cmp_ok($deaths, '<=', 4 * 6, "in 3 s the broken pool was started a bounded number of times ($deaths)");
+
+# The violator answers, then makes a forbidden syscall: SIGSYS, logged,
+# and forkd goes on serving.
+my $s = connect_tcp($psys);
+my $l = <$s>;
+is($l, "entered\n", 'the sandboxed handler runs until its violation');
+ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$psys\E\/tcp: pid \d+ killed by SIGSYS: sandbox violation/),
+    'the SIGSYS death is logged as a sandbox violation');
+$s = connect_tcp($psys);
+$l = $s ? <$s> : undef;
+is($l, "entered\n", 'forkd keeps serving after it');
+is(forkd_stop($f), 0, 'forkd stops cleanly');
