@@ -63,6 +63,7 @@ I'm going to send and wait
 EOF
 
 my %started;
+$SIG{PIPE} = "IGNORE";
 END { kill('KILL', $_) for keys %started }
 
 sub expected { join('', map { "$_\r\n" } map { @$_[1 .. $#$_] } @_) }

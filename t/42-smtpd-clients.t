@@ -17,6 +17,7 @@ my $smtpd = build('smtpd');
 plan skip_all => "build/smtpd not built" unless -x $smtpd;
 
 my %started;
+$SIG{PIPE} = "IGNORE";
 END { kill('KILL', $_) for keys %started }
 
 sub start_listening {
