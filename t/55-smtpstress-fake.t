@@ -102,7 +102,8 @@ sub fake_session {
 				$err->('503 Error: duplicate HELO');
 			} else {
 				$helo = $1;
-				$say->("250 $NAME");
+				$say->(($o{bug} // '') eq 'name' ?
+				    '250 other.example' : "250 $NAME");
 			}
 		} elsif ($l =~ /^MAIL FROM:\s*(.*?)\s*$/i) {
 			my $a = $1;
@@ -111,7 +112,9 @@ sub fake_session {
 			} elsif (defined $from && ($o{bug} // '') ne 'nested') {
 				$err->('503 Error: nested MAIL command');
 			} elsif ($a =~ /\s/) {
-				$err->("555 <$a>: Sender address rejected");
+				$err->(($o{bug} // '') eq 'text' ?
+				    "555 <$a>: Sender address invalid" :
+				    "555 <$a>: Sender address rejected");
 			} else {
 				$from = $a;
 				$say->('250 OK');
@@ -287,6 +290,35 @@ my %kinds;
 	is($st, 1, 'replies without CR: exit 1');
 	like($err, qr/is not one CRLF-ended line: "220 fake\.example SMTP CS4410MP3\\n"/,
 	    'the bare LF is named');
+	fake_stop($f);
+}
+
+# Other wrong replies, each of which must be caught.
+for my $t (['name', qr/expected "250 fake\.example", got "250 other\.example"/],
+    ['text', qr/expected "555 <[^>]* [^>]*>: Sender address rejected", got "555 <[^>]*>: Sender address invalid"/]) {
+	my ($bug, $re) = @$t;
+	my $f = fake_start(timeout => 5, bug => $bug);
+	my ($st, $out, $err) = stress('-q', '-S', '9', '127.0.0.1', $f->{port});
+	is($st, 1, "a wrong server ($bug): exit 1");
+	like($err, $re, "a wrong server ($bug): the mismatch is named");
+	fake_stop($f);
+}
+
+# The 421 of a dormant client: missing, and too early for -T.
+{
+	my $f = fake_start(timeout => 30);
+	my ($st, $out, $err) = stress('-q', '-T', '1', '-c', '2', '-n', '20',
+	    '127.0.0.1', $f->{port});
+	is($st, 1, 'no 421 for a dormant client: exit 1');
+	like($err, qr/mismatch: dormant 6 s: expected "421 4\.4\.2 fake\.example Error: timeout exceeded", got nothing/,
+	    'the missing 421 is named');
+	fake_stop($f);
+	$f = fake_start(timeout => 1);
+	($st, $out, $err) = stress('-q', '-T', '3', '-c', '2', '-n', '20',
+	    '127.0.0.1', $f->{port});
+	is($st, 1, 'a 421 sooner than -T: exit 1');
+	like($err, qr/"421 4\.4\.2 fake\.example Error: timeout exceeded" came after 1\d\d\d ms, before the -T 3 s of dormancy/,
+	    'the early 421 is named');
 	fake_stop($f);
 }
 
