@@ -275,8 +275,8 @@ make_unknown(struct sx_gen *g)
 static int
 deviation_pick(struct sx_gen *g, const struct model *m)
 {
-	int fit[SX_KINDS], nfit = 0, i, best = -1;
-	unsigned least = ~0U;
+	int fit[SX_KINDS], ties[SX_KINDS], nfit = 0, nties = 0, i;
+	unsigned least = ~0U, n;
 
 	fit[nfit++] = EX_500;
 	if (!m->m_helo) {
@@ -294,19 +294,16 @@ deviation_pick(struct sx_gen *g, const struct model *m)
 				fit[nfit++] = EX_503_RCPT;
 		}
 	}
-	for (i = 0; i < nfit; i++)
-		if (g->g_planned[fit[i] - EX_ERR_FIRST] < least)
-			least = g->g_planned[fit[i] - EX_ERR_FIRST];
-	/* A random one among the least planned. */
-	{
-		int ties[SX_KINDS], nties = 0;
-
-		for (i = 0; i < nfit; i++)
-			if (g->g_planned[fit[i] - EX_ERR_FIRST] == least)
-				ties[nties++] = fit[i];
-		best = ties[gen_below(g, nties)];
+	for (i = 0; i < nfit; i++) {
+		n = g->g_planned[fit[i] - EX_ERR_FIRST];
+		if (n < least) {
+			least = n;
+			nties = 0;
+		}
+		if (n == least)
+			ties[nties++] = fit[i];
 	}
-	return best;
+	return ties[gen_below(g, nties)];
 }
 
 static void

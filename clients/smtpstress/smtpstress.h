@@ -143,9 +143,10 @@ struct sx_run {
 long long sx_now_us(void);
 
 /*
- * Run the stress test. Returns 0 when every connection was made; -1 when
- * the address could not be resolved (a message is printed). Results are
- * in run.
+ * Run the stress test: run's options in, its results out (mismatches and
+ * connection failures counted there, each reported with sx_diag).
+ * Returns 0, or -1 when host and port could not be resolved (a message
+ * is printed).
  */
 int	 net_run(struct sx_run *run);
 
