@@ -34,8 +34,9 @@ sub start_dgram {
 
 sub client {
 	my ($port) = @_;
-	return IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port,
+	my $c = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port,
 	    Proto => 'udp') or die "client: $!";
+	return $c;
 }
 
 # One datagram back within $timeout seconds, or undef.
