@@ -54,6 +54,8 @@ struct servtab {
 	long long	 se_count_start; /* .max window start (ms) */
 	int		 se_count;	/* spawns in the window */
 	long long	 se_disabled_until; /* ms; 0: enabled */
+	long long	 se_pause_until; /* ms: fork failed, wait before the
+					   next accept */
 	int		 se_backoff;	/* prefork back-off (ms); 0: none */
 	long long	 se_next_spawn;	/* prefork: no spawn before (ms) */
 	int		 se_matched;	/* reconfiguration bookkeeping */

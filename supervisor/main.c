@@ -36,7 +36,7 @@
 extern char **environ;
 
 static void	usage(int) __attribute__((noreturn));
-static int	forkd_open_all(struct forkd *, struct servtab *, int);
+static int	forkd_open(struct servtab *);
 static void	forkd_reconfig(struct forkd *);
 static void	forkd_loop(struct forkd *) __attribute__((noreturn));
 static void	forkd_accept(struct forkd *, struct servtab *);
@@ -91,28 +91,23 @@ forkd_blocking(struct servtab *sep)
 	fcntl(sep->se_fd, F_SETFL, fl);
 }
 
-/* Bind every service of list; strict: fail on the first error. */
+/* Bind sep if it is not bound; -1 (logged) when that fails. */
 static int
-forkd_open_all(struct forkd *f, struct servtab *list, int strict)
+forkd_open(struct servtab *sep)
 {
-	struct servtab *sep;
 	char msg[256], mode[32];
 
-	(void)f;
-	for (sep = list; sep != NULL; sep = sep->se_next) {
-		if (sep->se_fd != -1)
-			continue;
-		if (listen_open(sep, msg, sizeof(msg)) == -1) {
-			if (strict)
-				return -1;
-			log_warnx("%s", msg);
-			continue;
-		}
-		forkd_blocking(sep);
-		log_info("%s: listening, %s, %s as %s", sep->se_name,
-		    mode_name(sep, mode, sizeof(mode)), sep->se_program,
-		    sep->se_user);
+	if (sep->se_fd != -1)
+		return 0;
+	if (listen_open(sep, msg, sizeof(msg)) == -1) {
+		log_warnx("%s", msg);
+		return -1;
 	}
+	forkd_blocking(sep);
+	sep->se_disabled_until = 0;
+	log_info("%s: listening, %s, %s as %s", sep->se_name,
+	    mode_name(sep, mode, sizeof(mode)), sep->se_program,
+	    sep->se_user);
 	return 0;
 }
 
@@ -154,6 +149,8 @@ forkd_accept(struct forkd *f, struct servtab *sep)
 			return;
 		if (spawn_handler(f, sep, sep->se_fd, NULL) != -1)
 			sep->se_busy = 1;
+		else
+			sep->se_pause_until = now_ms() + 1000;
 		return;
 	}
 	for (i = 0; i < FORKD_ACCEPTS && sep->se_fd != -1; i++) {
@@ -168,8 +165,13 @@ forkd_accept(struct forkd *f, struct servtab *sep)
 				log_warn("%s: accept", sep->se_name);
 			return;
 		}
-		if (forkd_rate(sep))
-			spawn_handler(f, sep, fd, &ss);
+		if (forkd_rate(sep) &&
+		    spawn_handler(f, sep, fd, &ss) == -1) {
+			/* Out of processes: the backlog waits a second. */
+			sep->se_pause_until = now_ms() + 1000;
+			close(fd);
+			return;
+		}
 		close(fd);
 	}
 }
@@ -239,7 +241,9 @@ forkd_reconfig(struct forkd *f)
 	}
 	conf_free(f->services);
 	f->services = list;
-	forkd_open_all(f, list, 0);
+	/* New services; a reload also ends a looping guard's pause. */
+	for (sep = list; sep != NULL; sep = sep->se_next)
+		(void)forkd_open(sep);
 	setproctitle("%s", f->conffile);
 	log_info("reload: %s", f->conffile);
 }
@@ -332,8 +336,7 @@ forkd_loop(struct forkd *f)
 			sep->se_count = 0;
 			sep->se_count_start = 0;
 			log_info("%s: enabled again", sep->se_name);
-			forkd_open_all(f, sep, 0);
-			if (sep->se_fd == -1)
+			if (forkd_open(sep) == -1)
 				sep->se_disabled_until = now + 60000;
 		}
 		timeout = 1000;
@@ -359,6 +362,12 @@ forkd_loop(struct forkd *f)
 			if (sep->se_fd == -1 || sep->se_mode == SE_PREFORK ||
 			    sep->se_busy || f->stopping)
 				continue;
+			if (now < sep->se_pause_until) {
+				if (sep->se_pause_until - now < timeout)
+					timeout = (int)(sep->se_pause_until -
+					    now);
+				continue;
+			}
 			psep[npfd] = sep;
 			pfd[npfd].fd = sep->se_fd;
 			pfd[npfd++].events = POLLIN;
