@@ -59,12 +59,14 @@ my $second = `@{[build('forkd')]} -f $f->{conf} -p $pidfile 2>&1`;
 is($? >> 8, 1, 'a second forkd on the same pidfile exits 1');
 like($second, qr/already running as pid $f->{pid}/, '... and says which pid runs');
 
-# A connection that stays up across the reloads.
-my $held = connect_tcp($pa);
-is(line_echo($held, 'before'), "before\n", 'a connection to the prefork service');
-
 # Prefork: SIGKILL a handler, the pool is whole again.
-my @pool = map { $_->[0] } children($f->{pid});
+my @pool;
+$end = time + 5;
+while (time < $end) {
+	@pool = map { $_->[0] } children($f->{pid});
+	last if @pool == 3;
+	sleep(0.05);
+}
 is(scalar(@pool), 3, 'prefork.3: three handlers');
 kill('KILL', $pool[0]);
 ok(wait_log($f->{sl}, qr/pid $pool[0] killed by signal 9/), 'the killed handler is logged');
@@ -76,6 +78,11 @@ while (time < $end) {
 	sleep(0.05);
 }
 ok(@now == 3 && !grep({ $_ == $pool[0] } @now), 'a new handler replaces it');
+
+# A connection that stays up across the reloads.
+my $held = connect_tcp($pa);
+is(line_echo($held, 'before'), "before\n", 'a connection to the prefork service');
+
 
 # SIGHUP: add c, remove b, keep a.
 my $conf = slurp($f->{conf});
