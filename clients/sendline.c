@@ -24,6 +24,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "dial.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -47,8 +48,6 @@ struct sendline {
 };
 
 static void	sendline_usage(FILE *, int) __attribute__((noreturn));
-static int	sendline_dial_one(struct sendline *, const struct addrinfo *,
-		    char *, size_t);
 static void	sendline_dial(struct sendline *);
 static void	sendline_read_line(struct sendline *);
 static void	sendline_send(struct sendline *);
@@ -68,49 +67,6 @@ sendline_usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: sendline [-hn] [-t seconds] host port\n");
 	exit(status);
-}
-
-/*
- * One address: a non-blocking connect(2) bounded by the timeout, so a host
- * that drops SYNs costs -t seconds. Returns the fd, or -1 with why.
- */
-static int
-sendline_dial_one(struct sendline *sl, const struct addrinfo *ai, char *why,
-    size_t whylen)
-{
-	struct pollfd pfd;
-	socklen_t len;
-	int fd, r, e;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd == -1) {
-		snprintf(why, whylen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return fd;
-	if (errno != EINPROGRESS) {
-		snprintf(why, whylen, "%s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	while ((r = poll(&pfd, 1, sl->sl_timeout_ms)) == -1 && errno == EINTR)
-		;
-	e = 0;
-	len = sizeof(e);
-	if (r == 0)
-		snprintf(why, whylen, "timed out after %d s",
-		    sl->sl_timeout_ms / 1000);
-	else if (r == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e,
-	    &len) == -1 || e != 0)
-		snprintf(why, whylen, "%s", strerror(e != 0 ? e : errno));
-	else
-		return fd;
-	close(fd);
-	return -1;
 }
 
 /* Each address of host in turn (getaddrinfo(3): names, IPv4, IPv6). */
@@ -138,7 +94,9 @@ sendline_dial(struct sendline *sl)
 			continue;
 		snprintf(sl->sl_peer, sizeof(sl->sl_peer), "%s port %s", ip,
 		    port);
-		sl->sl_fd = sendline_dial_one(sl, ai, why, sizeof(why));
+		sl->sl_fd = dial_addr(ai, sl->sl_timeout_ms);
+		if (sl->sl_fd == -1)
+			snprintf(why, sizeof(why), "%s", strerror(errno));
 		if (sl->sl_fd != -1) {
 			freeaddrinfo(res);
 			return;

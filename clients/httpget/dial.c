@@ -14,61 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dial.h"
 #include "httpget.h"
-
-static int	dial_one(struct httpget *, const struct addrinfo *, char *,
-		    size_t);
-
-/*
- * One address: a non-blocking connect(2) and a poll(2) for at most the
- * timeout, so that a silent host (SYNs dropped) costs -t seconds, not the
- * kernel's two minutes of SYN retries. Returns the fd, or -1 with why
- * filled in.
- */
-static int
-dial_one(struct httpget *hg, const struct addrinfo *ai, char *why,
-    size_t whylen)
-{
-	struct pollfd pfd;
-	socklen_t sl;
-	int fd, r, e;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd == -1) {
-		snprintf(why, whylen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		if (errno != EINPROGRESS) {
-			snprintf(why, whylen, "%s", strerror(errno));
-			close(fd);
-			return -1;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		while ((r = poll(&pfd, 1, hg->hg_timeout_ms)) == -1 &&
-		    errno == EINTR)
-			;
-		if (r == 0) {
-			snprintf(why, whylen, "timed out after %d s",
-			    hg->hg_timeout_ms / 1000);
-			close(fd);
-			return -1;
-		}
-		e = 0;
-		sl = sizeof(e);
-		if (r == -1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e,
-		    &sl) == -1)
-			e = errno;
-		if (e != 0) {
-			snprintf(why, whylen, "%s", strerror(e));
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
-}
 
 void
 dial_connect(struct httpget *hg)
@@ -96,7 +43,9 @@ dial_connect(struct httpget *hg)
 			continue;
 		snprintf(hg->hg_peer, sizeof(hg->hg_peer), "%s port %s", ip,
 		    hg->hg_portnum);
-		hg->hg_fd = dial_one(hg, ai, why, sizeof(why));
+		hg->hg_fd = dial_addr(ai, hg->hg_timeout_ms);
+		if (hg->hg_fd == -1)
+			snprintf(why, sizeof(why), "%s", strerror(errno));
 		if (hg->hg_fd != -1) {
 			hg->hg_family = ai->ai_family;
 			freeaddrinfo(res);

@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "dial.h"
 #include "send-email.h"
 
-static int	dial_one(struct se_state *, const struct addrinfo *);
 
 int
 dial_connect(struct se_state *st)
@@ -61,7 +61,7 @@ dial_connect(struct se_state *st)
 		if (st->se_verbose)
 			fprintf(stderr, "* trying [%s]:%s\n", host,
 			    st->se_port);
-		if (dial_one(st, ai) == 0) {
+		if ((st->se_fd = dial_addr(ai, st->se_timeout_ms)) != -1) {
 			if (st->se_verbose)
 				fprintf(stderr, "* connected to [%s]:%s\n",
 				    host, st->se_port);
@@ -83,51 +83,4 @@ dial_connect(struct se_state *st)
 	}
 	free(failed);
 	return SE_EXIT_TEMP;
-}
-
-/*
- * One non-blocking connect(2), waited for in poll(2) so that a host that
- * drops SYNs costs the timeout, not the kernel's minutes of retries.
- * Returns 0 with st->se_fd set, or -1 with errno (ETIMEDOUT on timeout).
- */
-static int
-dial_one(struct se_state *st, const struct addrinfo *ai)
-{
-	struct pollfd pfd;
-	socklen_t len;
-	int fd, r, soerr;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd == -1)
-		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-		if (errno != EINPROGRESS)
-			goto fail;
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		do {
-			r = poll(&pfd, 1, st->se_timeout_ms);
-		} while (r == -1 && errno == EINTR);
-		if (r == -1)
-			goto fail;
-		if (r == 0) {
-			errno = ETIMEDOUT;
-			goto fail;
-		}
-		len = sizeof(soerr);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-			goto fail;
-		if (soerr != 0) {
-			errno = soerr;
-			goto fail;
-		}
-	}
-	st->se_fd = fd;
-	return 0;
-fail:
-	r = errno;
-	close(fd);
-	errno = r;
-	return -1;
 }
