@@ -2,7 +2,10 @@
  * smtpd: the SMTP handler of forkd (seed 003, made real).
  *
  * smtpd.c   options, start-up, the inetd contract
- * session.c the SMTP dialogue: command table, replies, DATA, timeouts
+ * session.c the SMTP dialogue: the command table, check and proceed
+ * reply.c   every reply, one function per error reply
+ * io.c      input and output with deadlines
+ * data.c    the message text after DATA
  * mailbox.c delivery into the spool: lock, numbering, append, backups
  * profile.c the seccomp profile
  */

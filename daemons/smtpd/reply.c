@@ -1,0 +1,166 @@
+/*
+ * reply: every reply smtpd sends, built in one place, one function per
+ * error reply (qmail-smtpd's err_*()). The strings of seed 003 are byte
+ * for byte; the others carry RFC 3463 enhanced status codes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "serve.h"
+#include "smtpd.h"
+#include "session.h"
+
+static void	smtp_vreply(struct smtp_session *, const char *, va_list);
+
+static void
+smtp_vreply(struct smtp_session *s, const char *fmt, va_list ap)
+{
+	char line[SMTPD_CMDLINE_MAX + 2 * SMTPD_PATH_MAX];
+	int n;
+
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	if (s->s_outlen + n > sizeof(s->s_out))
+		smtp_flush(s);
+	memcpy(s->s_out + s->s_outlen, line, n);
+	s->s_outlen += n;
+}
+
+void
+smtp_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	smtp_vreply(s, fmt, ap);
+	va_end(ap);
+}
+
+/* Seed 003: "sending an error message does not terminate communication"... */
+void
+smtp_error(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	smtp_vreply(s, fmt, ap);
+	va_end(ap);
+	/* ...but a client that keeps sending invalid commands is let go. */
+	if (++s->s_errors >= s->s_sd->sd_maxerrors && !s->s_quit) {
+		log_info("%s: %d errors, disconnected", s->s_peer,
+		    s->s_errors);
+		smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		    s->s_sd->sd_name);
+		s->s_quit = 1;
+	}
+}
+
+void
+smtp_err_syntax(struct smtp_session *s, const char *syntax)
+{
+	smtp_error(s, "501 Syntax:  %s", syntax);
+}
+
+void
+smtp_err_unknown(struct smtp_session *s)
+{
+	smtp_error(s, "500 Error: command not recognized");
+}
+
+void
+smtp_err_need(struct smtp_session *s, const char *cmd)
+{
+	smtp_error(s, "503 Error: need %s command", cmd);
+}
+
+void
+smtp_err_dup_helo(struct smtp_session *s)
+{
+	smtp_error(s, "503 Error: duplicate HELO");
+}
+
+void
+smtp_err_nested(struct smtp_session *s)
+{
+	smtp_error(s, "503 Error: nested MAIL command");
+}
+
+void
+smtp_err_sender(struct smtp_session *s, const char *addr)
+{
+	smtp_error(s, "555 <%s>: Sender address rejected", addr);
+}
+
+void
+smtp_err_rcpt(struct smtp_session *s, const char *addr)
+{
+	smtp_error(s, "555 <%s>: Recipient address invalid", addr);
+}
+
+/* RFC 1869 6: a MAIL or RCPT parameter smtpd does not know. */
+void
+smtp_err_param(struct smtp_session *s)
+{
+	smtp_error(s, "555 5.5.4 Error: parameter not recognized");
+}
+
+/* RFC 5321 4.5.3.1.4 and 4.5.3.1.6. */
+void
+smtp_err_cmd_long(struct smtp_session *s)
+{
+	smtp_error(s, "500 5.5.2 Error: command line too long");
+}
+
+void
+smtp_err_text_long(struct smtp_session *s)
+{
+	smtp_error(s, "500 5.5.2 Error: text line too long");
+}
+
+/* RFC 5321 4.5.3.1.10: too many recipients is a temporary 452. */
+void
+smtp_err_rcpts(struct smtp_session *s)
+{
+	smtp_error(s, "452 4.5.3 Error: too many recipients");
+}
+
+/* RFC 1870 6.1. */
+void
+smtp_err_size(struct smtp_session *s)
+{
+	smtp_error(s, "552 5.3.4 Error: message size exceeds fixed limit");
+}
+
+/* SMTP smuggling (CVE-2023-51764): see smtp_data(). */
+void
+smtp_err_bare(struct smtp_session *s)
+{
+	smtp_error(s, "554 5.5.2 Error: bare <CR> or <LF> in message data");
+}
+
+void
+smtp_err_storage(struct smtp_session *s)
+{
+	smtp_reply(s, "452 4.3.1 Error: insufficient system storage");
+}
+
+void
+smtp_err_local(struct smtp_session *s)
+{
+	smtp_reply(s, "451 4.3.0 Error: local error in processing");
+}
+
+void
+smtp_err_timeout(struct smtp_session *s)
+{
+	smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+	    s->s_sd->sd_name);
+	s->s_quit = 1;
+}
