@@ -58,6 +58,7 @@ static int	mbox_pwrite(int fd, const char *buf, size_t len, off_t off);
 static size_t	mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
 		    long long number, char **out);
 static void	mbox_backup(struct smtpd *sd, struct mbox_state *st);
+static int	mbox_file(struct smtpd *sd);
 
 static int
 mbox_lock(int fd)
@@ -285,6 +286,29 @@ mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
 	return len;
 }
 
+/*
+ * Open mailbox for writing, creating it when a backup (or nobody yet) has
+ * made it; a new name is made durable with an fsync of the spool, so an
+ * acknowledged message is never in a file that a crash forgets.
+ */
+static int
+mbox_file(struct smtpd *sd)
+{
+	int fd;
+
+	fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (fd != -1 || errno != ENOENT)
+		return fd;
+	fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CREAT |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd != -1 && fsync(sd->sd_spoolfd) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void
 mbox_backup(struct smtpd *sd, struct mbox_state *st)
 {
@@ -299,11 +323,11 @@ mbox_backup(struct smtpd *sd, struct mbox_state *st)
 		log_warn("backup %s", name);
 		return;
 	}
-	fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CREAT |
-	    O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd != -1)
+	/* The rename must be durable before the state says length 0. */
+	if ((fd = mbox_file(sd)) != -1)
 		close(fd);
-	fsync(sd->sd_spoolfd);
+	else
+		fsync(sd->sd_spoolfd);
 	st->st_length = 0;
 	if (mbox_state_write(sd->sd_lockfd, st) == -1)
 		log_warn("backup %s: state", name);
@@ -329,9 +353,7 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 		log_warn("spool state " MBOX_LOCK);
 		goto fail;
 	}
-	fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CREAT |
-	    O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1 || fstat(fd, &sb) == -1)
+	if ((fd = mbox_file(sd)) == -1 || fstat(fd, &sb) == -1)
 		goto fail;
 	if (sb.st_size > st.st_length) {
 		/* Written by a delivery that died before its commit. */
