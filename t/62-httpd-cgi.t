@@ -58,6 +58,21 @@ is($r->{content}, "Error: fields have not been filled.\n", 'a field missing: the
 $r = $ht->get("$base/cgi-bin/form.pl?yourname=Bob&comment=hi");
 is($r->{content}, "<p>Your name:  Bob <br>\n<p>You comment:  hi\n", 'GET with a query string');
 
+# Expect: 100-continue (RFC 9110 10.1.1): told to go on before the body.
+{
+	my $s = connect_tcp($port) or die;
+	print $s "POST /cgi-bin/form.pl HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n" .
+	    "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\n\r\n";
+	my $first = '';
+	sysread($s, $first, 100);
+	is($first, "HTTP/1.1 100 Continue\r\n\r\n", 'Expect: 100-continue gets 100 Continue first');
+	print $s "yourname=a&comment=b";
+	my $all = '';
+	while (sysread($s, my $b, 4096)) { $all .= $b }
+	like($all, qr{^HTTP/1\.1 200 OK\r\n.*\r\n\r\n<p>Your name:  a <br>\n<p>You comment:  b\n\z}s,
+	    '... then the answer to the body');
+}
+
 # Seed 002, 5.1.1: Hello World from a shell script, through curl.
 my $out = `curl -s $base/cgi-bin/hello.sh`;
 is($out, "<title>CGI Test Page</title>\n<center><h1>Hello World!</h1></center>\n",

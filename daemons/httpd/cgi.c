@@ -50,6 +50,7 @@ struct cgi_msg {
 	int32_t		cm_version;	/* HTTP_09, HTTP_10, HTTP_11 */
 	int32_t		cm_head;	/* HEAD: no body in the reply */
 	int32_t		cm_nfd;		/* 1: rfd == wfd; 2: two fds */
+	int32_t		cm_expect;	/* "Expect: 100-continue" */
 	int64_t		cm_clen;	/* request body length, 0: none */
 	uint32_t	cm_envlen;	/* bytes of NUL-terminated strings */
 	uint32_t	cm_bodylen;	/* body bytes that follow */
@@ -142,6 +143,10 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 	m->cm_version = r->r_version;
 	m->cm_head = strcmp(r->r_method, "HEAD") == 0;
 	m->cm_clen = r->r_clen > 0 ? r->r_clen : 0;
+	f = req_field(r, "Expect");
+	m->cm_expect = r->r_version == HTTP_11 && f != NULL &&
+	    f->f_valuelen == 12 && strncasecmp(f->f_value, "100-continue",
+	    12) == 0;
 	memcpy(m->cm_script, script, k);
 	strlcpy(m->cm_ip, peer->remote_ip, sizeof(m->cm_ip));
 	strlcpy(m->cm_line, r->r_line, sizeof(m->cm_line));
@@ -531,6 +536,13 @@ cgi_exchange(struct cgi_run *cr, pid_t pid)
 	serve_nonblock(cr->cr_in, 1);
 	if (remaining < 0)
 		remaining = 0;
+	/*
+	 * A client that asked to be told before it sends the body (RFC
+	 * 9110 10.1.1) would otherwise wait for its own timeout first.
+	 */
+	if (m->cm_expect && remaining > 0 && serve_write_all(cr->cr_wfd,
+	    "HTTP/1.1 100 Continue\r\n\r\n", 25, 2000) == -1)
+		return -1;
 	while (cr->cr_out != -1) {
 		if (cr->cr_in != -1 && bleft == 0 && remaining == 0) {
 			close(cr->cr_in);	/* EOF on the script's stdin */
