@@ -83,4 +83,38 @@ kill('TERM', $pid);
 waitpid($pid, 0);
 delete $started{$pid};
 
+# An IPv6 peer is logged as [addr]:port.
+SKIP: {
+	my $l6 = IO::Socket::IP->new(LocalAddr => '::1', LocalPort => 0,
+	    Listen => 4, ReuseAddr => 1);
+	skip 'no ::1 here', 2 unless $l6;
+	my $p6 = fork() // die;
+	if ($p6 == 0) {
+		open(STDIN, '<&', $l6) or POSIX::_exit(127);
+		open(STDOUT, '>', '/dev/null');
+		open(STDERR, '>', '/dev/null');
+		exec(syslog_wrap($sl), $smtpd, '-n', 'mx.test', '-m', $spool)
+		    or POSIX::_exit(127);
+	}
+	$started{$p6} = 1;
+	my $s = IO::Socket::IP->new(PeerHost => '::1',
+	    PeerPort => $l6->sockport) or die "connect ::1: $!";
+	close($l6);
+	syswrite($s, "HELO six\r\nMAIL FROM:<a\@b>\r\nRCPT TO:<c\@d>\r\n"
+	    . "DATA\r\nv6\r\n.\r\nQUIT\r\n");
+	my $sel = IO::Select->new($s);
+	my $got = '';
+	while ($sel->can_read(5)) {
+		sysread($s, my $b, 4096) or last;
+		$got .= $b;
+	}
+	like($got, qr/delivered message 3\r\n/, 'delivered over IPv6');
+	my $cp = $s->sockport;
+	like(wait_log($sl, qr/delivered message 3 /) // '',
+	    qr/ from \[::1\]:$cp helo=six /, 'IPv6 peer logged as [::1]:port');
+	kill('TERM', $p6);
+	waitpid($p6, 0);
+	delete $started{$p6};
+}
+
 done_testing();
