@@ -110,7 +110,10 @@ smtp_deliver(struct smtp_session *s, size_t size)
  * never ends a line: it stays inside the line it is in, so a smuggled
  * "<LF>.<LF>MAIL FROM..." (CVE-2023-51764) can never split the message,
  * and a message holding one is refused after its real end. Seed 003: a
- * client silent for the timeout in the data phase gets the 421 line.
+ * client silent for the timeout in the data phase gets the 421 line, and
+ * so does one that does not complete a text line within it (Postfix's
+ * smtpd_per_record_deadline): a deadline per read alone would let a
+ * client trickling a byte every few seconds hold the session forever.
  */
 void
 smtp_data(struct smtp_session *s)
@@ -120,12 +123,13 @@ smtp_data(struct smtp_session *s)
 	int cr = 0, bare = 0, toolong = 0, toobig = 0, nomem = 0, r;
 	int linelong = 0;
 	unsigned char c;
+	long long deadline;
 
 	s->s_bodylen = 0;
+	deadline = serve_now_ms() + (long long)s->s_sd->sd_timeout * 1000;
 	for (;;) {
 		if (s->s_inoff == s->s_inlen) {
-			r = smtp_fill(s, serve_now_ms() +
-			    (long long)s->s_sd->sd_timeout * 1000);
+			r = smtp_fill(s, deadline);
 			if (r == -1) {
 				log_info("%s: timeout in DATA", s->s_peer);
 				smtp_err_timeout(s);
@@ -151,6 +155,8 @@ smtp_data(struct smtp_session *s)
 					nomem = 1;
 				n = 0;
 				linelong = 0;
+				deadline = serve_now_ms() +
+				    (long long)s->s_sd->sd_timeout * 1000;
 				continue;
 			}
 			bare = 1;
