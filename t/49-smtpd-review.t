@@ -1,11 +1,12 @@
 #!/usr/bin/perl
 # smtpd under hostile or unusual conditions, from a review: a slowloris
-# trickling DATA is cut off like one trickling a command.
+# trickling DATA is cut off like one trickling a command; a file size
+# limit (RLIMIT_FSIZE) on the spool gives 452, not a dead handler.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir);
+use Forkd qw(build tmpdir slurp spit);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();
@@ -73,6 +74,35 @@ sub replies {
 	is(replies($s, 1), $T, 'a text line trickled byte by byte: 421');
 	ok($dt < 4, sprintf('cut off while still trickling, after %.2f s', $dt));
 	close($s);
+}
+
+# A file size limit on smtpd (ulimit -f): the write fails with EFBIG
+# instead of SIGXFSZ killing smtpd mid-delivery; the client gets 452 and
+# the mailbox stays as it was.
+SKIP: {
+	skip 'needs prlimit(1) from util-linux', 5
+	    if system('prlimit --version >/dev/null 2>&1') != 0;
+	my $dir = tmpdir();
+	my $sp = "$dir/spool";
+	mkdir $sp or die;
+	for my $i (1 .. 3) {
+		spit("$dir/in$i", crlf('HELO h', 'MAIL FROM:<a@b>',
+		    'RCPT TO:<c@d>', 'DATA', $i == 2 ? (('y' x 70) x 400)
+		    : "m$i", '.', 'QUIT'));
+	}
+	my $run = sub {
+		my ($i) = @_;
+		return scalar `prlimit --fsize=8192 $smtpd -n mx.test -m $sp \\
+		    < $dir/in$i 2>/dev/null`;
+	};
+	like($run->(1), qr/delivered message 1\r\n221 /, 'message 1 fits');
+	my $before = slurp("$sp/mailbox");
+	my $out = $run->(2);
+	like($out, qr/^452 4\.3\.1 Error: insufficient system storage\r\n221 /m,
+	    'over the file size limit: 452, and the session goes on');
+	is($?, 0, 'smtpd exited 0, not killed by SIGXFSZ');
+	is(slurp("$sp/mailbox"), $before, 'the mailbox is byte-identical');
+	like($run->(3), qr/delivered message 2\r\n/, 'the next message is 2');
 }
 
 done_testing();

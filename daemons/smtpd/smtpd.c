@@ -7,6 +7,7 @@
 #include <err.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,14 @@ main(int argc, char *argv[])
 			err(111, "gethostname");
 		sd.sd_name[sizeof(sd.sd_name) - 1] = '\0';
 	}
+
+	/*
+	 * Under a file size limit (ulimit -f) a write past it raises
+	 * SIGXFSZ, which would kill smtpd mid-delivery with no reply. Ignored,
+	 * the write fails with EFBIG: the mailbox is cut back, the client
+	 * gets 452.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 
 	log_init(debug, LOG_MAIL, "smtpd");
 	log_setverbose(verbose);
