@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # smtpd under hostile or unusual conditions, from a review: a slowloris
 # trickling DATA is cut off like one trickling a command; a file size
-# limit (RLIMIT_FSIZE) on the spool gives 452, not a dead handler.
+# limit (RLIMIT_FSIZE) on the spool gives 452, not a dead handler; a
+# backup that a dying delivery missed is made by the next one.
 use strict;
 use warnings;
 use FindBin;
@@ -103,6 +104,35 @@ SKIP: {
 	is($?, 0, 'smtpd exited 0, not killed by SIGXFSZ');
 	is(slurp("$sp/mailbox"), $before, 'the mailbox is byte-identical');
 	like($run->(3), qr/delivered message 2\r\n/, 'the next message is 2');
+}
+
+# The delivery that ends a group of -b messages commits, then renames the
+# mailbox. One that died in between left the group in mailbox: the next
+# delivery makes the backup first, so the group is not lost in the next
+# group's backup under a wrong name. (-b 0, then -b 2, leaves the same.)
+{
+	my $dir = tmpdir();
+	my $sp = "$dir/spool";
+	mkdir $sp or die;
+	for my $i (1 .. 3) {
+		spit("$dir/in$i", crlf('HELO h', 'MAIL FROM:<a@b>',
+		    'RCPT TO:<c@d>', 'DATA', "m$i", '.', 'QUIT'));
+	}
+	my $run = sub {
+		my ($i, $b) = @_;
+		return scalar `$smtpd -n mx.test -m $sp -b $b < $dir/in$i \\
+		    2>/dev/null`;
+	};
+	like($run->(1, 0), qr/delivered message 1\r\n/, 'message 1');
+	like($run->(2, 0), qr/delivered message 2\r\n/, 'message 2, no backup');
+	my $group = slurp("$sp/mailbox");
+	like($run->(3, 2), qr/delivered message 3\r\n/, 'message 3');
+	is(slurp("$sp/mailbox.1-2"), $group,
+	    'the missed backup mailbox.1-2 holds messages 1 and 2');
+	my $head = 'Received: from h by mx.test (CS4410MP3)';
+	like(slurp("$sp/mailbox") // '',
+	    qr/\A\Q$head\E\nNumber: 3\n.*\nm3\n\n\z/s,
+	    'mailbox holds message 3 alone');
 }
 
 done_testing();

@@ -365,6 +365,20 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 		/* Shortened by someone else (a mail reader): append to it. */
 		st.st_length = sb.st_size;
 	}
+	/*
+	 * The last delivery ended a group of sd_backup messages but died
+	 * between its commit and the rename: make that backup now, so the
+	 * group does not end up in the next one's under a wrong name.
+	 */
+	if (sd->sd_backup > 0 && st.st_number > 0 && st.st_length > 0 &&
+	    st.st_number % sd->sd_backup == 0) {
+		close(fd);
+		mbox_backup(sd, &st);
+		if ((fd = mbox_file(sd)) == -1 || fstat(fd, &sb) == -1)
+			goto fail;
+		if (sb.st_size < st.st_length)
+			st.st_length = sb.st_size;
+	}
 	at = st.st_length;
 	if ((headlen = mbox_header(sd, m, st.st_number + 1, &head)) == 0) {
 		errno = ENOMEM;
