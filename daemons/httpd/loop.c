@@ -39,11 +39,17 @@ static void	loop_close(struct loop *, int);
 static void	loop_update(struct loop *, int);
 static int	loop_wait_ms(struct loop *);
 
+/*
+ * EPOLLRDHUP only while reading: the set is level-triggered, so a peer
+ * that shut its side while we wait to write would wake us at once,
+ * forever, and the worker would spin until the deadline. A write to a
+ * peer that is gone fails by itself.
+ */
 static int
 loop_epoll_events(int pollev)
 {
-	return (pollev & POLLIN ? EPOLLIN : 0) |
-	    (pollev & POLLOUT ? EPOLLOUT : 0) | EPOLLRDHUP;
+	return (pollev & POLLIN ? EPOLLIN | EPOLLRDHUP : 0) |
+	    (pollev & POLLOUT ? EPOLLOUT : 0);
 }
 
 /*

@@ -1,0 +1,116 @@
+#!/usr/bin/perl
+# httpd under hostile clients: the cases a review found, each a request
+# whose bytes on the wire, or whose cost to the worker, were wrong. One
+# worker on a listening socket made here, in its seccomp profile (kill
+# mode), its syslog captured.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Forkd qw(build tmpdir syslog_start syslog_wrap wait_log need_root
+    connect_tcp slurp spit);
+use IO::Select;
+use IO::Socket::IP;
+use POSIX qw(:sys_wait_h);
+use Socket qw(SOL_SOCKET SO_RCVBUF SHUT_WR);
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+need_root();
+plan skip_all => 'build/httpd is not built' unless -x build('httpd');
+
+my $dir = tmpdir();
+my $root = "$dir/www";
+mkdir $root;
+mkdir "$root/sub";
+spit("$root/index.html", "<p>root</p>\n");
+spit("$root/sub/index.html", "<p>sub</p>\n");
+# Larger than any socket buffer on both sides, so a client that does not
+# read leaves the worker waiting to write.
+spit("$root/big.bin", 'x' x (24 * 1024 * 1024));
+my $sl = syslog_start($dir);
+
+my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+    Listen => 128, ReuseAddr => 1, Proto => 'tcp') or die "listen: $!";
+my $port = $l->sockport;
+my $pid = fork() // die;
+if ($pid == 0) {
+	POSIX::dup2(fileno($l), 0) or POSIX::_exit(127);
+	open(STDOUT, '>', '/dev/null');
+	exec(syslog_wrap($sl), build('httpd'), '-r', $root, '-t', '3', '-k', '3')
+	    or POSIX::_exit(127);
+}
+close($l);
+
+# Raw request: bytes in, every byte until EOF (or 5 s) out.
+sub raw {
+	my ($req) = @_;
+	my $s = connect_tcp($port) or die "connect: $!";
+	print $s $req;
+	my ($all, $buf) = ('');
+	my $end = time + 5;
+	$s->blocking(0);
+	while (time < $end) {
+		my $n = sysread($s, $buf, 65536);
+		last if defined $n && $n == 0;
+		if (defined $n) { $all .= $buf; next }
+		sleep(0.01);
+	}
+	return $all;
+}
+
+# Split a byte stream into responses by Content-Length; each is
+# [ status, { lower-case field => value }, body ]. Stops at what cannot
+# be framed.
+sub responses {
+	my ($s) = @_;
+	my @r;
+	while ($s =~ s{\AHTTP/1\.1 (\d{3}) [^\r\n]*\r\n((?:[^\r\n]+\r\n)*)\r\n}{}) {
+		my ($st, $h) = ($1, $2);
+		my %h = map { /^([^:]+):\s*(.*)$/ ? (lc($1), $2) : () } split /\r\n/, $h;
+		last unless defined $h{'content-length'};
+		push @r, [ $st, \%h, substr($s, 0, $h{'content-length'}, '') ];
+	}
+	return @r;
+}
+
+# CPU seconds the worker used so far (utime + stime).
+sub cpu {
+	my $s = slurp("/proc/$pid/stat") // return 0;
+	my @f = split ' ', (split /\) /, $s, 2)[1];
+	return ($f[11] + $f[12]) / POSIX::sysconf(POSIX::_SC_CLK_TCK());
+}
+
+ok(Forkd::wait_port($port, 5), 'httpd answers');
+
+# A client that sent its request, shut its writing side (FIN) and reads
+# nothing: the worker waits to write, and must sleep while it waits. A
+# level-triggered EPOLLRDHUP, reported at once forever, made it spin.
+{
+	my $s = connect_tcp($port) or die;
+	setsockopt($s, SOL_SOCKET, SO_RCVBUF, 4096);
+	print $s "GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n";
+	shutdown($s, SHUT_WR);
+	# The answer has begun: the worker fills the socket buffers within
+	# milliseconds, then has nothing to do but wait.
+	ok(IO::Select->new($s)->can_read(5), 'the answer to a stalled client begins');
+	sleep(0.2);
+	my ($t0, $c1) = (time, cpu());
+	sleep(1);
+	my $used = cpu() - $c1;
+	my $wall = time - $t0;
+	ok($used < 0.3 * $wall, sprintf('a half-closed client that does not read '
+	    . 'costs no CPU (%.2f s in %.2f s)', $used, $wall));
+	is(raw("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n") =~
+	    m{^HTTP/1\.1 200 } ? 1 : 0, 1, '... and others are served meanwhile');
+	close($s);
+}
+
+ok(!grep({ /sandbox|SIGSYS/ } Forkd::log_lines($sl)), 'no sandbox complaint');
+ok(kill(0, $pid) && waitpid($pid, WNOHANG) == 0, 'the worker is still running');
+
+kill('TERM', $pid);
+waitpid($pid, 0);
+kill('TERM', $sl->{pid});
+waitpid($sl->{pid}, 0);
+done_testing();
