@@ -106,6 +106,23 @@ ok(Forkd::wait_port($port, 5), 'httpd answers');
 	close($s);
 }
 
+# A redirect whose Location would not fit the header buffer must not
+# lose the lines after it: Content-Length went missing, and the error
+# page ran into the next response on a kept connection.
+{
+	my $q = 'q' x 2000;
+	my $out = raw("GET /sub?$q HTTP/1.1\r\nHost: a\r\n\r\n" .
+	    "GET /sub/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+	my @r = responses($out);
+	ok(@r >= 1 && defined $r[0][1]{'content-length'},
+	    'a directory with a 2000-byte query: the answer has its Content-Length');
+	ok(@r >= 1 && ($r[0][0] == 414 ||
+	    ($r[0][0] == 301 && ($r[0][1]{location} // '') eq "/sub/?$q")),
+	    '... and is 414, or 301 with the whole Location');
+	ok((@r == 2 && $r[1][0] == 200 && $r[1][2] eq "<p>sub</p>\n"),
+	    '... the response after it on the connection is framed');
+}
+
 ok(!grep({ /sandbox|SIGSYS/ } Forkd::log_lines($sl)), 'no sandbox complaint');
 ok(kill(0, $pid) && waitpid($pid, WNOHANG) == 0, 'the worker is still running');
 

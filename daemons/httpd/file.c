@@ -25,7 +25,7 @@ static int	file_open(int, const char *, int);
 static int	file_errno_status(int);
 static void	file_encode(const char *, char *, size_t);
 static int	file_range(const struct http_field *, off_t, off_t *, off_t *);
-static void	file_extra(struct file_reply *, const char *, ...)
+static int	file_extra(struct file_reply *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 
 /* openat2 beneath dirfd; a fd or -1 with errno (EXDEV: an escape). */
@@ -63,15 +63,26 @@ file_errno_status(int e)
 	}
 }
 
-static void
+/*
+ * Append a header line. Returns 0, or -1 when it does not fit: then
+ * nothing is appended, as a cut line would lose its CRLF and run into
+ * the fields after it.
+ */
+static int
 file_extra(struct file_reply *fr, const char *fmt, ...)
 {
 	size_t len = strlen(fr->fr_extra);
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(fr->fr_extra + len, sizeof(fr->fr_extra) - len, fmt, ap);
+	n = vsnprintf(fr->fr_extra + len, sizeof(fr->fr_extra) - len, fmt, ap);
 	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(fr->fr_extra) - len) {
+		fr->fr_extra[len] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -187,9 +198,11 @@ file_serve(struct httpd *h, const struct http_request *r,
 		if (!r->r_slash) {
 			/* The slash form, so relative links resolve. */
 			file_encode(r->r_path, loc, sizeof(loc) - 1);
-			file_extra(fr, "Location: %s/%s%s\r\n", loc,
-			    r->r_hasquery ? "?" : "", r->r_query);
 			fr->fr_status = 301;
+			/* A long path or query: too long to redirect to. */
+			if (file_extra(fr, "Location: %s/%s%s\r\n", loc,
+			    r->r_hasquery ? "?" : "", r->r_query) == -1)
+				fr->fr_status = 414;
 			close(fd);
 			return;
 		}

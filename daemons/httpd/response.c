@@ -126,7 +126,8 @@ int
 resp_error(char *buf, size_t len, int version, int status, int keepalive,
     int head, const char *extra, size_t *bodylen)
 {
-	char body[512], hdrs[1024];
+	/* hdrs: extra (at most a file_reply's fr_extra) and two lines. */
+	char body[512], hdrs[1024 + 128];
 	int i, b, n = 0;
 
 	i = resp_index(status);
@@ -139,9 +140,12 @@ resp_error(char *buf, size_t len, int version, int status, int keepalive,
 		b = 0;
 	*bodylen = head ? 0 : (size_t)b;
 	if (version != HTTP_09) {
-		snprintf(hdrs, sizeof(hdrs), "%sContent-Type: text/html; "
+		/* Cut, the framing fields would be lost: fail instead. */
+		n = snprintf(hdrs, sizeof(hdrs), "%sContent-Type: text/html; "
 		    "charset=utf-8\r\nContent-Length: %d\r\n",
 		    extra != NULL ? extra : "", b);
+		if (n < 0 || (size_t)n >= sizeof(hdrs))
+			return -1;
 		if ((n = resp_head(buf, len, version, status, keepalive,
 		    hdrs)) == -1)
 			return -1;
