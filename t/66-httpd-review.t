@@ -123,6 +123,16 @@ ok(Forkd::wait_port($port, 5), 'httpd answers');
 	    '... the response after it on the connection is framed');
 }
 
+# absolute-form (RFC 9112 3.2.2) with an empty path is the path "/":
+# it redirected to "//" (a network-path reference) and lost the query.
+{
+	my $out = raw("GET http://a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+	like($out, qr{^HTTP/1\.1 200 .*\r\n\r\n<p>root</p>\n\z}s,
+	    'GET http://a: the root index, not a redirect to "//"');
+	$out = raw("GET http://a?x=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+	like($out, qr{^HTTP/1\.1 200 .*<p>root</p>}s, 'GET http://a?x=1: the root index');
+}
+
 ok(!grep({ /sandbox|SIGSYS/ } Forkd::log_lines($sl)), 'no sandbox complaint');
 ok(kill(0, $pid) && waitpid($pid, WNOHANG) == 0, 'the worker is still running');
 

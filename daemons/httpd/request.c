@@ -171,14 +171,28 @@ req_target(const char *t, size_t len, struct http_request *r)
 	}
 	if (len > 7 && (strncasecmp(t, "http://", 7) == 0 ||
 	    (len > 8 && strncasecmp(t, "https://", 8) == 0))) {
-		/* absolute-form (3.2.2): the path is after the authority. */
-		const char *a = memchr(t, '/', len);
+		/*
+		 * absolute-form (3.2.2): the path is after the authority,
+		 * which ends at '/' or '?'. An empty path is "/" (RFC 9110
+		 * 4.2.3), with the query kept.
+		 */
+		const char *a = memchr(t, '/', len), *e;
 		a += 2;
-		path = memchr(a, '/', len - (a - t));
-		if (path == NULL) {
+		for (e = a; e < t + len && *e != '/' && *e != '?'; e++)
+			;
+		if (e == t + len || *e == '?') {
+			r->r_slash = 1;
 			strlcpy(r->r_path, "/", sizeof(r->r_path));
+			if (e == t + len)
+				return REQ_OK;
+			if ((size_t)(t + len - e - 1) >= sizeof(r->r_query))
+				return 414;
+			memcpy(r->r_query, e + 1, t + len - e - 1);
+			r->r_query[t + len - e - 1] = '\0';
+			r->r_hasquery = 1;
 			return REQ_OK;
 		}
+		path = e;
 		len -= path - t;
 	} else if (t[0] != '/')
 		return 400;
