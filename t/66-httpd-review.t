@@ -133,6 +133,17 @@ ok(Forkd::wait_port($port, 5), 'httpd answers');
 	like($out, qr{^HTTP/1\.1 200 .*<p>root</p>}s, 'GET http://a?x=1: the root index');
 }
 
+# The access log line is the combined log format: a '"' a client sends
+# in the request line or User-Agent must not end the quoted field and
+# let it write fields of its own.
+{
+	raw("GET /forged\"x HTTP/1.1\r\nHost: a\r\nUser-Agent: ua\" 200 1 \"-\" \"evil\r\n" .
+	    "Connection: close\r\n\r\n");
+	my $line = wait_log($sl, qr{/forged}) // '';
+	like($line, qr{"GET /forged\\"x HTTP/1\.1" 404 \d+ "-" "ua\\" 200 1 \\"-\\" \\"evil"$},
+	    'a \'"\' in the request line and User-Agent is escaped in the log');
+}
+
 ok(!grep({ /sandbox|SIGSYS/ } Forkd::log_lines($sl)), 'no sandbox complaint');
 ok(kill(0, $pid) && waitpid($pid, WNOHANG) == 0, 'the worker is still running');
 

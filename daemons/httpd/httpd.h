@@ -129,10 +129,15 @@ int	resp_error(char *buf, size_t len, int version, int status,
 /*
  * Write one combined-log-format access line to syslog: peer ip, request
  * line, status, body bytes (0: "-"), Referer and User-Agent, all three
- * already escaped with log_vis() ("-" when absent).
+ * already escaped with resp_vis() ("-" when absent).
  */
 void	resp_log(const char *ip, const char *line, int status,
 	    long long bytes, const char *referer, const char *agent);
+/*
+ * log_vis() of len bytes at src into dst (LOG_VIS_MAX bytes), '"'
+ * escaped as well, for a field of the access log line. Returns dst.
+ */
+char	*resp_vis(char *dst, const char *src, size_t len);
 /* Escape field f (may be NULL: "-") for the log into dst (LOG_VIS_MAX). */
 void	resp_log_field(char *dst, const struct http_field *f);
 

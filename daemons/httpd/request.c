@@ -218,7 +218,7 @@ req_line(const char *line, size_t len, struct http_request *r)
 	const char *sp1, *sp2, *v;
 	size_t mlen, vlen;
 
-	log_vis(r->r_line, sizeof(r->r_line), line, len);
+	resp_vis(r->r_line, line, len);
 	if ((sp1 = memchr(line, ' ', len)) == NULL)
 		return 400;
 	mlen = sp1 - line;
@@ -375,7 +375,7 @@ req_parse(const char *buf, size_t len, struct http_request *r)
 		return len >= HTTPD_HEAD_MAX ? 431 : REQ_INCOMPLETE;
 	}
 	if (linelen > HTTPD_LINE_MAX) {
-		log_vis(r->r_line, sizeof(r->r_line), p, 64);
+		resp_vis(r->r_line, p, 64);
 		return 414;
 	}
 	if ((st = req_line(p, linelen, r)) != REQ_OK || r->r_version == HTTP_09) {

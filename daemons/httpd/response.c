@@ -6,6 +6,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <vis.h>
 
 #include "httpd.h"
 
@@ -158,13 +159,29 @@ resp_error(char *buf, size_t len, int version, int status, int keepalive,
 	return n + b;
 }
 
+char *
+resp_vis(char *dst, const char *src, size_t len)
+{
+	const int flags = VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB | VIS_DQ;
+	size_t n = len;
+
+	/* As log_vis(), and '"' too: it would end a field of the line. */
+	if (n > (LOG_VIS_MAX - 4) / 4)
+		n = (LOG_VIS_MAX - 4) / 4;
+	if (strnvisx(dst, LOG_VIS_MAX, src, n, flags) == -1)
+		dst[0] = '\0';
+	if (n < len)
+		strlcat(dst, "...", LOG_VIS_MAX);
+	return dst;
+}
+
 void
 resp_log_field(char *dst, const struct http_field *f)
 {
 	if (f == NULL)
 		strlcpy(dst, "-", LOG_VIS_MAX);
 	else
-		log_vis(dst, LOG_VIS_MAX, f->f_value, f->f_valuelen);
+		resp_vis(dst, f->f_value, f->f_valuelen);
 }
 
 void
@@ -184,7 +201,7 @@ resp_log(const char *ip, const char *line, int status, long long bytes,
 	/*
 	 * The combined log format: host ident authuser [date] "request"
 	 * status bytes "referer" "user-agent". Peer text was escaped with
-	 * log_vis() (no control bytes); a '"' in it is left as sent.
+	 * resp_vis(): no control bytes, and no '"' to forge fields with.
 	 */
 	log_info("%s - - [%s] \"%s\" %d %s \"%s\" \"%s\"", ip, when, line,
 	    status, nbytes, referer, agent);
