@@ -22,6 +22,9 @@ smtp_body_add(struct smtp_session *s, const char *p, size_t n)
 	size_t cap;
 	char *nb;
 
+	/* An empty line before the first byte: memcpy(NULL, p, 0) is UB. */
+	if (n == 0)
+		return 0;
 	if (s->s_bodylen + n > s->s_bodycap) {
 		cap = s->s_bodycap ? s->s_bodycap : 16384;
 		while (cap < s->s_bodylen + n)
