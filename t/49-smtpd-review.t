@@ -2,7 +2,8 @@
 # smtpd under hostile or unusual conditions, from a review: a slowloris
 # trickling DATA is cut off like one trickling a command; a file size
 # limit (RLIMIT_FSIZE) on the spool gives 452, not a dead handler; a
-# backup that a dying delivery missed is made by the next one.
+# backup that a dying delivery missed is made by the next one; replies
+# never echo control bytes.
 use strict;
 use warnings;
 use FindBin;
@@ -133,6 +134,24 @@ SKIP: {
 	like(slurp("$sp/mailbox") // '',
 	    qr/\A\Q$head\E\nNumber: 3\n.*\nm3\n\n\z/s,
 	    'mailbox holds message 3 alone');
+}
+
+# A reply is a text line (RFC 5321 4.2: SP, HT and printable ASCII): the
+# bad address the seed's 555 echoes must not carry a bare CR, an escape
+# sequence or 8-bit bytes back to the client; they become '?'. Spaces
+# stay, as in the seed's "555 <student @CS4410>".
+{
+	my $dir = tmpdir();
+	spit("$dir/in", "HELO h\r\nMAIL FROM:<a\rb>\r\n"
+	    . "MAIL FROM:a\e[31m b\r\nMAIL FROM:<a\@b>\r\nRCPT TO:<c\x80\td>\r\n"
+	    . "QUIT\r\n");
+	my $out = `$smtpd -n mx.test -m $dir < $dir/in 2>/dev/null`;
+	is($out, "220 mx.test SMTP CS4410MP3\r\n250 mx.test\r\n"
+	    . "555 <a?b>: Sender address rejected\r\n"
+	    . "555 <a?[31m b>: Sender address rejected\r\n250 OK\r\n"
+	    . "555 <c?\td>: Recipient address invalid\r\n"
+	    . "221 2.0.0 mx.test closing connection\r\n",
+	    'control and 8-bit bytes of a bad address echoed as ?');
 }
 
 done_testing();

@@ -13,6 +13,7 @@
 #include "session.h"
 
 static void	smtp_vreply(struct smtp_session *, const char *, va_list);
+static const char *smtp_textstring(char *, size_t, const char *);
 
 static void
 smtp_vreply(struct smtp_session *s, const char *fmt, va_list ap)
@@ -92,16 +93,39 @@ smtp_err_nested(struct smtp_session *s)
 	smtp_error(s, "503 Error: nested MAIL command");
 }
 
+/*
+ * A client's bytes echoed in a reply: RFC 5321 4.2 allows only SP, HT and
+ * printable ASCII in a reply's text, so a bare CR, an escape sequence or
+ * 8-bit bytes become '?' (the seed's spaces stay).
+ */
+static const char *
+smtp_textstring(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] != '\0' && i + 1 < size; i++)
+		dst[i] = (src[i] == '\t' || (src[i] >= ' ' && src[i] <= '~')) ?
+		    src[i] : '?';
+	dst[i] = '\0';
+	return dst;
+}
+
 void
 smtp_err_sender(struct smtp_session *s, const char *addr)
 {
-	smtp_error(s, "555 <%s>: Sender address rejected", addr);
+	char text[SMTPD_CMDLINE_MAX];
+
+	smtp_error(s, "555 <%s>: Sender address rejected",
+	    smtp_textstring(text, sizeof(text), addr));
 }
 
 void
 smtp_err_rcpt(struct smtp_session *s, const char *addr)
 {
-	smtp_error(s, "555 <%s>: Recipient address invalid", addr);
+	char text[SMTPD_CMDLINE_MAX];
+
+	smtp_error(s, "555 <%s>: Recipient address invalid",
+	    smtp_textstring(text, sizeof(text), addr));
 }
 
 /* RFC 1869 6: a MAIL or RCPT parameter smtpd does not know. */
