@@ -103,6 +103,13 @@ ok(Forkd::wait_port($port, 5), 'httpd answers');
 	    . 'costs no CPU (%.2f s in %.2f s)', $used, $wall));
 	is(raw("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n") =~
 	    m{^HTTP/1\.1 200 } ? 1 : 0, 1, '... and others are served meanwhile');
+	# No bytes taken for -t 3 s: closed, and the cut reply is still
+	# in the access log (one line per request).
+	my $line = wait_log($sl, qr{"GET /big\.bin HTTP/1\.1" 200 }, 10);
+	ok($line, 'the reply cut by -t is logged');
+	like($line // '', qr{ 200 \d+ "-" "-"$}, '... with the body bytes sent');
+	my ($sent) = ($line // '') =~ / 200 (\d+) /;
+	ok(defined $sent && $sent < 24 * 1024 * 1024, '... fewer than the file has');
 	close($s);
 }
 

@@ -66,6 +66,7 @@ struct conn {
 static void	conn_dispatch(struct conn *, int);
 static void	conn_error(struct conn *, int, int, int, int, const char *);
 static int	conn_done(struct conn *);
+static void	conn_log_cut(struct conn *);
 static int	conn_read(struct conn *);
 static int	conn_write(struct conn *);
 static int	conn_file(struct conn *);
@@ -278,6 +279,18 @@ conn_dispatch(struct conn *c, int st)
 	conn_consume(c, rp->r_headlen + here);
 }
 
+/*
+ * The response in progress ends unfinished (the peer is gone, or took
+ * no bytes for -t seconds): log it still, with the body bytes sent.
+ */
+static void
+conn_log_cut(struct conn *c)
+{
+	c->c_keepalive = 0;
+	resp_log(c->c_peer.remote_ip, c->c_line, c->c_status ? c->c_status :
+	    500, c->c_bytes, c->c_referer, c->c_agent);
+}
+
 /* The response has left: log it, then keep the connection or not. */
 static int
 conn_done(struct conn *c)
@@ -403,8 +416,10 @@ conn_write(struct conn *c)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
-		if (n <= 0)
+		if (n <= 0) {
+			conn_log_cut(c);
 			return -1;
+		}
 		c->c_outoff += n;
 		c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
 	}
@@ -457,10 +472,7 @@ conn_file(struct conn *c)
 			if (n == 0)
 				log_warnx("%s: file shorter than its "
 				    "Content-Length", c->c_line);
-			c->c_keepalive = 0;
-			c->c_status = c->c_status ? c->c_status : 500;
-			resp_log(c->c_peer.remote_ip, c->c_line, c->c_status,
-			    c->c_bytes, c->c_referer, c->c_agent);
+			conn_log_cut(c);
 			return -1;
 		}
 		c->c_bytes += n;
@@ -509,7 +521,7 @@ conn_timeout(struct conn *c)
 	/*
 	 * A request head begun but not complete within -t seconds
 	 * (slowloris): 408 and close (RFC 9110 15.5.9). An idle keep-alive
-	 * connection, or a stalled reply, just closes.
+	 * connection just closes; a stalled reply closes, logged.
 	 */
 	if (c->c_state == CS_READ && c->c_inlen > 0) {
 		c->c_keepalive = 0;
@@ -521,5 +533,7 @@ conn_timeout(struct conn *c)
 		c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
 		return conn_event(c);
 	}
+	if (c->c_state == CS_WRITE || c->c_state == CS_FILE)
+		conn_log_cut(c);
 	return -1;
 }
