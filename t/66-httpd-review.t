@@ -151,6 +151,22 @@ ok(Forkd::wait_port($port, 5), 'httpd answers');
 	    'a \'"\' in the request line and User-Agent is escaped in the log');
 }
 
+# obs-text (RFC 9110 5.5): bytes 0x80-0xff in a field value are opaque
+# data, not control bytes (a signed char made them negative: 400).
+{
+	my $out = raw("GET /sub/ HTTP/1.1\r\nHost: a\r\nUser-Agent: caf\xc3\xa9\r\n" .
+	    "Connection: close\r\n\r\n");
+	like($out, qr{^HTTP/1\.1 200 .*<p>sub</p>}s, 'a UTF-8 User-Agent: 200');
+	ok(wait_log($sl, qr{"GET /sub/ HTTP/1\.1" 200 \d+ "-" "caf\\303\\251"$}),
+	    '... logged escaped');
+	$out = raw("GET /sub/ HTTP/1.1\r\nHost: a\r\nX: a\x7fb\r\n\r\n");
+	like($out, qr{^HTTP/1\.1 400 }, 'DEL in a field value is still 400');
+}
+
+# A request line without a version that is not a GET is no HTTP/0.9
+# request: answer 400 with a status line, not a bare body or nothing.
+like(raw("HEAD /\r\n"), qr{^HTTP/1\.1 400 }, '"HEAD /" without a version: 400');
+
 ok(!grep({ /sandbox|SIGSYS/ } Forkd::log_lines($sl)), 'no sandbox complaint');
 ok(kill(0, $pid) && waitpid($pid, WNOHANG) == 0, 'the worker is still running');
 

@@ -235,10 +235,11 @@ req_line(const char *line, size_t len, struct http_request *r)
 		 * No version: an HTTP/0.9 simple request (RFC 1945 4.1),
 		 * "GET /" as typed into telnet in seed 002. Only GET.
 		 */
-		r->r_version = HTTP_09;
 		r->r_targetlen = len - mlen - 1;
+		/* Anything else is a 1.x request missing its version. */
 		if (strcmp(r->r_method, "GET") != 0)
 			return 400;
+		r->r_version = HTTP_09;
 		if (r->r_targetlen == 0)
 			return 400;
 		return req_target(r->r_target, r->r_targetlen, r);
@@ -404,8 +405,10 @@ req_parse(const char *buf, size_t len, struct http_request *r)
 			v++;
 		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
 			ve--;
+		/* CTLs but HTAB: 400; obs-text (0x80-0xff) is opaque (5.5). */
 		for (const char *c = v; c < ve; c++)
-			if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+			if (((unsigned char)*c < 0x20 && *c != '\t') ||
+			    *c == 0x7f)
 				return 400;
 		f = &r->r_fields[r->r_nfields++];
 		f->f_name = p;
