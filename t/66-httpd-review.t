@@ -167,6 +167,17 @@ ok(Forkd::wait_port($port, 5), 'httpd answers');
 # request: answer 400 with a status line, not a bare body or nothing.
 like(raw("HEAD /\r\n"), qr{^HTTP/1\.1 400 }, '"HEAD /" without a version: 400');
 
+# RFC 9112 3.2: a Host field with an invalid value is 400 (it would
+# reach CGI scripts as SERVER_NAME).
+for my $h ('a/b', 'a b', 'user@a', 'a?b', "a\\b", '<a>') {
+	like(raw("GET / HTTP/1.1\r\nHost: $h\r\nConnection: close\r\n\r\n"),
+	    qr{^HTTP/1\.1 400 }, "Host: $h is 400");
+}
+for my $h ('www.example.com:8080', '[::1]:80', '127.0.0.1', 'xn--caf-dma.example') {
+	like(raw("GET / HTTP/1.1\r\nHost: $h\r\nConnection: close\r\n\r\n"),
+	    qr{^HTTP/1\.1 200 }, "Host: $h is 200");
+}
+
 ok(!grep({ /sandbox|SIGSYS/ } Forkd::log_lines($sl)), 'no sandbox complaint');
 ok(kill(0, $pid) && waitpid($pid, WNOHANG) == 0, 'the worker is still running');
 

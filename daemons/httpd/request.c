@@ -308,9 +308,20 @@ req_semantics(struct http_request *r)
 	r->r_clen = -1;
 	for (i = 0; i < r->r_nfields; i++) {
 		f = &r->r_fields[i];
-		if (f->f_namelen == 4 && strncasecmp(f->f_name, "Host", 4) == 0)
+		if (f->f_namelen == 4 &&
+		    strncasecmp(f->f_name, "Host", 4) == 0) {
+			/*
+			 * Host = uri-host [ ":" port ] (RFC 9110 7.2); an
+			 * invalid value is 400 (RFC 9112 3.2). It reaches
+			 * CGI scripts as SERVER_NAME: no '/', '@' or spaces.
+			 */
+			for (j = 0; j < f->f_valuelen; j++)
+				if (!isalnum((unsigned char)f->f_value[j]) &&
+				    strchr("-._~%!$&'()*+,;=:[]",
+				    f->f_value[j]) == NULL)
+					return 400;
 			hosts++;
-		else if (f->f_namelen == 17 &&
+		} else if (f->f_namelen == 17 &&
 		    strncasecmp(f->f_name, "Transfer-Encoding", 17) == 0)
 			te = 1;
 		else if (f->f_namelen == 14 &&
