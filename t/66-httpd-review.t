@@ -178,6 +178,13 @@ for my $h ('www.example.com:8080', '[::1]:80', '127.0.0.1', 'xn--caf-dma.example
 	    qr{^HTTP/1\.1 200 }, "Host: $h is 200");
 }
 
+# A path longer than any served (HTTPD_PATH_MAX, 4096 bytes decoded),
+# within the request line's 8192: 414 (URI Too Long), not 400.
+like(raw("GET /" . ('a' x 5000) . " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+    qr{^HTTP/1\.1 414 }, 'a 5000-byte path: 414');
+like(raw("GET /" . ('%61' x 1500) . " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+    qr{^HTTP/1\.1 404 }, '... 4500 bytes that decode to 1500: looked up (404)');
+
 ok(!grep({ /sandbox|SIGSYS/ } Forkd::log_lines($sl)), 'no sandbox complaint');
 ok(kill(0, $pid) && waitpid($pid, WNOHANG) == 0, 'the worker is still running');
 

@@ -99,7 +99,8 @@ int	req_has_token(const char *v, size_t vlen, const char *tok);
  * Percent-decode target path src (srclen bytes, before any '?') once
  * into dst (dstsize bytes) and remove dot-segments (RFC 3986 5.2.4),
  * collapsing repeated slashes. Refuses %00, an encoded '/', bad escapes
- * and control bytes. Returns 0, or -1 (answer 400).
+ * and control bytes. Returns 0, -1 (answer 400), or -2 when the path
+ * does not fit in dstsize or HTTPD_PATH_MAX (answer 414).
  */
 int	req_path_decode(const char *src, size_t srclen, char *dst,
 	    size_t dstsize);

@@ -99,7 +99,7 @@ req_path_decode(const char *src, size_t srclen, char *dst, size_t dstsize)
 		if (c < 0x20 || c == 0x7f)
 			return -1;
 		if (n + 1 >= sizeof(dec))
-			return -1;
+			return -2;
 		dec[n++] = c;
 	}
 	dec[n] = '\0';
@@ -137,7 +137,7 @@ req_path_decode(const char *src, size_t srclen, char *dst, size_t dstsize)
 			continue;
 		}
 		if (o + 1 + seg + 2 > dstsize)
-			return -1;
+			return -2;
 		dst[o++] = '/';
 		memcpy(dst + o, dec + segstart, seg);
 		o += seg;
@@ -205,8 +205,14 @@ req_target(const char *t, size_t len, struct http_request *r)
 		r->r_query[len - pathlen - 1] = '\0';
 		r->r_hasquery = 1;
 	}
-	if (req_path_decode(path, pathlen, r->r_path, sizeof(r->r_path)) == -1)
+	switch (req_path_decode(path, pathlen, r->r_path, sizeof(r->r_path))) {
+	case 0:
+		break;
+	case -2:
+		return 414;	/* longer than any path we serve */
+	default:
 		return 400;
+	}
 	r->r_slash = r->r_path[strlen(r->r_path) - 1] == '/';
 	return REQ_OK;
 }
