@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libutil.h>
+#include <paths.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -430,6 +431,17 @@ main(int argc, char *argv[])
 	pid_t other;
 	int ch, check = 0, verbose = 0, n;
 
+	/*
+	 * Started with descriptor 0, 1 or 2 closed, the pidfile or a
+	 * listener would take that number and daemon(3) would put /dev/null
+	 * over it: hold them first.
+	 */
+	do {
+		if ((n = open(_PATH_DEVNULL, O_RDWR)) == -1)
+			err(1, "%s", _PATH_DEVNULL);
+	} while (n < 3);
+	close(n);
+
 	memset(&f, 0, sizeof(f));
 	f.conffile = FORKD_CONF;
 	f.sigfd = -1;
@@ -494,6 +506,19 @@ main(int argc, char *argv[])
 		forkd_blocking(sep);
 	}
 
+	/*
+	 * Block the signals before detaching: once the pidfile is written an
+	 * rc script may send SIGHUP at once, whose default action would end
+	 * forkd. They wait for the signalfd.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
+		err(1, "sigprocmask");
+
 	log_init(f.debug, LOG_DAEMON, "forkd");
 	log_setverbose(verbose);
 	if (!f.debug && daemon(0, 0) == -1) {
@@ -504,13 +529,6 @@ main(int argc, char *argv[])
 	if (f.pfh != NULL && pidfile_write(f.pfh) == -1)
 		log_warn("pidfile %s", f.pidpath);
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
-		fatal("sigprocmask");
 	if ((f.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		fatal("signalfd");
 	signal(SIGPIPE, SIG_IGN);

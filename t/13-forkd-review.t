@@ -14,7 +14,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 need_root();
-plan tests => 14;
+plan tests => 22;
 
 # One line from $s, or undef after $timeout seconds.
 sub read_line {
@@ -127,4 +127,74 @@ sub reload {
 	    'pool: reloaded as prefork.2');
 	ok(wait_children($f->{pid}, 2), 'pool: two handlers after the reload');
 	forkd_stop($f);
+}
+
+# forkd started with descriptors 0, 1 and 2 closed (as some launchers do):
+# daemon(3) puts /dev/null on them, which must not clobber the pidfile or a
+# listener that took one of those numbers.
+{
+	my $p = free_port();
+	my $dir = tmpdir();
+	my $sl = syslog_start($dir);
+	spit("$dir/forkd.conf",
+	    "127.0.0.1:$p stream tcp nowait nobody /bin/echo echo closed\n");
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		exec(syslog_wrap($sl), 'sh', '-c',
+		    'exec "$@" <&- >&- 2>&-', 'sh', build('forkd'), '-f',
+		    "$dir/forkd.conf", '-p', "$dir/forkd.pid") or POSIX::_exit(127);
+	}
+	waitpid($pid, 0);
+	is($? >> 8, 0, 'closed fds: forkd detaches, exit 0');
+	ok(wait_log($sl, qr/started: 1 services/), 'closed fds: forkd started');
+	my $end = time + 5;
+	sleep(0.05) while !(slurp("$dir/forkd.pid") // '') && time < $end;
+	my ($daemon) = (slurp("$dir/forkd.pid") // '') =~ /^(\d+)/;
+	ok($daemon && kill(0, $daemon), 'closed fds: the pidfile holds its pid');
+	my $s = connect_tcp($p);
+	is($s ? read_line($s) : undef, "closed\n", 'closed fds: the service answers');
+	# Stop it (by the pid it wrote, or as the test's own last resort).
+	($daemon) = grep { (slurp("/proc/$_/cmdline") // '') =~ /\Q$dir\E/ }
+	    map { m{/proc/(\d+)} } glob('/proc/[0-9]*/cmdline') unless $daemon;
+	if ($daemon) {
+		kill('TERM', $daemon);
+		$end = time + 10;
+		sleep(0.05) while kill(0, $daemon) && time < $end;
+	}
+	ok(!-e "$dir/forkd.pid", 'closed fds: SIGTERM removes the pidfile');
+	kill('TERM', $sl->{pid});
+	waitpid($sl->{pid}, 0);
+}
+
+# The pidfile tells an rc script forkd is up, and the script may send
+# SIGHUP at once: by then the signals must be forkd's to handle, not fatal.
+# strace holds forkd in the pidfile's write for a second to open the window.
+SKIP: {
+	skip 'needs strace to widen the pidfile window', 3
+	    if system('strace -V >/dev/null 2>&1') != 0;
+	my $p = free_port();
+	my $dir = tmpdir();
+	my $sl = syslog_start($dir);
+	spit("$dir/forkd.conf",
+	    "127.0.0.1:$p stream tcp nowait nobody /bin/echo echo hup\n");
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		open(STDIN, '<', '/dev/null');
+		exec(syslog_wrap($sl), 'strace', '-f', '-o', '/dev/null',
+		    '-e', 'trace=pwrite64', '-e',
+		    'inject=pwrite64:delay_exit=1000000', build('forkd'), '-f',
+		    "$dir/forkd.conf", '-p', "$dir/forkd.pid") or POSIX::_exit(127);
+	}
+	my ($daemon, $end) = (undef, time + 10);
+	while (!$daemon && time < $end) {
+		($daemon) = (slurp("$dir/forkd.pid") // '') =~ /^(\d+)/;
+		sleep(0.01);
+	}
+	ok($daemon && kill('HUP', $daemon), 'hup: SIGHUP as soon as the pidfile is written');
+	ok(wait_log($sl, qr/reload: /), 'hup: forkd reloads');
+	ok(kill(0, $daemon), 'hup: ... and runs on');
+	kill('TERM', $daemon) if $daemon;
+	waitpid($pid, 0);
+	kill('TERM', $sl->{pid});
+	waitpid($sl->{pid}, 0);
 }
