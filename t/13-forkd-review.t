@@ -98,14 +98,16 @@ sub reload {
 	my $p = free_port();
 	my $dir = tmpdir();
 	chmod(0755, $dir);
-	# Accepts one connection, echoes a line, exits.
+	# Accepts one connection, says so, echoes a line, exits.
 	spit("$dir/holder", q{open(my $l, '+<&=', 0) or die; accept(my $c, $l)}
-	    . q{ or die; my $x = <$c>; syswrite($c, $x); exit 0;});
+	    . q{ or die; syswrite($c, "ready\n"); my $x = <$c>;}
+	    . q{ syswrite($c, $x); exit 0;});
 	my $f = forkd_start(dir => $dir, conf =>
 	    "127.0.0.1:$p stream tcp wait nobody /usr/bin/perl perl $dir/holder\n");
 	ok(wait_log($f->{sl}, qr/started: 1 services/), 'mode: forkd started');
 	my $c1 = connect_tcp($p);
-	ok(wait_children($f->{pid}, 1), 'mode: the wait handler holds the socket');
+	is($c1 ? read_line($c1) : undef, "ready\n",
+	    'mode: the wait handler holds the socket and a connection');
 	ok(reload($f, "127.0.0.1:$p stream tcp nowait nobody /bin/echo echo hi\n"),
 	    'mode: reloaded as nowait');
 	syswrite($c1, "held\n");
