@@ -381,6 +381,12 @@ conf_parse(const char *path, struct servtab **list, char *err, size_t errlen)
 			break;
 		/* The record's first line, past leading blank lines. */
 		c.line = (int)start;
+		/* strtok would stop at a NUL byte and drop the rest unseen. */
+		if (memchr(line, '\0', len) != NULL) {
+			conf_error(&c, "line", "a NUL byte");
+			free(line);
+			continue;
+		}
 		nf = 0;
 		for (p = strtok(line, " \t\r"); p != NULL && *p != '#';
 		    p = strtok(NULL, " \t\r")) {

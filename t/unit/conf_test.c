@@ -243,6 +243,87 @@ test_missing_file(void **state)
 	    "/nonexistent/forkd.conf: No such file or directory\n");
 }
 
+/* Write len bytes of text (NULs and all) to the test file and parse it. */
+static int
+parse_bytes(const char *text, size_t len, struct servtab **list)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
+	fclose(fp);
+	return conf_parse(path, list, err, sizeof(err));
+}
+
+static void
+test_line_forms(void **state)
+{
+	struct servtab *list, *sep;
+	char *text, *p;
+	size_t i;
+
+	(void)state;
+	/* CRLF line ends, as a file edited on another system has. */
+	assert_int_equal(parse("4199 stream tcp nowait root /bin/cat cat -u\r\n"
+	    "4200 stream tcp nowait root /bin/cat cat\r\n", &list), 0);
+	sep = list;
+	assert_int_equal(sep->se_argc, 2);
+	assert_string_equal(sep->se_argv[1], "-u");
+	assert_int_equal(sep->se_next->se_line, 2);
+	assert_string_equal(sep->se_next->se_argv[0], "cat");
+	conf_free(list);
+
+	/* The line after a continued one has its own number. */
+	assert_int_equal(parse("4199 stream tcp \\\n nowait \\\n root /bin/cat "
+	    "cat\n4200 stream tcp nowait root /bin/cat cat\n", &list), 0);
+	assert_int_equal(list->se_line, 1);
+	assert_int_equal(list->se_next->se_line, 4);
+	conf_free(list);
+
+	/* argv0 and 63 arguments: 64, the most. */
+	text = malloc(65536);
+	assert_non_null(text);
+	p = text + sprintf(text, "4199 stream tcp nowait root /bin/cat cat");
+	for (i = 1; i < SE_ARGV_MAX; i++)
+		p += sprintf(p, " a%zu", i);
+	strcpy(p, "\n");
+	assert_int_equal(parse(text, &list), 0);
+	assert_int_equal(list->se_argc, SE_ARGV_MAX);
+	assert_null(list->se_argv[SE_ARGV_MAX]);
+	conf_free(list);
+
+	/* 70 arguments, on line 2. */
+	p = text + sprintf(text, "\n4199 stream tcp nowait root /bin/cat cat");
+	for (i = 0; i < 70; i++)
+		p += sprintf(p, " a%zu", i);
+	strcpy(p, "\n");
+	expect_error(text, 2, "arguments", "more than 64");
+
+	/* A very long argument is kept whole. */
+	p = text + sprintf(text, "4199 stream tcp nowait root /bin/cat cat ");
+	memset(p, 'x', 60000);
+	strcpy(p + 60000, "\n");
+	assert_int_equal(parse(text, &list), 0);
+	assert_int_equal(strlen(list->se_argv[1]), 60000);
+	conf_free(list);
+	free(text);
+}
+
+static void
+test_nul_byte(void **state)
+{
+	static const char text[] = "4199 stream tcp nowait root /bin/cat cat\n"
+	    "4200 stream tcp nowait root /bin/cat cat\0 -x\n";
+	struct servtab *list = (struct servtab *)1;
+
+	(void)state;
+	/* What follows a NUL byte would be dropped unseen: refuse it. */
+	assert_int_equal(parse_bytes(text, sizeof(text) - 1, &list), -1);
+	assert_null(list);
+	if (strstr(err, ":2: line: ") == NULL || strstr(err, "NUL") == NULL)
+		fail_msg("want \":2: line: ...NUL...\", got \"%s\"", err);
+}
+
 static void
 test_same(void **state)
 {
@@ -273,6 +354,8 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_line_forms),
+		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_same),
 	};
 	int fd, r;
