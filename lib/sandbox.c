@@ -62,24 +62,36 @@ sandbox_sigsys(int sig, siginfo_t *info, void *ctx)
 	_exit(111);
 }
 
+/*
+ * Set resource's soft and hard limits to want, or to the hard limit in
+ * force when that is lower: a profile's limit is a ceiling, and raising a
+ * hard limit needs privilege a handler run as nobody lacks (EPERM would
+ * stop it from starting at all under a stricter ulimit -Hn).
+ */
 static int
-sandbox_rlimits(const struct sandbox_profile *p)
+sandbox_limit(int resource, rlim_t want)
 {
 	struct rlimit rl;
 
-	rl.rlim_cur = rl.rlim_max = 0;
-	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+	if (getrlimit(resource, &rl) == -1)
 		return -1;
-	if (p->sp_nofile != 0) {
-		rl.rlim_cur = rl.rlim_max = p->sp_nofile;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			return -1;
-	}
-	if (p->sp_fsize != 0) {
-		rl.rlim_cur = rl.rlim_max = p->sp_fsize;
-		if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
-			return -1;
-	}
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+		want = rl.rlim_max;
+	rl.rlim_cur = rl.rlim_max = want;
+	return setrlimit(resource, &rl);
+}
+
+static int
+sandbox_rlimits(const struct sandbox_profile *p)
+{
+	if (sandbox_limit(RLIMIT_CORE, 0) == -1)
+		return -1;
+	if (p->sp_nofile != 0 && sandbox_limit(RLIMIT_NOFILE,
+	    p->sp_nofile) == -1)
+		return -1;
+	if (p->sp_fsize != 0 && sandbox_limit(RLIMIT_FSIZE,
+	    p->sp_fsize) == -1)
+		return -1;
 	return 0;
 }
 

@@ -14,7 +14,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 need_root();
-plan tests => 22;
+plan tests => 24;
 
 # One line from $s, or undef after $timeout seconds.
 sub read_line {
@@ -199,4 +199,18 @@ SKIP: {
 	waitpid($pid, 0);
 	kill('TERM', $sl->{pid});
 	waitpid($sl->{pid}, 0);
+}
+
+# lib/sandbox.c: a profile's RLIMIT_NOFILE above the hard limit in force
+# (ulimit -Hn) is a ceiling, not a reason to refuse to start. echod -c 100
+# wants more than 64 descriptors; as nobody it cannot raise the hard limit.
+SKIP: {
+	skip 'needs build/echod, prlimit and setpriv', 2
+	    unless -x build('echod') &&
+	    system('prlimit -V >/dev/null 2>&1 && setpriv -V >/dev/null 2>&1') == 0;
+	my $dir = tmpdir();
+	spit("$dir/in", "low limit\n");
+	my $out = `prlimit --nofile=64:64 setpriv --reuid=65534 --regid=65534 --clear-groups @{[build('echod')]} -c 100 < $dir/in 2>&1`;
+	is($? >> 8, 0, 'rlimit: echod starts under a hard limit below its profile\'s');
+	is($out, "low limit\n", 'rlimit: ... and echoes');
 }
