@@ -140,6 +140,16 @@ sandbox_enter(const struct sandbox_profile *p)
 		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);
+	/*
+	 * abort(3) raises SIGABRT with tgkill: glibc calls it when
+	 * _FORTIFY_SOURCE, the stack protector or malloc finds memory
+	 * corrupted, and that must not be logged as a sandbox violation.
+	 * SIGABRT to this process only.
+	 */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+		    SCMP_A2(SCMP_CMP_EQ, SIGABRT));
 	for (i = 0; r == 0 && i < p->sp_nallow; i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, p->sp_allow[i], 0);
 	for (i = 0; r == 0 && i < p->sp_nrefuse; i++)

@@ -14,7 +14,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 need_root();
-plan tests => 24;
+plan tests => 28;
 
 # One line from $s, or undef after $timeout seconds.
 sub read_line {
@@ -213,4 +213,22 @@ SKIP: {
 	my $out = `prlimit --nofile=64:64 setpriv --reuid=65534 --regid=65534 --clear-groups @{[build('echod')]} -c 100 < $dir/in 2>&1`;
 	is($? >> 8, 0, 'rlimit: echod starts under a hard limit below its profile\'s');
 	is($out, "low limit\n", 'rlimit: ... and echoes');
+}
+
+# lib/sandbox.c: abort(3), which glibc calls when _FORTIFY_SOURCE, the
+# stack protector or malloc finds memory corrupted, ends a sandboxed
+# handler with SIGABRT; it is not logged as a sandbox violation.
+{
+	my $p = free_port();
+	my $violator = build('t/sandbox_violator');
+	my $f = forkd_start(conf =>
+	    "127.0.0.1:$p stream tcp nowait nobody $violator violator abort\n");
+	ok(wait_log($f->{sl}, qr/started: 1 services/), 'abort: forkd started');
+	my $s = connect_tcp($p);
+	is($s ? read_line($s) : undef, "entered\n", 'abort: the handler entered its sandbox');
+	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: pid \d+ (killed by|exited)/),
+	    'abort: its end is logged');
+	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: pid \d+ killed by signal 6 \(Aborted\)/, 0.1),
+	    'abort: ... as SIGABRT, not a sandbox violation');
+	forkd_stop($f);
 }
