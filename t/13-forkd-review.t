@@ -14,7 +14,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 need_root();
-plan tests => 28;
+plan tests => 35;
 
 # One line from $s, or undef after $timeout seconds.
 sub read_line {
@@ -231,4 +231,29 @@ SKIP: {
 	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: pid \d+ killed by signal 6 \(Aborted\)/, 0.1),
 	    'abort: ... as SIGABRT, not a sandbox violation');
 	forkd_stop($f);
+}
+
+# Shutdown is bounded: a handler that ignores SIGTERM gets SIGKILL after
+# 5 s, and forkd still removes its pidfile and exits 0.
+{
+	my $p = free_port();
+	my $dir = tmpdir();
+	chmod(0755, $dir);
+	spit("$dir/stubborn", q{$SIG{TERM} = 'IGNORE'; $| = 1; print "up\n";}
+	    . q{ sleep 600;});
+	my $f = forkd_start(dir => $dir, args => ['-p', "$dir/forkd.pid"],
+	    conf => "127.0.0.1:$p stream tcp nowait nobody /usr/bin/perl perl $dir/stubborn\n");
+	ok(wait_log($f->{sl}, qr/started: 1 services/), 'stop: forkd started');
+	my $s = connect_tcp($p);
+	is($s ? read_line($s) : undef, "up\n", 'stop: the stubborn handler runs');
+	my @kids = children($f->{pid});
+	my $t0 = time;
+	is(forkd_stop($f, keep_log => 1, timeout => 15), 0, 'stop: forkd exits 0');
+	cmp_ok(time - $t0, '<', 10, 'stop: ... within its bound');
+	ok(wait_log($f->{sl}, qr/stopping: 1 children did not end in 5000 ms: killing them/),
+	    'stop: the SIGKILL is logged');
+	ok(!-e "$dir/forkd.pid", 'stop: the pidfile is removed');
+	ok(@kids == 1 && !kill(0, $kids[0]), 'stop: the handler is gone');
+	kill('TERM', $f->{sl}{pid});
+	waitpid($f->{sl}{pid}, 0);
 }
