@@ -79,8 +79,17 @@ echo_connection(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 	bool found = false;
 	size_t k;
 	ssize_t n;
-	int r, status = 0;
+	socklen_t tlen = sizeof(int);
+	int r, type, status = 0;
 
+	/*
+	 * serve_write_all() keeps its deadline only on a non-blocking fd: on
+	 * a blocking socket write(2) sleeps until a peer that never reads
+	 * takes its echo, and -i never ends the connection. Sockets only: a
+	 * terminal's O_NONBLOCK would outlive us.
+	 */
+	if (getsockopt(wfd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0)
+		(void)serve_nonblock(wfd, 1);
 	log_info("connect %s:%s", peer->remote_ip, peer->remote_port);
 	for (;;) {
 		pfd.fd = rfd;
