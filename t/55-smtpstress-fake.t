@@ -102,8 +102,11 @@ sub fake_session {
 				$err->('503 Error: duplicate HELO');
 			} else {
 				$helo = $1;
+				# 'twice': the reply again, in the same write.
 				$say->(($o{bug} // '') eq 'name' ?
-				    '250 other.example' : "250 $NAME");
+				    '250 other.example' :
+				    ($o{bug} // '') eq 'twice' ?
+				    "250 $NAME${eol}250 $NAME" : "250 $NAME");
 			}
 		} elsif ($l =~ /^MAIL FROM:\s*(.*?)\s*$/i) {
 			my $a = $1;
@@ -290,6 +293,27 @@ my %kinds;
 	is($st, 1, 'replies without CR: exit 1');
 	like($err, qr/is not one CRLF-ended line: "220 fake\.example SMTP CS4410MP3\\n"/,
 	    'the bare LF is named');
+	fake_stop($f);
+}
+
+# A server that answers HELO twice: the second reply is there before the
+# next command was sent, so it answers nothing we said. With -n 1 the
+# session is that HELO alone: the extra reply used to go unread and the
+# run passed; with more, it was taken for the next command's reply and
+# the mismatch named the wrong command.
+{
+	my $f = fake_start(timeout => 5, bug => 'twice');
+	my ($st, $out, $err) = stress('-q', '-S', '1', '-c', '1', '-n', '1',
+	    '127.0.0.1', $f->{port});
+	is($st, 1, 'a reply to HELO sent twice, session of HELO only: exit 1')
+	    or diag($out, $err);
+	like($err, qr/mismatch: a reply came before a command was sent, after HELO: "250 fake\.example\\r\\n"/,
+	    'the unsolicited reply is named');
+	($st, $out, $err) = stress('-q', '-S', '2', '-n', '100',
+	    '127.0.0.1', $f->{port});
+	is($st, 1, 'a reply to HELO sent twice, 100 operations: exit 1');
+	like($err, qr/mismatch: a reply came before a command was sent, after HELO: "250 fake\.example\\r\\n"/,
+	    'the unsolicited reply is named, not the next command');
 	fake_stop($f);
 }
 

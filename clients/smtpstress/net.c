@@ -331,6 +331,22 @@ net_reply(struct net *nt, struct conn *c, char *line, long long now)
 		run->r_provoked[st->st_expect - EX_ERR_FIRST]++;
 	if (st->st_expect == EX_DELIVERED)
 		number_add(run, number);
+	/*
+	 * We send one command at a time, and the next is not sent yet:
+	 * bytes already read after this reply answer nothing we said (a
+	 * reply sent twice, say). Taken for the next command's reply they
+	 * would blame the wrong command, or go unread at the session's end.
+	 */
+	if (c->c_inlen > 0) {
+		visline(got, sizeof(got), c->c_in, c->c_inlen > 80 ? 80 :
+		    c->c_inlen);
+		run->r_mismatches++;
+		sx_diag(run, "session %u: mismatch: a reply came before a "
+		    "command was sent, after %s: \"%s\"", c->c_session,
+		    script_cmd_name(st->st_cmd), got);
+		net_close(nt, c);
+		return 0;
+	}
 	if (++c->c_step == c->c_sc.sc_nsteps) {
 		net_close(nt, c);
 		return 0;
