@@ -469,7 +469,12 @@ nc_server(struct netchat *nc, const char *address, const char *port)
 			break;
 		pfd[0].fd = lfd;
 		pfd[0].events = POLLIN;
-		pfd[1].fd = nc->nc_in.lb_eof ? -1 : 0;
+		/*
+		 * A full buffer takes no more: stdin would stay readable,
+		 * and the listener never get its turn below.
+		 */
+		pfd[1].fd = nc->nc_in.lb_eof ||
+		    nc->nc_in.lb_len == sizeof(nc->nc_in.lb_buf) ? -1 : 0;
 		pfd[1].events = POLLIN;
 		if (poll(pfd, 2, -1) == -1) {
 			if (errno == EINTR)
