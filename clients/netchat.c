@@ -22,6 +22,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 #include <vis.h>
 
+#include "dial.h"
 #include "serve.h"
 
 /* Longest line handled in one piece; longer ones travel in pieces. */
@@ -383,24 +385,23 @@ nc_client(struct netchat *nc, const char *host, const char *port)
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
 		errx(1, "%s port %s: %s", host, port, gai_strerror(e));
+	/*
+	 * -w bounds each connect as nc -w does: a host that drops SYNs
+	 * would otherwise cost the kernel's minutes of retries.
+	 */
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd == -1) {
-			saved = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if ((fd = dial_addr(ai, nc->nc_wait_ms)) != -1)
 			break;
 		saved = errno;
-		close(fd);
-		fd = -1;
 	}
 	if (fd == -1) {
 		freeaddrinfo(res);
 		errno = saved;
 		err(1, "connect %s port %s", host, port);
 	}
+	/* The conversation's reads and writes wait in poll(2) themselves. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1)
+		err(1, "fcntl");
 	nc_name(ai->ai_addr, ai->ai_addrlen, h, sizeof(h), p, sizeof(p));
 	freeaddrinfo(res);
 	nc_status(nc, "connected to %s port %s", h, p);

@@ -61,4 +61,37 @@ SKIP: {
 	kill('TERM', $pid);
 }
 
+# netchat -w bounds the connect as nc -w does: a listener whose queue is
+# full drops SYNs, and the blocking connect(2) waited out the kernel's
+# minutes of retries whatever -w said.
+SKIP: {
+	my $nc = build('netchat');
+	skip('build/netchat not built', 2) unless -x $nc;
+	# (IO::Socket::IP takes Listen => 0 as no listen at all.)
+	my $l = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0)
+	    or die "bind: $!";
+	listen($l, 0) or die "listen: $!";
+	my $port = $l->sockport;
+	# Fill the accept queue: once one is queued, the next SYN is dropped.
+	my @fill;
+	for (1 .. 3) {
+		push @fill, IO::Socket::IP->new(PeerHost => '127.0.0.1',
+		    PeerPort => $port, Blocking => 0) or die "connect: $!";
+	}
+	spit("$dir/hi", "hi\n");
+	my $t0 = time;
+	my $pid = start("$dir/hi", "$dir/ncw.err", $nc, '-w', '1',
+	    '127.0.0.1', $port);
+	my $st;
+	for (1 .. 1000) {
+		last if waitpid($pid, WNOHANG) == $pid && defined($st = $? >> 8);
+		select(undef, undef, undef, 0.02);
+	}
+	is($st, 1, 'netchat -w 1 to a host that drops SYNs: exit 1 within 20 s');
+	like(slurp("$dir/ncw.err") // '', qr/^netchat: connect 127\.0\.0\.1 port $port: Connection timed out$/m,
+	    'and says the connect timed out');
+	@pids = grep { $_ != $pid } @pids;
+	kill('KILL', $pid) unless defined $st;
+}
+
 done_testing();
