@@ -287,6 +287,7 @@ SKIP: {
 	close($l6);
 	syswrite($s, "over v6\n.\n");
 	is(read_n($s, 100, 5), "over v6\n.\n", 'IPv6: echoed up to the terminator');
+	close($s);	# echod closes on our EOF after its FIN
 	my $end = time + 3;
 	sleep(0.05) while time < $end && (slurp("$dir/v6.err") // '') !~ /close/;
 	like(slurp("$dir/v6.err") // '', qr/close ::1:\d+ in 10 out 10 \(terminator\)/, 'IPv6: peer logged as ::1');

@@ -151,6 +151,7 @@ SKIP: {
 	my $back = read_all($s, 10);
 	waitpid($pid2, 0);
 	ok($back eq $data . "\n.\n", '200000 random bytes byte-exact under tcpserver');
+	close($s);	# echod closes on our EOF after its FIN
 
 	my $end = time + 3;
 	sleep(0.05) while time < $end && (slurp("$dir/tcpserver.err") // '') !~ /in 200003/;

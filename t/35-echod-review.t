@@ -107,6 +107,33 @@ sub read_n {
 	return $buf;
 }
 
+# A client socket to 127.0.0.1:$port with a receive buffer of $rcvbuf
+# bytes set before the connect (so the window it offers stays small).
+sub dial {
+	my ($port, $rcvbuf) = @_;
+	socket(my $s, Socket::AF_INET, Socket::SOCK_STREAM, 0) or die "socket: $!";
+	setsockopt($s, SOL_SOCKET, SO_RCVBUF, $rcvbuf) or die "SO_RCVBUF: $!"
+	    if $rcvbuf;
+	connect($s, Socket::pack_sockaddr_in($port, Socket::inet_aton('127.0.0.1')))
+	    or die "connect: $!";
+	return $s;
+}
+
+# The TCP state (hex, as /proc/net/tcp has it: 04 is FIN_WAIT1) of the
+# loopback socket from local port $lport to remote port $rport, or ''.
+sub tcp_state {
+	my ($lport, $rport) = @_;
+	open(my $fh, '<', '/proc/net/tcp') or return '';
+	while (<$fh>) {
+		my (undef, $l, $r, $st) = split;
+		next unless defined $st && $l =~ /:([0-9A-F]{4})$/;
+		next unless hex($1) == $lport;
+		next unless $r =~ /:([0-9A-F]{4})$/ && hex($1) == $rport;
+		return $st;
+	}
+	return '';
+}
+
 # nowait: a peer that sends without ever reading. echod's blocking write
 # must still end at the idle time (-i), not hold the process forever.
 {
@@ -118,6 +145,56 @@ sub read_n {
 	is($st // -1, 0, 'nowait: exit 0 for a peer gone idle');
 	like(slurp($err) // '', qr/close 127\.0\.0\.1:\d+ in \d+ out \d+ \(idle\)/,
 	    'nowait: logged as idle');
+	close($c);
+}
+
+# -t: the echo is in the kernel, not yet taken by the peer (its window is
+# full) when echod reads the ".": echod sends its FIN after it. Bytes the
+# peer sends after the "." must not make the kernel answer RST and throw
+# the unsent echo away: the peer gets every byte up to the "." line.
+sub after_dot {
+	my ($name, $s, $sport) = @_;
+	my $cport = (Socket::unpack_sockaddr_in(getsockname($s)))[0];
+	my $data = ('y' x 1023 . "\n") x 256;	# 256 KiB
+	my $want = $data . ".\n";
+	syswrite($s, $want) == length($want) or die "write: $!";
+	# echod has written all of it back and shut down its side.
+	my $end = time + 5;
+	sleep(0.02) while time < $end && tcp_state($sport, $cport) ne '04';
+	is(tcp_state($sport, $cport), '04', "$name: echod's FIN queued behind the unread echo");
+	syswrite($s, "more after the dot\n" x 10);
+	my $got = read_n($s, length($want) + 1, 10);
+	ok($got eq $want, "$name: all " . length($want) . ' bytes up to "." back despite bytes after it')
+	    or diag('got ' . length($got));
+	close($s);
+}
+
+{
+	my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'tcp', Listen => 16) or die "listen: $!";
+	run_on($l, '-t', '-i', '10');
+	after_dot('listener', dial($l->sockport, 4096), $l->sockport);
+	close($l);
+	$l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'tcp', Listen => 1) or die "listen: $!";
+	my $s = dial($l->sockport, 4096);
+	my $a = $l->accept or die "accept: $!";
+	run_on($a, '-t', '-i', '10');
+	close($a);
+	after_dot('nowait', $s, $l->sockport);
+	close($l);
+}
+
+# A peer that keeps its socket open after the terminator's echo and FIN:
+# the linger ends at the idle time (-i 1 here, below ECHO_LINGER_MS).
+{
+	my ($pid, $c, $err) = nowait(args => ['-t', '-i', '1']);
+	syswrite($c, "a\n.\n");
+	is(read_n($c, 100, 5), "a\n.\n", 'linger: echo and EOF');
+	my $st = wait_exit($pid, 5);
+	is($st // -1, 0, 'linger: echod exits 0 though the peer never closes');
+	like(slurp($err) // '', qr/close 127\.0\.0\.1:\d+ in 4 out 4 \(terminator\)/,
+	    'linger: logged as the terminator');
 	close($c);
 }
 

@@ -20,6 +20,12 @@
 
 /* Bytes a connection may hold between reading and writing them back. */
 #define ECHO_BUFSZ	16384
+/*
+ * After the terminator's echo and our FIN, how long a connection waits
+ * for the peer's EOF before it closes anyway (ms): Apache's lingering
+ * close waits 2 s too. Never longer than the idle time (-i).
+ */
+#define ECHO_LINGER_MS	2000
 /* Largest UDP payload: 65535 - 8 (UDP header); IPv4 allows 20 bytes less. */
 #define ECHO_DGRAMSZ	65535
 
@@ -49,9 +55,11 @@ struct echo_conn {
 	size_t		 ec_len;
 	enum echo_term	 ec_term;
 	bool		 ec_done;	/* terminator read: close once flushed */
+	bool		 ec_shut;	/* FIN sent: input dropped until EOF */
 	uint64_t	 ec_in;		/* bytes read from the peer */
 	uint64_t	 ec_out;	/* bytes written back */
-	long long	 ec_last;	/* serve_now_ms() of the last progress */
+	long long	 ec_last;	/* serve_now_ms() of the last progress,
+					   or of the FIN once ec_shut */
 	const char	*ec_why;	/* why it closed, for the log */
 };
 
@@ -76,8 +84,9 @@ int	echo_connection(int rfd, int wfd, const struct serve_peer *peer,
 /*
  * One non-blocking step of connection ec (seed 000's handle_connection):
  * write what is pending, and only when nothing is pending read what the
- * peer sent and try to write it back. Returns true while the connection
- * stays open, false when it is to be closed (ec_why says why).
+ * peer sent and try to write it back; after the terminator's echo, send
+ * our FIN and drop input until the peer's EOF. Returns true while the
+ * connection stays open, false when it is to be closed (ec_why says why).
  */
 bool	handle_connection(struct echo_conn *ec);
 
@@ -86,6 +95,12 @@ bool	handle_connection(struct echo_conn *ec);
  * not POLLIN: back-pressure), POLLIN otherwise.
  */
 short	echo_events(const struct echo_conn *ec);
+
+/*
+ * When (serve_now_ms()) ec is to be closed if nothing happens: e_idle
+ * seconds after its last progress, or ECHO_LINGER_MS after its FIN.
+ */
+long long echo_deadline(const struct echo_conn *ec);
 
 /* Log ec's close and close its fd. */
 void	echo_close(struct echo_conn *ec);

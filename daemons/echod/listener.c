@@ -110,7 +110,7 @@ listener_timeout(const struct listener *l, long long now)
 	int i;
 
 	for (i = 0; i < l->l_nconns; i++) {
-		t = l->l_conns[i]->ec_last + l->l_env->e_idle * 1000LL;
+		t = echo_deadline(l->l_conns[i]);
 		if (first == -1 || t < first)
 			first = t;
 	}
@@ -121,7 +121,7 @@ listener_timeout(const struct listener *l, long long now)
 	return first <= now ? 0 : (int)(first - now);
 }
 
-/* Close the connections marked closed (fd -1) or idle too long. */
+/* Close the connections marked closed (fd -1) or past their deadline. */
 static void
 listener_reap(struct listener *l, long long now)
 {
@@ -130,9 +130,10 @@ listener_reap(struct listener *l, long long now)
 
 	for (i = j = 0; i < l->l_nconns; i++) {
 		ec = l->l_conns[i];
-		if (ec->ec_fd != -1 &&
-		    now - ec->ec_last >= l->l_env->e_idle * 1000LL) {
-			ec->ec_why = "idle";
+		if (ec->ec_fd != -1 && now >= echo_deadline(ec)) {
+			/* A linger that ends without the peer's EOF is fine. */
+			if (!ec->ec_shut)
+				ec->ec_why = "idle";
 			echo_close(ec);
 		}
 		if (ec->ec_fd == -1) {

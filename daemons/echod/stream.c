@@ -16,7 +16,9 @@
 #include "echod.h"
 #include "log.h"
 
-static void	stream_linger(int fd);
+static uint64_t	stream_linger(int, int);
+static bool	conn_flush(struct echo_conn *);
+static bool	conn_linger(struct echo_conn *);
 
 size_t
 term_scan(enum echo_term *st, const unsigned char *p, size_t len,
@@ -52,19 +54,41 @@ term_scan(enum echo_term *st, const unsigned char *p, size_t len,
 }
 
 /*
- * Before closing on the terminator: send our FIN, then discard what the
- * peer may have sent after the ".": closing a socket with unread input
- * makes Linux send RST, and an RST can destroy the echo still in flight.
+ * After the terminator and its echo: send our FIN behind the echo, then
+ * read and drop what the peer still sends until its EOF, for at most
+ * timeout_ms. Closing with unread input, or with input arriving after the
+ * close, makes Linux answer RST and throw away the echo still in its send
+ * queue (unsent while the peer's window is full): the peer would lose the
+ * tail of its echo. Returns the bytes dropped.
  */
-static void
-stream_linger(int fd)
+static uint64_t
+stream_linger(int fd, int timeout_ms)
 {
-	unsigned char junk[512];
+	unsigned char junk[4096];
+	long long left, deadline = serve_now_ms() + timeout_ms;
+	uint64_t dropped = 0;
+	struct pollfd pfd;
+	ssize_t n;
 
 	if (shutdown(fd, SHUT_WR) == -1)
-		return;		/* ENOTSOCK: stdio, nothing to do */
-	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
-		;
+		return 0;	/* ENOTSOCK: stdio, nothing to do */
+	for (;;) {
+		n = read(fd, junk, sizeof(junk));
+		if (n > 0) {
+			dropped += n;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR))
+			break;
+		if ((left = deadline - serve_now_ms()) <= 0)
+			break;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)left) == 0)
+			break;
+	}
+	return dropped;
 }
 
 int
@@ -134,7 +158,9 @@ echo_connection(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 		out += k;
 		if (found) {
 			why = "terminator";
-			stream_linger(wfd);
+			in += stream_linger(wfd, env->e_idle * 1000 <
+			    ECHO_LINGER_MS ? env->e_idle * 1000 :
+			    ECHO_LINGER_MS);
 			break;
 		}
 	}
@@ -169,6 +195,33 @@ conn_flush(struct echo_conn *ec)
 	return true;
 }
 
+/*
+ * The terminator's echo is written: send our FIN, then drop input until
+ * the peer's EOF, one read a call (see stream_linger(); echo_deadline()
+ * bounds it). Returns false once the connection may close.
+ */
+static bool
+conn_linger(struct echo_conn *ec)
+{
+	unsigned char junk[4096];
+	ssize_t n;
+
+	ec->ec_why = "terminator";
+	if (!ec->ec_shut) {
+		ec->ec_shut = true;
+		ec->ec_last = serve_now_ms();
+		if (shutdown(ec->ec_fd, SHUT_WR) == -1)
+			return false;
+	}
+	n = read(ec->ec_fd, junk, sizeof(junk));
+	if (n > 0) {
+		ec->ec_in += n;
+		return true;
+	}
+	return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR);
+}
+
 bool
 handle_connection(struct echo_conn *ec)
 {
@@ -180,11 +233,8 @@ handle_connection(struct echo_conn *ec)
 		return false;
 	if (ec->ec_off < ec->ec_len)
 		return true;
-	if (ec->ec_done) {
-		ec->ec_why = "terminator";
-		stream_linger(ec->ec_fd);
-		return false;
-	}
+	if (ec->ec_done)
+		return conn_linger(ec);
 
 	n = read(ec->ec_fd, ec->ec_buf, sizeof(ec->ec_buf));
 	if (n == -1) {
@@ -209,11 +259,8 @@ handle_connection(struct echo_conn *ec)
 	/* Most echoes go straight back: try now rather than after a poll. */
 	if (!conn_flush(ec))
 		return false;
-	if (ec->ec_done && ec->ec_off == ec->ec_len) {
-		ec->ec_why = "terminator";
-		stream_linger(ec->ec_fd);
-		return false;
-	}
+	if (ec->ec_done && ec->ec_off == ec->ec_len)
+		return conn_linger(ec);
 	return true;
 }
 
@@ -221,6 +268,16 @@ short
 echo_events(const struct echo_conn *ec)
 {
 	return ec->ec_off < ec->ec_len ? POLLOUT : POLLIN;
+}
+
+long long
+echo_deadline(const struct echo_conn *ec)
+{
+	long long idle = ec->ec_env->e_idle * 1000LL;
+
+	if (ec->ec_shut && idle > ECHO_LINGER_MS)
+		idle = ECHO_LINGER_MS;
+	return ec->ec_last + idle;
 }
 
 void
