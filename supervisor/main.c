@@ -241,6 +241,10 @@ forkd_reconfig(struct forkd *f)
 			log_info("%s: handler changed: replacing the pool",
 			    sep->se_name);
 			spawn_signal(f, sep, SIGTERM);
+			/* A fixed program starts at once, not after the
+			 * broken one's back-off. */
+			sep->se_backoff = 0;
+			sep->se_next_spawn = 0;
 		} else if (sep->se_mode == SE_PREFORK &&
 		    sep->se_nchild > sep->se_max) {
 			/* A smaller pool: end the handlers past its size. */
@@ -268,7 +272,9 @@ forkd_reconfig(struct forkd *f)
 	f->services = list;
 	/* New services; a reload also ends a looping guard's pause. */
 	for (sep = list; sep != NULL; sep = sep->se_next)
-		(void)forkd_open(sep);
+		if (forkd_open(sep) == -1 && sep->se_disabled_until == 0)
+			/* Retried in a minute, as inetd does. */
+			sep->se_disabled_until = now_ms() + 60000;
 	setproctitle("%s", f->conffile);
 	log_info("reload: %s", f->conffile);
 }

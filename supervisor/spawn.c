@@ -231,7 +231,8 @@ spawn_child(struct servtab *sep, int fd, int errfd,
 			    strerror(errno));
 			_exit(111);
 		}
-		if (setgid(sep->se_gid) == -1) {
+		if (setgid(sep->se_gid) == -1 || getgid() != sep->se_gid ||
+		    getegid() != sep->se_gid) {
 			dprintf(2, "setgid %u: %s\n", (unsigned)sep->se_gid,
 			    strerror(errno));
 			_exit(111);
