@@ -94,32 +94,38 @@ nc_status(const struct netchat *nc, const char *fmt, ...)
 /*
  * One line from lb into out (outsize bytes, NUL-terminated, without its
  * LF). At end of input a last line without LF counts as a line; a line
- * longer than the buffer comes out in pieces. Returns 1 with a line, 0
- * if there is none yet.
+ * longer than the buffer comes out in pieces. Returns 1 with a line (or
+ * its last piece), 2 with a piece that more of the line follows, 0 if
+ * there is none yet.
  */
 static int
 nc_lb_take(struct nc_lbuf *lb, char *out, size_t outsize, size_t *outlen)
 {
 	char *nl;
 	size_t n, used;
+	int piece = 0;
 
 	nl = memchr(lb->lb_buf, '\n', lb->lb_len);
 	if (nl != NULL) {
 		n = nl - lb->lb_buf;
 		used = n + 1;
-	} else if (lb->lb_len == sizeof(lb->lb_buf) ||
-	    (lb->lb_eof && lb->lb_len > 0)) {
+	} else if (lb->lb_len == sizeof(lb->lb_buf)) {
+		n = used = lb->lb_len;
+		piece = 1;
+	} else if (lb->lb_eof && lb->lb_len > 0) {
 		n = used = lb->lb_len;
 	} else
 		return 0;
-	if (n >= outsize)
+	if (n >= outsize) {
 		n = used = outsize - 1;
+		piece = 1;
+	}
 	memcpy(out, lb->lb_buf, n);
 	out[n] = '\0';
 	*outlen = n;
 	memmove(lb->lb_buf, lb->lb_buf + used, lb->lb_len - used);
 	lb->lb_len -= used;
-	return 1;
+	return piece ? 2 : 1;
 }
 
 /* One read(2) into lb. Returns bytes read, 0 at end, -1 with errno. */
@@ -143,8 +149,9 @@ nc_lb_fill(struct nc_lbuf *lb, int fd)
 
 /*
  * The next line from fd through lb, waiting at most timeout_ms in all
- * (-1: forever). Returns 1 with a line, 0 at end of input, -1 with errno
- * (ETIMEDOUT when the deadline passed).
+ * (-1: forever). Returns 1 with a line, 2 with a piece of a longer one
+ * (as nc_lb_take), 0 at end of input, -1 with errno (ETIMEDOUT when the
+ * deadline passed).
  */
 static int
 nc_readline(struct nc_lbuf *lb, int fd, int timeout_ms, char *out,
@@ -157,8 +164,8 @@ nc_readline(struct nc_lbuf *lb, int fd, int timeout_ms, char *out,
 	if (timeout_ms >= 0)
 		deadline = serve_now_ms() + timeout_ms;
 	for (;;) {
-		if (nc_lb_take(lb, out, outsize, outlen))
-			return 1;
+		if ((r = nc_lb_take(lb, out, outsize, outlen)) != 0)
+			return r;
 		if (lb->lb_eof)
 			return 0;
 		left = -1;
@@ -205,15 +212,19 @@ nc_output(const struct netchat *nc, const char *buf, size_t len)
 		err(1, "stdout");
 }
 
-/* Send one line and its LF to the peer. Returns 0, or -1 with errno. */
+/*
+ * Send one line and its LF to the peer, or with piece != 0 a piece of a
+ * longer line, without. Returns 0, or -1 with errno.
+ */
 static int
-nc_sendline(const struct netchat *nc, int fd, const char *line, size_t len)
+nc_sendline(const struct netchat *nc, int fd, const char *line, size_t len,
+    int piece)
 {
 	char buf[NC_LINEMAX + 1];
 
 	memcpy(buf, line, len);
 	buf[len] = '\n';
-	return serve_write_all(fd, buf, len + 1, nc->nc_wait_ms);
+	return serve_write_all(fd, buf, len + !piece, nc->nc_wait_ms);
 }
 
 /* A blank line ends the chat; a CR left by a CRLF file is still blank. */
@@ -223,17 +234,21 @@ nc_blank(const char *line, size_t len)
 	return len == 0 || (len == 1 && line[0] == '\r');
 }
 
-/* Seed 001: one line each way, in turn; the client speaks first. */
+/*
+ * Seed 001: one line each way, in turn; the client speaks first. A line
+ * longer than the buffer is one turn all the same, sent or printed in
+ * pieces until its LF.
+ */
 static enum nc_end
 nc_alternate(struct netchat *nc, int fd, int user_first)
 {
 	char line[NC_LINEMAX];
 	size_t len;
-	int r, user = user_first;
+	int r, user = user_first, cont = 0;
 
 	for (;;) {
 		if (user) {
-			if (nc->nc_prompt)
+			if (nc->nc_prompt && !cont)
 				fputs("> ", stderr);
 			r = nc_readline(&nc->nc_in, 0, -1, line,
 			    sizeof(line), &len);
@@ -241,9 +256,9 @@ nc_alternate(struct netchat *nc, int fd, int user_first)
 				err(1, "stdin");
 			if (r == 0)
 				return NC_END_EOF;
-			if (nc_blank(line, len))
+			if (!cont && nc_blank(line, len))
 				return NC_END_BLANK;
-			if (nc_sendline(nc, fd, line, len) == -1) {
+			if (nc_sendline(nc, fd, line, len, r == 2) == -1) {
 				if (errno == EPIPE || errno == ECONNRESET)
 					return NC_END_PEER;
 				warn("send");
@@ -261,12 +276,15 @@ nc_alternate(struct netchat *nc, int fd, int user_first)
 				return NC_END_ERROR;
 			}
 			/* A CRLF peer's CR is line end, not text, on a tty. */
-			if (nc->nc_vis && len > 0 && line[len - 1] == '\r')
+			if (r == 1 && nc->nc_vis && len > 0 &&
+			    line[len - 1] == '\r')
 				len--;
 			line[len] = '\n';
-			nc_output(nc, line, len + 1);
+			nc_output(nc, line, len + (r == 1));
 		}
-		user = !user;
+		/* The turn passes at the end of a line, not of a piece. */
+		if (!(cont = r == 2))
+			user = !user;
 	}
 }
 
@@ -278,14 +296,16 @@ nc_duplex(struct netchat *nc, int fd)
 	char line[NC_LINEMAX], buf[NC_LINEMAX];
 	size_t len;
 	ssize_t n;
-	int r, shut = 0;
+	int r, shut = 0, cont = 0, t;
 
 	for (;;) {
 		/* Whole lines from the user, so a blank one can end it. */
-		while (nc_lb_take(&nc->nc_in, line, sizeof(line), &len)) {
-			if (nc_blank(line, len))
+		while ((t = nc_lb_take(&nc->nc_in, line, sizeof(line),
+		    &len)) != 0) {
+			if (!cont && nc_blank(line, len))
 				return NC_END_BLANK;
-			if (nc_sendline(nc, fd, line, len) == -1) {
+			cont = t == 2;
+			if (nc_sendline(nc, fd, line, len, cont) == -1) {
 				if (errno == EPIPE || errno == ECONNRESET)
 					return NC_END_PEER;
 				warn("send");

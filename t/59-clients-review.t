@@ -16,13 +16,15 @@ my $dir = tmpdir();
 my @pids;
 END { local $?; kill('KILL', $_) for @pids; waitpid($_, 0) for @pids }
 
-# Start @cmd with stdin from $in (a file) and stderr to $err; its pid.
+# Start @cmd with stdin from $in (a file), stderr to $err and stdout to
+# $main::OUT (default /dev/null); its pid.
+our $OUT = '/dev/null';
 sub start {
 	my ($in, $err, @cmd) = @_;
 	my $pid = fork() // die "fork: $!";
 	if ($pid == 0) {
 		open(STDIN, '<', $in) or POSIX::_exit(126);
-		open(STDOUT, '>', '/dev/null') or POSIX::_exit(126);
+		open(STDOUT, '>', $OUT) or POSIX::_exit(126);
 		open(STDERR, '>', $err) or POSIX::_exit(126);
 		exec(@cmd) or POSIX::_exit(127);
 	}
@@ -92,6 +94,50 @@ SKIP: {
 	    'and says the connect timed out');
 	@pids = grep { $_ != $pid } @pids;
 	kill('KILL', $pid) unless defined $st;
+}
+
+# netchat's turns are lines: a line longer than its 8 KiB buffer went out
+# in pieces, each taken as a turn of its own, with an LF added after each
+# (bytes the peer never sent, and the turns out of step).
+SKIP: {
+	my $nc = build('netchat');
+	skip('build/netchat not built', 4) unless -x $nc;
+	my $long = 'A' x 10000;
+	# The peer's long line to the server's stdout.
+	my $port = free_port();
+	spit("$dir/ok", "ok\n");
+	local $OUT = "$dir/long.out";
+	my $pid = start("$dir/ok", "$dir/long.err", $nc, '-v', '-w', '10',
+	    '-b', '127.0.0.1', 'server', $port);
+	wait_file("$dir/long.err", qr/listening on/) or die "no netchat server";
+	my $c = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+	    PeerPort => $port) or die "connect: $!";
+	syswrite($c, "$long\n");
+	is(readline_within($c, 10), "ok\n", 'a 10000-byte line: the server answers');
+	close($c);
+	my $st;
+	for (1 .. 500) {
+		last if waitpid($pid, WNOHANG) == $pid && defined($st = $?);
+		select(undef, undef, undef, 0.02);
+	}
+	@pids = grep { $_ != $pid } @pids if defined $st;
+	ok((slurp("$dir/long.out") // '') eq "$long\n",
+	    'the server printed the 10000-byte line as it came, one line');
+
+	# The user's long line to the peer, in one turn.
+	my $l = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0,
+	    Listen => 1) or die "listen: $!";
+	spit("$dir/long.in", "$long\nsecond\n");
+	$OUT = "$dir/long2.out";
+	$pid = start("$dir/long.in", "$dir/long2.err", $nc, '-w', '10',
+	    '127.0.0.1', $l->sockport);
+	my $a = $l->accept or die "accept: $!";
+	my $got = readline_within($a, 10) // '';
+	ok($got eq "$long\n", 'the client sent the 10000-byte line as one line')
+	    or diag(length($got) . ' bytes');
+	syswrite($a, "reply\n");
+	ok((readline_within($a, 10) // "") eq "second\n", "and its next line on its next turn");
+	close($a);
 }
 
 done_testing();
