@@ -198,6 +198,38 @@ sub after_dot {
 	close($c);
 }
 
+# UDP: no answer to a source port below 1024 (echo 7, chargen 19, another
+# echod): a forged one would make two services answer each other for ever.
+SKIP: {
+	skip 'binding a port below 1024 needs root', 4 if $> != 0;
+	my $u = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'udp') or die "udp: $!";
+	my ($pid, $err) = run_on($u, '-x', '0');
+	my $low;
+	for my $p (reverse 600 .. 1023) {
+		$low = IO::Socket::IP->new(LocalAddr => '127.0.0.1',
+		    LocalPort => $p, PeerHost => '127.0.0.1',
+		    PeerPort => $u->sockport, Proto => 'udp') and last;
+	}
+	skip 'no free UDP port below 1024', 4 unless $low;
+	my $high = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+	    PeerPort => $u->sockport, Proto => 'udp') or die "udp: $!";
+	# Served in order: once the second is answered, the first was seen.
+	$low->send("from a reserved port\n");
+	$high->send("from an ephemeral port\n");
+	my $got;
+	$high->recv($got, 65536) if IO::Select->new($high)->can_read(5);
+	is($got, "from an ephemeral port\n", 'udp: a datagram from an ephemeral port is answered');
+	ok(!IO::Select->new($low)->can_read(0), 'udp: one from port ' . $low->sockport . ' is not');
+	ok(wait_file($err, qr/from 127\.0\.0\.1:\d+: not answered/), 'udp: logged (debug)');
+	# An empty datagram is still answered, from the right port.
+	$high->send('');
+	$got = undef;
+	$high->recv($got, 65536) if IO::Select->new($high)->can_read(5);
+	is($got, '', 'udp: an empty datagram gets an empty answer');
+	kill('TERM', $pid);
+}
+
 END {
 	local $?;
 	for my $p (@pids) {
