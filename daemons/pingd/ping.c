@@ -9,6 +9,8 @@
  */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,28 @@ ping_lost(const struct pingd *pd)
 	return arc4random_uniform(100) < (uint32_t)pd->pd_loss;
 }
 
+/*
+ * The reply goes to whatever source the datagram claims, and upper case is
+ * its own reply: a forged datagram from our own address and port, or from
+ * another pingd's, or from a service that answers anything (echo, chargen,
+ * daytime, all below 1024), would bounce between the two for ever. So
+ * those are not answered, as OpenBSD inetd's dg_badinput() refuses ports
+ * below IPPORT_RESERVED; port 0 cannot be answered at all.
+ */
+static int
+ping_reflector(const struct pingd *pd, const struct sockaddr *sa)
+{
+	unsigned port;
+
+	if (sa->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	else if (sa->sa_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	else
+		return 1;
+	return port < IPPORT_RESERVED || port == pd->pd_port;
+}
+
 /* Python's bytes.upper(): ASCII letters only, independent of locale. */
 static void
 ping_upper(unsigned char *p, size_t len)
@@ -49,6 +73,13 @@ ping_request(struct pingd *pd, size_t len, const struct sockaddr *sa,
 	char peer[PINGD_ADDRSTRLEN], text[LOG_VIS_MAX];
 
 	pd->pd_requests++;
+	if (ping_reflector(pd, sa)) {
+		pd->pd_dropped++;
+		log_debug("%s: %zu bytes not answered: its source port may "
+		    "be another server's", pingd_addr(sa, salen, peer,
+		    sizeof(peer)), len);
+		return 0;
+	}
 	if (log_getverbose())
 		log_debug("ping from %s: %zu bytes: %s",
 		    pingd_addr(sa, salen, peer, sizeof(peer)), len,

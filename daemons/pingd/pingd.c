@@ -165,9 +165,13 @@ pingd_serve(int fd, void *arg)
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		strlcpy(local, "-", sizeof(local));
-	else
+	else {
 		pingd_addr((struct sockaddr *)&ss, sslen, local,
 		    sizeof(local));
+		pd->pd_port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	}
 	if (serve_nonblock(fd, 1) == -1) {
 		log_warn("fcntl O_NONBLOCK");
 		return 111;

@@ -47,6 +47,7 @@ struct pingd {
 	int		 pd_heartbeat;	/* -H */
 	int		 pd_down_s;	/* -T: seconds of silence = down */
 	int		 pd_idle_s;	/* -x: exit after this idle; 0 never */
+	unsigned	 pd_port;	/* our own UDP port, host order */
 	long long	 pd_lastrx_ms;	/* monotonic ms of the last datagram */
 	unsigned long long pd_requests;
 	unsigned long long pd_answered;
@@ -74,7 +75,9 @@ char	*pingd_vis(char *dst, size_t dstsize, const void *src, size_t len);
  * Serve one ping request of len bytes in pd->pd_buf from peer sa: drop it
  * with probability pd_loss percent, or send it back to sa in upper case
  * (ASCII a-z only, the same length: a reply is never larger than its
- * request). Returns 0, or -1 if sendto(2) failed (logged, not fatal).
+ * request). A datagram from a port below 1024 or from pd_port is not
+ * answered (see ping.c). Returns 0, or -1 if sendto(2) failed (logged,
+ * not fatal).
  */
 int	ping_request(struct pingd *pd, size_t len, const struct sockaddr *sa,
 	    socklen_t salen);
