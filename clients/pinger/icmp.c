@@ -808,11 +808,13 @@ icmp_run(struct pinger *p)
 	c.c_next = 1;			/* ping numbers from icmp_seq=1 */
 	c.c_oldest = 1;
 
-	printf("PING %s (%s) ", p->p_host, p->p_addrstr);
+	/* iputils prints no space before the address for ICMPv6. */
 	if (c.c_v6)
-		printf("%d data bytes\n", p->p_datalen);
+		printf("PING %s(%s) %d data bytes\n", p->p_host,
+		    p->p_addrstr, p->p_datalen);
 	else
-		printf("%d(%d) bytes of data.\n", p->p_datalen,
+		printf("PING %s (%s) %d(%d) bytes of data.\n", p->p_host,
+		    p->p_addrstr, p->p_datalen,
 		    p->p_datalen + ICMP_HDRLEN + (int)sizeof(struct ip));
 
 	next_send = stats_now_us();
@@ -841,6 +843,14 @@ icmp_run(struct pinger *p)
 		ev = stats_wait(c.c_fd, POLLIN, deadline);
 		if (ev == -1)
 			err(PINGER_EXIT_ERROR, "poll");
+		/*
+		 * What waits in the socket is read only now: a request whose
+		 * deadline passed meanwhile (we were not scheduled, or were
+		 * stopped) is lost first, so that a reply read late is never
+		 * counted received with an RTT above -W.
+		 */
+		if (ev > 0)
+			icmp_expire(&c, stats_now_us());
 		if (ev & POLLERR)
 			icmp_read_errqueue(&c);
 		if (ev & POLLIN)

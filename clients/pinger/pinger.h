@@ -18,7 +18,7 @@
 #define PINGER_EXIT_ERROR	2	/* usage or system error */
 
 #define PINGER_DATALEN		56	/* ping's default payload, bytes */
-#define PINGER_MAXDATA		65499	/* 65535 - 20 (IPv4) - 8 (ICMP), bytes */
+#define PINGER_MAXDATA		65507	/* 65535 - 20 (IPv4) - 8 (ICMP), bytes */
 
 enum pinger_mode {
 	PINGER_ICMP,		/* echo request / echo reply */

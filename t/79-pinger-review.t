@@ -1,0 +1,197 @@
+#!/usr/bin/perl
+# Review of pinger(1) and pingd(8) against iputils ping and OpenBSD inetd,
+# inside a network namespace of the test's own (unshare -n): the ICMPv6
+# first line as ping prints it; the largest payload ping sends; a reply
+# read after its -W deadline is lost, not received; pingd answers no
+# datagram that could come from another reflector (its own port, or a
+# port below 1024), so a forged one cannot start an endless ping-pong.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Forkd qw(build tmpdir slurp syslog_start syslog_wrap wait_log
+    log_lines);
+use IO::Select;
+use IO::Socket::IP;
+use Socket qw(inet_aton pack_sockaddr_in PF_INET SOCK_RAW);
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $pinger = build('pinger');
+my $pingd = build('pingd');
+plan skip_all => "build/pinger or build/pingd not built"
+    unless -x $pinger && -x $pingd;
+plan skip_all => 'needs root for a network namespace and raw sockets'
+    if $> != 0;
+plan skip_all => 'needs unshare(1) from util-linux'
+    if system('unshare -n -m true 2>/dev/null') != 0;
+
+# Run the rest of this file inside a new network namespace.
+if (!$ENV{PINGER_T79_NETNS}) {
+	$ENV{PINGER_T79_NETNS} = 1;
+	{ no warnings 'exec'; exec('unshare', '-n', $^X, $0, @ARGV); }
+	plan skip_all => "unshare -n: $!";
+}
+system('ip link set lo up') == 0
+    or plan skip_all => 'ip (iproute2) cannot bring lo up';
+my $tmp = tmpdir();
+
+sub sysctl { system('sysctl', '-q', '-w', @_) == 0 or die "sysctl @_" }
+
+# Run a command with a time limit; returns (stdout, exit status).
+sub run {
+	my (@cmd) = @_;
+	my $pid = open(my $fh, '-|') // die "fork: $!";
+	if ($pid == 0) {
+		open(STDERR, '>', "$tmp/stderr");
+		exec(@cmd) or POSIX::_exit(127);
+	}
+	local $SIG{ALRM} = sub { kill('KILL', $pid) };
+	alarm(20);
+	my $out = do { local $/; <$fh> } // '';
+	close($fh);
+	alarm(0);
+	return ($out, $? >> 8);
+}
+
+# The first line for ICMPv6 is iputils' "PING host(addr) 56 data bytes",
+# with no space before the parenthesis (ping6_common.c), unlike IPv4's.
+SKIP: {
+	my ($out, $rc) = run($pinger, qw(-c 1 ::1));
+	skip("no ::1 in this namespace: $out", 2) if $rc != 0;
+	my ($first) = split(/\n/, $out);
+	is($first, 'PING ::1(::1) 56 data bytes',
+	    'ICMPv6: the first line exactly as iputils ping prints it');
+	($out) = run($pinger, qw(-c 1 -s 100 ::1));
+	($first) = split(/\n/, $out);
+	is($first, 'PING ::1(::1) 100 data bytes', 'ICMPv6 -s 100: the same');
+}
+
+# -s: ping sends up to 65507 data bytes over IPv4 (65535 - 20 - 8), on the
+# raw socket and on the ping socket alike.
+for my $sock (['raw', '1 0'], ['datagram', '0 2147483647']) {
+	my ($kind, $range) = @$sock;
+	sysctl("net.ipv4.ping_group_range=$range");
+	my ($out, $rc) = run($pinger, qw(-c 1 -s 65507 127.0.0.1));
+	is($rc, 0, "$kind: -s 65507: exit 0") or diag($out, slurp("$tmp/stderr"));
+	like($out, qr/^PING 127\.0\.0\.1 \(127\.0\.0\.1\) 65507\(65535\) bytes of data\.$/m,
+	    "$kind: -s 65507: 65507(65535) bytes, as ping");
+	like($out, qr/^65515 bytes from 127\.0\.0\.1: icmp_seq=1 ttl=\d+ time=/m,
+	    "$kind: -s 65507: the whole reply back");
+	($out, $rc) = run($pinger, qw(-c 1 -s 65508 127.0.0.1));
+	is($rc, 2, "$kind: -s 65508: too large, exit 2");
+}
+
+# A reply that reaches pinger only after its -W deadline is lost, as
+# pinger(1) says, whenever pinger comes to read it: here pinger is stopped
+# while it waits, the reply is sent after the deadline, and pinger goes on.
+for my $sock (['raw', '1 0'], ['datagram', '0 2147483647']) {
+	my ($kind, $range) = @$sock;
+	sysctl("net.ipv4.ping_group_range=$range");
+	sysctl('net.ipv4.icmp_echo_ignore_all=1');
+	socket(my $raw, PF_INET, SOCK_RAW, 1) or die "raw socket: $!";
+	my $pid = open(my $fh, '-|') // die "fork: $!";
+	if ($pid == 0) {
+		close($raw);
+		open(STDERR, '>', "$tmp/stderr");
+		exec($pinger, qw(-v -c 1 -W 0.3 127.0.0.1)) or POSIX::_exit(127);
+	}
+	my $sel = IO::Select->new($raw);
+	my ($req, $sent);
+	my $end = time + 10;
+	while (!defined($req) && time < $end) {
+		next unless $sel->can_read(0.5);
+		my $buf = '';
+		defined(recv($raw, $buf, 65535, 0)) or last;
+		my $hl = (ord($buf) & 0x0f) * 4;
+		my $ic = substr($buf, $hl);
+		next unless length($ic) >= 8 && ord($ic) == 8;
+		$sent = time;
+		kill('STOP', $pid);
+		$req = $ic;
+	}
+	ok(defined($req), "$kind: pinger's echo request seen");
+	# Wait out the deadline (0.3 s after sending) with pinger stopped.
+	sleep(0.05) while time < $sent + 0.6;
+	my $reply = $req;
+	substr($reply, 0, 1) = chr(0);
+	substr($reply, 2, 2) = "\0\0";
+	my $d = $reply;
+	$d .= "\0" if length($d) % 2;
+	my $s = unpack('%32n*', $d);
+	$s = ($s >> 16) + ($s & 0xffff) while $s >> 16;
+	substr($reply, 2, 2) = pack('n', ~$s & 0xffff);
+	send($raw, $reply, 0, pack_sockaddr_in(0, inet_aton('127.0.0.1')));
+	kill('CONT', $pid);
+	local $SIG{ALRM} = sub { kill('KILL', $pid) };
+	alarm(15);
+	my $out = do { local $/; <$fh> } // '';
+	close($fh);
+	alarm(0);
+	is($? >> 8, 1, "$kind: a reply after the deadline: exit 1")
+	    or diag($out);
+	unlike($out, qr/bytes from/, "$kind: the late reply is not shown " .
+	    "as received");
+	like($out, qr/^Request timed out$/m, "$kind: the request timed out");
+	like($out, qr/^1 packets transmitted, 0 received, 100% packet loss/m,
+	    "$kind: counted lost");
+	close($raw);
+}
+sysctl('net.ipv4.icmp_echo_ignore_all=0');
+
+# pingd: a datagram from its own port (a forged source, or another pingd)
+# or from a port below 1024 (echo, chargen, ...) is not answered: the
+# upper-cased reply is its own reply, and the two would bounce forever.
+{
+	my $sl = syslog_start($tmp);
+	my $port = 12000 + $$ % 1000;
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>', '/dev/null');
+		open(STDERR, '>>', "$tmp/pingd.err");
+		exec(syslog_wrap($sl), $pingd, '-v', '-b', '127.0.0.1', '-p',
+		    $port) or POSIX::_exit(127);
+	}
+	ok(wait_log($sl, qr/pinger on udp 127\.0\.0\.1:$port/),
+	    'pingd started') or diag(slurp("$tmp/pingd.err"));
+
+	# One datagram from 127.0.0.1:$port to itself, made on a raw socket
+	# with our own IP header (IPPROTO_RAW); the kernel fills the IP
+	# checksum, a UDP checksum of 0 is none (RFC 768).
+	my $payload = 'ping 1 loop';
+	my $udp = pack('nnnn', $port, $port, 8 + length($payload), 0) . $payload;
+	my $ip = pack('CCnnnCCnNN', 0x45, 0, 20 + length($udp), 0, 0, 64, 17,
+	    0, unpack('N', inet_aton('127.0.0.1')),
+	    unpack('N', inet_aton('127.0.0.1')));
+	socket(my $hdr, PF_INET, SOCK_RAW, 255) or die "IPPROTO_RAW: $!";
+	send($hdr, $ip . $udp, 0, pack_sockaddr_in(0, inet_aton('127.0.0.1')))
+	    or die "send: $!";
+
+	# And one from port 7, the echo service's.
+	my $low = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 7,
+	    PeerHost => '127.0.0.1', PeerPort => $port, Proto => 'udp')
+	    or die "bind port 7: $!";
+	$low->send('ping 2 from echo') or die "send: $!";
+
+	# pingd takes datagrams in order: once this one is answered, the
+	# two before it were answered too, or not at all.
+	my $c = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+	    PeerPort => $port, Proto => 'udp') or die "client: $!";
+	$c->send('ping 3 after') or die "send: $!";
+	my $buf;
+	ok(IO::Select->new($c)->can_read(5) && defined($c->recv($buf, 100)) &&
+	    $buf eq 'PING 3 AFTER', 'pingd: an ordinary ping answered');
+	ok(!IO::Select->new($low)->can_read(0), 'pingd: no reply to port 7');
+	my @n = grep { /ping from 127\.0\.0\.1:$port: / } log_lines($sl);
+	is(scalar(@n), 0, 'pingd: no reply to a datagram from its own port, ' .
+	    'so no loop') or diag(scalar(@n), " requests from itself");
+	ok(wait_log($sl, qr/127\.0\.0\.1:$port: .*not answered/),
+	    'pingd: the datagram from its own port is logged as not answered');
+	ok(wait_log($sl, qr/127\.0\.0\.1:7: .*not answered/),
+	    'pingd: the one from port 7 too');
+	kill('TERM', $pid);
+	waitpid($pid, 0);
+}
+
+done_testing();
