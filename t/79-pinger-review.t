@@ -139,6 +139,38 @@ for my $sock (['raw', '1 0'], ['datagram', '0 2147483647']) {
 }
 sysctl('net.ipv4.icmp_echo_ignore_all=0');
 
+# SIGINT (Ctrl-C) in the middle of a long interval ends the wait at once
+# with the summary and ping's exit status. The race this also guards (a
+# signal between the test of the flag and the wait, missed for the whole
+# -i 3600) cannot be provoked on purpose; stats_wait() closes it with
+# ppoll(2).
+for my $mode (['ICMP', qw(-i 3600 127.0.0.1)],
+    ['UDP', qw(-u 9 -W 0.05 -i 3600 127.0.0.1)]) {
+	my ($kind, @args) = @$mode;
+	my $pid = open(my $fh, '-|') // die "fork: $!";
+	if ($pid == 0) {
+		open(STDERR, '>', "$tmp/stderr");
+		exec($pinger, @args) or POSIX::_exit(127);
+	}
+	local $SIG{ALRM} = sub { kill('KILL', $pid) };
+	alarm(10);
+	my $out = '';
+	while (my $l = <$fh>) {
+		$out .= $l;
+		last if $l =~ /^(64 bytes from|From) /;
+	}
+	my $t0 = time;
+	kill('INT', $pid);
+	$out .= do { local $/; <$fh> } // '';
+	close($fh);
+	alarm(0);
+	my $rc = $? >> 8;
+	ok(time - $t0 < 5, "$kind: SIGINT during -i 3600 ends the wait");
+	like($out, qr/^--- 127\.0\.0\.1 ping statistics ---\n1 packets transmitted, /m,
+	    "$kind: SIGINT prints the summary") or diag($out);
+	is($rc, $kind eq 'ICMP' ? 0 : 1, "$kind: exit status as ping's");
+}
+
 # pingd: a datagram from its own port (a forged source, or another pingd)
 # or from a port below 1024 (echo, chargen, ...) is not answered: the
 # upper-cased reply is its own reply, and the two would bounce forever.

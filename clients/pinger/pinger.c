@@ -24,6 +24,7 @@
 #include "pinger.h"
 
 volatile sig_atomic_t pinger_stop;
+sigset_t pinger_waitmask;
 
 static void	pinger_usage(FILE *, int) __attribute__((noreturn));
 static long long pinger_seconds(const char *, const char *, double);
@@ -125,6 +126,7 @@ main(int argc, char *argv[])
 {
 	struct pinger p;
 	struct sigaction sa;
+	sigset_t set;
 	int ch, count_set = 0;
 
 	memset(&p, 0, sizeof(p));
@@ -203,6 +205,18 @@ main(int argc, char *argv[])
 		err(PINGER_EXIT_ERROR, "sigaction");
 
 	pinger_resolve(&p);
+
+	/*
+	 * From here the stop signals arrive only inside stats_wait()'s
+	 * ppoll(2) (the name lookup above stays interruptible): a Ctrl-C
+	 * between its test of pinger_stop and the wait cannot be missed.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGALRM);
+	if (sigprocmask(SIG_BLOCK, &set, &pinger_waitmask) == -1)
+		err(PINGER_EXIT_ERROR, "sigprocmask");
 
 	switch (p.p_mode) {
 	case PINGER_UDP:

@@ -60,6 +60,8 @@ struct pinger {
 
 /* Set by SIGINT/SIGTERM/SIGALRM: stop sending and print the summary. */
 extern volatile sig_atomic_t pinger_stop;
+/* The signal mask while waiting: those three are blocked at other times. */
+extern sigset_t pinger_waitmask;
 
 /* icmp.c: run the ICMP echo pinger; returns the exit status. */
 int	icmp_run(struct pinger *p);

@@ -94,6 +94,7 @@ int
 stats_wait(int fd, short events, long long deadline_us)
 {
 	struct pollfd pfd;
+	struct timespec ts;
 	long long left;
 	int n, ms;
 
@@ -107,7 +108,14 @@ stats_wait(int fd, short events, long long deadline_us)
 	pfd.fd = fd;
 	pfd.events = events;
 	pfd.revents = 0;
-	n = poll(&pfd, fd == -1 ? 0 : 1, ms);
+	/*
+	 * The stop signals are blocked but inside ppoll(2): one that came
+	 * after the test above is pending and ends ppoll at once, instead of
+	 * being lost until the deadline (an hour with -i 3600).
+	 */
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	n = ppoll(&pfd, fd == -1 ? 0 : 1, &ts, &pinger_waitmask);
 	if (n == -1)
 		return errno == EINTR ? 0 : -1;
 	return n == 0 ? 0 : pfd.revents;
