@@ -32,6 +32,7 @@ static void	usage(int) __attribute__((noreturn));
 static int	se_check_path(const char *, const char *, int);
 static int	se_split_rcpt(struct se_state *, char **, int);
 static void	se_defaults(struct se_state *);
+static int	se_printable(const char *);
 static int	se_transaction(struct se_state *);
 static int	se_refused(struct se_state *, const char *);
 static int	se_status(int);
@@ -227,11 +228,27 @@ se_defaults(struct se_state *st)
 	if (st->se_from == NULL)
 		st->se_from = from;
 	st->se_author = st->se_from[0] != '\0' ? st->se_from : from;
-	/* The word is the subject too, when it is one line of text. */
+	/*
+	 * The word is the subject too, when it is one line of text: no
+	 * control byte but tab, which the body takes and a Subject may not
+	 * (the word then is a body, not a refused -s).
+	 */
 	if (st->se_subject == NULL)
 		st->se_subject = st->se_word != NULL &&
-		    strcspn(st->se_word, "\r\n") == strlen(st->se_word) &&
+		    se_printable(st->se_word) &&
 		    strlen(st->se_word) < 200 ? st->se_word : "(no subject)";
+}
+
+/* Whether s has no control byte but tab (RFC 5322 3.2.5 unstructured). */
+static int
+se_printable(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < ' ' && *p != '\t')
+			return 0;
+	return 1;
 }
 
 /* 5xx is permanent (100), anything else that went wrong temporary. */
