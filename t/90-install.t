@@ -175,6 +175,14 @@ is($st, 6, 'reload with a broken config: 6 (not configured)');
 like($out, qr/forkd\.conf:1/, 'the message names file:line');
 ok(pid_alive($pid) && echo_ok($p1) && echo_ok($p2), 'forkd still runs the old config');
 
+# forkd's message reaches the administrator whole: dash's echo would
+# take the "\c" of the offending field as "stop printing here".
+spit($conf, "127.0.0.1:$p1\tstream\ttcp\tsome\\ctimes\troot\t$echod\techod\n");
+($st, $out) = rc('reload');
+is($st, 6, 'reload with a "\\c" in a broken field: 6');
+like($out, qr/"some\\ctimes": expected wait/, 'the message is printed whole') or diag($out);
+spit($conf, "127.0.0.1:$p1\tstream\ttcp\tsometimes\troot\t$echod\techod\n");
+
 # restart refuses the broken config too, without stopping forkd.
 ($st, $out) = rc('restart');
 is($st, 6, 'restart with a broken config: 6, nothing stopped');
