@@ -198,6 +198,50 @@ sub after_dot {
 	close($c);
 }
 
+# Listener: the terminator split across reads at every position (the
+# first part's echo is awaited, so echod has read it alone), and a client
+# that shuts down its write side still gets all of its echo back.
+{
+	my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'tcp', Listen => 16) or die "listen: $!";
+	run_on($l, '-t', '-i', '10');
+	my ($ok, $n) = (0, 0);
+	for my $case (["ab\n.\n", 'zz'], [".\n", 'zz'], ["ab\r\n.\r\n", 'zz'],
+	    [('q' x 40000) . "\n.\n", 'zz']) {
+		my ($want, $after) = @$case;
+		# Every position of the short ones; of the long line, the
+		# first and the last few, around the "." line after it.
+		my $len = length($want);
+		for my $i (grep { $_ <= 8 || $_ >= $len - 8 } 1 .. $len - 1) {
+			$n++;
+			my $s = connect_tcp($l->sockport) or die "connect: $!";
+			syswrite($s, substr($want, 0, $i));
+			my $got = read_n($s, $i, 5);
+			syswrite($s, substr($want, $i) . $after);
+			$got .= read_n($s, length($want) + 10, 5);
+			$ok++ if $got eq $want;
+			close($s);
+		}
+	}
+	is($ok, $n, "listener: the terminator split at each of $n positions");
+
+	my $data = join('', map { chr(int(rand(256))) } 1 .. 300000);
+	$data =~ s/(\A|\n)\.(?=\r?\n)/$1X/g;
+	my $s = connect_tcp($l->sockport) or die "connect: $!";
+	my $pid = fork() // die;
+	if ($pid == 0) {
+		syswrite($s, $data) == length($data) or POSIX::_exit(1);
+		shutdown($s, 1);
+		POSIX::_exit(0);
+	}
+	my $got = read_n($s, length($data) + 1, 10);
+	waitpid($pid, 0);
+	ok($got eq $data, 'listener: half-closed client gets all ' . length($data) . ' bytes back')
+	    or diag('got ' . length($got));
+	close($s);
+	close($l);
+}
+
 # UDP: no answer to a source port below 1024 (echo 7, chargen 19, another
 # echod): a forged one would make two services answer each other for ever.
 SKIP: {
