@@ -177,7 +177,7 @@ hb_receive(struct pingd *pd, size_t len, const struct sockaddr *sa,
 	pd->pd_requests++;
 	if (hb_parse(pd->pd_buf, len, &seq, &sent_us) == -1) {
 		log_info("heartbeat: %s: not a heartbeat (%zu bytes): %s",
-		    peer, len, pingd_vis(text, sizeof(text), pd->pd_buf,
+		    peer, len, log_vis(text, sizeof(text), pd->pd_buf,
 		    len > 80 ? 80 : len));
 		return;
 	}

@@ -83,7 +83,7 @@ ping_request(struct pingd *pd, size_t len, const struct sockaddr *sa,
 	if (log_getverbose())
 		log_debug("ping from %s: %zu bytes: %s",
 		    pingd_addr(sa, salen, peer, sizeof(peer)), len,
-		    pingd_vis(text, sizeof(text), pd->pd_buf, len));
+		    log_vis(text, sizeof(text), pd->pd_buf, len));
 	if (ping_lost(pd)) {
 		pd->pd_dropped++;
 		log_debug("dropped (simulated loss %d%%)", pd->pd_loss);

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
-#include <vis.h>
 
 #include "log.h"
 #include "sandbox.h"
@@ -77,24 +76,6 @@ pingd_addr(const struct sockaddr *sa, socklen_t salen, char *dst,
 		}
 	} else
 		strlcpy(dst, "-", dstsize);
-	return dst;
-}
-
-char *
-pingd_vis(char *dst, size_t dstsize, const void *src, size_t len)
-{
-	const int flags = VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB;
-	size_t n = len;
-
-	if (dstsize < 8)
-		return log_vis(dst, dstsize, src, len);
-	/* Each byte takes at most 4 output bytes; cut the input to fit. */
-	if (n > (dstsize - 4) / 4)
-		n = (dstsize - 4) / 4;
-	if (strnvisx(dst, dstsize, src, n, flags) == -1)
-		dst[0] = '\0';
-	if (n < len)
-		strlcat(dst, "...", dstsize);
 	return dst;
 }
 

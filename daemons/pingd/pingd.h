@@ -65,13 +65,6 @@ char	*pingd_addr(const struct sockaddr *sa, socklen_t salen, char *dst,
 	    size_t dstsize);
 
 /*
- * log_vis() of lib/log.h, but with CR, BEL and BS escaped as well: the
- * VIS_SAFE flag of log_vis() lets those three through to syslog. Same
- * arguments and result as log_vis(); to be dropped once lib/ is fixed.
- */
-char	*pingd_vis(char *dst, size_t dstsize, const void *src, size_t len);
-
-/*
  * Serve one ping request of len bytes in pd->pd_buf from peer sa: drop it
  * with probability pd_loss percent, or send it back to sa in upper case
  * (ASCII a-z only, the same length: a reply is never larger than its
