@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp);
+use Forkd qw(build tmpdir slurp listen_exec);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -100,18 +100,8 @@ sub play {
 # smtpd on a listening socket of our own, as forkd's prefork gives it.
 sub start_listening {
 	my ($spool, @args) = @_;
-	my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-	    Listen => 128, ReuseAddr => 1) or die "listen: $!";
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		open(STDIN, '<&', $l) or POSIX::_exit(127);
-		open(STDOUT, '>', '/dev/null');
-		open(STDERR, '>', '/dev/null');
-		exec($smtpd, '-n', 'netid', '-m', $spool, @args)
-		    or POSIX::_exit(127);
-	}
-	my $port = $l->sockport;
-	close($l);
+	my ($port, $pid) = listen_exec(
+	    cmd => [$smtpd, '-n', 'netid', '-m', $spool, @args]);
 	$started{$pid} = 1;
 	return ($pid, $port);
 }

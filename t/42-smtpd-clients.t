@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp spit);
+use Forkd qw(build tmpdir slurp spit listen_exec);
 use IO::Socket::IP;
 use Net::SMTP;
 use POSIX ();
@@ -22,18 +22,8 @@ END { kill('KILL', $_) for keys %started }
 
 sub start_listening {
 	my ($spool, @args) = @_;
-	my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-	    Listen => 128, ReuseAddr => 1) or die "listen: $!";
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		open(STDIN, '<&', $l) or POSIX::_exit(127);
-		open(STDOUT, '>', '/dev/null');
-		open(STDERR, '>', '/dev/null');
-		exec($smtpd, '-n', 'mx.test', '-m', $spool, '-t', 5, @args)
-		    or POSIX::_exit(127);
-	}
-	my $port = $l->sockport;
-	close($l);
+	my ($port, $pid) = listen_exec(
+	    cmd => [$smtpd, '-n', 'mx.test', '-m', $spool, '-t', 5, @args]);
 	$started{$pid} = 1;
 	return ($pid, $port);
 }

@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp);
+use Forkd qw(build tmpdir slurp listen_exec);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();
@@ -22,22 +22,10 @@ $SIG{PIPE} = "IGNORE";
 END { kill('KILL', $_) for keys %started }
 
 my $spool = tmpdir();
-my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-    Listen => 128, ReuseAddr => 1) or die "listen: $!";
-my $port = $l->sockport;
 # Two workers, so a test never waits for the previous connection's linger.
-for (1 .. 2) {
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		open(STDIN, '<&', $l) or POSIX::_exit(127);
-		open(STDOUT, '>', '/dev/null');
-		open(STDERR, '>', '/dev/null');
-		exec($smtpd, '-n', 'mx.test', '-m', $spool, '-t', 1, '-s', 2000)
-		    or POSIX::_exit(127);
-	}
-	$started{$pid} = 1;
-}
-close($l);
+my ($port, @pids) = listen_exec(workers => 2, 
+    cmd => [$smtpd, '-n', 'mx.test', '-m', $spool, '-t', 1, '-s', 2000]);
+$started{$_} = 1 for @pids;
 
 my $T = "421 4.4.2 mx.test Error: timeout exceeded\r\n";
 my $G = "220 mx.test SMTP CS4410MP3\r\n";

@@ -8,7 +8,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp spit);
+use Forkd qw(build tmpdir slurp spit listen_exec);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();
@@ -25,21 +25,9 @@ END { kill('KILL', $_) for keys %started }
 sub crlf { join('', map { "$_\r\n" } @_) }
 
 my $spool = tmpdir();
-my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-    Listen => 16, ReuseAddr => 1) or die "listen: $!";
-my $port = $l->sockport;
-for (1 .. 2) {
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		open(STDIN, '<&', $l) or POSIX::_exit(127);
-		open(STDOUT, '>', '/dev/null');
-		open(STDERR, '>', '/dev/null');
-		exec($smtpd, '-n', 'mx.test', '-m', $spool, '-t', 1)
-		    or POSIX::_exit(127);
-	}
-	$started{$pid} = 1;
-}
-close($l);
+my ($port, @pids) = listen_exec(workers => 2, 
+    cmd => [$smtpd, '-n', 'mx.test', '-m', $spool, '-t', 1]);
+$started{$_} = 1 for @pids;
 
 my $T = "421 4.4.2 mx.test Error: timeout exceeded\r\n";
 

@@ -21,7 +21,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
-    need_root connect_tcp slurp spit);
+    need_root connect_tcp slurp spit listen_exec);
 
 # Processes a test started through this module: stopped at its end, however
 # it ends, so no forkd or listener outlives a failed test.
@@ -169,6 +169,34 @@ sub wait_port {
 		sleep(0.05);
 	}
 	return 0;
+}
+
+# Run a handler as forkd's prefork does: a listening socket on 127.0.0.1
+# (or host) on its fd 0, workers processes (default 1) sharing it. Options:
+# cmd (the program and its arguments), workers, host, env, stderr (a file;
+# default /dev/null, as stdout). Returns the port and the pids, which are
+# stopped at the test's end however it ends.
+sub listen_exec {
+	my (%o) = @_;
+	my $l = IO::Socket::IP->new(LocalAddr => $o{host} // '127.0.0.1',
+	    LocalPort => 0, Listen => 128, ReuseAddr => 1, Proto => 'tcp')
+	    or die "listen_exec: $!";
+	my @pids;
+	for (1 .. ($o{workers} // 1)) {
+		my $pid = fork() // die "fork: $!";
+		if ($pid == 0) {
+			open(STDIN, '<&', $l) or POSIX::_exit(127);
+			open(STDOUT, '>', '/dev/null');
+			open(STDERR, '>', $o{stderr} // '/dev/null');
+			%ENV = (%ENV, %{ $o{env} // {} });
+			exec(@{ $o{cmd} }) or POSIX::_exit(127);
+		}
+		push @pids, $pid;
+		push @STARTED, $pid;
+	}
+	my $port = $l->sockport;
+	close($l);
+	return ($port, @pids);
 }
 
 sub connect_tcp {
