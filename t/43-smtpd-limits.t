@@ -23,7 +23,7 @@ END { kill('KILL', $_) for keys %started }
 
 my $spool = tmpdir();
 # Two workers, so a test never waits for the previous connection's linger.
-my ($port, @pids) = listen_exec(workers => 2, 
+my ($port, @pids) = listen_exec(workers => 2,
     cmd => [$smtpd, '-n', 'mx.test', '-m', $spool, '-t', 1, '-s', 2000]);
 $started{$_} = 1 for @pids;
 

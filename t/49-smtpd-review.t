@@ -25,7 +25,7 @@ END { kill('KILL', $_) for keys %started }
 sub crlf { join('', map { "$_\r\n" } @_) }
 
 my $spool = tmpdir();
-my ($port, @pids) = listen_exec(workers => 2, 
+my ($port, @pids) = listen_exec(workers => 2,
     cmd => [$smtpd, '-n', 'mx.test', '-m', $spool, '-t', 1]);
 $started{$_} = 1 for @pids;
 
