@@ -104,6 +104,8 @@ smtp_deliver(struct smtp_session *s, size_t size)
 	    log_vis(helo, sizeof(helo), s->s_heloname, strlen(s->s_heloname)),
 	    log_vis(from, sizeof(from), s->s_sender, strlen(s->s_sender)),
 	    log_vis(to, sizeof(to), rcpts, strlen(rcpts)), size);
+	/* A client that delivers is not idling (Postfix forgives it too). */
+	s->s_junk = 0;
 	smtp_reply(s, "250 OK:  delivered message %lld", number);
 }
 
@@ -117,6 +119,11 @@ smtp_deliver(struct smtp_session *s, size_t size)
  * so does one that does not complete a text line within it (Postfix's
  * smtpd_per_record_deadline): a deadline per read alone would let a
  * client trickling a byte every few seconds hold the session forever.
+ * A deadline per line alone still lets one that completes a short line
+ * every few seconds do it, so with -r the whole data phase also has a
+ * deadline, which grows with the bytes received (Postfix's
+ * smtpd_min_data_rate): its start, plus -t, plus one second for every
+ * -r bytes.
  */
 void
 smtp_data(struct smtp_session *s)
@@ -126,15 +133,36 @@ smtp_data(struct smtp_session *s)
 	int cr = 0, bare = 0, toolong = 0, toobig = 0, nomem = 0, r;
 	int linelong = 0;
 	unsigned char c;
-	long long deadline;
+	long long deadline, start, wait, rate = s->s_sd->sd_minrate;
+	unsigned long long got = 0;	/* bytes received since 354 */
+	int slow;
 
 	s->s_bodylen = 0;
-	deadline = serve_now_ms() + (long long)s->s_sd->sd_timeout * 1000;
+	start = serve_now_ms();
+	deadline = start + (long long)s->s_sd->sd_timeout * 1000;
 	for (;;) {
 		if (s->s_inoff == s->s_inlen) {
-			r = smtp_fill(s, deadline);
+			wait = deadline;
+			slow = 0;
+			if (rate > 0) {
+				/* got * 1000 / rate, without overflow. */
+				wait = start +
+				    (long long)s->s_sd->sd_timeout * 1000 +
+				    (long long)(got / rate * 1000 +
+				    got % rate * 1000 / rate);
+				if (wait < deadline)
+					slow = 1;
+				else
+					wait = deadline;
+			}
+			r = smtp_fill(s, wait);
 			if (r == -1) {
-				log_info("%s: timeout in DATA", s->s_peer);
+				if (slow)
+					log_info("%s: DATA slower than %lld "
+					    "bytes/s", s->s_peer, rate);
+				else
+					log_info("%s: timeout in DATA",
+					    s->s_peer);
 				smtp_err_timeout(s);
 				return;
 			}
@@ -144,6 +172,7 @@ smtp_data(struct smtp_session *s)
 			}
 		}
 		c = s->s_in[s->s_inoff++];
+		got++;
 		if (cr) {
 			cr = 0;
 			if (c == '\n') {

@@ -27,6 +27,7 @@ struct smtp_cmd {
 	/* 0: go on; -1: refused, the reply is sent. */
 	int		(*c_check)(struct smtp_session *, char *);
 	void		(*c_proceed)(struct smtp_session *, char *);
+	int		 c_junk;	/* counts against -j */
 };
 
 static int	smtp_check_helo(struct smtp_session *, char *);
@@ -48,15 +49,15 @@ static void	smtp_proceed_quit(struct smtp_session *, char *);
 static void	smtp_proceed_vrfy(struct smtp_session *, char *);
 
 static const struct smtp_cmd smtp_cmds[] = {
-	{ "HELO", smtp_check_helo, smtp_proceed_helo },
-	{ "EHLO", smtp_check_ehlo, smtp_proceed_ehlo },
-	{ "MAIL", smtp_check_mail, smtp_proceed_mail },
-	{ "RCPT", smtp_check_rcpt, smtp_proceed_rcpt },
-	{ "DATA", smtp_check_data, smtp_proceed_data },
-	{ "RSET", smtp_check_rset, smtp_proceed_rset },
-	{ "NOOP", NULL, smtp_proceed_noop },
-	{ "QUIT", smtp_check_quit, smtp_proceed_quit },
-	{ "VRFY", smtp_check_vrfy, smtp_proceed_vrfy },
+	{ "HELO", smtp_check_helo, smtp_proceed_helo, 0 },
+	{ "EHLO", smtp_check_ehlo, smtp_proceed_ehlo, 0 },
+	{ "MAIL", smtp_check_mail, smtp_proceed_mail, 0 },
+	{ "RCPT", smtp_check_rcpt, smtp_proceed_rcpt, 0 },
+	{ "DATA", smtp_check_data, smtp_proceed_data, 0 },
+	{ "RSET", smtp_check_rset, smtp_proceed_rset, 1 },
+	{ "NOOP", NULL, smtp_proceed_noop, 1 },
+	{ "QUIT", smtp_check_quit, smtp_proceed_quit, 0 },
+	{ "VRFY", smtp_check_vrfy, smtp_proceed_vrfy, 1 },
 };
 #define SMTP_NCMDS	(sizeof(smtp_cmds) / sizeof(smtp_cmds[0]))
 
@@ -436,6 +437,21 @@ smtp_command(struct smtp_session *s, char *line, size_t len)
 	}
 	if (i == SMTP_NCMDS) {
 		smtp_err_unknown(s);
+		return;
+	}
+	/*
+	 * Postfix's smtpd_junk_command_limit: NOOP, RSET and VRFY succeed,
+	 * so neither -t (a deadline per command) nor -e (errors) ever lets
+	 * go of a client that sends one every few seconds and holds a
+	 * worker for ever. Past -j of them since the last delivery, it is
+	 * disconnected as a dormant client is. Counted only up to the
+	 * limit, so the counter cannot overflow.
+	 */
+	if (cmd->c_junk && s->s_sd->sd_junklimit > 0 &&
+	    ++s->s_junk > s->s_sd->sd_junklimit) {
+		log_info("%s: %d junk commands, disconnected", s->s_peer,
+		    s->s_sd->sd_junklimit);
+		smtp_err_timeout(s);
 		return;
 	}
 	arg = line + vlen;

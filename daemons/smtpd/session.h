@@ -37,6 +37,7 @@ struct smtp_session {
 	int		 s_dead;	/* write failed or peer gone */
 	int		 s_quit;	/* close after the replies */
 	int		 s_errors;	/* error replies so far */
+	int		 s_junk;	/* NOOP, RSET, VRFY since a delivery */
 	int		 s_helo;	/* 0, 'H' after HELO, 'E' after EHLO */
 	char		 s_heloname[SMTPD_NAME_MAX];
 	int		 s_mail;	/* MAIL accepted */

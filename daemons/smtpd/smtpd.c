@@ -23,8 +23,10 @@ usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
 	    "usage: smtpd [-dhv] [-b count] [-e errors] [-F seed|mbox] "
-	    "[-m spooldir]\n"
-	    "             [-n name] [-s bytes] [-t seconds]\n");
+	    "[-j count]\n"
+	    "             [-m spooldir] [-n name] [-r bytes_per_second] "
+	    "[-s bytes]\n"
+	    "             [-t seconds]\n");
 	exit(status);
 }
 
@@ -53,12 +55,14 @@ main(int argc, char *argv[])
 	sd.sd_spool = ".";
 	sd.sd_timeout = 10;		/* seed 003: 10 seconds */
 	sd.sd_maxerrors = 10;
+	sd.sd_junklimit = 100;		/* Postfix's smtpd_junk_command_limit */
+	sd.sd_minrate = 500;		/* Postfix's smtpd_min_data_rate */
 	sd.sd_maxsize = 10 * 1024 * 1024;
 	sd.sd_backup = 32;		/* seed 003: groups of 32 */
 	sd.sd_format = SMTPD_FMT_SEED;
 	sd.sd_spoolfd = sd.sd_lockfd = -1;
 
-	while ((ch = getopt(argc, argv, "b:de:F:hm:n:s:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "b:de:F:hj:m:n:r:s:t:v")) != -1) {
 		switch (ch) {
 		case 'b':
 			sd.sd_backup = smtpd_number(optarg, 0, LONG_MAX, "b");
@@ -79,6 +83,9 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			usage(0);
+		case 'j':
+			sd.sd_junklimit = smtpd_number(optarg, 0, 1000000, "j");
+			break;
 		case 'm':
 			sd.sd_spool = optarg;
 			break;
@@ -86,6 +93,10 @@ main(int argc, char *argv[])
 			if (strlcpy(sd.sd_name, optarg, sizeof(sd.sd_name)) >=
 			    sizeof(sd.sd_name) || strpbrk(optarg, " \t\r\n"))
 				errx(100, "-n %s: not a host name", optarg);
+			break;
+		case 'r':
+			sd.sd_minrate = smtpd_number(optarg, 0,
+			    (long long)1 << 40, "r");
 			break;
 		case 's':
 			sd.sd_maxsize = smtpd_number(optarg, 1,

@@ -35,6 +35,8 @@ struct smtpd {
 	const char	*sd_spool;		/* -m, spool directory */
 	int		 sd_timeout;		/* -t, seconds */
 	int		 sd_maxerrors;		/* -e */
+	int		 sd_junklimit;		/* -j, 0: none */
+	long long	 sd_minrate;		/* -r, bytes/s in DATA, 0: off */
 	size_t		 sd_maxsize;		/* -s, bytes */
 	unsigned long	 sd_backup;		/* -b, messages a backup */
 	enum smtpd_format sd_format;		/* -F */
