@@ -28,6 +28,13 @@
 
 #define PINGD_IDLE_DEFAULT	30	/* -x under a supervisor, seconds */
 #define PINGD_DOWN_DEFAULT	5	/* -T, seconds */
+/*
+ * Datagrams taken per wake-up of poll(2) before the timers are looked at
+ * again, as pinger does: draining until EAGAIN, a steady flood would keep
+ * pingd in the receive loop and delay the heartbeat receiver's "down"
+ * lines for as long as it lasts.
+ */
+#define PINGD_BATCH		64
 
 /*
  * After setup pingd only receives, sends, polls, reads the clocks, draws
@@ -140,6 +147,7 @@ pingd_serve(int fd, void *arg)
 	socklen_t sslen;
 	long long now, wait, idle_left, down_left;
 	ssize_t n;
+	int i;
 
 	pd->pd_fd = fd;
 	sslen = sizeof(ss);
@@ -199,8 +207,8 @@ pingd_serve(int fd, void *arg)
 		}
 		if (!(pfd.revents & (POLLIN | POLLERR)))
 			continue;
-		/* Drain what is queued, then poll again. */
-		for (;;) {
+		/* Take up to PINGD_BATCH queued, then the timers again. */
+		for (i = 0; i < PINGD_BATCH; i++) {
 			sslen = sizeof(ss);
 			n = recvfrom(fd, pd->pd_buf, sizeof(pd->pd_buf), 0,
 			    (struct sockaddr *)&ss, &sslen);
