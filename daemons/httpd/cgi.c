@@ -52,6 +52,9 @@ struct cgi_msg {
 	int32_t		cm_nfd;		/* 1: rfd == wfd; 2: two fds */
 	int32_t		cm_expect;	/* "Expect: 100-continue" */
 	int64_t		cm_clen;	/* request body length, 0: none */
+	int32_t		cm_chunked;	/* the body is chunked (RFC 9112 7.1) */
+	int32_t		cm_reqtime;	/* -t (s): the chunked body's limit */
+	int64_t		cm_maxbody;	/* -b (bytes) */
 	uint32_t	cm_envlen;	/* bytes of NUL-terminated strings */
 	uint32_t	cm_bodylen;	/* body bytes that follow */
 	char		cm_script[CGI_NAME_MAX];
@@ -67,8 +70,10 @@ struct cgi_msg {
 /* What one CGI child knows about its request. */
 struct cgi_run {
 	struct cgi_msg	*cr_msg;
-	char		*cr_env[CGI_ENV_N + 1];
-	const char	*cr_body;	/* bytes read by the worker */
+	char		*cr_env[CGI_ENV_N + 2];	/* + CONTENT_LENGTH, NULL */
+	char		 cr_clenvar[40];	/* of a chunked body */
+	char		*cr_body;	/* bytes read by the worker */
+	size_t		 cr_bodylen;
 	int		 cr_rfd;
 	int		 cr_wfd;
 	int		 cr_dirfd;	/* cgi-bin */
@@ -89,6 +94,8 @@ static int	cgi_headers(struct cgi_run *, char *, size_t, size_t *);
 static int	cgi_head_done(const char *, size_t);
 static void	cgi_finish(struct cgi_run *, pid_t, int);
 static void	cgi_reap(int *, int);
+static int	cgi_unchunk(struct cgi_run *);
+static void	cgi_linger(struct cgi_run *);
 
 int
 cgi_match(const char *path)
@@ -143,6 +150,9 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 	m->cm_version = r->r_version;
 	m->cm_head = strcmp(r->r_method, "HEAD") == 0;
 	m->cm_clen = r->r_clen > 0 ? r->r_clen : 0;
+	m->cm_chunked = r->r_chunked;
+	m->cm_reqtime = h->h_timeout;
+	m->cm_maxbody = h->h_maxbody;
 	f = req_field(r, "Expect");
 	m->cm_expect = r->r_version == HTTP_11 && f != NULL &&
 	    f->f_valuelen == 12 && strncasecmp(f->f_value, "100-continue",
@@ -211,7 +221,8 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 		 * "Proxy:" field would become the script's proxy setting
 		 * (httpoxy, CVE-2016-5385). Names with '_' are dropped, or
 		 * "X_A" could pose as "X-A". Credentials and the fields
-		 * given above stay out.
+		 * given above stay out, and so does Transfer-Encoding: the
+		 * script gets the body decoded, its length in CONTENT_LENGTH.
 		 */
 		if (memchr(f->f_name, '_', f->f_namelen) != NULL ||
 		    (f->f_namelen == 5 && strncasecmp(f->f_name, "Proxy",
@@ -219,7 +230,8 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 		    "Authorization", 13) == 0) || (f->f_namelen == 14 &&
 		    strncasecmp(f->f_name, "Content-Length", 14) == 0) ||
 		    (f->f_namelen == 12 && strncasecmp(f->f_name,
-		    "Content-Type", 12) == 0))
+		    "Content-Type", 12) == 0) || (f->f_namelen == 17 &&
+		    strncasecmp(f->f_name, "Transfer-Encoding", 17) == 0))
 			continue;
 		memcpy(name, "HTTP_", 5);
 		for (i = 0; i < f->f_namelen; i++)
@@ -527,8 +539,9 @@ cgi_exchange(struct cgi_run *cr, pid_t pid)
 	struct pollfd p[3];
 	char head[CGI_HEAD_MAX], buf[16384], body[16384];
 	const char *bp = cr->cr_body;
-	size_t headlen = 0, hlen, bleft = m->cm_bodylen;
-	long long remaining = m->cm_clen - m->cm_bodylen, deadline, left;
+	size_t headlen = 0, hlen, bleft = cr->cr_bodylen;
+	long long remaining = m->cm_clen - (long long)cr->cr_bodylen;
+	long long deadline, left;
 	ssize_t r;
 	int n, i, replied = 0, pin, pout, prfd, st;
 
@@ -671,6 +684,7 @@ cgi_child(struct cgi_msg *m, int rfd, int wfd, int dirfd, int timeout)
 	if (p > (char *)(m + 1) + m->cm_envlen)
 		p = (char *)(m + 1) + m->cm_envlen;
 	cr.cr_body = (char *)(m + 1) + m->cm_envlen;
+	cr.cr_bodylen = m->cm_bodylen;
 
 	/*
 	 * The script: one name in cgi-bin, a regular file (no symlink out
@@ -685,6 +699,13 @@ cgi_child(struct cgi_msg *m, int rfd, int wfd, int dirfd, int timeout)
 	if (!S_ISREG(st.st_mode) || faccessat(dirfd, m->cm_script, X_OK,
 	    AT_EACCESS) == -1) {
 		cgi_reply_error(&cr, 403);
+		return;
+	}
+	if (m->cm_chunked && (i = cgi_unchunk(&cr)) != 0) {
+		if (i > 0) {
+			cgi_reply_error(&cr, i);
+			cgi_linger(&cr);
+		}
 		return;
 	}
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1) {
@@ -742,10 +763,8 @@ cgi_child(struct cgi_msg *m, int rfd, int wfd, int dirfd, int timeout)
 static void
 cgi_finish(struct cgi_run *cr, pid_t pid, int result)
 {
-	struct pollfd pfd;
-	char buf[4096];
 	long long end;
-	int status, i;
+	int status;
 
 	if (cr->cr_in != -1)
 		close(cr->cr_in);
@@ -770,7 +789,18 @@ cgi_finish(struct cgi_run *cr, pid_t pid, int result)
 		resp_log(cr->cr_msg->cm_ip, cr->cr_msg->cm_line,
 		    cr->cr_status ? cr->cr_status : 500, cr->cr_bytes,
 		    cr->cr_msg->cm_referer, cr->cr_msg->cm_agent);
-	/* Read what the client still sends, so close(2) sends no RST. */
+	cgi_linger(cr);
+}
+
+/* Read what the client still sends, so close(2) sends no RST. */
+static void
+cgi_linger(struct cgi_run *cr)
+{
+	struct pollfd pfd;
+	char buf[4096];
+	long long end;
+	int i;
+
 	shutdown(cr->cr_wfd, SHUT_WR);
 	end = serve_now_ms() + 1000;
 	for (i = 0; i < 64 && serve_now_ms() < end; i++) {
@@ -781,4 +811,110 @@ cgi_finish(struct cgi_run *cr, pid_t pid, int result)
 		if (read(cr->cr_rfd, buf, sizeof(buf)) <= 0)
 			break;
 	}
+}
+
+/*
+ * Decode the chunked request body (RFC 9112 7.1): the bytes the worker
+ * read, then the rest from the client, within -t seconds. RFC 3875
+ * 4.1.2 wants CONTENT_LENGTH to be the body's length, which only its end
+ * tells, so it is buffered whole (at most -b bytes) and given to the
+ * script as a Content-Length body is. Returns 0, an HTTP status to
+ * answer with (400, 408, 413, 503), or -1 when the client went away.
+ */
+static int
+cgi_unchunk(struct cgi_run *cr)
+{
+	struct cgi_msg *m = cr->cr_msg;
+	struct chunked cd;
+	struct pollfd pfd;
+	char buf[16384], *in, *body = NULL, *nb;
+	size_t cap = 0, len = 0, inlen, outlen, used, want;
+	long long deadline, left;
+	ssize_t r;
+	int st, asked = 0, i;
+
+	chunked_init(&cd);
+	deadline = serve_now_ms() + m->cm_reqtime * 1000LL;
+	in = cr->cr_body;
+	inlen = m->cm_bodylen;
+	for (;;) {
+		/* In place: the decoded bytes never pass the coded ones. */
+		st = chunked_decode(&cd, in, inlen, in, &outlen, &used);
+		if (st == CHUNKED_BAD)
+			goto fail400;
+		if (outlen > 0) {
+			if ((long long)(len + outlen) > m->cm_maxbody) {
+				free(body);
+				return 413;
+			}
+			if (len + outlen > cap) {
+				want = cap == 0 ? 65536 : cap * 2;
+				while (want < len + outlen)
+					want *= 2;
+				if ((long long)want > m->cm_maxbody)
+					want = m->cm_maxbody;
+				if ((nb = realloc(body, want)) == NULL) {
+					free(body);
+					return 503;
+				}
+				body = nb;
+				cap = want;
+			}
+			memcpy(body + len, in, outlen);
+			len += outlen;
+		}
+		if (st == CHUNKED_DONE)
+			break;
+		/*
+		 * A client that waits to be told (RFC 9110 10.1.1) is told
+		 * once the bytes it sent with the head are used up.
+		 */
+		if (m->cm_expect && !asked) {
+			asked = 1;
+			if (serve_write_all(cr->cr_wfd,
+			    "HTTP/1.1 100 Continue\r\n\r\n", 25, 2000) == -1)
+				goto gone;
+		}
+		for (;;) {
+			if ((left = deadline - serve_now_ms()) <= 0) {
+				free(body);
+				return 408;
+			}
+			pfd.fd = cr->cr_rfd;
+			pfd.events = POLLIN;
+			if ((i = poll(&pfd, 1, (int)left)) == -1 &&
+			    errno != EINTR)
+				goto gone;
+			if (i <= 0)
+				continue;
+			r = read(cr->cr_rfd, buf, sizeof(buf));
+			if (r == -1 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (r <= 0)
+				goto gone;	/* EOF inside the body */
+			break;
+		}
+		in = buf;
+		inlen = r;
+	}
+	cr->cr_body = body;
+	cr->cr_bodylen = len;
+	m->cm_clen = len;
+	m->cm_expect = 0;
+	/* As for a Content-Length body: unset when there is none. */
+	if (len > 0) {
+		for (i = 0; cr->cr_env[i] != NULL; i++)
+			;
+		snprintf(cr->cr_clenvar, sizeof(cr->cr_clenvar),
+		    "CONTENT_LENGTH=%zu", len);
+		cr->cr_env[i] = cr->cr_clenvar;
+		cr->cr_env[i + 1] = NULL;
+	}
+	return 0;
+fail400:
+	free(body);
+	return 400;
+gone:
+	free(body);
+	return -1;
 }

@@ -43,6 +43,9 @@ struct conn {
 	char		 c_in[HTTPD_HEAD_MAX * 2];
 	size_t		 c_inlen;
 	long long	 c_skip;	/* request body bytes still to skip */
+	int		 c_chunking;	/* decoding a chunked body after the head */
+	size_t		 c_headlen;	/* of the request whose body that is */
+	struct chunked	 c_chunk;
 
 	char		 c_out[HTTPD_OUT_MAX];
 	size_t		 c_outlen;
@@ -71,6 +74,7 @@ static int	conn_read(struct conn *);
 static int	conn_write(struct conn *);
 static int	conn_file(struct conn *);
 static int	conn_skip(struct conn *);
+static int	conn_unchunk(struct conn *);
 static int	conn_linger(struct conn *);
 static void	conn_consume(struct conn *, size_t);
 
@@ -200,7 +204,11 @@ conn_dispatch(struct conn *c, int st)
 		conn_error(c, rp->r_version, 413, head, 1, NULL);
 		return;
 	}
-	/* The body bytes already here; the rest is skipped or the CGI's. */
+	/*
+	 * The body bytes already here; the rest is skipped or the CGI's.
+	 * A chunked body reaches this point decoded and gone (conn_read),
+	 * unless it is the CGI's: then all that was read is its start.
+	 */
 	avail = c->c_inlen - rp->r_headlen;
 	here = rp->r_clen > 0 ? (avail < rp->r_clen ? avail : rp->r_clen) : 0;
 
@@ -211,7 +219,7 @@ conn_dispatch(struct conn *c, int st)
 			return;
 		}
 		st = cgi_handoff(h, c->c_rfd, c->c_wfd, rp, &c->c_peer,
-		    c->c_in + rp->r_headlen, here);
+		    c->c_in + rp->r_headlen, rp->r_chunked ? avail : here);
 		if (st == 0) {
 			c->c_handed = 1;
 			return;
@@ -324,15 +332,65 @@ conn_done(struct conn *c)
 	return 0;
 }
 
+/*
+ * Decode and throw away the chunked body after the request head at the
+ * front of c_in (RFC 9112 7.1): only its end tells where the next
+ * request starts. Returns REQ_INCOMPLETE, REQ_OK with the body gone and
+ * c_in holding the head and what came after the body, 400 (malformed)
+ * or 413 (decoded past -b).
+ */
+static int
+conn_unchunk(struct conn *c)
+{
+	char *body = c->c_in + c->c_headlen;
+	size_t len = c->c_inlen - c->c_headlen, outlen, used;
+	int st;
+
+	st = chunked_decode(&c->c_chunk, body, len, NULL, &outlen, &used);
+	memmove(body, body + used, len - used);
+	c->c_inlen -= used;
+	if (st == CHUNKED_BAD)
+		return 400;
+	if (c->c_chunk.cd_total > c->c_h->h_maxbody)
+		return 413;
+	return st == CHUNKED_DONE ? REQ_OK : REQ_INCOMPLETE;
+}
+
 static int
 conn_read(struct conn *c)
 {
+	struct httpd *h = c->c_h;
+	struct http_request *rp = h->h_req;
 	ssize_t n;
 	int st;
 
 	for (;;) {
-		if (c->c_inlen > 0) {
-			st = req_parse(c->c_in, c->c_inlen, c->c_h->h_req);
+		if (c->c_chunking) {
+			if ((st = conn_unchunk(c)) != REQ_INCOMPLETE) {
+				/*
+				 * h_req may hold another connection's
+				 * request by now: parse the head again.
+				 */
+				c->c_chunking = 0;
+				(void)req_parse(c->c_in, c->c_headlen, rp);
+				conn_dispatch(c, st);
+				return 0;
+			}
+		} else if (c->c_inlen > 0) {
+			st = req_parse(c->c_in, c->c_inlen, rp);
+			/*
+			 * A chunked body is read before the answer, so a
+			 * malformed one can still be answered 400 (RFC 9112
+			 * 7.1) and -b holds. A CGI script's is decoded by
+			 * the CGI child (cgi.c) instead.
+			 */
+			if (st == REQ_OK && rp->r_chunked &&
+			    !(cgi_match(rp->r_path) && h->h_cgifd != -1)) {
+				c->c_chunking = 1;
+				c->c_headlen = rp->r_headlen;
+				chunked_init(&c->c_chunk);
+				continue;
+			}
 			if (st != REQ_INCOMPLETE) {
 				conn_dispatch(c, st);
 				return 0;
@@ -348,6 +406,10 @@ conn_read(struct conn *c)
 			return 0;
 		if (n <= 0)
 			return -1;	/* EOF or error: nothing to answer */
+		/*
+		 * -t runs from the first byte of a request: a chunked body
+		 * trickled in is bounded by it too, like a slow head.
+		 */
 		if (c->c_inlen == 0)
 			c->c_deadline = serve_now_ms() +
 			    c->c_h->h_timeout * 1000LL;
@@ -519,12 +581,13 @@ int
 conn_timeout(struct conn *c)
 {
 	/*
-	 * A request head begun but not complete within -t seconds
-	 * (slowloris): 408 and close (RFC 9110 15.5.9). An idle keep-alive
+	 * A request head (or chunked body) begun but not complete within
+	 * -t seconds (slowloris): 408 and close (RFC 9110 15.5.9). An idle keep-alive
 	 * connection just closes; a stalled reply closes, logged.
 	 */
 	if (c->c_state == CS_READ && c->c_inlen > 0) {
 		c->c_keepalive = 0;
+		c->c_chunking = 0;
 		strlcpy(c->c_line, "-", sizeof(c->c_line));
 		strlcpy(c->c_referer, "-", sizeof(c->c_referer));
 		strlcpy(c->c_agent, "-", sizeof(c->c_agent));

@@ -72,6 +72,7 @@ struct http_request {
 	int		 r_nfields;
 	size_t		 r_headlen;	/* bytes of request line + headers */
 	long long	 r_clen;	/* Content-Length, -1: none */
+	int		 r_chunked;	/* Transfer-Encoding: chunked */
 	int		 r_keepalive;	/* the client wants the connection kept */
 	int		 r_slash;	/* the decoded path ended in '/' */
 	char		 r_line[LOG_VIS_MAX];	/* request line, escaped, for the log */
@@ -104,6 +105,32 @@ int	req_has_token(const char *v, size_t vlen, const char *tok);
  */
 int	req_path_decode(const char *src, size_t srclen, char *dst,
 	    size_t dstsize);
+
+/* chunked.c: the chunked transfer coding (RFC 9112 7.1). */
+struct chunked {
+	int		 cd_state;
+	uint64_t	 cd_size;	/* chunk-size, then its bytes left */
+	int		 cd_digits;	/* hex digits of chunk-size so far */
+	size_t		 cd_linelen;	/* extension or trailer bytes */
+	long long	 cd_total;	/* body bytes decoded */
+};
+#define CHUNKED_MORE	0	/* all input taken, the body goes on */
+#define CHUNKED_DONE	1	/* the body ended */
+#define CHUNKED_BAD	(-1)	/* malformed: answer 400 and close */
+/* Start decoding a new body. */
+void	chunked_init(struct chunked *cd);
+/*
+ * Decode the next len bytes of a chunked body at in. The chunk data is
+ * copied to out (out may be in: it never passes the byte being read;
+ * NULL: thrown away) and *outlen gets its length; *used gets the input
+ * bytes taken, which with CHUNKED_DONE end at the final CRLF, so what
+ * follows is the next request. Strict: lines end in CRLF only, a
+ * chunk-size has at most 16 hex digits and fits in 63 bits, extensions
+ * and trailer fields are ignored but bounded. Returns CHUNKED_MORE,
+ * CHUNKED_DONE or CHUNKED_BAD.
+ */
+int	chunked_decode(struct chunked *cd, char *in, size_t len, char *out,
+	    size_t *outlen, size_t *used);
 
 /* response.c */
 /* Reason phrase of status code (RFC 9110 section 15). */

@@ -309,6 +309,7 @@ req_semantics(struct http_request *r)
 	const char *v;
 	long long clen;
 	size_t j;
+	const struct http_field *tef = NULL;
 	int i, hosts = 0, te = 0;
 
 	r->r_clen = -1;
@@ -328,8 +329,10 @@ req_semantics(struct http_request *r)
 					return 400;
 			hosts++;
 		} else if (f->f_namelen == 17 &&
-		    strncasecmp(f->f_name, "Transfer-Encoding", 17) == 0)
-			te = 1;
+		    strncasecmp(f->f_name, "Transfer-Encoding", 17) == 0) {
+			te++;
+			tef = f;
+		}
 		else if (f->f_namelen == 14 &&
 		    strncasecmp(f->f_name, "Content-Length", 14) == 0) {
 			/* 1*DIGIT; repeated values must agree (RFC 9112 6.3). */
@@ -352,13 +355,21 @@ req_semantics(struct http_request *r)
 		return 400;
 	/*
 	 * Content-Length with Transfer-Encoding is how requests get
-	 * smuggled past proxies (RFC 9112 6.1): 400. A chunked request
-	 * body alone is not implemented: 501.
+	 * smuggled past proxies (RFC 9112 6.1): 400. So is
+	 * Transfer-Encoding in HTTP/1.0, which had none: its framing is
+	 * faulty (6.1). Of the codings, chunked alone is understood
+	 * (7.1); any other, or chunked twice or not last, is 501 (6.1).
 	 */
 	if (te && r->r_clen != -1)
 		return 400;
-	if (te)
-		return 501;
+	if (te && r->r_version != HTTP_11)
+		return 400;
+	if (te) {
+		if (te > 1 || tef->f_valuelen != 7 ||
+		    strncasecmp(tef->f_value, "chunked", 7) != 0)
+			return 501;
+		r->r_chunked = 1;
+	}
 	f = req_field(r, "Connection");
 	if (r->r_version == HTTP_11)
 		r->r_keepalive = !(f != NULL &&
@@ -382,6 +393,7 @@ req_parse(const char *buf, size_t len, struct http_request *r)
 	r->r_nfields = 0;
 	r->r_hasquery = r->r_keepalive = r->r_slash = 0;
 	r->r_clen = -1;
+	r->r_chunked = 0;
 	r->r_version = HTTP_10;
 
 	/* RFC 9112 2.2: ignore empty lines before the request-line. */
