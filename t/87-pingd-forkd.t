@@ -48,7 +48,15 @@ for my $round (1, 2) {
 	}
 	is($got, 20, "round $round: 20 of 20 pings answered through forkd");
 	ok($exact, "round $round: replies are the requests in upper case");
-	my @starts = grep { /pingd\[\d+\]: pinger on udp \Q127.0.0.1:$pu\E/ } log_lines($f->{sl});
+	# The syslog capture writes asynchronously: wait for the line.
+	my @starts;
+	my $until = time + 5;
+	while (1) {
+		@starts = grep { /pingd\[\d+\]: pinger on udp \Q127.0.0.1:$pu\E/ }
+		    log_lines($f->{sl});
+		last if @starts >= $round || time > $until;
+		sleep(0.05);
+	}
 	is(scalar(@starts), $round, "round $round: one pingd served the whole burst");
 	my ($pid) = ($starts[-1] // '') =~ /pingd\[(\d+)\]/;
 	$pids{$round} = $pid;
