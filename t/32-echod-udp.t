@@ -6,7 +6,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp);
+use Forkd qw(build tmpdir slurp dgram_exec udp_bound udp_client recv_dgram
+    wait_exit);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -18,52 +19,22 @@ plan skip_all => "build/echod not built (make build/echod)" unless -x $echod;
 
 my $dir = tmpdir();
 
+# echod -d with $u (a bound UDP socket; a new one if undef) on fds 0 and
+# 1, as forkd runs a "wait" dgram handler. Returns the pid, the socket and
+# echod's stderr file.
 sub start_dgram {
 	my ($name, $u, @args) = @_;
-	$u //= IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-	    Proto => 'udp') or die "udp: $!";
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		POSIX::dup2(fileno($u), 0) or POSIX::_exit(126);
-		POSIX::dup2(fileno($u), 1) or POSIX::_exit(126);
-		open(STDERR, '>', "$dir/$name.err") or POSIX::_exit(126);
-		exec($echod, '-d', @args) or POSIX::_exit(127);
-	}
+	$u //= udp_bound() or die "udp: $!";
+	my $pid = dgram_exec(sock => $u, stderr => "$dir/$name.err",
+	    cmd => [$echod, '-d', @args]);
 	return ($pid, $u, "$dir/$name.err");
-}
-
-sub client {
-	my ($port) = @_;
-	my $c = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port,
-	    Proto => 'udp') or die "client: $!";
-	return $c;
-}
-
-# One datagram back within $timeout seconds, or undef.
-sub recv_dgram {
-	my ($s, $timeout) = @_;
-	return undef unless IO::Select->new($s)->can_read($timeout // 3);
-	my $buf;
-	defined($s->recv($buf, 70000)) or return undef;
-	return $buf;
-}
-
-# Wait for $pid to exit within $timeout s; returns its status or undef.
-sub wait_exit {
-	my ($pid, $timeout) = @_;
-	my $end = time + $timeout;
-	while (time < $end) {
-		return $? if waitpid($pid, WNOHANG) == $pid;
-		sleep(0.02);
-	}
-	return undef;
 }
 
 my ($pid, $u, $err) = start_dgram('main', undef, '-x', '1');
 my $port = $u->sockport;
 
-my $a = client($port);
-my $b = client($port);
+my $a = udp_client($port);
+my $b = udp_client($port);
 $a->send("hello from a\n");
 $b->send("hello from b\n");
 is(recv_dgram($a), "hello from a\n", 'datagram back to sender a');

@@ -6,8 +6,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir syslog_start syslog_wrap wait_log need_root
-    connect_tcp slurp spit);
+use Forkd qw(build tmpdir syslog_start wait_log need_root
+    connect_tcp slurp spit listen_exec);
 use HTTP::Tiny;
 use IO::Socket::IP;
 use POSIX qw(mkfifo);
@@ -29,29 +29,9 @@ spit("$root/empty.txt", '');
 mkfifo("$root/fifo", 0644) or die "mkfifo: $!";
 my $sl = syslog_start($dir);
 
-my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-    Listen => 128, ReuseAddr => 1, Proto => 'tcp') or die "listen: $!";
-my $port = $l->sockport;
-my @pids;
-for (1 .. 2) {
-	# Forkd::syslog_wrap's "ln -sf" fails (set -e) when an earlier wrap
-	# of the same capture left dev/fd: wait for the earlier wrap to make
-	# it, then remove it.
-	if (@pids) {
-		my $end = time + 5;
-		sleep(0.02) while !-l "$sl->{dir}/dev/fd" && time < $end;
-		unlink("$sl->{dir}/dev/fd");
-	}
-	my $pid = fork() // die;
-	if ($pid == 0) {
-		POSIX::dup2(fileno($l), 0) or POSIX::_exit(127);
-		open(STDOUT, '>', '/dev/null');
-		exec(syslog_wrap($sl), build('httpd'), '-r', $root, '-t', '1',
-		    '-k', '2', '-n', '3', '-b', '4096') or POSIX::_exit(127);
-	}
-	push @pids, $pid;
-}
-close($l);
+my ($port, @pids) = listen_exec(workers => 2, sl => $sl,
+    cmd => [build('httpd'), '-r', $root, '-t', '1', '-k', '2', '-n', '3',
+    '-b', '4096']);
 my $base = "http://127.0.0.1:$port";
 
 # Raw request: bytes in, every byte until EOF (or 5 s) out.

@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir connect_tcp slurp spit);
+use Forkd qw(build tmpdir connect_tcp slurp spit listen_exec);
 use IO::Socket::IP;
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -25,16 +25,7 @@ symlink('../secret.txt', "$root/secret-link") or die;
 symlink('index.html', "$root/inside-link") or die;
 my $passwd = slurp('/etc/passwd');
 
-my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-    Listen => 128, ReuseAddr => 1, Proto => 'tcp') or die "listen: $!";
-my $port = $l->sockport;
-my $pid = fork() // die;
-if ($pid == 0) {
-	POSIX::dup2(fileno($l), 0) or POSIX::_exit(127);
-	open(STDOUT, '>', '/dev/null');
-	exec(build('httpd'), '-r', $root, '-t', '2') or POSIX::_exit(127);
-}
-close($l);
+my ($port, $pid) = listen_exec(cmd => [build('httpd'), '-r', $root, '-t', '2']);
 
 sub raw {
 	my ($target) = @_;

@@ -7,8 +7,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir syslog_start syslog_wrap wait_log need_root
-    connect_tcp slurp spit);
+use Forkd qw(build tmpdir syslog_start wait_log need_root
+    connect_tcp slurp spit listen_exec);
 use HTTP::Tiny;
 use IO::Socket::IP;
 use Test::More;
@@ -31,18 +31,9 @@ spit("$root/cgi-bin/noexec.sh", "#!/bin/sh\necho hi\n");
 chmod 0644, "$root/cgi-bin/noexec.sh";
 my $sl = syslog_start($dir);
 
-my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-    Listen => 128, ReuseAddr => 1, Proto => 'tcp') or die "listen: $!";
-my $port = $l->sockport;
-my $pid = fork() // die;
-if ($pid == 0) {
-	POSIX::dup2(fileno($l), 0) or POSIX::_exit(127);
-	open(STDOUT, '>', '/dev/null');
-	$ENV{LEAKED_FROM_HTTPD} = 'yes';
-	exec(syslog_wrap($sl), build('httpd'), '-r', $root, '-t', '5', '-C', '1')
-	    or POSIX::_exit(127);
-}
-close($l);
+my ($port, $pid) = listen_exec(sl => $sl,
+    env => { LEAKED_FROM_HTTPD => 'yes' },
+    cmd => [build('httpd'), '-r', $root, '-t', '5', '-C', '1']);
 my $base = "http://127.0.0.1:$port";
 my $ht = HTTP::Tiny->new(timeout => 10);
 

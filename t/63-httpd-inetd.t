@@ -25,9 +25,6 @@ my $httpd = build('httpd');
 
 sub start {
 	my (@cmd) = @_;
-	# Forkd::syslog_wrap's "ln -sf" fails (set -e) when an earlier wrap
-	# of the same capture left dev/fd: remove it first.
-	unlink("$sl->{dir}/dev/fd");
 	my $pid = fork() // die;
 	if ($pid == 0) {
 		open(STDIN, '<', '/dev/null');

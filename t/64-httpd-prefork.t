@@ -39,11 +39,6 @@ if (-x build('forkd')) {
 	my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => $port,
 	    Listen => 128, ReuseAddr => 1, Proto => 'tcp') or die "listen: $!";
 	for (1 .. 2) {
-		if (@pids) {
-			my $end = time + 5;
-			sleep(0.02) while !-l "$dir/dev/fd" && time < $end;
-			unlink("$dir/dev/fd");
-		}
 		my $pid = fork() // die;
 		if ($pid == 0) {
 			POSIX::dup2(fileno($l), 0) or POSIX::_exit(127);

@@ -7,8 +7,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir free_port syslog_start syslog_wrap wait_log
-    need_root wait_port slurp);
+use Forkd qw(build tmpdir free_port syslog_start wait_log
+    need_root wait_port slurp listen_exec);
 use IO::Socket::IP;
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -23,17 +23,8 @@ my $dir = tmpdir();
 my $root = "$dir/www";
 system('cp', '-R', "$FindBin::Bin/../etc/www", $root) == 0 or die "cp";
 my $sl = syslog_start($dir);
-my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-    Listen => 128, ReuseAddr => 1, Proto => 'tcp') or die "listen: $!";
-my $port = $l->sockport;
-my $pid = fork() // die;
-if ($pid == 0) {
-	POSIX::dup2(fileno($l), 0) or POSIX::_exit(127);
-	open(STDOUT, '>', '/dev/null');
-	exec(syslog_wrap($sl), build('httpd'), '-r', $root, '-t', '5')
-	    or POSIX::_exit(127);
-}
-close($l);
+my ($port, $pid) = listen_exec(sl => $sl,
+    cmd => [build('httpd'), '-r', $root, '-t', '5']);
 
 my $shot = "$dir/shot.png";
 my $cpid = fork() // die;

@@ -7,8 +7,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir syslog_start syslog_wrap wait_log need_root
-    connect_tcp slurp spit);
+use Forkd qw(build tmpdir syslog_start wait_log need_root
+    connect_tcp slurp spit listen_exec);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -30,17 +30,8 @@ spit("$root/sub/index.html", "<p>sub</p>\n");
 spit("$root/big.bin", 'x' x (24 * 1024 * 1024));
 my $sl = syslog_start($dir);
 
-my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-    Listen => 128, ReuseAddr => 1, Proto => 'tcp') or die "listen: $!";
-my $port = $l->sockport;
-my $pid = fork() // die;
-if ($pid == 0) {
-	POSIX::dup2(fileno($l), 0) or POSIX::_exit(127);
-	open(STDOUT, '>', '/dev/null');
-	exec(syslog_wrap($sl), build('httpd'), '-r', $root, '-t', '3', '-k', '3')
-	    or POSIX::_exit(127);
-}
-close($l);
+my ($port, $pid) = listen_exec(sl => $sl,
+    cmd => [build('httpd'), '-r', $root, '-t', '3', '-k', '3']);
 
 # Raw request: bytes in, every byte until EOF (or 5 s) out.
 sub raw {

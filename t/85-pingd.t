@@ -8,8 +8,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir need_root syslog_start syslog_wrap wait_log
-    free_udp_port slurp);
+use Forkd qw(build tmpdir need_root syslog_start wait_log free_udp_port
+    slurp dgram_exec udp_bound udp_client recv_dgram wait_exit);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -22,63 +22,12 @@ need_root();
 
 my $dir = tmpdir();
 my $sl = syslog_start($dir);
-my @kids;
-
 # pingd with $u (a bound UDP socket) as fd 0 and 1, as forkd runs a "wait"
 # dgram handler; its syslog goes to the capture. Returns the pid.
 sub start_pingd {
 	my ($u, @args) = @_;
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		if ($u) {
-			POSIX::dup2(fileno($u), 0) or POSIX::_exit(126);
-			POSIX::dup2(fileno($u), 1) or POSIX::_exit(126);
-		} else {
-			open(STDIN, '<', '/dev/null');
-		}
-		open(STDERR, '>>', "$dir/pingd.err") or POSIX::_exit(126);
-		# syslog_wrap's "ln -sf" fails once dev/fd exists (it is a
-		# link to a directory): a fresh one per run.
-		unlink("$sl->{dir}/dev/fd");
-		exec(syslog_wrap($sl), $pingd, @args) or POSIX::_exit(127);
-	}
-	push(@kids, $pid);
-	return $pid;
-}
-
-sub udp_bound {
-	my ($host) = @_;
-	return IO::Socket::IP->new(LocalAddr => $host // '127.0.0.1',
-	    LocalPort => 0, Proto => 'udp');
-}
-
-sub client {
-	my ($port, $host) = @_;
-	my $s = IO::Socket::IP->new(PeerHost => $host // '127.0.0.1',
-	    PeerPort => $port, Proto => 'udp') or die "client: $!";
-	return $s;
-}
-
-# One datagram within $timeout seconds, or undef.
-sub recv_dgram {
-	my ($s, $timeout) = @_;
-	return undef unless IO::Select->new($s)->can_read($timeout // 3);
-	my $buf;
-	defined($s->recv($buf, 70000)) or return undef;
-	return $buf;
-}
-
-sub wait_exit {
-	my ($pid, $timeout) = @_;
-	my $end = time + $timeout;
-	while (time < $end) {
-		if (waitpid($pid, WNOHANG) == $pid) {
-			@kids = grep { $_ != $pid } @kids;
-			return $?;
-		}
-		sleep(0.02);
-	}
-	return undef;
+	return dgram_exec(sock => $u, sl => $sl, stderr => "$dir/pingd.err",
+	    cmd => [$pingd, @args]);
 }
 
 sub ping_msg { sprintf('Ping %d %.6f', $_[0], time) }
@@ -88,7 +37,7 @@ my $u = udp_bound();
 my $port = $u->sockport;
 my $pid = start_pingd($u, '-l', '0', '-x', '2');
 close($u);
-my $c = client($port);
+my $c = udp_client($port);
 my $ok = 0;
 my $exact = 1;
 for my $seq (1 .. 10) {
@@ -101,7 +50,7 @@ for my $seq (1 .. 10) {
 is($ok, 10, '-l 0: 10 of 10 pings answered');
 ok($exact, '-l 0: each reply is the request in upper case ("PING N TIME")');
 
-my $other = client($port);
+my $other = udp_client($port);
 $other->send('from the other client');
 $c->send('from the first client');
 is(recv_dgram($other), 'FROM THE OTHER CLIENT', 'reply goes to its own sender (b)');
@@ -147,7 +96,7 @@ SKIP: {
 	my $p6 = $u6->sockport;
 	my $pid6 = start_pingd($u6, '-x', '1');
 	close($u6);
-	my $c6 = client($p6, '::1');
+	my $c6 = udp_client($p6, '::1');
 	$c6->send('Ping 1 over ipv6');
 	is(recv_dgram($c6), 'PING 1 OVER IPV6', 'IPv6: reply from [::1]');
 	wait_exit($pid6, 5);
@@ -158,7 +107,7 @@ $u = udp_bound();
 $port = $u->sockport;
 $pid = start_pingd($u, '-l', '100', '-x', '1');
 close($u);
-$c = client($port);
+$c = udp_client($port);
 $c->send(ping_msg($_)) for 1 .. 10;
 $ok = 0;
 $ok++ while defined recv_dgram($c, 0.5);
@@ -172,7 +121,7 @@ $u = udp_bound();
 $port = $u->sockport;
 $pid = start_pingd($u, '-l', '30', '-x', '1');
 close($u);
-$c = client($port);
+$c = udp_client($port);
 my %seen;
 for my $seq (1 .. 200) {
 	$c->send(ping_msg($seq));
@@ -196,7 +145,7 @@ my $sp = free_udp_port();
 $pid = start_pingd(undef, '-p', $sp, '-b', '127.0.0.1', '-x', '1');
 ok(wait_log($sl, qr/pingd\[$pid\]: pinger on udp 127\.0\.0\.1:$sp/),
     'standalone: -p/-b bind 127.0.0.1 itself');
-$c = client($sp);
+$c = udp_client($sp);
 $c->send('standalone');
 is(recv_dgram($c), 'STANDALONE', 'standalone: answers');
 is(wait_exit($pid, 5), 0, 'standalone with -x 1: exits when idle');
@@ -236,8 +185,6 @@ SKIP: {
 	wait_exit($pid, 5);
 }
 
-kill('TERM', $_) for @kids;
-waitpid($_, 0) for @kids;
 kill('TERM', $sl->{pid});
 waitpid($sl->{pid}, 0);
 diag(slurp("$dir/pingd.err") // '') if !Test::More->builder->is_passing;

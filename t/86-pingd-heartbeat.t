@@ -8,8 +8,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir need_root syslog_start syslog_wrap wait_log
-    log_lines slurp);
+use Forkd qw(build tmpdir need_root syslog_start wait_log log_lines slurp
+    dgram_exec wait_exit);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -22,34 +22,10 @@ need_root();
 
 my $dir = tmpdir();
 my $sl = syslog_start($dir);
-my @kids;
-
 sub start_pingd {
 	my ($u, @args) = @_;
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		POSIX::dup2(fileno($u), 0) or POSIX::_exit(126);
-		POSIX::dup2(fileno($u), 1) or POSIX::_exit(126);
-		open(STDERR, '>>', "$dir/pingd.err") or POSIX::_exit(126);
-		# syslog_wrap's "ln -sf" fails once dev/fd exists.
-		unlink("$sl->{dir}/dev/fd");
-		exec(syslog_wrap($sl), $pingd, @args) or POSIX::_exit(127);
-	}
-	push(@kids, $pid);
-	return $pid;
-}
-
-sub wait_exit {
-	my ($pid, $timeout) = @_;
-	my $end = time + $timeout;
-	while (time < $end) {
-		if (waitpid($pid, WNOHANG) == $pid) {
-			@kids = grep { $_ != $pid } @kids;
-			return $?;
-		}
-		sleep(0.02);
-	}
-	return undef;
+	return dgram_exec(sock => $u, sl => $sl, stderr => "$dir/pingd.err",
+	    cmd => [$pingd, @args]);
 }
 
 sub hb { sprintf('Heartbeat %d %.6f', $_[0], time) }
@@ -121,8 +97,6 @@ SKIP: {
 	is(wait_exit($pid, 5), 0, 'pingd -H exits when idle');
 }
 
-kill('TERM', $_) for @kids;
-waitpid($_, 0) for @kids;
 kill('TERM', $sl->{pid});
 waitpid($sl->{pid}, 0);
 if (!Test::More->builder->is_passing) {

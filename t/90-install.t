@@ -100,9 +100,6 @@ my %env = (FORKD => "$root/sbin/forkd", FORKD_CONF => $conf,
 # Run "rc ACTION" with its /dev/log captured; returns (status, output).
 sub rc {
 	my ($action) = @_;
-	# syslog_wrap's "ln -sf /proc/self/fd dev/fd" fails when the link is
-	# there from an earlier run (ln follows it): start each run afresh.
-	unlink("$sl->{dir}/dev/fd");
 	my $pid = open(my $fh, '-|') // die "fork: $!";
 	if ($pid == 0) {
 		open(STDERR, '>&', \*STDOUT);

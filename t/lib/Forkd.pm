@@ -21,7 +21,8 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
-    need_root connect_tcp slurp spit listen_exec);
+    need_root connect_tcp slurp spit listen_exec dgram_exec udp_bound
+    udp_client recv_dgram wait_exit);
 
 # Processes a test started through this module: stopped at its end, however
 # it ends, so no forkd or listener outlives a failed test.
@@ -89,7 +90,17 @@ sub need_root {
 # { dir, log (the file the lines go to), pid (the listener) }.
 sub syslog_start {
 	my ($dir) = @_;
+	# The /dev the wrapped programs get, made once: stubs for the device
+	# nodes syslog_wrap binds over, fd, pts, shm. Each wrapped program
+	# only mounts, so any number may start at once.
 	mkdir "$dir/dev";
+	for my $n (qw(null zero full random urandom tty)) {
+		open(my $stub, '>', "$dir/dev/$n") or die "$dir/dev/$n: $!";
+		close($stub);
+	}
+	symlink('/proc/self/fd', "$dir/dev/fd") or die "$dir/dev/fd: $!";
+	mkdir "$dir/dev/pts";
+	mkdir "$dir/dev/shm";
 	my $path = "$dir/dev/log";
 	my $out = "$dir/syslog.txt";
 	open(my $touch, '>', $out) or die "$out: $!";
@@ -129,9 +140,7 @@ sub syslog_wrap {
 	my $script = join('; ',
 	    'set -e',
 	    'for n in null zero full random urandom tty; do ' .
-	    ": >\"\$D/\$n\"; mount --bind /dev/\$n \"\$D/\$n\"; done",
-	    'ln -sfn /proc/self/fd "$D/fd"',
-	    'mkdir -p "$D/pts" "$D/shm"',
+	    "mount --bind /dev/\$n \"\$D/\$n\"; done",
 	    'mount --rbind "$D" /dev',
 	    'exec "$@"');
 	return ('env', "D=$d", 'unshare', '-m', 'sh', '-c', $script, 'sh');
@@ -174,8 +183,9 @@ sub wait_port {
 # Run a handler as forkd's prefork does: a listening socket on 127.0.0.1
 # (or host) on its fd 0, workers processes (default 1) sharing it. Options:
 # cmd (the program and its arguments), workers, host, env, stderr (a file;
-# default /dev/null, as stdout). Returns the port and the pids, which are
-# stopped at the test's end however it ends.
+# default /dev/null, as stdout), sl (a syslog capture to run it under, see
+# syslog_wrap). Returns the port and the pids, which are stopped at the
+# test's end however it ends.
 sub listen_exec {
 	my (%o) = @_;
 	my $l = IO::Socket::IP->new(LocalAddr => $o{host} // '127.0.0.1',
@@ -189,7 +199,8 @@ sub listen_exec {
 			open(STDOUT, '>', '/dev/null');
 			open(STDERR, '>', $o{stderr} // '/dev/null');
 			%ENV = (%ENV, %{ $o{env} // {} });
-			exec(@{ $o{cmd} }) or POSIX::_exit(127);
+			exec($o{sl} ? syslog_wrap($o{sl}) : (), @{ $o{cmd} })
+			    or POSIX::_exit(127);
 		}
 		push @pids, $pid;
 		push @STARTED, $pid;
@@ -197,6 +208,72 @@ sub listen_exec {
 	my $port = $l->sockport;
 	close($l);
 	return ($port, @pids);
+}
+
+# Run a handler as forkd's "wait" dgram service does: the bound UDP socket
+# sock on its fds 0 and 1 (no sock: stdin /dev/null, for a handler that
+# binds its own). Options: cmd, sock, stderr (a file, appended to; default
+# /dev/null), sl (a syslog capture to run it under, see syslog_wrap).
+# Returns the pid, which is stopped at the test's end unless wait_exit
+# reaped it.
+sub dgram_exec {
+	my (%o) = @_;
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		if ($o{sock}) {
+			POSIX::dup2(fileno($o{sock}), 0) or POSIX::_exit(126);
+			POSIX::dup2(fileno($o{sock}), 1) or POSIX::_exit(126);
+		} else {
+			open(STDIN, '<', '/dev/null');
+		}
+		open(STDERR, '>>', $o{stderr} // '/dev/null')
+		    or POSIX::_exit(126);
+		exec($o{sl} ? syslog_wrap($o{sl}) : (), @{ $o{cmd} })
+		    or POSIX::_exit(127);
+	}
+	push @STARTED, $pid;
+	return $pid;
+}
+
+# A UDP socket bound to a free port of 127.0.0.1 (or host); undef when
+# that address cannot be bound (no IPv6, say).
+sub udp_bound {
+	my ($host) = @_;
+	return IO::Socket::IP->new(LocalAddr => $host // '127.0.0.1',
+	    LocalPort => 0, Proto => 'udp');
+}
+
+# A UDP socket connected to port of 127.0.0.1 (or host).
+sub udp_client {
+	my ($port, $host) = @_;
+	my $s = IO::Socket::IP->new(PeerHost => $host // '127.0.0.1',
+	    PeerPort => $port, Proto => 'udp') or die "udp_client: $!";
+	return $s;
+}
+
+# One datagram on s within timeout seconds (default 3), or undef.
+sub recv_dgram {
+	my ($s, $timeout) = @_;
+	return undef unless IO::Select->new($s)->can_read($timeout // 3);
+	my $buf;
+	defined($s->recv($buf, 70000)) or return undef;
+	return $buf;
+}
+
+# Wait up to timeout seconds for child pid to exit. Returns its wait
+# status, or undef if it still runs.
+sub wait_exit {
+	my ($pid, $timeout) = @_;
+	my $end = time + $timeout;
+	while (time < $end) {
+		if (waitpid($pid, WNOHANG) == $pid) {
+			my $st = $?;
+			@STARTED = grep { $_ != $pid } @STARTED;
+			return $st;
+		}
+		sleep(0.02);
+	}
+	return undef;
 }
 
 sub connect_tcp {
