@@ -34,6 +34,7 @@ static int	smtp_check_helo(struct smtp_session *, char *);
 static int	smtp_check_ehlo(struct smtp_session *, char *);
 static int	smtp_check_mail(struct smtp_session *, char *);
 static int	smtp_check_rcpt(struct smtp_session *, char *);
+static int	smtp_check_noarg(struct smtp_session *, char *, const char *);
 static int	smtp_check_data(struct smtp_session *, char *);
 static int	smtp_check_rset(struct smtp_session *, char *);
 static int	smtp_check_quit(struct smtp_session *, char *);
@@ -306,15 +307,24 @@ smtp_proceed_rcpt(struct smtp_session *s, char *addr)
 	smtp_reply(s, "250 OK");
 }
 
+/* A command that takes no argument (DATA, RSET, QUIT): 501 with one. */
+static int
+smtp_check_noarg(struct smtp_session *s, char *arg, const char *syntax)
+{
+	if (*smtp_trim(arg) != '\0') {
+		smtp_err_syntax(s, syntax);
+		return -1;
+	}
+	return 0;
+}
+
 /* DATA (RFC 5321 4.1.1.4). */
 
 static int
 smtp_check_data(struct smtp_session *s, char *arg)
 {
-	if (*smtp_trim(arg) != '\0') {
-		smtp_err_syntax(s, "DATA");
+	if (smtp_check_noarg(s, arg, "DATA") == -1)
 		return -1;
-	}
 	if (!s->s_helo) {
 		smtp_err_need(s, "HELO");
 		return -1;
@@ -343,21 +353,13 @@ smtp_proceed_data(struct smtp_session *s, char *arg)
 static int
 smtp_check_rset(struct smtp_session *s, char *arg)
 {
-	if (*smtp_trim(arg) != '\0') {
-		smtp_err_syntax(s, "RSET");
-		return -1;
-	}
-	return 0;
+	return smtp_check_noarg(s, arg, "RSET");
 }
 
 static int
 smtp_check_quit(struct smtp_session *s, char *arg)
 {
-	if (*smtp_trim(arg) != '\0') {
-		smtp_err_syntax(s, "QUIT");
-		return -1;
-	}
-	return 0;
+	return smtp_check_noarg(s, arg, "QUIT");
 }
 
 static void
