@@ -127,6 +127,29 @@ serve_accept(int lfd, int flags, struct serve_peer *peer)
 	return fd;
 }
 
+enum serve_accept_err
+serve_accept_error(int e)
+{
+	switch (e) {
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+		return SERVE_ACCEPT_RETRY;
+	case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+	case EWOULDBLOCK:
+#endif
+		return SERVE_ACCEPT_NONE;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		return SERVE_ACCEPT_PAUSE;
+	default:
+		return SERVE_ACCEPT_FATAL;
+	}
+}
+
 int
 serve_nonblock(int fd, int on)
 {
@@ -197,8 +220,8 @@ serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 	for (;;) {
 		fd = serve_accept(lfd, SOCK_CLOEXEC, &peer);
 		if (fd == -1) {
-			switch (errno) {
-			case EAGAIN:
+			switch (serve_accept_error(errno)) {
+			case SERVE_ACCEPT_NONE:
 				/*
 				 * The listener is non-blocking (another
 				 * process set O_NONBLOCK on the shared file
@@ -208,18 +231,13 @@ serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 				pfd.events = POLLIN;
 				(void)poll(&pfd, 1, -1);
 				continue;
-			case EINTR:
-			case ECONNABORTED:
-			case EPROTO:
+			case SERVE_ACCEPT_RETRY:
 				continue;
-			case EMFILE:
-			case ENFILE:
-			case ENOBUFS:
-			case ENOMEM:
+			case SERVE_ACCEPT_PAUSE:
 				log_warn("accept");
 				sleep(1);
 				continue;
-			default:
+			case SERVE_ACCEPT_FATAL:
 				log_warn("accept");
 				return 111;
 			}

@@ -77,6 +77,22 @@ void	serve_peer(int fd, struct serve_peer *peer);
  */
 int	serve_accept(int lfd, int flags, struct serve_peer *peer);
 
+/* What a handler does after serve_accept() failed; see serve_accept_error. */
+enum serve_accept_err {
+	SERVE_ACCEPT_RETRY,	/* that connection went away: accept again */
+	SERVE_ACCEPT_NONE,	/* nothing pending (non-blocking listener) */
+	SERVE_ACCEPT_PAUSE,	/* out of descriptors or memory: rest */
+	SERVE_ACCEPT_FATAL,	/* the listener itself is broken */
+};
+
+/*
+ * Classify errno e of a failed accept(2) (accept(2) ERRORS): EINTR,
+ * ECONNABORTED and EPROTO are RETRY; EAGAIN/EWOULDBLOCK NONE; EMFILE,
+ * ENFILE, ENOBUFS and ENOMEM PAUSE (logged by the caller; accepting again
+ * at once would spin); anything else FATAL.
+ */
+enum serve_accept_err serve_accept_error(int e);
+
 /* Set or clear O_NONBLOCK on fd. Returns 0, or -1 with errno. */
 int	serve_nonblock(int fd, int on);
 

@@ -60,25 +60,17 @@ listener_accept(struct listener *l)
 	while (l->l_nconns < l->l_env->e_maxconns) {
 		fd = serve_accept(l->l_fd, SOCK_NONBLOCK | SOCK_CLOEXEC, &peer);
 		if (fd == -1) {
-			switch (errno) {
-			case EAGAIN:
-#if EAGAIN != EWOULDBLOCK
-			case EWOULDBLOCK:
-#endif
+			switch (serve_accept_error(errno)) {
+			case SERVE_ACCEPT_NONE:
 				return 0;
-			case EINTR:
-			case ECONNABORTED:
-			case EPROTO:
+			case SERVE_ACCEPT_RETRY:
 				continue;
-			case EMFILE:
-			case ENFILE:
-			case ENOBUFS:
-			case ENOMEM:
+			case SERVE_ACCEPT_PAUSE:
 				log_warn("accept");
 				l->l_pause_until = serve_now_ms() +
 				    LISTENER_PAUSE_MS;
 				return 0;
-			default:
+			case SERVE_ACCEPT_FATAL:
 				log_warn("accept");
 				return -1;
 			}

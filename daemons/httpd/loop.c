@@ -119,14 +119,13 @@ loop_accept(struct loop *l)
 	for (i = 0; i < LOOP_ACCEPTS && l->l_nfree > 0; i++) {
 		fd = serve_accept(l->l_lfd, SOCK_NONBLOCK | SOCK_CLOEXEC, &peer);
 		if (fd == -1) {
-			switch (errno) {
-			case EINTR:
-			case ECONNABORTED:
-			case EPROTO:
+			switch (serve_accept_error(errno)) {
+			case SERVE_ACCEPT_RETRY:
 				continue;
-			case EAGAIN:
+			case SERVE_ACCEPT_NONE:
 				return;	/* another worker took it */
-			default:
+			case SERVE_ACCEPT_PAUSE:
+			case SERVE_ACCEPT_FATAL:
 				/* EMFILE and the like: try again later. */
 				log_warn("accept");
 				return;
