@@ -33,20 +33,6 @@ enum chunked_state {
 #define CHUNKED_EXT_MAX		1024	/* chunk extensions of one line */
 #define CHUNKED_TRAILER_MAX	HTTPD_HEAD_MAX	/* the trailer section */
 
-static int	chunked_hex(int);
-
-static int
-chunked_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void
 chunked_init(struct chunked *cd)
 {
@@ -81,7 +67,7 @@ chunked_decode(struct chunked *cd, char *in, size_t len, char *out,
 		c = (unsigned char)in[i++];
 		switch (cd->cd_state) {
 		case CD_SIZE:
-			if ((d = chunked_hex(c)) != -1) {
+			if ((d = req_hex(c)) != -1) {
 				/*
 				 * 16 digits fill 64 bits; a size past
 				 * INT64_MAX would turn negative in an off_t

@@ -96,6 +96,9 @@ const struct http_field *req_field(const struct http_request *r,
 	    const char *name);
 /* Does the comma-separated field value v (vlen bytes) list token tok? */
 int	req_has_token(const char *v, size_t vlen, const char *tok);
+/* The value of hex digit c (RFC 5234 HEXDIG, either case), or -1. */
+int	req_hex(int c);
+
 /*
  * Percent-decode target path src (srclen bytes, before any '?') once
  * into dst (dstsize bytes) and remove dot-segments (RFC 3986 5.2.4),

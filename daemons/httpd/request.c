@@ -14,7 +14,6 @@ static const char *req_eol(const char *, const char *, size_t *);
 static int	req_line(const char *, size_t, struct http_request *);
 static int	req_target(const char *, size_t, struct http_request *);
 static int	req_semantics(struct http_request *);
-static int	req_hex(int);
 
 /* tchar of RFC 9110 5.6.2. */
 static int
@@ -56,7 +55,7 @@ req_eol(const char *p, const char *end, size_t *linelen)
 	return lf;
 }
 
-static int
+int
 req_hex(int c)
 {
 	if (c >= '0' && c <= '9')
