@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir free_port slurp);
+use Forkd qw(build tmpdir free_port slurp run_cmd);
 use Test::More;
 use Time::HiRes qw(time);
 
@@ -16,15 +16,7 @@ my $dir = tmpdir();
 
 sub run {
 	my ($in, @args) = @_;
-	my $i = "$dir/in"; my $o = "$dir/out"; my $e = "$dir/err";
-	open(my $fh, '>:raw', $i) or die; print $fh ($in // ''); close($fh);
-	my $pid = fork() // die;
-	if ($pid == 0) {
-		open(STDIN, '<', $i); open(STDOUT, '>', $o); open(STDERR, '>', $e);
-		exec($se, @args) or POSIX::_exit(127);
-	}
-	waitpid($pid, 0);
-	return ($? >> 8, slurp($o), slurp($e));
+	return run_cmd($in, $se, @args);
 }
 
 # A port where nothing listens: reaching the network would give 111.

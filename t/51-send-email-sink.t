@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir free_port wait_port slurp);
+use Forkd qw(build tmpdir free_port wait_port slurp run_cmd);
 use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(sleep time);
@@ -53,15 +53,7 @@ sub sink_stop {
 # (exit status, stdout, stderr).
 sub run {
 	my ($in, @args) = @_;
-	my $i = "$dir/in"; my $o = "$dir/out"; my $e = "$dir/err";
-	open(my $fh, '>:raw', $i) or die; print $fh ($in // ''); close($fh);
-	my $pid = fork() // die;
-	if ($pid == 0) {
-		open(STDIN, '<', $i); open(STDOUT, '>', $o); open(STDERR, '>', $e);
-		exec($se, @args) or POSIX::_exit(127);
-	}
-	waitpid($pid, 0);
-	return ($? >> 8, slurp($o), slurp($e));
+	return run_cmd($in, $se, @args);
 }
 
 # The one message dumped in $s (waits for smtp-sink to write it).

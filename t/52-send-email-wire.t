@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp);
+use Forkd qw(build tmpdir slurp run_cmd);
 use IO::Socket::IP;
 use MIME::Base64 qw(decode_base64);
 use POSIX qw(:sys_wait_h);
@@ -96,15 +96,7 @@ sub done {
 
 sub run {
 	my ($in, @args) = @_;
-	my $i = "$dir/in"; my $o = "$dir/out"; my $e = "$dir/err";
-	open(my $fh, '>:raw', $i) or die; print $fh ($in // ''); close($fh);
-	my $pid = fork() // die;
-	if ($pid == 0) {
-		open(STDIN, '<', $i); open(STDOUT, '>', $o); open(STDERR, '>', $e);
-		exec($se, @args) or POSIX::_exit(127);
-	}
-	waitpid($pid, 0);
-	return ($? >> 8, slurp($o), slurp($e));
+	return run_cmd($in, $se, @args);
 }
 
 # The DATA section as sent (dot-stuffed, up to and with CRLF.CRLF).

@@ -7,7 +7,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir free_port slurp forkd_start forkd_stop);
+use Forkd qw(build tmpdir free_port slurp forkd_start forkd_stop
+    run_cmd);
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
 use Test::More;
@@ -21,15 +22,7 @@ my $dir = tmpdir();
 
 sub run {
 	my ($in, @args) = @_;
-	my $i = "$dir/in"; my $o = "$dir/out"; my $e = "$dir/err";
-	open(my $fh, '>:raw', $i) or die; print $fh ($in // ''); close($fh);
-	my $pid = fork() // die;
-	if ($pid == 0) {
-		open(STDIN, '<', $i); open(STDOUT, '>', $o); open(STDERR, '>', $e);
-		exec($se, @args) or POSIX::_exit(127);
-	}
-	waitpid($pid, 0);
-	return ($? >> 8, slurp($o), slurp($e));
+	return run_cmd($in, $se, @args);
 }
 
 # smtpd serving a listening socket on its fd 0, spool $spool, @opts.

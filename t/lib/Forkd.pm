@@ -22,7 +22,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
     need_root connect_tcp slurp spit listen_exec dgram_exec udp_bound
-    udp_client recv_dgram wait_exit);
+    udp_client recv_dgram wait_exit run_cmd);
 
 # Processes a test started through this module: stopped at its end, however
 # it ends, so no forkd or listener outlives a failed test.
@@ -274,6 +274,23 @@ sub wait_exit {
 		sleep(0.02);
 	}
 	return undef;
+}
+
+# Run @cmd to its end with $stdin (bytes; undef: empty) on its standard
+# input. Returns (exit status, stdout, stderr).
+sub run_cmd {
+	my ($stdin, @cmd) = @_;
+	my $dir = tmpdir();
+	spit("$dir/in", $stdin // '');
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		open(STDIN, '<', "$dir/in");
+		open(STDOUT, '>', "$dir/out");
+		open(STDERR, '>', "$dir/err");
+		exec(@cmd) or POSIX::_exit(127);
+	}
+	waitpid($pid, 0);
+	return ($? >> 8, slurp("$dir/out"), slurp("$dir/err"));
 }
 
 sub connect_tcp {
