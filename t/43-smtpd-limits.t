@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp listen_exec);
+use Forkd qw(build tmpdir slurp listen_exec read_lines);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();
@@ -46,14 +46,7 @@ sub drain {
 # Read exactly the bytes of $n reply lines.
 sub replies {
 	my ($s, $n) = @_;
-	my $sel = IO::Select->new($s);
-	my $got = '';
-	while ((() = $got =~ /\r\n/g) < $n && $sel->can_read(5)) {
-		my $r = sysread($s, my $buf, 65536);
-		last unless $r;
-		$got .= $buf;
-	}
-	return $got;
+	return read_lines($s, $n, 5);
 }
 
 sub session {

@@ -8,7 +8,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp spit listen_exec);
+use Forkd qw(build tmpdir slurp spit listen_exec read_lines);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();
@@ -34,14 +34,7 @@ my $T = "421 4.4.2 mx.test Error: timeout exceeded\r\n";
 # Read exactly the bytes of $n reply lines (5 s at most).
 sub replies {
 	my ($s, $n) = @_;
-	my $sel = IO::Select->new($s);
-	my $got = '';
-	while ((() = $got =~ /\r\n/g) < $n && $sel->can_read(5)) {
-		my $r = sysread($s, my $buf, 65536);
-		last unless $r;
-		$got .= $buf;
-	}
-	return $got;
+	return read_lines($s, $n, 5);
 }
 
 # Seed 003: "a client that does not successfully complete a command

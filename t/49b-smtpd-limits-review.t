@@ -10,7 +10,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp listen_exec);
+use Forkd qw(build tmpdir slurp listen_exec read_lines);
 use IO::Select;
 use IO::Socket::IP;
 use Test::More;
@@ -50,14 +50,7 @@ sub session {
 # Read exactly the bytes of $n reply lines (or what comes in 10 s).
 sub replies {
 	my ($s, $n) = @_;
-	my $sel = IO::Select->new($s);
-	my $got = '';
-	while ((() = $got =~ /\r\n/g) < $n && $sel->can_read(10)) {
-		my $r = sysread($s, my $buf, 65536);
-		last unless $r;
-		$got .= $buf;
-	}
-	return $got;
+	return read_lines($s, $n, 10);
 }
 
 # Read until EOF (or $secs): all that came, and whether EOF came.

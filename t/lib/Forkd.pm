@@ -22,7 +22,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
     need_root connect_tcp slurp spit listen_exec dgram_exec udp_bound
-    udp_client recv_dgram wait_exit run_cmd);
+    udp_client recv_dgram wait_exit run_cmd read_lines);
 
 # Processes a test started through this module: stopped at its end, however
 # it ends, so no forkd or listener outlives a failed test.
@@ -291,6 +291,21 @@ sub run_cmd {
 	}
 	waitpid($pid, 0);
 	return ($? >> 8, slurp("$dir/out"), slurp("$dir/err"));
+}
+
+# The bytes of the next $n CRLF-ended lines (SMTP replies, say) on socket
+# $s, or what came before $timeout seconds (default 5) passed without a
+# byte, or the peer closed.
+sub read_lines {
+	my ($s, $n, $timeout) = @_;
+	my $sel = IO::Select->new($s);
+	my $got = '';
+	while ((() = $got =~ /\r\n/g) < $n && $sel->can_read($timeout // 5)) {
+		my $r = sysread($s, my $buf, 65536);
+		last unless $r;
+		$got .= $buf;
+	}
+	return $got;
 }
 
 sub connect_tcp {
