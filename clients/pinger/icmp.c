@@ -91,6 +91,8 @@ static void	icmp_reply(struct icmp_ctx *, const unsigned char *, size_t,
 		    const char *, int);
 static void	icmp_error(struct icmp_ctx *, int, int, uint32_t, uint16_t,
 		    const char *);
+static int	icmp_quoted_echo(struct icmp_ctx *, const unsigned char *, int,
+		    uint16_t *);
 static int	icmp_quoted4(struct icmp_ctx *, const unsigned char *, size_t,
 		    uint16_t *);
 static int	icmp_quoted6(struct icmp_ctx *, const unsigned char *, size_t,
@@ -542,6 +544,27 @@ icmp_input(struct icmp_ctx *c, const unsigned char *b, size_t len,
 }
 
 /*
+ * The ICMP header quoted in an error (ICMP_HDRLEN bytes, already checked
+ * to be there): an echo request (type want) with our identifier. Its
+ * sequence number goes to *seq. Returns 0, or -1 when it is not ours.
+ */
+static int
+icmp_quoted_echo(struct icmp_ctx *c, const unsigned char *q, int want,
+    uint16_t *seq)
+{
+	uint16_t v;
+
+	if (q[0] != want)
+		return -1;
+	memcpy(&v, q + 4, 2);
+	if (ntohs(v) != c->c_ident)
+		return -1;
+	memcpy(&v, q + 6, 2);
+	*seq = ntohs(v);
+	return 0;
+}
+
+/*
  * The datagram an IPv4 ICMP error quotes (RFC 792: "Internet Header + 64
  * bits of Original Data Datagram") must be an echo request of ours to our
  * target. Its IHL is the peer's word: checked against what is there.
@@ -551,7 +574,6 @@ icmp_quoted4(struct icmp_ctx *c, const unsigned char *q, size_t len,
     uint16_t *seq)
 {
 	const struct sockaddr_in *sin = (const void *)&c->c_p->p_addr;
-	uint16_t v;
 	size_t hlen;
 
 	if (len < sizeof(struct ip) || (q[0] >> 4) != 4)
@@ -563,15 +585,7 @@ icmp_quoted4(struct icmp_ctx *c, const unsigned char *q, size_t len,
 		return -1;
 	if (memcmp(q + 16, &sin->sin_addr, 4) != 0)
 		return -1;		/* not to our target */
-	q += hlen;
-	if (q[0] != ICMP_ECHO)
-		return -1;
-	memcpy(&v, q + 4, 2);
-	if (ntohs(v) != c->c_ident)
-		return -1;
-	memcpy(&v, q + 6, 2);
-	*seq = ntohs(v);
-	return 0;
+	return icmp_quoted_echo(c, q + hlen, ICMP_ECHO, seq);
 }
 
 /*
@@ -584,7 +598,6 @@ icmp_quoted6(struct icmp_ctx *c, const unsigned char *q, size_t len,
     uint16_t *seq)
 {
 	const struct sockaddr_in6 *sin6 = (const void *)&c->c_p->p_addr;
-	uint16_t v;
 
 	if (len < sizeof(struct ip6_hdr) + ICMP_HDRLEN || (q[0] >> 4) != 6)
 		return -1;
@@ -592,15 +605,8 @@ icmp_quoted6(struct icmp_ctx *c, const unsigned char *q, size_t len,
 		return -1;
 	if (memcmp(q + 24, &sin6->sin6_addr, 16) != 0)
 		return -1;
-	q += sizeof(struct ip6_hdr);
-	if (q[0] != ICMP6_ECHO_REQUEST)
-		return -1;
-	memcpy(&v, q + 4, 2);
-	if (ntohs(v) != c->c_ident)
-		return -1;
-	memcpy(&v, q + 6, 2);
-	*seq = ntohs(v);
-	return 0;
+	return icmp_quoted_echo(c, q + sizeof(struct ip6_hdr),
+	    ICMP6_ECHO_REQUEST, seq);
 }
 
 /*
