@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp connect_tcp);
+use Forkd qw(build tmpdir slurp connect_tcp read_n);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -41,22 +41,6 @@ sub start_echod {
 	close($l);
 	push @pids, $pid;
 	return ($pid, $port, $err);
-}
-
-# Read from $s until $n bytes or EOF or $timeout seconds. Returns the bytes.
-sub read_n {
-	my ($s, $n, $timeout) = @_;
-	my $buf = '';
-	my $sel = IO::Select->new($s);
-	my $end = time + ($timeout // 5);
-	while (length($buf) < $n) {
-		my $left = $end - time;
-		last if $left <= 0;
-		last unless $sel->can_read($left);
-		my $r = sysread($s, $buf, 65536, length($buf));
-		last unless $r;
-	}
-	return $buf;
 }
 
 # Wait up to $timeout s for EOF on $s (discarding data). Returns 1 on EOF.

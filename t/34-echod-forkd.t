@@ -10,7 +10,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Forkd qw(build tmpdir slurp spit free_port free_udp_port wait_port
-    connect_tcp forkd_start forkd_stop wait_log log_lines need_root);
+    connect_tcp forkd_start forkd_stop wait_log log_lines need_root
+    read_n);
 use IO::Select;
 use IO::Socket::IP;
 use Errno qw(EAGAIN EWOULDBLOCK);
@@ -40,17 +41,6 @@ EOF
 my $f = forkd_start(conf => $conf, wait_ports => [$pn, $pp, $pw]);
 my $sl = $f->{sl};
 
-sub read_all {
-	my ($s, $n, $timeout) = @_;
-	my ($buf, $sel, $end) = ('', IO::Select->new($s), time + ($timeout // 5));
-	while (length($buf) < $n && (my $left = $end - time) > 0) {
-		last unless $sel->can_read($left);
-		my $r = sysread($s, $buf, 65536, length($buf));
-		last unless $r;
-	}
-	return $buf;
-}
-
 sub nc_echo {
 	my ($port, $in) = @_;
 	spit("$f->{dir}/nc.in", $in);
@@ -65,12 +55,12 @@ sub concurrent {
 	for my $i (reverse 0 .. $#c) {
 		my $line = "client $i of $n\n";
 		syswrite($c[$i], $line);
-		$ok++ if read_all($c[$i], length($line), 5) eq $line;
+		$ok++ if read_n($c[$i], length($line), 5) eq $line;
 	}
 	if ($term) {
 		for my $s (@c) {
 			syswrite($s, ".\n");
-			read_all($s, 1 << 20, 5);	# to the close
+			read_n($s, 1 << 20, 5);	# to the close
 		}
 	}
 	close($_) for @c;

@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp connect_tcp);
+use Forkd qw(build tmpdir slurp connect_tcp read_n);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -93,18 +93,6 @@ sub stuff {
 	}
 	$s->blocking(1);
 	return $sent;
-}
-
-# Read from $s until $n bytes, EOF or $timeout s.
-sub read_n {
-	my ($s, $n, $timeout) = @_;
-	my ($buf, $sel, $end) = ('', IO::Select->new($s), time + ($timeout // 5));
-	while (length($buf) < $n && (my $left = $end - time) > 0) {
-		last unless $sel->can_read($left);
-		my $r = sysread($s, $buf, 65536, length($buf));
-		last unless $r;
-	}
-	return $buf;
 }
 
 # A client socket to 127.0.0.1:$port with a receive buffer of $rcvbuf

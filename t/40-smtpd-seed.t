@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir slurp listen_exec);
+use Forkd qw(build tmpdir slurp listen_exec read_n);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -68,22 +68,6 @@ END { kill('KILL', $_) for keys %started }
 
 sub expected { join('', map { "$_\r\n" } map { @$_[1 .. $#$_] } @_) }
 
-# Read from $fh until $want bytes came, EOF, or $secs passed.
-sub read_some {
-	my ($fh, $want, $secs) = @_;
-	my $sel = IO::Select->new($fh);
-	my $got = '';
-	my $end = time + $secs;
-	while (length($got) < $want) {
-		my $left = $end - time;
-		last if $left <= 0 || !$sel->can_read($left);
-		my $n = sysread($fh, my $buf, 65536);
-		last unless $n;
-		$got .= $buf;
-	}
-	return $got;
-}
-
 # Play a transcript in lockstep over socket $s; returns all bytes read.
 sub play {
 	my ($s, @t) = @_;
@@ -92,7 +76,7 @@ sub play {
 		my ($line, @replies) = @$step;
 		syswrite($s, "$line\r\n") if defined $line;
 		my $want = length(join('', map { "$_\r\n" } @replies));
-		$all .= read_some($s, $want, 5) if $want;
+		$all .= read_n($s, $want, 5) if $want;
 	}
 	return $all;
 }
@@ -121,7 +105,7 @@ sub stop { kill('TERM', $_[0]); waitpid($_[0], 0); delete $started{$_[0]} }
 	    or die "connect: $!";
 	my $t0 = time;
 	my $got = play($s, @t2);
-	$got .= read_some($s, 1 << 20, 4);	# until EOF
+	$got .= read_n($s, 1 << 20, 4);	# until EOF
 	my $dt = time - $t0;
 	is($got, expected(@t2) . "$timeout\r\n",
 	    'seed transcript 2 over a socket, ending in 421 (-t 1)');
@@ -172,7 +156,7 @@ sub run_stdio {
 	close($out_w);
 	syswrite($in_w, $input);
 	close($in_w) unless $keep_open;
-	my $out = read_some($out_r, 1 << 20, 10);
+	my $out = read_n($out_r, 1 << 20, 10);
 	waitpid($pid, 0);
 	my $status = $? >> 8;
 	close($in_w) if $keep_open;

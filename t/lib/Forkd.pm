@@ -22,7 +22,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
     need_root connect_tcp slurp spit listen_exec dgram_exec udp_bound
-    udp_client recv_dgram wait_exit run_cmd read_lines);
+    udp_client recv_dgram wait_exit run_cmd read_lines read_n);
 
 # Processes a test started through this module: stopped at its end, however
 # it ends, so no forkd or listener outlives a failed test.
@@ -306,6 +306,19 @@ sub read_lines {
 		$got .= $buf;
 	}
 	return $got;
+}
+
+# Read from $s until $n bytes, EOF or $timeout seconds (default 5) in
+# all. Returns what came.
+sub read_n {
+	my ($s, $n, $timeout) = @_;
+	my ($buf, $sel, $end) = ('', IO::Select->new($s), time + ($timeout // 5));
+	while (length($buf) < $n && (my $left = $end - time) > 0) {
+		last unless $sel->can_read($left);
+		my $r = sysread($s, $buf, 65536, length($buf));
+		last unless $r;
+	}
+	return $buf;
 }
 
 sub connect_tcp {
