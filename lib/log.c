@@ -130,9 +130,15 @@ fatalx(const char *fmt, ...)
 char *
 log_vis(char *dst, size_t dstsize, const void *src, size_t len)
 {
-	const int flags = VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB;
+	return log_visx(dst, dstsize, src, len, 0);
+}
+
+char *
+log_visx(char *dst, size_t dstsize, const void *src, size_t len, int flags)
+{
 	size_t n;
 
+	flags |= VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB;
 	if (dstsize == 0)
 		return dst;
 	/* Each byte takes at most 4 output bytes; cut the input to fit. */

@@ -53,6 +53,12 @@ void	fatalx(const char *fmt, ...)
  * so it can stand as a printf argument.
  */
 char	*log_vis(char *dst, size_t dstsize, const void *src, size_t len);
+/*
+ * log_vis() with more vis(3) flags: VIS_DQ escapes '"' as well, for a
+ * log line whose fields are quoted (httpd's combined log format).
+ */
+char	*log_visx(char *dst, size_t dstsize, const void *src, size_t len,
+	    int flags);
 
 /* Size of a buffer that holds any log_vis() of a short string (bytes). */
 #define LOG_VIS_MAX	1024

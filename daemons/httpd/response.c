@@ -162,17 +162,8 @@ resp_error(char *buf, size_t len, int version, int status, int keepalive,
 char *
 resp_vis(char *dst, const char *src, size_t len)
 {
-	const int flags = VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB | VIS_DQ;
-	size_t n = len;
-
 	/* As log_vis(), and '"' too: it would end a field of the line. */
-	if (n > (LOG_VIS_MAX - 4) / 4)
-		n = (LOG_VIS_MAX - 4) / 4;
-	if (strnvisx(dst, LOG_VIS_MAX, src, n, flags) == -1)
-		dst[0] = '\0';
-	if (n < len)
-		strlcat(dst, "...", LOG_VIS_MAX);
-	return dst;
+	return log_visx(dst, LOG_VIS_MAX, src, len, VIS_DQ);
 }
 
 void
