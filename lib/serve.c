@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "log.h"
 #include "serve.h"
 
@@ -251,27 +252,48 @@ int
 serve_main(const struct serve_handler *h, void *arg)
 {
 	struct serve_peer peer;
+	int fd = 0, n;
 
 	/* A peer that goes away must give EPIPE, not kill the handler. */
 	signal(SIGPIPE, SIG_IGN);
 
-	switch (serve_kind(0)) {
+	/*
+	 * systemd's own socket passing (a socket unit without
+	 * StandardInput=socket, systemd-socket-activate without --inetd):
+	 * the one socket is on fd 3 and is served as fd 0 would be.
+	 */
+	if ((n = activation_listen_fds(1, NULL)) == -1) {
+		log_warn("LISTEN_PID/LISTEN_FDS");
+		return errno == ENOMEM ? 111 : 100;
+	}
+	if (n > 1) {
+		log_warnx("LISTEN_FDS=%d: a handler serves one socket", n);
+		return 100;
+	}
+	if (n == 1)
+		fd = ACTIVATION_FDS_START;
+
+	switch (serve_kind(fd)) {
 	case SERVE_CONNECTED:
-		serve_peer(0, &peer);
-		return h->sh_connection(0, 1, &peer, arg);
+		serve_peer(fd, &peer);
+		return h->sh_connection(fd, fd == 0 ? 1 : fd, &peer, arg);
 	case SERVE_LISTENING:
 		if (h->sh_listener != NULL)
-			return h->sh_listener(0, arg);
-		return serve_sequential(h, 0, arg);
+			return h->sh_listener(fd, arg);
+		return serve_sequential(h, fd, arg);
 	case SERVE_DATAGRAM:
 		if (h->sh_datagram == NULL) {
-			log_warnx("fd 0 is a datagram socket: not served by "
-			    "this handler");
+			log_warnx("fd %d is a datagram socket: not served by "
+			    "this handler", fd);
 			return 100;
 		}
-		return h->sh_datagram(0, arg);
+		return h->sh_datagram(fd, arg);
 	case SERVE_STDIO:
 	default:
+		if (fd != 0) {
+			log_warnx("LISTEN_FDS: fd %d is not a socket", fd);
+			return 100;
+		}
 		memset(&peer, 0, sizeof(peer));
 		strlcpy(peer.remote_ip, "-", sizeof(peer.remote_ip));
 		strlcpy(peer.remote_port, "-", sizeof(peer.remote_port));

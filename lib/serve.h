@@ -10,6 +10,9 @@
  *     datagrams until idle, then exits;
  *   - anything else (a pipe, a terminal, a file): it serves stdin/stdout as
  *     one connection, which is how tests drive a handler without a network.
+ *
+ * A socket passed the systemd way instead (LISTEN_PID and LISTEN_FDS=1,
+ * the socket on fd 3; lib/activation.h) is served as fd 0 would be.
  */
 #ifndef FORKD_SERVE_H
 #define FORKD_SERVE_H
@@ -55,9 +58,13 @@ struct serve_handler {
 enum serve_kind serve_kind(int fd);
 
 /*
- * Serve fd 0 per the contract with handler h; arg is passed through.
- * Returns the exit status for main() to return: the handler's, or 111 on
- * a temporary failure of the contract itself (logged).
+ * Serve fd 0 per the contract with handler h; arg is passed through. When
+ * the process was socket-activated (sd_listen_fds(3)) with one socket, fd
+ * 3 is served instead, and LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are
+ * removed from the environment (a CGI program never sees them).
+ * Returns the exit status for main() to return: the handler's; 100 when
+ * more than one socket, or a malformed LISTEN_FDS, was passed; 111 on a
+ * temporary failure of the contract itself (logged).
  */
 int	serve_main(const struct serve_handler *h, void *arg);
 
