@@ -1,0 +1,12 @@
+#!/usr/bin/perl
+# The systemd socket-passing protocol's unit tests (cmocka, TAP output):
+# t/unit/activation_test.c.
+use strict;
+use warnings;
+use FindBin;
+my $bin = "$FindBin::Bin/../build/t/activation_test";
+if (!-x $bin) {
+	print "1..0 # SKIP $bin is not built (make all)\n";
+	exit 0;
+}
+exec($bin) or die "exec $bin: $!";
