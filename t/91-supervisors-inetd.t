@@ -9,7 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Forkd qw(build slurp spit wait_port);
-use Lines qw(lines_env lines_subst lines_start lines_stop check_echo_tcp
+use Lines qw(lines_env lines_spool lines_subst lines_start lines_stop check_echo_tcp
     check_echo_udp check_smtp check_http check_ping);
 use Test::More;
 
@@ -31,7 +31,7 @@ is_deeply([sort keys %have],
 unlike($sample, qr{/usr/local}, 'etc/inetd.conf: installed paths as @TOKENS@, none fixed');
 
 my $env = lines_env();
-my $spool = Lines::lines_spool($env, 'inetd');
+my $spool = lines_spool($env, 'inetd');
 my $conf = lines_subst($env, $sample, $spool);
 unlike($conf, qr/@[A-Z]+@/, 'every token substituted');
 spit("$env->{dir}/inetd.conf", $conf);

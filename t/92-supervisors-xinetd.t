@@ -14,7 +14,7 @@ use Fcntl qw(:flock);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Forkd qw(build slurp spit wait_port);
-use Lines qw(lines_env lines_subst lines_start lines_stop check_echo_tcp
+use Lines qw(lines_env lines_spool lines_subst lines_start lines_stop check_echo_tcp
     check_echo_udp check_smtp check_http check_ping);
 use Test::More;
 
@@ -69,7 +69,7 @@ is_deeply([sort keys %svc],
     'services for echod (tcp, udp), smtpd, httpd and pingd');
 
 my $env = lines_env();
-my $spool = Lines::lines_spool($env, 'xinetd');
+my $spool = lines_spool($env, 'xinetd');
 mkdir "$env->{dir}/xinetd.d";
 for my $f (@files) {
 	my $t = lines_subst($env, slurp("$top/etc/xinetd.d/$f"), $spool);

@@ -18,7 +18,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Forkd qw(build slurp spit);
-use Lines qw(lines_env lines_subst lines_start lines_stop lines_wait_file
+use Lines qw(lines_env lines_spool lines_subst lines_start lines_stop lines_wait_file
     check_echo_tcp check_echo_udp check_smtp check_http check_ping);
 use Test::More;
 
@@ -123,7 +123,7 @@ for my $n (sort keys %unit) {
 		my $label = "$n " . join(' ', ($inetd ? '--inetd' : 'LISTEN_FDS'),
 		    ($accept ? '--accept' : ())) . ($as_unit ? ' (as the unit)' : '');
 		$run++;
-		my $spool = Lines::lines_spool($env, "ssa$run");
+		my $spool = lines_spool($env, "ssa$run");
 		my $svc = lines_subst($env, slurp($u->{service_file}), $spool);
 		my $sock = lines_subst($env, slurp($u->{socket_file}), $spool);
 		my $listen = unit_keys($sock, 'Socket');

@@ -18,7 +18,7 @@ use Time::HiRes qw(sleep time);
 use Forkd qw(build tmpdir slurp spit free_port wait_port connect_tcp);
 
 our @EXPORT_OK = qw(lines_env lines_subst lines_start lines_stop
-    lines_wait_file check_echo_tcp check_echo_udp check_smtp check_http
+    lines_wait_file lines_spool check_echo_tcp check_echo_udp check_smtp check_http
     check_ping);
 
 our $TOP = "$FindBin::Bin/..";
