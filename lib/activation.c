@@ -42,16 +42,16 @@ static char **
 activation_names(const char *env, int n)
 {
 	static const char unknown[] = "unknown";
-	size_t slen, i;
+	size_t slen, i, count;
+	const char *q;
 	char **v, *p;
-	int count;
 
 	if (env != NULL) {
 		count = 1;
-		for (p = (char *)env; *p != '\0'; p++)
-			if (*p == ':')
+		for (q = env; *q != '\0'; q++)
+			if (*q == ':')
 				count++;
-		if (count != n) {
+		if (count != (size_t)n) {
 			errno = EINVAL;
 			return NULL;
 		}

@@ -263,8 +263,9 @@ serve_main(const struct serve_handler *h, void *arg)
 	 * the one socket is on fd 3 and is served as fd 0 would be.
 	 */
 	if ((n = activation_listen_fds(1, NULL)) == -1) {
+		n = errno;
 		log_warn("LISTEN_PID/LISTEN_FDS");
-		return errno == ENOMEM ? 111 : 100;
+		return n == ENOMEM ? 111 : 100;
 	}
 	if (n > 1) {
 		log_warnx("LISTEN_FDS=%d: a handler serves one socket", n);

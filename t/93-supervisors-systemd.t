@@ -17,7 +17,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build slurp spit);
+use Forkd qw(build slurp spit run_cmd);
 use Lines qw(lines_env lines_spool lines_subst lines_start lines_stop lines_wait_file
     check_echo_tcp check_echo_udp check_smtp check_http check_ping);
 use Test::More;
@@ -138,5 +138,25 @@ for my $n (sort keys %unit) {
 		lines_stop($pid);
 	}
 }
+
+# The protocol's edges, through echod run by sh (exec keeps the pid that
+# LISTEN_PID names). Variables meant for another process (a parent that
+# was activated) are not ours: fd 0 is served as before.
+my @echod = ('sh', '-c', 'eval "$1"; exec "$0" -d', build('echod'));
+my ($st, $out, $err) = run_cmd("x\n", @echod,
+    'export LISTEN_PID=1 LISTEN_FDS=1; exec 3</dev/null');
+is($out, "x\n", 'LISTEN_PID of another process: stdin served as before');
+($st, $out, $err) = run_cmd("x\n", @echod,
+    'export LISTEN_PID=$$ LISTEN_FDS=2; exec 3</dev/null 4</dev/null');
+is($st, 100, 'LISTEN_FDS=2: echod exits 100');
+like($err, qr/LISTEN_FDS=2: a handler serves one socket/, '... saying why');
+($st, $out, $err) = run_cmd("x\n", @echod,
+    'export LISTEN_PID=$$ LISTEN_FDS=1; exec 3</dev/null');
+is($st, 100, 'LISTEN_FDS=1 on a file: echod exits 100');
+like($err, qr/fd 3 is not a socket/, '... saying why');
+($st, $out, $err) = run_cmd("x\n", @echod,
+    'export LISTEN_PID=$$ LISTEN_FDS=1x; exec 3</dev/null');
+is($st, 100, 'LISTEN_FDS=1x: echod exits 100');
+like($err, qr{LISTEN_PID/LISTEN_FDS: Invalid argument}, '... saying why');
 
 done_testing();
