@@ -34,8 +34,12 @@ sub xinetd_fetch {
 	flock($lock, LOCK_EX);
 	if (!-x $bin) {
 		unlink(glob("$x/*.deb"));
-		system("cd '$x' && apt-get download -q -o APT::Sandbox::User=root " .
-		    "xinetd >download.log 2>&1") == 0
+		my $get = "cd '$x' && apt-get download -q -o " .
+		    "APT::Sandbox::User=root xinetd >download.log 2>&1";
+		# No package lists yet (a fresh machine): fetch them once.
+		system($get) == 0 ||
+		    ($> == 0 && system('apt-get update -qq >/dev/null 2>&1') == 0 &&
+		    system($get) == 0)
 		    or return (undef, 'apt-get download xinetd failed: ' .
 		    ((slurp("$x/download.log") // '') =~ s/\s+/ /gr));
 		my ($deb) = glob("$x/xinetd_*.deb");
