@@ -252,7 +252,7 @@ int
 serve_main(const struct serve_handler *h, void *arg)
 {
 	struct serve_peer peer;
-	int fd = 0, n;
+	int fd = 0, n, saved;
 
 	/* A peer that goes away must give EPIPE, not kill the handler. */
 	signal(SIGPIPE, SIG_IGN);
@@ -263,9 +263,9 @@ serve_main(const struct serve_handler *h, void *arg)
 	 * the one socket is on fd 3 and is served as fd 0 would be.
 	 */
 	if ((n = activation_listen_fds(1, NULL)) == -1) {
-		n = errno;
+		saved = errno;
 		log_warn("LISTEN_PID/LISTEN_FDS");
-		return n == ENOMEM ? 111 : 100;
+		return saved == ENOMEM ? 111 : 100;
 	}
 	if (n > 1) {
 		log_warnx("LISTEN_FDS=%d: a handler serves one socket", n);
