@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <signal.h>
@@ -17,7 +18,31 @@
 
 #include "activation.h"
 #include "log.h"
+#include "persource.h"
+#include "proxy.h"
 #include "serve.h"
+
+/* How long a refused client gets to read its refusal (ms). */
+#define SERVE_REFUSE_MS		1000
+#define SERVE_LINGER_MS		200
+
+/*
+ * What forkd set up for this handler, read once by serve_main (one state
+ * for the library, not one per handler).
+ */
+static struct serve_state {
+	const struct serve_handler *ss_h;
+	int		 ss_proxy;	/* "+proxy": a PROXY header first */
+	struct persource *ss_ps;	/* per-source limits; NULL: none */
+	/* By fd: the address a connection is counted against; "" none. */
+	char		(*ss_counted)[INET6_ADDRSTRLEN];
+	int		 ss_ncounted;
+} serve_st;
+
+static void	serve_setup(const struct serve_handler *);
+static int	serve_proxy(int, struct serve_peer *);
+static int	serve_admit(int, const struct serve_peer *);
+static void	serve_refuse(int);
 
 enum serve_kind
 serve_kind(int fd)
@@ -108,24 +133,173 @@ int
 serve_accept(int lfd, int flags, struct serve_peer *peer)
 {
 	struct sockaddr_storage ss;
+	struct serve_peer p;
 	socklen_t len = sizeof(ss);
 	int fd;
 
 	memset(&ss, 0, sizeof(ss));
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len, flags)) == -1)
 		return -1;
-	if (peer != NULL) {
-		memset(peer, 0, sizeof(*peer));
-		addr_fill(&ss, peer->remote_ip, sizeof(peer->remote_ip),
-		    peer->remote_port, sizeof(peer->remote_port));
-		len = sizeof(ss);
-		strlcpy(peer->local_ip, "-", sizeof(peer->local_ip));
-		strlcpy(peer->local_port, "-", sizeof(peer->local_port));
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-			addr_fill(&ss, peer->local_ip, sizeof(peer->local_ip),
-			    peer->local_port, sizeof(peer->local_port));
+	memset(&p, 0, sizeof(p));
+	addr_fill(&ss, p.remote_ip, sizeof(p.remote_ip), p.remote_port,
+	    sizeof(p.remote_port));
+	len = sizeof(ss);
+	strlcpy(p.local_ip, "-", sizeof(p.local_ip));
+	strlcpy(p.local_port, "-", sizeof(p.local_port));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_fill(&ss, p.local_ip, sizeof(p.local_ip), p.local_port,
+		    sizeof(p.local_port));
+	if (serve_st.ss_proxy && serve_proxy(fd, &p) == -1) {
+		close(fd);
+		errno = ECONNABORTED;
+		return -1;
 	}
+	if (serve_st.ss_ps != NULL && serve_admit(fd, &p) == -1) {
+		errno = ECONNABORTED;
+		return -1;
+	}
+	if (peer != NULL)
+		*peer = p;
 	return fd;
+}
+
+/*
+ * Read the PROXY header on fd and put the client it names in peer (v2
+ * LOCAL and v1 UNKNOWN leave the balancer's own connection in peer).
+ * Returns 0, or -1 after logging why.
+ */
+static int
+serve_proxy(int fd, struct serve_peer *peer)
+{
+	struct proxy_hdr ph;
+	const char *why = "?";
+
+	if (proxy_read(fd, PROXY_TIMEOUT_MS, &ph, &why) == -1) {
+		log_warnx("%s:%s: PROXY header: %s: closed", peer->remote_ip,
+		    peer->remote_port, why);
+		return -1;
+	}
+	if (ph.ph_local) {
+		log_debug("%s:%s: PROXY v%d LOCAL: the balancer's own "
+		    "connection", peer->remote_ip, peer->remote_port,
+		    ph.ph_version);
+		return 0;
+	}
+	log_debug("%s:%s: PROXY v%d: client %s:%u", peer->remote_ip,
+	    peer->remote_port, ph.ph_version, ph.ph_src_ip, ph.ph_src_port);
+	strlcpy(peer->remote_ip, ph.ph_src_ip, sizeof(peer->remote_ip));
+	snprintf(peer->remote_port, sizeof(peer->remote_port), "%u",
+	    ph.ph_src_port);
+	strlcpy(peer->local_ip, ph.ph_dst_ip, sizeof(peer->local_ip));
+	snprintf(peer->local_port, sizeof(peer->local_port), "%u",
+	    ph.ph_dst_port);
+	return 0;
+}
+
+/*
+ * Count fd's connection against its client's address. Returns 0, or -1
+ * when it is over a per-source limit: refused and closed.
+ */
+static int
+serve_admit(int fd, const struct serve_peer *peer)
+{
+	enum persource_verdict v;
+	int logit, n;
+
+	v = persource_enter(serve_st.ss_ps, peer->remote_ip, getpid(),
+	    serve_now_ms(), &logit);
+	switch (v) {
+	case PERSOURCE_OK:
+		if (fd >= serve_st.ss_ncounted) {
+			void *p;
+
+			n = fd + 64;
+			p = reallocarray(serve_st.ss_counted, n,
+			    sizeof(*serve_st.ss_counted));
+			if (p == NULL) {
+				/* Not remembered: not counted. */
+				persource_leave(serve_st.ss_ps,
+				    peer->remote_ip, getpid());
+				return 0;
+			}
+			serve_st.ss_counted = p;
+			memset(serve_st.ss_counted + serve_st.ss_ncounted, 0,
+			    (n - serve_st.ss_ncounted) *
+			    sizeof(*serve_st.ss_counted));
+			serve_st.ss_ncounted = n;
+		}
+		strlcpy(serve_st.ss_counted[fd], peer->remote_ip,
+		    sizeof(serve_st.ss_counted[fd]));
+		return 0;
+	case PERSOURCE_UNCOUNTED:
+		if (logit)
+			log_warnx("per-source table full: %s:%s served "
+			    "uncounted", peer->remote_ip, peer->remote_port);
+		return 0;
+	case PERSOURCE_CHILD:
+	case PERSOURCE_RATE:
+	default:
+		if (logit)
+			log_warnx("%s:%s: refused: %s (logged once a minute "
+			    "per address)", peer->remote_ip,
+			    peer->remote_port, v == PERSOURCE_CHILD ?
+			    "max-child-per-ip reached" :
+			    "max-connections-per-ip-per-minute reached");
+		serve_refuse(fd);
+		close(fd);
+		return -1;
+	}
+}
+
+/*
+ * Tell a refused client so in its protocol, then let it read that: what
+ * it already sent is drained first and briefly after, so the close does
+ * not become a reset that could destroy the refusal in flight (RFC 9112
+ * 9.6, lingering close).
+ */
+static void
+serve_refuse(int fd)
+{
+	const char *msg = serve_st.ss_h != NULL ?
+	    serve_st.ss_h->sh_refusal : NULL;
+	char junk[4096];
+	struct pollfd pfd;
+	long long deadline;
+	int i;
+
+	if (msg == NULL)
+		return;
+	for (i = 0; i < 16 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0;
+	    i++)
+		;
+	if (serve_write_all(fd, msg, strlen(msg), SERVE_REFUSE_MS) == -1)
+		return;
+	shutdown(fd, SHUT_WR);
+	deadline = serve_now_ms() + SERVE_LINGER_MS;
+	for (i = 0; i < 16; i++) {
+		long long left = deadline - serve_now_ms();
+
+		if (left <= 0)
+			break;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			break;
+		if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+			break;
+	}
+}
+
+int
+serve_close(int fd)
+{
+	if (fd >= 0 && fd < serve_st.ss_ncounted &&
+	    serve_st.ss_counted[fd][0] != '\0') {
+		persource_leave(serve_st.ss_ps, serve_st.ss_counted[fd],
+		    getpid());
+		serve_st.ss_counted[fd][0] = '\0';
+	}
+	return close(fd);
 }
 
 enum serve_accept_err
@@ -244,8 +418,33 @@ serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 			}
 		}
 		h->sh_connection(fd, fd, &peer, arg);
-		close(fd);
+		serve_close(fd);
 	}
+}
+
+/*
+ * Take what forkd passed in the environment, and take it out of the
+ * environment, so a CGI program or anything else the handler runs does
+ * not inherit it.
+ */
+static void
+serve_setup(const struct serve_handler *h)
+{
+	const char *v, *errstr;
+	int fd;
+
+	serve_st.ss_h = h;
+	if ((v = getenv(SERVE_PROXY_ENV)) != NULL && strcmp(v, "1") == 0)
+		serve_st.ss_proxy = 1;
+	if ((v = getenv(PERSOURCE_ENV)) != NULL) {
+		fd = (int)strtonum(v, 3, INT_MAX, &errstr);
+		if (errstr != NULL ||
+		    (serve_st.ss_ps = persource_attach(fd)) == NULL)
+			log_warnx("%s=%s: not a per-source table: limits not "
+			    "counted", PERSOURCE_ENV, v);
+	}
+	unsetenv(SERVE_PROXY_ENV);
+	unsetenv(PERSOURCE_ENV);
 }
 
 int
@@ -256,6 +455,7 @@ serve_main(const struct serve_handler *h, void *arg)
 
 	/* A peer that goes away must give EPIPE, not kill the handler. */
 	signal(SIGPIPE, SIG_IGN);
+	serve_setup(h);
 
 	/*
 	 * systemd's own socket passing (a socket unit without
@@ -276,6 +476,11 @@ serve_main(const struct serve_handler *h, void *arg)
 
 	switch (serve_kind(fd)) {
 	case SERVE_CONNECTED:
+		/* forkd read the PROXY header and counted the client. */
+		if (getenv(SERVE_REFUSED_ENV) != NULL) {
+			serve_refuse(fd);
+			return 0;
+		}
 		serve_peer(fd, &peer);
 		return h->sh_connection(fd, fd == 0 ? 1 : fd, &peer, arg);
 	case SERVE_LISTENING:

@@ -52,7 +52,23 @@ struct serve_handler {
 	int	(*sh_listener)(int lfd, void *arg);
 	/* Serve a bound datagram socket; NULL: refused with exit 100. */
 	int	(*sh_datagram)(int fd, void *arg);
+	/*
+	 * What a client over the service's per-source limits is told
+	 * before the connection closes: the protocol's whole refusal
+	 * (SMTP's "421 ...\r\n", HTTP's 503 response). NULL: a close.
+	 */
+	const char *sh_refusal;
 };
+
+/*
+ * Set by forkd in a handler's environment (forkd.conf(5)): "1" when the
+ * service's mode has "+proxy", so every accepted connection starts with
+ * a PROXY protocol header (read by serve_accept, or by forkd itself for
+ * nowait); and "1" when forkd refused a nowait connection over its
+ * per-source limits, so the handler only sends sh_refusal.
+ */
+#define SERVE_PROXY_ENV		"FORKD_PROXY"
+#define SERVE_REFUSED_ENV	"FORKD_REFUSED"
 
 /* What fd is, per the contract above. */
 enum serve_kind serve_kind(int fd);
@@ -81,8 +97,21 @@ void	serve_peer(int fd, struct serve_peer *peer);
  * SOCK_CLOEXEC), filling peer from the accepted address. Returns the new
  * fd, or -1 with errno (EAGAIN when nothing is pending on a non-blocking
  * listener; ECONNABORTED, EINTR and the like are for the caller to retry).
+ *
+ * Under forkd with "+proxy" it first reads the PROXY header (at most
+ * PROXY_TIMEOUT_MS) and peer is the client the header names; a missing,
+ * malformed, truncated or slow header is logged and the connection
+ * closed (ECONNABORTED). With per-source limits the connection is
+ * counted against its client's address; one over a limit is sent the
+ * handler's sh_refusal, closed and logged once a minute per address
+ * (ECONNABORTED). A connection from serve_accept is closed with
+ * serve_close, which gives its count back.
  */
 int	serve_accept(int lfd, int flags, struct serve_peer *peer);
+
+/* Close a connection from serve_accept (or any fd): close(2), and the
+ * end of its per-source count. Returns close's result. */
+int	serve_close(int fd);
 
 /* What a handler does after serve_accept() failed; see serve_accept_error. */
 enum serve_accept_err {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "forkd.h"
+#include "persource.h"
 
 #define CONF_FIELDS_MAX	(7 + SE_ARGV_MAX)
 
@@ -122,11 +123,72 @@ conf_port(struct conf_ctx *c, struct servtab *sep, const char *service,
 	return 0;
 }
 
+/* One number of the limits after the mode: empty is 0. */
 static int
-conf_mode(struct conf_ctx *c, struct servtab *sep, const char *field)
+conf_limit(struct conf_ctx *c, const char *field, const char *what,
+    const char *s, int *out)
 {
+	const char *errstr;
+
+	if (*s == '\0') {
+		*out = 0;
+		return 0;
+	}
+	*out = (int)strtonum(s, 0, 1000000, &errstr);
+	if (errstr != NULL) {
+		conf_error(c, "wait/nowait", "\"%s\": %s \"%s\" is %s",
+		    field, what, s, errstr);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The mode field: wait|nowait[.max]|prefork.N, FreeBSD inetd's
+ * /max-child/max-connections-per-ip-per-minute/max-child-per-ip, and
+ * "+proxy".
+ */
+static int
+conf_mode(struct conf_ctx *c, struct servtab *sep, const char *whole)
+{
+	static const char *const what[3] = { "max-child",
+	    "max-connections-per-ip-per-minute", "max-child-per-ip" };
+	int *limit[3] = { &sep->se_maxchild, &sep->se_maxcpm,
+	    &sep->se_maxperip };
+	char buf[128], *field, *plus, *slash, *next;
 	const char *dot, *errstr;
 	size_t len;
+	int i;
+
+	if (strlcpy(buf, whole, sizeof(buf)) >= sizeof(buf)) {
+		conf_error(c, "wait/nowait", "\"%s\": too long", whole);
+		return -1;
+	}
+	field = buf;
+	if ((plus = strchr(field, '+')) != NULL) {
+		*plus++ = '\0';
+		if (strcmp(plus, "proxy") != 0) {
+			conf_error(c, "wait/nowait", "\"%s\": the only suffix "
+			    "is +proxy", whole);
+			return -1;
+		}
+		sep->se_proxy = 1;
+	}
+	if ((slash = strchr(field, '/')) != NULL)
+		*slash++ = '\0';
+	for (i = 0; slash != NULL; i++) {
+		if (i == 3) {
+			conf_error(c, "wait/nowait", "\"%s\": at most three "
+			    "limits (max-child/max-connections-per-ip-per-"
+			    "minute/max-child-per-ip)", whole);
+			return -1;
+		}
+		if ((next = strchr(slash, '/')) != NULL)
+			*next++ = '\0';
+		if (conf_limit(c, whole, what[i], slash, limit[i]) == -1)
+			return -1;
+		slash = next;
+	}
 
 	dot = strchr(field, '.');
 	len = dot != NULL ? (size_t)(dot - field) : strlen(field);
@@ -145,7 +207,7 @@ conf_mode(struct conf_ctx *c, struct servtab *sep, const char *field)
 		}
 	} else {
 		conf_error(c, "wait/nowait", "\"%s\": expected wait, "
-		    "nowait[.max] or prefork.N", field);
+		    "nowait[.max] or prefork.N", whole);
 		return -1;
 	}
 	if (dot != NULL) {
@@ -155,7 +217,7 @@ conf_mode(struct conf_ctx *c, struct servtab *sep, const char *field)
 		    sep->se_mode == SE_PREFORK ? 1 : 0, max, &errstr);
 		if (errstr != NULL) {
 			conf_error(c, "wait/nowait", "\"%s\": the number "
-			    "after the dot is %s", field, errstr);
+			    "after the dot is %s", whole, errstr);
 			return -1;
 		}
 	}
@@ -167,6 +229,18 @@ conf_mode(struct conf_ctx *c, struct servtab *sep, const char *field)
 	if (sep->se_mode == SE_PREFORK && sep->se_socktype != SOCK_STREAM) {
 		conf_error(c, "wait/nowait", "prefork needs a stream socket: "
 		    "datagram services are wait");
+		return -1;
+	}
+	if (sep->se_maxchild > 0 && sep->se_mode != SE_NOWAIT) {
+		conf_error(c, "wait/nowait", "\"%s\": max-child is for "
+		    "nowait (wait runs one handler, prefork.N N): give 0",
+		    whole);
+		return -1;
+	}
+	if (sep->se_socktype != SOCK_STREAM &&
+	    (sep->se_proxy || SE_PERSOURCE(sep))) {
+		conf_error(c, "wait/nowait", "\"%s\": +proxy and per-source "
+		    "limits are for stream services", whole);
 		return -1;
 	}
 	return 0;
@@ -214,6 +288,7 @@ servtab_free(struct servtab *sep)
 	free(sep->se_user);
 	free(sep->se_group);
 	free(sep->se_program);
+	persource_close(sep->se_ps);
 	for (i = 0; i < sep->se_argc; i++)
 		free(sep->se_argv[i]);
 	free(sep);
@@ -463,6 +538,12 @@ conf_same_handler(const struct servtab *a, const struct servtab *b)
 {
 	int i;
 
+	/*
+	 * Prefork handlers learn "+proxy" and get the per-source table when
+	 * they start: a change of either needs new handlers.
+	 */
+	if (a->se_proxy != b->se_proxy || SE_PERSOURCE(a) != SE_PERSOURCE(b))
+		return 0;
 	if (a->se_mode != b->se_mode || a->se_uid != b->se_uid ||
 	    a->se_gid != b->se_gid || a->se_argc != b->se_argc ||
 	    strcmp(a->se_program, b->se_program) != 0)
@@ -476,6 +557,8 @@ conf_same_handler(const struct servtab *a, const struct servtab *b)
 static const char *
 conf_mode_name(const struct servtab *sep, char *buf, size_t len)
 {
+	size_t n;
+
 	switch (sep->se_mode) {
 	case SE_PREFORK:
 		snprintf(buf, len, "prefork.%d", sep->se_max);
@@ -488,6 +571,12 @@ conf_mode_name(const struct servtab *sep, char *buf, size_t len)
 		snprintf(buf, len, "nowait.%d", sep->se_max);
 		break;
 	}
+	n = strlen(buf);
+	if (SE_PERSOURCE(sep) || sep->se_maxchild > 0)
+		snprintf(buf + n, len - n, "/%d/%d/%d", sep->se_maxchild,
+		    sep->se_maxcpm, sep->se_maxperip);
+	if (sep->se_proxy)
+		strlcat(buf, "+proxy", len);
 	return buf;
 }
 
@@ -495,7 +584,7 @@ void
 conf_print(FILE *fp, const struct servtab *list)
 {
 	const struct servtab *sep;
-	char mode[32];
+	char mode[64];
 	int i;
 
 	for (sep = list; sep != NULL; sep = sep->se_next) {

@@ -38,6 +38,12 @@ struct servtab {
 	enum se_mode	 se_mode;
 	int		 se_max;	/* nowait/wait: spawns a minute (0:
 					   unlimited); prefork: pool size */
+	/* FreeBSD inetd's limits: /max-child/max-connections-per-ip-per-
+	   minute/max-child-per-ip after the mode; 0: none. */
+	int		 se_maxchild;	/* nowait: handlers at once */
+	int		 se_maxcpm;	/* connections an address a minute */
+	int		 se_maxperip;	/* connections an address at once */
+	int		 se_proxy;	/* "+proxy": PROXY header first */
 	char		*se_user;
 	char		*se_group;	/* NULL: the user's login group */
 	uid_t		 se_uid;
@@ -59,7 +65,11 @@ struct servtab {
 	int		 se_backoff;	/* prefork back-off (ms); 0: none */
 	long long	 se_next_spawn;	/* prefork: no spawn before (ms) */
 	int		 se_matched;	/* reconfiguration bookkeeping */
+	struct persource *se_ps;	/* per-source table; NULL: none yet */
 };
+
+/* A service counts its clients per address (it has a per-source limit). */
+#define SE_PERSOURCE(sep)	((sep)->se_maxcpm > 0 || (sep)->se_maxperip > 0)
 
 /* Spawns a minute of a nowait or wait service without ".max": inetd's. */
 #define SE_MAX_DEFAULT	256
@@ -70,8 +80,10 @@ struct servtab {
 
 /*
  * conf: parse forkd.conf (inetd.conf syntax, read with fparseln(3)):
- *   [addr:]service socktype proto wait|nowait[.max]|prefork.N
- *       user[:group] program argv0 [args...]
+ *   [addr:]service socktype proto mode user[:group] program argv0 [args...]
+ * mode: wait|nowait[.max]|prefork.N, then optionally FreeBSD inetd's
+ * /max-child[/max-connections-per-ip-per-minute[/max-child-per-ip]], then
+ * optionally "+proxy" (streams).
  * On success stores the services in file order in *list (NULL for a file
  * with none) and returns 0. On any error returns -1 and writes to err
  * (errlen bytes) one line per error, each "file:line: field: why"; *list
@@ -146,6 +158,16 @@ void	spawn_forget(struct forkd *f, struct child *ch);
 void	spawn_signal(struct forkd *f, struct servtab *sep, int sig);
 /* Children of sep are orphaned: sep is going away. */
 void	spawn_orphan(struct forkd *f, struct servtab *sep);
+
+/*
+ * admit: in a nowait handler's child, after the privileges are dropped and
+ * before exec: read the PROXY header of a "+proxy" service (a bad one is
+ * said on fd 2 and the child exits 0) and set the UCSPI-TCP variables to
+ * the client it names; count the client against the per-source limits,
+ * and over them set FORKD_REFUSED so the handler sends its refusal.
+ * peer is the connection's address from accept.
+ */
+void	admit_nowait(struct servtab *sep, const struct sockaddr_storage *peer);
 
 /* reap: waitpid(-1, WNOHANG) until nothing is left, logging each exit. */
 void	reap_children(struct forkd *f);

@@ -28,6 +28,7 @@
 
 #include "forkd.h"
 #include "log.h"
+#include "persource.h"
 
 #define FORKD_CONF	PREFIX "/etc/forkd.conf"
 #define FORKD_PIDFILE	"/var/run/forkd.pid"
@@ -225,6 +226,12 @@ forkd_reconfig(struct forkd *f)
 		sep->se_disabled_until = o->se_disabled_until;
 		sep->se_backoff = o->se_backoff;
 		sep->se_next_spawn = o->se_next_spawn;
+		/* The counts stay; new limits hold at once, everywhere. */
+		sep->se_ps = o->se_ps;
+		o->se_ps = NULL;
+		if (sep->se_ps != NULL)
+			persource_set(sep->se_ps, sep->se_maxperip,
+			    sep->se_maxcpm);
 		o->se_fd = -1;
 		for (i = 0; i < f->nchildren; i++)
 			if (f->children[i].ch_sep == o)
@@ -390,6 +397,10 @@ forkd_loop(struct forkd *f)
 		for (sep = f->services; sep != NULL; sep = sep->se_next) {
 			if (sep->se_fd == -1 || sep->se_mode == SE_PREFORK ||
 			    sep->se_busy || f->stopping)
+				continue;
+			/* nowait max-child: the backlog waits for an exit. */
+			if (sep->se_mode == SE_NOWAIT && sep->se_maxchild > 0 &&
+			    sep->se_nchild >= sep->se_maxchild)
 				continue;
 			if (now < sep->se_pause_until) {
 				if (sep->se_pause_until - now < timeout)

@@ -11,6 +11,7 @@
 
 #include "forkd.h"
 #include "log.h"
+#include "persource.h"
 
 /* A prefork handler that dies sooner than this after start is failing. */
 #define REAP_QUICK_MS	1000
@@ -51,7 +52,7 @@ reap_children(struct forkd *f)
 	struct child *ch;
 	long long lived;
 	pid_t pid;
-	int status, ours;
+	int status, ours, n;
 
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
@@ -67,6 +68,11 @@ reap_children(struct forkd *f)
 		reap_log(ch, status, lived, f->stopping);
 		if ((sep = ch->ch_sep) != NULL) {
 			sep->se_nchild--;
+			/* Slots a killed handler held are given back. */
+			if (sep->se_ps != NULL &&
+			    (n = persource_reap(sep->se_ps, pid)) > 0)
+				log_debug("%s: pid %ld held %d per-source "
+				    "slots: freed", ch->ch_name, (long)pid, n);
 			switch (sep->se_mode) {
 			case SE_WAIT:
 				/* The socket is forkd's to poll again. */

@@ -19,9 +19,12 @@
 
 #include "forkd.h"
 #include "log.h"
+#include "persource.h"
+#include "serve.h"
 
 static struct child *child_add(struct forkd *, pid_t, struct servtab *, int);
 static void	spawn_env(int, const struct sockaddr_storage *);
+static void	spawn_front(struct servtab *);
 static void	spawn_child(struct servtab *, int, int,
 		    const struct sockaddr_storage *) __attribute__((noreturn));
 
@@ -196,6 +199,41 @@ spawn_env(int fd, const struct sockaddr_storage *peer)
 }
 
 /*
+ * In the child, before closefrom: the per-source table on fd 3 and the
+ * variables that tell handlers about it and about "+proxy"
+ * (serve.h, persource.h). A nowait child uses the table itself (admit.c)
+ * and passes neither on; prefork and wait handlers accept, so they get
+ * both.
+ */
+static void
+spawn_front(struct servtab *sep)
+{
+	int psfd;
+
+	unsetenv(PERSOURCE_ENV);
+	unsetenv(SERVE_PROXY_ENV);
+	unsetenv(SERVE_REFUSED_ENV);
+	if (sep->se_proxy && sep->se_mode != SE_NOWAIT)
+		setenv(SERVE_PROXY_ENV, "1", 1);
+	if (sep->se_ps == NULL)
+		return;
+	psfd = persource_fd(sep->se_ps);
+	if (psfd == 3 ? fcntl(3, F_SETFD, 0) == -1 : dup2(psfd, 3) == -1) {
+		dprintf(2, "per-source table: %s\n", strerror(errno));
+		_exit(111);
+	}
+	if (sep->se_mode == SE_NOWAIT) {
+		/* This child's own view, on the descriptor it keeps. */
+		if ((sep->se_ps = persource_attach(3)) == NULL) {
+			dprintf(2, "per-source table: %s\n",
+			    strerror(errno));
+			_exit(111);
+		}
+	} else
+		setenv(PERSOURCE_ENV, "3", 1);
+}
+
+/*
  * In the child: fds 0 and 1 the socket, fd 2 the stderr pipe, nothing else
  * open; the environment; the service's user and group; exec. Anything that
  * fails is said on fd 2 (so forkd logs it) and the child exits 111: it never
@@ -222,7 +260,8 @@ spawn_child(struct servtab *sep, int fd, int errfd,
 		dprintf(2, "dup2: %s\n", strerror(errno));
 		_exit(111);
 	}
-	closefrom(3);
+	spawn_front(sep);
+	closefrom(sep->se_ps != NULL ? 4 : 3);
 	spawn_env(0, peer);
 
 	if (getuid() == 0) {
@@ -254,6 +293,8 @@ spawn_child(struct servtab *sep, int fd, int errfd,
 		    sep->se_user);
 		_exit(111);
 	}
+	if (sep->se_mode == SE_NOWAIT && peer != NULL)
+		admit_nowait(sep, peer);
 	execv(sep->se_program, sep->se_argv);
 	dprintf(2, "execv %s: %s\n", sep->se_program, strerror(errno));
 	_exit(111);
@@ -270,6 +311,12 @@ spawn_handler(struct forkd *f, struct servtab *sep, int fd,
 		log_warn("%s: pipe", sep->se_name);
 		return -1;
 	}
+	/* The per-source table, made before the first fork that needs it. */
+	if (SE_PERSOURCE(sep) && sep->se_ps == NULL &&
+	    (sep->se_ps = persource_create(sep->se_maxperip,
+	    sep->se_maxcpm)) == NULL)
+		log_warn("%s: per-source table: limits not counted",
+		    sep->se_name);
 	switch ((pid = fork())) {
 	case -1:
 		log_warn("%s: fork", sep->se_name);

@@ -78,7 +78,7 @@ listener_accept(struct listener *l)
 		if ((ec = calloc(1, sizeof(*ec))) == NULL) {
 			log_warn("accept %s:%s: calloc", peer.remote_ip,
 			    peer.remote_port);
-			close(fd);
+			serve_close(fd);
 			l->l_pause_until = serve_now_ms() + LISTENER_PAUSE_MS;
 			return 0;
 		}

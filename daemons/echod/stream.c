@@ -287,6 +287,6 @@ echo_close(struct echo_conn *ec)
 	    ec->ec_peer.remote_port, (unsigned long long)ec->ec_in,
 	    (unsigned long long)ec->ec_out,
 	    ec->ec_why != NULL ? ec->ec_why : "?");
-	close(ec->ec_fd);
+	serve_close(ec->ec_fd);
 	ec->ec_fd = -1;
 }

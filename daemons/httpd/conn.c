@@ -113,7 +113,7 @@ conn_free(struct conn *c)
 		return;
 	if (c->c_filefd != -1)
 		close(c->c_filefd);
-	close(c->c_rfd);
+	serve_close(c->c_rfd);
 	if (c->c_wfd != c->c_rfd)
 		close(c->c_wfd);
 	c->c_h->h_nconn--;

@@ -57,6 +57,13 @@ main(int argc, char *argv[])
 		.sh_connection = loop_connection,
 		.sh_listener = loop_listener,
 		.sh_datagram = NULL,
+		/* Over forkd's per-source limits (RFC 9110 15.6.4). */
+		.sh_refusal = "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Content-Type: text/plain\r\n"
+		    "Content-Length: 40\r\n"
+		    "Retry-After: 60\r\n"
+		    "Connection: close\r\n\r\n"
+		    "Too many connections from your address.\n",
 	};
 	struct httpd h;
 	struct stat st;

@@ -133,7 +133,7 @@ loop_accept(struct loop *l)
 		}
 		if ((c = conn_new(l->l_h, fd, fd, &peer)) == NULL) {
 			log_warn("conn_new");
-			close(fd);
+			serve_close(fd);
 			continue;
 		}
 		slot = l->l_free[--l->l_nfree];

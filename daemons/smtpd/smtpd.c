@@ -45,9 +45,11 @@ smtpd_number(const char *s, long long min, long long max, const char *what)
 int
 main(int argc, char *argv[])
 {
-	static const struct serve_handler handler = {
+	static struct serve_handler handler = {
 		.sh_connection = smtp_session,
 	};
+	/* Over forkd's per-source limits: RFC 5321 3.8 / 4.3.2, 421. */
+	static char refusal[128 + sizeof(((struct smtpd *)0)->sd_name)];
 	struct smtpd sd;
 	int ch, debug = 0, verbose = 0;
 
@@ -139,6 +141,9 @@ main(int argc, char *argv[])
 		log_warn("spool %s", sd.sd_spool);
 		exit(111);
 	}
+	snprintf(refusal, sizeof(refusal), "421 4.7.0 %s Error: too many "
+	    "connections from your address\r\n", sd.sd_name);
+	handler.sh_refusal = refusal;
 	sandbox_enter(&smtpd_profile);
 	return serve_main(&handler, &sd);
 }
