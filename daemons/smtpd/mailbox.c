@@ -232,21 +232,44 @@ mbox_has_header(const char *body, size_t len)
 }
 
 /*
+ * The client's address as RFC 5321 4.1.3 writes it in a Received line's
+ * TCP-info: "[192.0.2.1]", "[IPv6:2001:db8::1]"; peer is "ip:port" or
+ * "[ipv6]:port" (the client behind a PROXY header when there is one), or
+ * "-" for a session on stdin.
+ */
+static const char *
+mbox_literal(const char *peer, char *buf, size_t len)
+{
+	const char *end;
+
+	if (peer == NULL || peer[0] == '-')
+		return "unknown";
+	if (peer[0] == '[' && (end = strchr(peer, ']')) != NULL)
+		snprintf(buf, len, "[IPv6:%.*s]", (int)(end - peer - 1),
+		    peer + 1);
+	else if ((end = strrchr(peer, ':')) != NULL)
+		snprintf(buf, len, "[%.*s]", (int)(end - peer), peer);
+	else
+		snprintf(buf, len, "[%s]", peer);
+	return buf;
+}
+
+/*
  * The lines smtpd writes before the body. Seed format (seed 003):
  *   Received: from HELO by NAME (CS4410MP3)
  *   Number: N
  *   From: SENDER
  *   To: RCPT            (one a recipient)
  *   (blank line)
- * mboxrd: a "From " line, then Return-Path, Received and Number fields in
- * front of the message's own header.
+ * mboxrd: a "From " line, then Return-Path, Received (with the client's
+ * address) and Number fields in front of the message's own header.
  * Returns the length in bytes of *out (malloc'ed), 0 on ENOMEM.
  */
 static size_t
 mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
     long long number, char **out)
 {
-	char *buf = NULL, date[64], fromdate[64];
+	char *buf = NULL, date[64], fromdate[64], lit[80];
 	size_t len = 0, i;
 	struct tm tm;
 	time_t now;
@@ -269,11 +292,12 @@ mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
 		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
 		    &tm);
 		fprintf(fp, "From %s %s\nReturn-Path: <%s>\n"
-		    "Received: from %s by %s (CS4410MP3); %s\n"
+		    "Received: from %s (%s) by %s (CS4410MP3); %s\n"
 		    "Number: %lld\n",
 		    m->m_sender[0] != '\0' ? m->m_sender : "MAILER-DAEMON",
-		    fromdate, m->m_sender, m->m_helo, sd->sd_name, date,
-		    number);
+		    fromdate, m->m_sender, m->m_helo,
+		    mbox_literal(m->m_peer, lit, sizeof(lit)), sd->sd_name,
+		    date, number);
 		/* A message without a header of its own: keep the body one. */
 		if (!mbox_has_header(m->m_body, m->m_bodylen))
 			fputc('\n', fp);

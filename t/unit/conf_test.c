@@ -344,6 +344,60 @@ test_same(void **state)
 	conf_free(list);
 }
 
+/* FreeBSD inetd's limits after the mode, and +proxy. */
+static void
+test_limits(void **state)
+{
+	struct servtab *list, *sep;
+
+	(void)state;
+	assert_int_equal(parse(
+	    "4199 stream tcp nowait.0/10/60/4+proxy root /bin/cat cat\n"
+	    "4200 stream tcp prefork.32/0/0/8 root /bin/cat cat\n"
+	    "4201 stream tcp wait+proxy root /bin/cat cat\n"
+	    "4202 stream tcp nowait//30 root /bin/cat cat\n"
+	    "4203 stream tcp prefork.2+proxy root /bin/cat cat\n", &list), 0);
+	sep = list;
+	assert_int_equal(sep->se_mode, SE_NOWAIT);
+	assert_int_equal(sep->se_max, 0);
+	assert_int_equal(sep->se_maxchild, 10);
+	assert_int_equal(sep->se_maxcpm, 60);
+	assert_int_equal(sep->se_maxperip, 4);
+	assert_int_equal(sep->se_proxy, 1);
+	sep = sep->se_next;
+	assert_int_equal(sep->se_mode, SE_PREFORK);
+	assert_int_equal(sep->se_max, 32);
+	assert_int_equal(sep->se_maxperip, 8);
+	assert_int_equal(sep->se_proxy, 0);
+	sep = sep->se_next;
+	assert_int_equal(sep->se_mode, SE_WAIT);
+	assert_int_equal(sep->se_proxy, 1);
+	assert_false(SE_PERSOURCE(sep));
+	sep = sep->se_next;
+	assert_int_equal(sep->se_maxchild, 0);
+	assert_int_equal(sep->se_maxcpm, 30);
+	assert_int_equal(sep->se_maxperip, 0);
+	/* A pool that gains +proxy or a per-source limit is replaced. */
+	assert_false(conf_same_handler(sep->se_next, list->se_next));
+	conf_free(list);
+
+	expect_error("4199 stream tcp nowait+proxyy root /bin/cat cat\n", 1,
+	    "wait/nowait", "the only suffix is +proxy");
+	expect_error("4199 stream tcp nowait/1/2/3/4 root /bin/cat cat\n", 1,
+	    "wait/nowait", "at most three limits");
+	expect_error("4199 stream tcp nowait/1/x root /bin/cat cat\n", 1,
+	    "wait/nowait", "max-connections-per-ip-per-minute \"x\" is "
+	    "invalid");
+	expect_error("4199 stream tcp nowait/0/0/-1 root /bin/cat cat\n", 1,
+	    "wait/nowait", "max-child-per-ip \"-1\" is too small");
+	expect_error("4199 stream tcp prefork.4/2 root /bin/cat cat\n", 1,
+	    "wait/nowait", "max-child is for nowait");
+	expect_error("4199 dgram udp wait+proxy root /bin/cat cat\n", 1,
+	    "wait/nowait", "for stream services");
+	expect_error("4199 dgram udp wait/0/0/1 root /bin/cat cat\n", 1,
+	    "wait/nowait", "for stream services");
+}
+
 int
 main(void)
 {
@@ -357,6 +411,7 @@ main(void)
 		cmocka_unit_test(test_line_forms),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_same),
+		cmocka_unit_test(test_limits),
 	};
 	int fd, r;
 
