@@ -145,6 +145,8 @@ persource_create(int maxperip, int maxcpm)
 	arc4random_buf(&ps->ps_t->t_key, sizeof(ps->ps_t->t_key));
 	ps->ps_t->t_maxperip = maxperip;
 	ps->ps_t->t_maxcpm = maxcpm;
+	/* The first full bucket is logged, however young the clock. */
+	ps->ps_t->t_full_logged = -PS_MINUTE_MS;
 	ps->ps_t->t_magic = PS_MAGIC;
 	return ps;
 }
