@@ -10,7 +10,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Forkd qw(build tmpdir spit forkd_start forkd_stop wait_log log_lines
+use Forkd qw(build tmpdir slurp spit forkd_start forkd_stop wait_log log_lines
     need_root free_port read_n);
 use IO::Socket::IP;
 use Test::More;
@@ -178,6 +178,23 @@ is(scalar(grep { m{ forkd\[\d+\]: 127\.0\.0\.1:$pn/tcp: pid \d+: 127\.0\.0\.1: r
 	ok(echoes(conn($pr, '127.0.0.2'), 'rate'), 'rate: 127.0.0.2 served');
 	ok(wait_log($sl, qr{refused: max-connections-per-ip-per-minute 3}, 3),
 	    'rate: the refusal logged');
+}
+
+# A reload (SIGHUP) that lowers a cap holds at once in the running pool;
+# one that adds a cap to a service without one replaces its pool.
+{
+	my $conf = slurp($f->{conf});
+	$conf =~ s{prefork\.2/0/0/2}{prefork.2/0/0/1};
+	$conf =~ s{prefork\.2/0/0/1\t(\Q$user\E\t\S+httpd)}{prefork.2\t$1};
+	spit($f->{conf}, $conf);
+	kill('HUP', $f->{pid});
+	ok(wait_log($sl, qr/reload: /, 5), 'reload: done');
+	my @held = served($pe, 1);
+	is(scalar(@held), 1, 'reload: 127.0.0.1 is served once');
+	ok(closed(conn($pe)), 'reload: a second is refused: the cap is 1 now');
+	close($_) for @held;
+	ok(wait_log($sl, qr{$ph/tcp: handler changed: replacing the pool}, 3),
+	    'reload: httpd lost its cap: its pool is replaced');
 }
 
 is(forkd_stop($f), 0, 'forkd stops cleanly');
