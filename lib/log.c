@@ -1,25 +1,113 @@
 /*
- * log: syslog, with a copy on stderr under -d.  The shape follows
- * OpenSMTPD's log.c; the escaping uses libbsd's vis(3).
+ * log: syslog, with a copy on stderr under -d, when stderr is a person's,
+ * or through forkd's pipe. The shape follows OpenSMTPD's log.c; the
+ * escaping uses libbsd's vis(3).
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 #include <vis.h>
 
 #include "log.h"
 
 static int log_verbose;
+static int log_topipe;		/* copy "<PRI>line" to fd 2 for forkd */
+static int log_facility = LOG_USER;
+static const char *log_ident;
+
+/*
+ * Whether a copy of each line on stderr reaches a person: fd 2 is open
+ * and not a socket. Under inetd and systemd's StandardError=socket fd 2 is
+ * the client's connection, which must never see a log line; journald's
+ * stream is a socket too, and it has the line from syslog already.
+ */
+static int
+log_stderr_person(void)
+{
+	struct stat st;
+
+	return fstat(STDERR_FILENO, &st) == 0 && !S_ISSOCK(st.st_mode);
+}
 
 void
 log_init(int debug, int facility, const char *ident)
 {
+	const char *how = getenv(LOG_ENV);
+	int opt = LOG_PID | LOG_NDELAY;
+
 	tzset();
-	openlog(ident, LOG_PID | LOG_NDELAY | (debug ? LOG_PERROR : 0),
-	    facility);
+	log_facility = facility;
+	log_ident = ident != NULL ? ident : program_invocation_short_name;
+	log_topipe = 0;
+	if (how != NULL)
+		log_topipe = debug || strcmp(how, "stderr") == 0;
+	else if (debug || log_stderr_person())
+		opt |= LOG_PERROR;
+	openlog(ident, opt, facility);
+}
+
+int
+log_pri_parse(const char *s, size_t len, size_t *skip)
+{
+	size_t i;
+	int pri = 0;
+
+	if (len < 3 || s[0] != '<')
+		return -1;
+	for (i = 1; i < len && i <= 4 && s[i] >= '0' && s[i] <= '9'; i++)
+		pri = pri * 10 + (s[i] - '0');
+	/* 1 to 3 digits, no leading zero but "<0>", at most local7.debug. */
+	if (i == 1 || i > 4 || i >= len || s[i] != '>' ||
+	    (s[1] == '0' && i > 2) || pri > (LOG_LOCAL7 | LOG_DEBUG))
+		return -1;
+	*skip = i + 1;
+	return pri;
+}
+
+void
+log_stderr(const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dprintf(STDERR_FILENO, "%s[%ld]: %s\n", log_ident ? log_ident :
+	    program_invocation_short_name, (long)getpid(), msg);
+	errno = saved;
+}
+
+int
+log_syslog_listening(void)
+{
+	struct sockaddr_un sun;
+	int fd, type, ok = 0;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, _PATH_LOG, sizeof(sun.sun_path));
+	/* As syslog(3) tries: a datagram socket, then a stream one. */
+	for (type = 0; type < 2 && !ok; type++) {
+		fd = socket(AF_UNIX, (type == 0 ? SOCK_DGRAM : SOCK_STREAM) |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			ok = 1;
+		close(fd);
+	}
+	return ok;
 }
 
 void
@@ -34,22 +122,37 @@ log_getverbose(void)
 	return log_verbose;
 }
 
+/* One line to syslog, and its copy for forkd when asked. */
+static void
+log_line(int pri, const char *msg)
+{
+	syslog(pri, "%s", msg);
+	if (log_topipe)
+		dprintf(STDERR_FILENO, "<%d>%s\n", log_facility |
+		    LOG_PRI(pri), msg);
+}
+
 void
 log_vlog(int pri, const char *fmt, va_list ap)
 {
+	char msg[LOG_LINE_MAX];
 	int saved = errno;
 
-	vsyslog(pri, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_line(pri, msg);
 	errno = saved;
 }
 
 static void
 log_errno(int pri, int e, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[LOG_LINE_MAX];
+	size_t n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	syslog(pri, "%s: %s", msg, strerror(e));
+	n = strlen(msg);
+	snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(e));
+	log_line(pri, msg);
 	errno = e;
 }
 

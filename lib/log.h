@@ -2,8 +2,13 @@
  * log: the logging API every forkd program shares, in the shape of
  * OpenSMTPD's log.c.
  *
- * Messages go to syslog(3). With debug set they are also copied to
- * stderr (LOG_PERROR), as forkd -d and the handlers' -d want.
+ * Messages go to syslog(3). They are also copied to stderr (LOG_PERROR)
+ * with debug set (forkd -d, the handlers' -d), and when stderr is a
+ * person's rather than the client's: open and not a socket (a handler run
+ * by hand, under tcpserver). Under forkd, which puts LOG_ENV in each
+ * handler's environment, the copy is instead "<PRI>line" on the stderr
+ * pipe (the form the kernel's and journald's readers take), made when
+ * LOG_ENV is "stderr" (forkd -d) or with debug set.
  * Text that came from a peer must pass through log_vis() first, so that a
  * client can never put CR, LF or other control bytes into the log.
  */
@@ -13,6 +18,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* The environment variable forkd sets for its handlers: stderr, syslog. */
+#define LOG_ENV		"FORKD_LOG"
+
+/* The longest line logged (bytes); longer ones are cut. */
+#define LOG_LINE_MAX	2048
+
 /*
  * Open the log. ident is the syslog tag (NULL: the program's name),
  * facility a LOG_* facility (LOG_DAEMON, LOG_MAIL). debug != 0 copies
@@ -21,6 +32,27 @@
  * inside a seccomp sandbox.
  */
 void	log_init(int debug, int facility, const char *ident);
+
+/*
+ * The "<PRI>" a log line on a handler's stderr starts with (RFC 5424 6.2.1,
+ * as the kernel and journald write and read it): returns the priority
+ * (facility | level, 0 to 191) and sets *skip to the bytes it takes, or
+ * returns -1 when s (len bytes) does not start with one.
+ */
+int	log_pri_parse(const char *s, size_t len, size_t *skip);
+
+/*
+ * Print one line on stderr only, as LOG_PERROR shows a logged one
+ * ("ident[pid]: line"): forkd -d's copy of a line its handler has sent
+ * to syslog itself.
+ */
+void	log_stderr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * 1 if something listens on syslog's socket (_PATH_LOG, /dev/log), 0 if
+ * not (every line logged is lost), -1 if no socket could be made to ask.
+ */
+int	log_syslog_listening(void);
 
 /* 0: log_debug() is dropped (the default); 1: it is logged. */
 void	log_setverbose(int verbose);
