@@ -536,6 +536,14 @@ main(int argc, char *argv[])
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
 		err(1, "sigprocmask");
 
+	/*
+	 * With no syslog daemon every line is lost, the handlers' too, and
+	 * nothing says so later: say it once while stderr is a person's.
+	 */
+	if (log_syslog_listening() == 0)
+		warnx("nothing listens on %s: log lines are lost%s; install a "
+		    "syslog daemon (apt-get install rsyslog)", _PATH_LOG,
+		    f.debug ? " except on this terminal" : "");
 	log_init(f.debug, LOG_DAEMON, "forkd");
 	log_setverbose(verbose);
 	if (!f.debug && daemon(0, 0) == -1) {

@@ -10,12 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <vis.h>
 
 #include "forkd.h"
 #include "log.h"
@@ -25,6 +27,8 @@
 static struct child *child_add(struct forkd *, pid_t, struct servtab *, int);
 static void	spawn_env(int, const struct sockaddr_storage *);
 static void	spawn_front(struct servtab *);
+static void	spawn_started(const struct servtab *, pid_t,
+		    const struct sockaddr_storage *);
 static void	spawn_child(struct servtab *, int, int,
 		    const struct sockaddr_storage *) __attribute__((noreturn));
 
@@ -63,13 +67,30 @@ spawn_find(struct forkd *f, pid_t pid)
 	return NULL;
 }
 
+/*
+ * One line a handler wrote to stderr. A line starting "<PRI>" is the copy
+ * of a line the handler has sent to syslog itself (lib/log.h, LOG_ENV):
+ * forkd -d shows it on its stderr, tagged with the service and pid, and
+ * syslog is not given it twice. Any other line (a message before the
+ * handler opened its log, a crash report) is logged here. The handler
+ * escaped the client's text already; vis(3) again keeps control bytes
+ * out, but leaves its backslashes alone (VIS_NOSLASH).
+ */
 static void
-spawn_logline(struct child *ch, const char *s, size_t len)
+spawn_logline(struct forkd *f, struct child *ch, const char *s, size_t len)
 {
 	char vis[LOG_VIS_MAX];
+	size_t skip;
 
 	if (len == 0)
 		return;
+	if (log_pri_parse(s, len, &skip) != -1) {
+		if (f->debug)
+			log_stderr("%s: pid %ld: %s", ch->ch_name,
+			    (long)ch->ch_pid, log_visx(vis, sizeof(vis),
+			    s + skip, len - skip, VIS_NOSLASH));
+		return;
+	}
 	log_warnx("%s: pid %ld: %s", ch->ch_name, (long)ch->ch_pid,
 	    log_vis(vis, sizeof(vis), s, len));
 }
@@ -81,7 +102,6 @@ spawn_stderr(struct forkd *f, struct child *ch)
 	ssize_t n;
 	int rounds;
 
-	(void)f;
 	/* Bounded: a chatty child cannot starve the loop. */
 	for (rounds = 0; ch->ch_errfd != -1 && rounds < 16; rounds++) {
 		n = read(ch->ch_errfd, ch->ch_errbuf + ch->ch_errlen,
@@ -91,7 +111,7 @@ spawn_stderr(struct forkd *f, struct child *ch)
 		if (n == -1 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			spawn_logline(ch, ch->ch_errbuf, ch->ch_errlen);
+			spawn_logline(f, ch, ch->ch_errbuf, ch->ch_errlen);
 			ch->ch_errlen = 0;
 			close(ch->ch_errfd);
 			ch->ch_errfd = -1;
@@ -102,13 +122,13 @@ spawn_stderr(struct forkd *f, struct child *ch)
 		    != NULL) {
 			size_t l = nl - ch->ch_errbuf;
 
-			spawn_logline(ch, ch->ch_errbuf, l);
+			spawn_logline(f, ch, ch->ch_errbuf, l);
 			memmove(ch->ch_errbuf, nl + 1, ch->ch_errlen - l - 1);
 			ch->ch_errlen -= l + 1;
 		}
 		/* A line longer than the buffer is logged in pieces. */
 		if (ch->ch_errlen == sizeof(ch->ch_errbuf)) {
-			spawn_logline(ch, ch->ch_errbuf, ch->ch_errlen);
+			spawn_logline(f, ch, ch->ch_errbuf, ch->ch_errlen);
 			ch->ch_errlen = 0;
 		}
 	}
@@ -126,7 +146,7 @@ spawn_forget(struct forkd *f, struct child *ch)
 		if (fl != -1)
 			fcntl(ch->ch_errfd, F_SETFL, fl | O_NONBLOCK);
 		spawn_stderr(f, ch);
-		spawn_logline(ch, ch->ch_errbuf, ch->ch_errlen);
+		spawn_logline(f, ch, ch->ch_errbuf, ch->ch_errlen);
 		if (ch->ch_errfd != -1)
 			close(ch->ch_errfd);
 	}
@@ -151,6 +171,32 @@ spawn_orphan(struct forkd *f, struct servtab *sep)
 	for (i = 0; i < f->nchildren; i++)
 		if (f->children[i].ch_sep == sep)
 			f->children[i].ch_sep = NULL;
+}
+
+/*
+ * Log a start: a nowait handler with its client's address, as xinetd's
+ * "START: service pid=N from=addr" does, so a connection in a handler's
+ * own log lines can be traced to forkd's. Prefork and wait handlers serve
+ * many clients: their start is a debug line.
+ */
+static void
+spawn_started(const struct servtab *sep, pid_t pid,
+    const struct sockaddr_storage *peer)
+{
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (peer == NULL) {
+		log_debug("%s: pid %ld started", sep->se_name, (long)pid);
+		return;
+	}
+	if (getnameinfo((const struct sockaddr *)peer, sizeof(*peer), host,
+	    sizeof(host), port, sizeof(port), NI_NUMERICHOST |
+	    NI_NUMERICSERV) != 0) {
+		strlcpy(host, "?", sizeof(host));
+		strlcpy(port, "?", sizeof(port));
+	}
+	log_info("%s: pid %ld from %s port %s", sep->se_name, (long)pid, host,
+	    port);
 }
 
 /* UCSPI-TCP names (tcp-environ(5)), as tcpserver sets them. */
@@ -324,6 +370,8 @@ spawn_handler(struct forkd *f, struct servtab *sep, int fd,
 		close(pfd[1]);
 		return -1;
 	case 0:
+		/* Handlers copy their log lines to the pipe under -d. */
+		setenv(LOG_ENV, f->debug ? "stderr" : "syslog", 1);
 		spawn_child(sep, fd, pfd[1], peer);
 		/* NOTREACHED */
 	default:
@@ -340,6 +388,6 @@ spawn_handler(struct forkd *f, struct servtab *sep, int fd,
 		return -1;
 	}
 	sep->se_nchild++;
-	log_debug("%s: pid %ld started", sep->se_name, (long)pid);
+	spawn_started(sep, pid, peer);
 	return pid;
 }
