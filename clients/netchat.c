@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <vis.h>
 
+#include "cli.h"
 #include "dial.h"
 #include "serve.h"
 
@@ -67,14 +68,9 @@ struct netchat {
 
 static struct netchat netchat;
 
-static void __attribute__((noreturn))
-usage(void)
-{
-	fprintf(stderr,
-	    "usage: netchat [-fv] [-b address] [-w seconds] server port\n"
-	    "       netchat [-fv] [-w seconds] host port\n");
-	exit(100);
-}
+static const char usage[] =
+    "netchat [-fhv] [-b address] [-w seconds] server port\n"
+    "       netchat [-fhv] [-w seconds] host port\n";
 
 /* A status line on stderr, for people; scripts see none unless -v. */
 static void __attribute__((format(printf, 2, 3)))
@@ -417,7 +413,8 @@ nc_client(struct netchat *nc, const char *host, const char *port)
 	if (fd == -1) {
 		freeaddrinfo(res);
 		errno = saved;
-		err(1, "connect %s port %s", host, port);
+		/* Temporary, as s6-tcpclient's 111: try again later. */
+		err(EXIT_TEMP, "connect %s port %s", host, port);
 	}
 	/* The conversation's reads and writes wait in poll(2) themselves. */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1)
@@ -441,7 +438,8 @@ nc_listen(const char *address, const char *port)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
 	if ((e = getaddrinfo(address, port, &hints, &res)) != 0)
-		errx(100, "%s port %s: %s", address, port, gai_strerror(e));
+		errx(EXIT_USAGE, "%s port %s: %s", address, port,
+		    gai_strerror(e));
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		    ai->ai_protocol);
@@ -534,10 +532,11 @@ int
 main(int argc, char *argv[])
 {
 	struct netchat *nc = &netchat;
-	const char *errstr, *address = "0.0.0.0";
+	const char *address = "0.0.0.0";
 	int ch, verbose = 0;
 
 	nc->nc_wait_ms = -1;
+	cli_init(argv, EXIT_USAGE);
 	while ((ch = getopt(argc, argv, "b:fhvw:")) != -1) {
 		switch (ch) {
 		case 'b':
@@ -550,24 +549,20 @@ main(int argc, char *argv[])
 			verbose = 1;
 			break;
 		case 'w':
-			nc->nc_wait_ms = strtonum(optarg, 1, 86400, &errstr)
-			    * 1000;
-			if (errstr != NULL)
-				errx(100, "-w %s: seconds is %s", optarg,
-				    errstr);
+			nc->nc_wait_ms = cli_number("-w", optarg, 1, 86400) *
+			    1000;
 			break;
 		case 'h':
+			cli_help(usage);
 		default:
-			usage();
+			cli_usage(usage);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 2)
-		usage();
-	(void)strtonum(argv[1], 1, 65535, &errstr);
-	if (errstr != NULL)
-		errx(100, "port %s: %s", argv[1], errstr);
+		cli_usage(usage);
+	(void)cli_number("port", argv[1], 1, 65535);
 	nc->nc_prompt = isatty(0) && !nc->nc_full;
 	nc->nc_verbose = verbose || isatty(0);
 	nc->nc_vis = isatty(1);

@@ -24,13 +24,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "dial.h"
 #include "log.h"
 #include "sandbox.h"
-
-#define SL_EXIT_FAIL	1
-#define SL_EXIT_USAGE	100
-#define SL_EXIT_TEMP	111
 
 #define SL_LINE_MAX	8192	/* the one line, without its ending, bytes */
 #define SL_BUFSIZE	16384	/* one read from the server, bytes */
@@ -47,7 +44,6 @@ struct sendline {
 	char		 sl_buf[SL_BUFSIZE];
 };
 
-static void	sendline_usage(FILE *, int) __attribute__((noreturn));
 static void	sendline_dial(struct sendline *);
 static void	sendline_read_line(struct sendline *);
 static void	sendline_send(struct sendline *);
@@ -62,12 +58,7 @@ static const struct sandbox_profile sendline_profile = {
 	.sp_name = "sendline",
 };
 
-static void
-sendline_usage(FILE *fp, int status)
-{
-	fprintf(fp, "usage: sendline [-hn] [-t seconds] host port\n");
-	exit(status);
-}
+static const char usage[] = "sendline [-hn] [-t seconds] host port\n";
 
 /* Each address of host in turn (getaddrinfo(3): names, IPv4, IPv6). */
 static void
@@ -83,10 +74,10 @@ sendline_dial(struct sendline *sl)
 	hints.ai_protocol = IPPROTO_TCP;
 	r = getaddrinfo(sl->sl_host, sl->sl_port, &hints, &res);
 	if (r == EAI_SERVICE)
-		errx(SL_EXIT_USAGE, "port %s: %s", sl->sl_port,
+		errx(EXIT_USAGE, "port %s: %s", sl->sl_port,
 		    gai_strerror(r));
 	if (r != 0)
-		errx(SL_EXIT_TEMP, "%s: %s", sl->sl_host,
+		errx(EXIT_TEMP, "%s: %s", sl->sl_host,
 		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip),
@@ -103,12 +94,12 @@ sendline_dial(struct sendline *sl)
 		}
 		if (ai->ai_next == NULL) {
 			freeaddrinfo(res);
-			errx(SL_EXIT_TEMP, "connect %s: %s", sl->sl_peer, why);
+			errx(EXIT_TEMP, "connect %s: %s", sl->sl_peer, why);
 		}
 		warnx("connect %s: %s", sl->sl_peer, why);
 	}
 	freeaddrinfo(res);
-	errx(SL_EXIT_TEMP, "%s: no address to connect to", sl->sl_host);
+	errx(EXIT_TEMP, "%s: no address to connect to", sl->sl_host);
 }
 
 /*
@@ -129,17 +120,17 @@ sendline_read_line(struct sendline *sl)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			err(SL_EXIT_FAIL, "stdin");
+			err(EXIT_FAILURE, "stdin");
 		}
 		if (n == 0) {
 			if (sl->sl_len == 0)
-				errx(SL_EXIT_USAGE, "stdin: no line to send");
+				errx(EXIT_USAGE, "stdin: no line to send");
 			break;
 		}
 		if (c == '\n')
 			break;
 		if (sl->sl_len == SL_LINE_MAX)
-			errx(SL_EXIT_USAGE, "stdin: line longer than %d bytes",
+			errx(EXIT_USAGE, "stdin: line longer than %d bytes",
 			    SL_LINE_MAX);
 		sl->sl_line[sl->sl_len++] = c;
 	}
@@ -166,9 +157,9 @@ sendline_wait(struct sendline *sl, short events, const char *what)
 	while ((r = poll(&pfd, 1, sl->sl_timeout_ms)) == -1 && errno == EINTR)
 		;
 	if (r == -1)
-		err(SL_EXIT_TEMP, "poll");
+		err(EXIT_TEMP, "poll");
 	if (r == 0)
-		errx(SL_EXIT_TEMP, "%s %s: timed out after %d s", what,
+		errx(EXIT_TEMP, "%s %s: timed out after %d s", what,
 		    sl->sl_peer, sl->sl_timeout_ms / 1000);
 }
 
@@ -185,7 +176,7 @@ sendline_send(struct sendline *sl)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				err(SL_EXIT_TEMP, "write %s", sl->sl_peer);
+				err(EXIT_TEMP, "write %s", sl->sl_peer);
 			sendline_wait(sl, POLLOUT, "write");
 			continue;
 		}
@@ -212,7 +203,7 @@ sendline_relay(struct sendline *sl)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				err(SL_EXIT_TEMP, "read %s", sl->sl_peer);
+				err(EXIT_TEMP, "read %s", sl->sl_peer);
 			sendline_wait(sl, POLLIN, "read");
 			continue;
 		}
@@ -224,7 +215,7 @@ sendline_relay(struct sendline *sl)
 					w = 0;
 					continue;
 				}
-				err(SL_EXIT_FAIL, "stdout");
+				err(EXIT_FAILURE, "stdout");
 			}
 		}
 	}
@@ -235,33 +226,30 @@ main(int argc, char *argv[])
 {
 	static struct sendline sls;
 	struct sendline *sl = &sls;
-	const char *errstr;
 	int ch;
 
 	sl->sl_fd = -1;
 	sl->sl_timeout_ms = 30 * 1000;
+	cli_init(argv, EXIT_USAGE);
 	while ((ch = getopt(argc, argv, "hnt:")) != -1) {
 		switch (ch) {
 		case 'h':
-			sendline_usage(stdout, 0);
+			cli_help(usage);
 		case 'n':
 			sl->sl_blank = 1;
 			break;
 		case 't':
-			sl->sl_timeout_ms = 1000 * (int)strtonum(optarg, 1,
-			    86400, &errstr);
-			if (errstr != NULL)
-				errx(SL_EXIT_USAGE, "timeout %s: %s", optarg,
-				    errstr);
+			sl->sl_timeout_ms = 1000 * (int)cli_number("-t", optarg,
+			    1, 86400);
 			break;
 		default:
-			sendline_usage(stderr, SL_EXIT_USAGE);
+			cli_usage(usage);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 2)
-		sendline_usage(stderr, SL_EXIT_USAGE);
+		cli_usage(usage);
 	sl->sl_host = argv[0];
 	sl->sl_port = argv[1];
 

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "forkd.h"
 #include "log.h"
 #include "persource.h"
@@ -37,7 +38,6 @@
 
 extern char **environ;
 
-static void	usage(int) __attribute__((noreturn));
 static int	forkd_open(struct servtab *);
 static void	forkd_reconfig(struct forkd *);
 static void	forkd_loop(struct forkd *) __attribute__((noreturn));
@@ -54,13 +54,7 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: forkd [-dnv] [-f config] [-p pidfile]\n");
-	exit(status);
-}
+static const char usage[] = "forkd [-dnv] [-f config] [-p pidfile]\n";
 
 static const char *
 mode_name(const struct servtab *sep, char *buf, size_t len)
@@ -463,6 +457,7 @@ main(int argc, char *argv[])
 	f.conffile = FORKD_CONF;
 	f.sigfd = -1;
 	setproctitle_init(argc, argv, environ);
+	cli_init(argv, EXIT_USAGE);
 
 	while ((ch = getopt(argc, argv, "df:hnp:v")) != -1) {
 		switch (ch) {
@@ -473,7 +468,7 @@ main(int argc, char *argv[])
 			f.conffile = optarg;
 			break;
 		case 'h':
-			usage(0);
+			cli_help(usage);
 		case 'n':
 			check = 1;
 			break;
@@ -484,11 +479,11 @@ main(int argc, char *argv[])
 			verbose = 1;
 			break;
 		default:
-			usage(100);
+			cli_usage(usage);
 		}
 	}
 	if (optind != argc)
-		usage(100);
+		cli_usage(usage);
 	if (f.pidpath == NULL && !f.debug)
 		f.pidpath = FORKD_PIDFILE;
 

@@ -24,7 +24,7 @@ static void	chunked_bad(struct httpget *, const char *);
 static void
 chunked_bad(struct httpget *hg, const char *what)
 {
-	errx(HG_EXIT_FAIL, "response from %s: chunked body: %s", hg->hg_peer,
+	errx(EXIT_FAILURE, "response from %s: chunked body: %s", hg->hg_peer,
 	    what);
 }
 

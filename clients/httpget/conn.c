@@ -24,9 +24,9 @@ conn_wait(struct httpget *hg, short events, const char *what)
 	while ((r = poll(&pfd, 1, hg->hg_timeout_ms)) == -1 && errno == EINTR)
 		;
 	if (r == -1)
-		err(HG_EXIT_TEMP, "poll");
+		err(EXIT_TEMP, "poll");
 	if (r == 0)
-		errx(HG_EXIT_TEMP, "%s %s: timed out after %d s", what,
+		errx(EXIT_TEMP, "%s %s: timed out after %d s", what,
 		    hg->hg_peer, hg->hg_timeout_ms / 1000);
 }
 
@@ -60,7 +60,7 @@ conn_fill(struct httpget *hg)
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			err(HG_EXIT_TEMP, "read %s", hg->hg_peer);
+			err(EXIT_TEMP, "read %s", hg->hg_peer);
 		conn_wait(hg, POLLIN, "read");
 	}
 }
@@ -79,13 +79,13 @@ conn_getline(struct httpget *hg, size_t max, size_t *raw, size_t *len,
 		if (nl != NULL)
 			break;
 		if (have >= max)
-			errx(HG_EXIT_FAIL, "%s %s: %s longer than %zu bytes",
+			errx(EXIT_FAILURE, "%s %s: %s longer than %zu bytes",
 			    "response from", hg->hg_peer, what, max);
 		if (conn_fill(hg) == 0) {
 			if (hg->hg_eof)
 				return NULL;
 			/* Buffer full and still no LF: max > HG_BUFSIZE. */
-			errx(HG_EXIT_FAIL, "%s: line too long", what);
+			errx(EXIT_FAILURE, "%s: line too long", what);
 		}
 	}
 	*raw = (size_t)(nl - line) + 1;
@@ -110,7 +110,7 @@ conn_send(struct httpget *hg, const void *buf, size_t len)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				err(HG_EXIT_TEMP, "write %s", hg->hg_peer);
+				err(EXIT_TEMP, "write %s", hg->hg_peer);
 			conn_wait(hg, POLLOUT, "write");
 			continue;
 		}
@@ -130,7 +130,7 @@ conn_output(struct httpget *hg, const void *buf, size_t len)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			err(HG_EXIT_FAIL, "write %s", hg->hg_outfile != NULL ?
+			err(EXIT_FAILURE, "write %s", hg->hg_outfile != NULL ?
 			    hg->hg_outfile : "stdout");
 		}
 		p += n;

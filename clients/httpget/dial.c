@@ -30,10 +30,10 @@ dial_connect(struct httpget *hg)
 	hints.ai_protocol = IPPROTO_TCP;
 	r = getaddrinfo(hg->hg_host, hg->hg_port, &hints, &res);
 	if (r == EAI_SERVICE)
-		errx(HG_EXIT_USAGE, "port %s: %s", hg->hg_port,
+		errx(EXIT_USAGE, "port %s: %s", hg->hg_port,
 		    gai_strerror(r));
 	if (r != 0)
-		errx(HG_EXIT_TEMP, "%s: %s", hg->hg_host,
+		errx(EXIT_TEMP, "%s: %s", hg->hg_host,
 		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -54,10 +54,10 @@ dial_connect(struct httpget *hg)
 		/* Say why each address failed; the last one ends the run. */
 		if (ai->ai_next == NULL) {
 			freeaddrinfo(res);
-			errx(HG_EXIT_TEMP, "connect %s: %s", hg->hg_peer, why);
+			errx(EXIT_TEMP, "connect %s: %s", hg->hg_peer, why);
 		}
 		warnx("connect %s: %s", hg->hg_peer, why);
 	}
 	freeaddrinfo(res);
-	errx(HG_EXIT_TEMP, "%s: no address to connect to", hg->hg_host);
+	errx(EXIT_TEMP, "%s: no address to connect to", hg->hg_host);
 }

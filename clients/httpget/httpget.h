@@ -14,11 +14,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
-#define HG_EXIT_FAIL	1
-#define HG_EXIT_USAGE	100
-#define HG_EXIT_TEMP	111
+#include "cli.h"		/* EXIT_USAGE, EXIT_TEMP */
 
 /* Receive buffer in bytes: also the bound on any one line we accept. */
 #define HG_BUFSIZE	16384

@@ -25,7 +25,6 @@
 #define HG_USER_AGENT	"httpget/1.0 (forkd)"
 #define HG_TARGET_MAX	8000	/* RFC 9112 3: at least 8000 octets */
 
-static void	httpget_usage(FILE *, int) __attribute__((noreturn));
 static void	httpget_target(const char *, char *, size_t);
 static void	httpget_request(struct httpget *);
 
@@ -38,13 +37,8 @@ static const struct sandbox_profile httpget_profile = {
 	.sp_name = "httpget",
 };
 
-static void
-httpget_usage(FILE *fp, int status)
-{
-	fprintf(fp, "usage: httpget [-iIh] [-o file] [-t seconds] "
-	    "host port path\n");
-	exit(status);
-}
+static const char usage[] =
+    "httpget [-hiI] [-o file] [-t seconds] host port path\n";
 
 /*
  * The request-target in origin-form (RFC 9112 3.2.1): "/" and the path.
@@ -63,7 +57,7 @@ httpget_target(const char *path, char *dst, size_t dstsize)
 		dst[n++] = '/';
 	for (p = (const unsigned char *)path; *p != '\0'; p++) {
 		if (n + 4 > dstsize)
-			errx(HG_EXIT_USAGE, "path: longer than %zu bytes",
+			errx(EXIT_USAGE, "path: longer than %zu bytes",
 			    dstsize - 1);
 		if (*p <= 0x20 || *p >= 0x7f || strchr("\"<>\\^`{|}#", *p)) {
 			dst[n++] = '%';
@@ -92,7 +86,7 @@ httpget_request(struct httpget *hg)
 	    strcmp(hg->hg_portnum, "80") == 0 ? "" : ":",
 	    strcmp(hg->hg_portnum, "80") == 0 ? "" : hg->hg_portnum);
 	if (n < 0 || (size_t)n >= sizeof(hostport))
-		errx(HG_EXIT_USAGE, "host: too long");
+		errx(EXIT_USAGE, "host: too long");
 	n = snprintf(req, sizeof(req),
 	    "%s %s HTTP/1.1\r\n"
 	    "Host: %s\r\n"
@@ -101,7 +95,7 @@ httpget_request(struct httpget *hg)
 	    "Connection: close\r\n"
 	    "\r\n", hg->hg_head ? "HEAD" : "GET", target, hostport);
 	if (n < 0 || (size_t)n >= sizeof(req))
-		errx(HG_EXIT_USAGE, "request too long");
+		errx(EXIT_USAGE, "request too long");
 	conn_send(hg, req, (size_t)n);
 }
 
@@ -110,7 +104,7 @@ main(int argc, char *argv[])
 {
 	static struct httpget hgs;
 	struct httpget *hg = &hgs;
-	const char *errstr, *p;
+	const char *p;
 	char host[256];
 	size_t len;
 	int ch;
@@ -118,10 +112,11 @@ main(int argc, char *argv[])
 	hg->hg_fd = -1;
 	hg->hg_out = STDOUT_FILENO;
 	hg->hg_timeout_ms = 30 * 1000;
+	cli_init(argv, EXIT_USAGE);
 	while ((ch = getopt(argc, argv, "hiIo:t:")) != -1) {
 		switch (ch) {
 		case 'h':
-			httpget_usage(stdout, 0);
+			cli_help(usage);
 		case 'i':
 			hg->hg_include = 1;
 			break;
@@ -133,25 +128,22 @@ main(int argc, char *argv[])
 			hg->hg_outfile = optarg;
 			break;
 		case 't':
-			hg->hg_timeout_ms = 1000 * (int)strtonum(optarg, 1,
-			    86400, &errstr);
-			if (errstr != NULL)
-				errx(HG_EXIT_USAGE, "timeout %s: %s", optarg,
-				    errstr);
+			hg->hg_timeout_ms = 1000 * (int)cli_number("-t", optarg,
+			    1, 86400);
 			break;
 		default:
-			httpget_usage(stderr, HG_EXIT_USAGE);
+			cli_usage(usage);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 3)
-		httpget_usage(stderr, HG_EXIT_USAGE);
+		cli_usage(usage);
 	/* "[::1]", as in a URL, is the address ::1. */
 	if (argv[0][0] == '[' && (len = strlen(argv[0])) > 2 &&
 	    argv[0][len - 1] == ']') {
 		if (len - 2 >= sizeof(host))
-			errx(HG_EXIT_USAGE, "host: too long");
+			errx(EXIT_USAGE, "host: too long");
 		memcpy(host, argv[0] + 1, len - 2);
 		host[len - 2] = '\0';
 		hg->hg_host = host;
@@ -162,14 +154,14 @@ main(int argc, char *argv[])
 	for (p = hg->hg_host; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f ||
 		    *p == '/')
-			errx(HG_EXIT_USAGE, "host: invalid character");
+			errx(EXIT_USAGE, "host: invalid character");
 	if (*hg->hg_host == '\0')
-		errx(HG_EXIT_USAGE, "host: empty");
+		errx(EXIT_USAGE, "host: empty");
 
 	dial_connect(hg);
 	if (hg->hg_outfile != NULL && (hg->hg_out = open(hg->hg_outfile,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) == -1)
-		err(HG_EXIT_FAIL, "%s", hg->hg_outfile);
+		err(EXIT_FAILURE, "%s", hg->hg_outfile);
 	/* Sandbox messages (only on failure) go to stderr as well. */
 	log_init(1, LOG_USER, "httpget");
 	sandbox_enter(&httpget_profile);
@@ -180,8 +172,8 @@ main(int argc, char *argv[])
 		warnx("%s", hg->hg_statusline);
 	response_body(hg);
 	if (hg->hg_out != STDOUT_FILENO && close(hg->hg_out) == -1)
-		err(HG_EXIT_FAIL, "%s", hg->hg_outfile);
+		err(EXIT_FAILURE, "%s", hg->hg_outfile);
 	close(hg->hg_fd);
 	return (hg->hg_status >= 200 && hg->hg_status <= 299) ? 0 :
-	    HG_EXIT_FAIL;
+	    EXIT_FAILURE;
 }

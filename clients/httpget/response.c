@@ -31,7 +31,7 @@ static void	response_bad(struct httpget *, const char *);
 static void
 response_bad(struct httpget *hg, const char *what)
 {
-	errx(HG_EXIT_FAIL, "response from %s: %s", hg->hg_peer, what);
+	errx(EXIT_FAILURE, "response from %s: %s", hg->hg_peer, what);
 }
 
 /* tchar of RFC 9110 5.6.2. */
@@ -256,7 +256,7 @@ response_body(struct httpget *hg)
 	case HG_BODY_LENGTH:
 		got = conn_copy(hg, hg->hg_length);
 		if (got < hg->hg_length)
-			errx(HG_EXIT_FAIL, "response from %s: body truncated "
+			errx(EXIT_FAILURE, "response from %s: body truncated "
 			    "at %llu of %llu bytes", hg->hg_peer,
 			    (unsigned long long)got,
 			    (unsigned long long)hg->hg_length);

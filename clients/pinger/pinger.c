@@ -21,38 +21,32 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "pinger.h"
 
 volatile sig_atomic_t pinger_stop;
 sigset_t pinger_waitmask;
 
-static void	pinger_usage(FILE *, int) __attribute__((noreturn));
 static long long pinger_seconds(const char *, const char *, double);
-static long	pinger_number(const char *, const char *, long, long);
 static void	pinger_resolve(struct pinger *);
 static void	pinger_signal(int);
 
-static void
-pinger_usage(FILE *fp, int status)
-{
-	fprintf(fp,
-	    "usage: pinger [-qv46] [-c count] [-i interval] [-W timeout] "
-	    "[-s size] [-t ttl]\n"
-	    "              [-u port | -H port] host\n"
-	    "  -c count     stop after count requests (ICMP, -H: until "
-	    "interrupted; -u: 10)\n"
-	    "  -i interval  seconds between requests (default 1)\n"
-	    "  -W timeout   seconds to wait for each reply (default 1)\n"
-	    "  -s size      ICMP data bytes (default 56)\n"
-	    "  -t ttl       IP time to live / IPv6 hop limit\n"
-	    "  -q           only the first line and the summary\n"
-	    "  -v           verbose: the socket used, ignored packets\n"
-	    "  -4, -6       IPv4 or IPv6 only\n"
-	    "  -u port      UDP pinger against pingd (seed 004)\n"
-	    "  -H port      UDP heartbeat client\n"
-	    "  -h           this help\n");
-	exit(status);
-}
+static const char usage[] =
+    "pinger [-qv46] [-c count] [-i interval] [-W timeout] "
+    "[-s size] [-t ttl]\n"
+    "              [-u port | -H port] host\n"
+    "  -c count     stop after count requests (ICMP, -H: until "
+    "interrupted; -u: 10)\n"
+    "  -i interval  seconds between requests (default 1)\n"
+    "  -W timeout   seconds to wait for each reply (default 1)\n"
+    "  -s size      ICMP data bytes (default 56)\n"
+    "  -t ttl       IP time to live / IPv6 hop limit\n"
+    "  -q           only the first line and the summary\n"
+    "  -v           verbose: the socket used, ignored packets\n"
+    "  -4, -6       IPv4 or IPv6 only\n"
+    "  -u port      UDP pinger against pingd\n"
+    "  -H port      UDP heartbeat client\n"
+    "  -h           this help\n";
 
 /* A duration in seconds ("0.2", "1") as microseconds, at least min s. */
 static long long
@@ -65,20 +59,9 @@ pinger_seconds(const char *what, const char *s, double min)
 	d = strtod(s, &end);
 	if (end == s || *end != '\0' || errno != 0 || !isfinite(d) ||
 	    d < min || d > 3600.0 * 24)
-		errx(PINGER_EXIT_ERROR, "%s: invalid value: %s", what, s);
+		errx(PINGER_EXIT_ERROR, "%s %s: invalid (%g to 86400)", what,
+		    s, min);
 	return (long long)(d * 1000000.0 + 0.5);
-}
-
-static long
-pinger_number(const char *what, const char *s, long min, long max)
-{
-	const char *errstr;
-	long long n;
-
-	n = strtonum(s, min, max, &errstr);
-	if (errstr != NULL)
-		errx(PINGER_EXIT_ERROR, "%s: %s: %s", what, s, errstr);
-	return (long)n;
 }
 
 /*
@@ -137,6 +120,8 @@ main(int argc, char *argv[])
 	p.p_datalen = PINGER_DATALEN;
 	p.p_family = AF_UNSPEC;
 
+	/* ping(8)'s contract: 2 for a usage error. */
+	cli_init(argv, PINGER_EXIT_ERROR);
 	while ((ch = getopt(argc, argv, "46c:H:hi:qs:t:u:vW:")) != -1) {
 		switch (ch) {
 		case '4':
@@ -146,15 +131,15 @@ main(int argc, char *argv[])
 			p.p_family = AF_INET6;
 			break;
 		case 'c':
-			p.p_count = pinger_number("-c", optarg, 1, LONG_MAX);
+			p.p_count = cli_number("-c", optarg, 1, LONG_MAX);
 			count_set = 1;
 			break;
 		case 'H':
 			p.p_mode = PINGER_HEARTBEAT;
-			p.p_port = (int)pinger_number("-H", optarg, 1, 65535);
+			p.p_port = (int)cli_number("-H", optarg, 1, 65535);
 			break;
 		case 'h':
-			pinger_usage(stdout, 0);
+			cli_help(usage);
 		case 'i':
 			/* ping refuses floods below 2 ms without root; so do we. */
 			p.p_interval_us = pinger_seconds("-i", optarg,
@@ -164,15 +149,15 @@ main(int argc, char *argv[])
 			p.p_quiet = 1;
 			break;
 		case 's':
-			p.p_datalen = (int)pinger_number("-s", optarg, 0,
+			p.p_datalen = (int)cli_number("-s", optarg, 0,
 			    PINGER_MAXDATA);
 			break;
 		case 't':
-			p.p_ttl = (int)pinger_number("-t", optarg, 1, 255);
+			p.p_ttl = (int)cli_number("-t", optarg, 1, 255);
 			break;
 		case 'u':
 			p.p_mode = PINGER_UDP;
-			p.p_port = (int)pinger_number("-u", optarg, 1, 65535);
+			p.p_port = (int)cli_number("-u", optarg, 1, 65535);
 			break;
 		case 'v':
 			p.p_verbose = 1;
@@ -181,13 +166,13 @@ main(int argc, char *argv[])
 			p.p_timeout_us = pinger_seconds("-W", optarg, 0.001);
 			break;
 		default:
-			pinger_usage(stderr, PINGER_EXIT_ERROR);
+			cli_usage(usage);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 1)
-		pinger_usage(stderr, PINGER_EXIT_ERROR);
+		cli_usage(usage);
 	p.p_host = argv[0];
 	if (p.p_mode == PINGER_UDP && !count_set)
 		p.p_count = 10;		/* seed 004: "send 10 pings" */

@@ -41,13 +41,13 @@ dial_connect(struct se_state *st)
 		    gai_strerror(e));
 		/* A name that does not exist stays so; DNS trouble passes. */
 		if (e == EAI_NONAME || e == EAI_SERVICE || e == EAI_FAMILY)
-			return SE_EXIT_PERM;
+			return EXIT_USAGE;
 #ifdef EAI_ADDRFAMILY
 		/* glibc: the name has no address of the family -4/-6 ask */
 		if (e == EAI_ADDRFAMILY || e == EAI_NODATA)
-			return SE_EXIT_PERM;
+			return EXIT_USAGE;
 #endif
-		return SE_EXIT_TEMP;
+		return EXIT_TEMP;
 	}
 	/*
 	 * A failed address is only news when no address works (or under
@@ -69,7 +69,7 @@ dial_connect(struct se_state *st)
 			if (fails != NULL)
 				fclose(fails);
 			free(failed);
-			return SE_EXIT_OK;
+			return EXIT_SUCCESS;
 		}
 		saved = errno;
 		fprintf(st->se_verbose || fails == NULL ? stderr : fails,
@@ -82,5 +82,5 @@ dial_connect(struct se_state *st)
 		fputs(failed, stderr);
 	}
 	free(failed);
-	return SE_EXIT_TEMP;
+	return EXIT_TEMP;
 }

@@ -28,7 +28,6 @@
 
 static struct se_state	se;
 
-static void	usage(int) __attribute__((noreturn));
 static int	se_check_path(const char *, const char *, int);
 static int	se_split_rcpt(struct se_state *, char **, int);
 static void	se_defaults(struct se_state *);
@@ -40,21 +39,14 @@ static void	se_quit(struct se_state *);
 static void	se_ehlo_keywords(struct se_state *);
 static void	se_trace_data(const struct se_state *, const struct se_buf *);
 
-static void
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: send-email [-46hv] [-f from] [-H helo] [-p port] "
-	    "[-s subject] [-t seconds]\n"
-	    "                  server recipient[,recipient...] "
-	    "[recipient ...] [word | -]\n");
-	exit(status);
-}
+static const char usage[] =
+    "send-email [-46hv] [-f from] [-H helo] [-p port] [-s subject]\n"
+    "                  [-t seconds] server recipient[,recipient...]\n"
+    "                  [recipient ...] [word | -]\n";
 
 int
 main(int argc, char *argv[])
 {
-	const char *errstr;
 	int ch, r;
 
 	se.se_port = "25";
@@ -62,6 +54,7 @@ main(int argc, char *argv[])
 	se.se_timeout_ms = SE_DEFAULT_TIMEOUT * 1000;
 	se.se_fd = -1;
 
+	cli_init(argv, EXIT_USAGE);
 	while ((ch = getopt(argc, argv, "46f:H:hp:s:t:v")) != -1) {
 		switch (ch) {
 		case '4':
@@ -77,7 +70,7 @@ main(int argc, char *argv[])
 			se.se_helo = optarg;
 			break;
 		case 'h':
-			usage(0);
+			cli_help(usage);
 		case 'p':
 			se.se_port = optarg;
 			break;
@@ -85,24 +78,20 @@ main(int argc, char *argv[])
 			se.se_subject = optarg;
 			break;
 		case 't':
-			se.se_timeout_ms = strtonum(optarg, 1, 3600,
-			    &errstr) * 1000;
-			if (errstr != NULL) {
-				warnx("timeout %s: %s", optarg, errstr);
-				usage(SE_EXIT_PERM);
-			}
+			se.se_timeout_ms = cli_number("-t", optarg, 1, 3600) *
+			    1000;
 			break;
 		case 'v':
 			se.se_verbose = 1;
 			break;
 		default:
-			usage(SE_EXIT_PERM);
+			cli_usage(usage);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 2)
-		usage(SE_EXIT_PERM);
+		cli_usage(usage);
 
 	/*
 	 * Operands: the server, then recipients, then the word when there
@@ -117,24 +106,24 @@ main(int argc, char *argv[])
 		argc--;
 	}
 	if (se_split_rcpt(&se, argv + 1, argc - 1) == -1)
-		usage(SE_EXIT_PERM);
+		cli_usage(usage);
 	se_defaults(&se);
 	if (se.se_server[0] == '\0') {
 		warnx("server: empty");
-		usage(SE_EXIT_PERM);
+		cli_usage(usage);
 	}
 	if (se_check_path("from", se.se_from, 1) == -1 ||
 	    se_check_path("from", se.se_author, 0) == -1)
-		return SE_EXIT_PERM;
+		return EXIT_USAGE;
 	if (se_check_path("EHLO name", se.se_helo, 0) == -1)
-		return SE_EXIT_PERM;
+		return EXIT_USAGE;
 
 	/* The whole message is read before connecting (stdin may be slow). */
 	if ((r = message_build(&se)) != 0)
 		return r;
 
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		err(SE_EXIT_TEMP, "signal");
+		err(EXIT_TEMP, "signal");
 	if ((r = dial_connect(&se)) != 0)
 		return r;
 	r = se_transaction(&se);
@@ -192,7 +181,7 @@ se_split_rcpt(struct se_state *st, char **av, int ac)
 			st->se_rcpt = reallocarray(st->se_rcpt,
 			    st->se_nrcpt + 1, sizeof(*st->se_rcpt));
 			if (st->se_rcpt == NULL)
-				err(SE_EXIT_TEMP, "recipients");
+				err(EXIT_TEMP, "recipients");
 			st->se_rcpt[st->se_nrcpt++] = tok;
 		}
 	}
@@ -255,7 +244,7 @@ se_printable(const char *s)
 static int
 se_status(int code)
 {
-	return code >= 500 && code <= 599 ? SE_EXIT_PERM : SE_EXIT_TEMP;
+	return code >= 500 && code <= 599 ? EXIT_USAGE : EXIT_TEMP;
 }
 
 /* Report a refusal with the server's words, say QUIT, give the status. */
@@ -325,22 +314,22 @@ se_transaction(struct se_state *st)
 	struct se_buf data = { NULL, 0, 0 };
 	char what[SE_PATH_MAX + 64], param[64];
 	size_t i, nrefused = 0;
-	int status = SE_EXIT_OK, worst = 0;
+	int status = EXIT_SUCCESS, worst = 0;
 
 	/* RFC 5321 3.1: 220 greeting; 554 means "go away" (exit 100). */
 	if (reply_read(st) == -1)
-		return SE_EXIT_TEMP;
+		return EXIT_TEMP;
 	if (st->se_reply.r_code != 220)
 		return se_refused(st, "greeting");
 
 	if (reply_command(st, "EHLO %s", st->se_helo) == -1 ||
 	    reply_read(st) == -1)
-		return SE_EXIT_TEMP;
+		return EXIT_TEMP;
 	if (st->se_reply.r_code / 100 == 5) {
 		/* RFC 5321 4.1.4: an old server; say HELO instead. */
 		if (reply_command(st, "HELO %s", st->se_helo) == -1 ||
 		    reply_read(st) == -1)
-			return SE_EXIT_TEMP;
+			return EXIT_TEMP;
 		if (st->se_reply.r_code / 100 != 2)
 			return se_refused(st, "HELO");
 	} else if (st->se_reply.r_code / 100 != 2)
@@ -351,14 +340,14 @@ se_transaction(struct se_state *st)
 	if (message_stuff(&st->se_msg, &data) == -1) {
 		warn("message");
 		se_quit(st);
-		return SE_EXIT_TEMP;
+		return EXIT_TEMP;
 	}
 	/* RFC 1870: refuse here what the server said it would refuse. */
 	if (st->se_size > 0 && data.b_len > st->se_size) {
 		warnx("message of %zu bytes is larger than %s takes (SIZE "
 		    "%llu)", data.b_len, st->se_server, st->se_size);
 		se_quit(st);
-		status = SE_EXIT_PERM;
+		status = EXIT_USAGE;
 		goto out;
 	}
 
@@ -371,7 +360,7 @@ se_transaction(struct se_state *st)
 	snprintf(what, sizeof(what), "MAIL FROM:<%s>", st->se_from);
 	if (reply_command(st, "MAIL FROM:<%s>%s", st->se_from, param) == -1 ||
 	    reply_read(st) == -1) {
-		status = SE_EXIT_TEMP;
+		status = EXIT_TEMP;
 		goto out;
 	}
 	if (st->se_reply.r_code / 100 != 2) {
@@ -387,7 +376,7 @@ se_transaction(struct se_state *st)
 	for (i = 0; i < st->se_nrcpt; i++) {
 		if (reply_command(st, "RCPT TO:<%s>", st->se_rcpt[i]) == -1 ||
 		    reply_read(st) == -1) {
-			status = SE_EXIT_TEMP;
+			status = EXIT_TEMP;
 			goto out;
 		}
 		if (st->se_reply.r_code / 100 == 2)
@@ -411,7 +400,7 @@ se_transaction(struct se_state *st)
 	}
 
 	if (reply_command(st, "DATA") == -1 || reply_read(st) == -1) {
-		status = SE_EXIT_TEMP;
+		status = EXIT_TEMP;
 		goto out;
 	}
 	if (st->se_reply.r_code != 354) {
@@ -423,11 +412,11 @@ se_transaction(struct se_state *st)
 	if (serve_write_all(st->se_fd, data.b_data, data.b_len,
 	    st->se_timeout_ms) == -1) {
 		warn("write to %s", st->se_server);
-		status = SE_EXIT_TEMP;
+		status = EXIT_TEMP;
 		goto out;
 	}
 	if (reply_read(st) == -1) {
-		status = SE_EXIT_TEMP;
+		status = EXIT_TEMP;
 		goto out;
 	}
 	if (st->se_reply.r_code / 100 != 2) {

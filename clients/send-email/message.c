@@ -300,7 +300,7 @@ nomem:
 out:
 	free(raw.b_data);
 	free(body.b_data);
-	return r == 0 ? 0 : SE_EXIT_PERM;
+	return r == 0 ? 0 : EXIT_USAGE;
 }
 
 int

@@ -12,10 +12,12 @@
 
 #include <stddef.h>
 
-/* Exit statuses, as qmail-remote and ucspi-tcp use them. */
-#define SE_EXIT_OK	0
-#define SE_EXIT_PERM	100	/* usage error, or a 5xx refusal */
-#define SE_EXIT_TEMP	111	/* 4xx, connection failure, timeout */
+/*
+ * Exit statuses, as qmail-remote and ucspi-tcp use them (cli.h): 0,
+ * EXIT_USAGE for a usage error or a 5xx refusal, EXIT_TEMP for a 4xx,
+ * a connection failure or a timeout.
+ */
+#include "cli.h"
 
 /*
  * A reply line is at most 512 octets with its CRLF (RFC 5321
@@ -83,7 +85,7 @@ struct se_state {
  * dial.c: connect se_fd to se_server:se_port, trying each address that
  * getaddrinfo(3) gives in turn, each within se_timeout_ms milliseconds.
  * The socket is left non-blocking. Returns 0, or an exit status
- * (SE_EXIT_PERM for a name that does not exist, SE_EXIT_TEMP otherwise)
+ * (EXIT_USAGE for a name that does not exist, EXIT_TEMP otherwise)
  * after printing why on stderr.
  */
 int	dial_connect(struct se_state *st);
@@ -116,7 +118,7 @@ void	reply_trace(const struct se_state *st, char dir, const char *line,
 /*
  * message.c: read the body (st->se_word, or stdin up to SE_BODY_MAX
  * bytes) and build the whole message in st->se_msg with CRLF line ends.
- * Returns 0, or SE_EXIT_PERM after printing why (a line over
+ * Returns 0, or EXIT_USAGE after printing why (a line over
  * SE_TEXT_MAX octets, a NUL byte, a bad header value).
  */
 int	message_build(struct se_state *st);

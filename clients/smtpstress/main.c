@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "smtpstress.h"
 
 #define DEFAULT_HOST	"127.0.0.1"
@@ -17,21 +18,14 @@
 #define DEFAULT_CONNS	32		/* seed 003: 32 connections at once */
 #define DEFAULT_OPS	1000		/* seed 003: 1,000 operations */
 
-static void	usage(int) __attribute__((noreturn));
 static int	cmp_u32(const void *, const void *);
 static int	cmp_ulong(const void *, const void *);
 static double	percentile(uint32_t *, size_t, unsigned);
 static void	report(struct sx_run *);
 
-static void
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: smtpstress [-hq] [-c connections] [-n operations] "
-	    "[-S seed] [-T seconds]\n"
-	    "                  [host [port]]\n");
-	exit(status);
-}
+static const char usage[] =
+    "smtpstress [-hq] [-c connections] [-n operations] [-S seed]\n"
+    "                  [-T seconds] [host [port]]\n";
 
 static int
 cmp_u32(const void *a, const void *b)
@@ -134,7 +128,6 @@ int
 main(int argc, char *argv[])
 {
 	struct sx_run run;
-	const char *errstr;
 	int ch, seeded = 0, i;
 
 	memset(&run, 0, sizeof(run));
@@ -143,43 +136,35 @@ main(int argc, char *argv[])
 	run.r_conns = DEFAULT_CONNS;
 	run.r_ops = DEFAULT_OPS;
 
+	cli_init(argv, EXIT_USAGE);
 	while ((ch = getopt(argc, argv, "c:hn:qS:T:")) != -1) {
 		switch (ch) {
 		case 'c':
-			run.r_conns = strtonum(optarg, 1, 1000, &errstr);
-			if (errstr != NULL)
-				errx(100, "-c %s: %s", optarg, errstr);
+			run.r_conns = cli_number("-c", optarg, 1, 1000);
 			break;
 		case 'h':
-			usage(0);
+			cli_help(usage);
 		case 'n':
-			run.r_ops = strtonum(optarg, 1, 100000000, &errstr);
-			if (errstr != NULL)
-				errx(100, "-n %s: %s", optarg, errstr);
+			run.r_ops = cli_number("-n", optarg, 1, 100000000);
 			break;
 		case 'q':
 			run.r_quiet = 1;
 			break;
 		case 'S':
-			run.r_seed = strtonum(optarg, 0, 4294967295LL,
-			    &errstr);
-			if (errstr != NULL)
-				errx(100, "-S %s: %s", optarg, errstr);
+			run.r_seed = cli_number("-S", optarg, 0, 4294967295LL);
 			seeded = 1;
 			break;
 		case 'T':
-			run.r_dormant_s = strtonum(optarg, 1, 3600, &errstr);
-			if (errstr != NULL)
-				errx(100, "-T %s: %s", optarg, errstr);
+			run.r_dormant_s = cli_number("-T", optarg, 1, 3600);
 			break;
 		default:
-			usage(100);
+			cli_usage(usage);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc > 2)
-		usage(100);
+		cli_usage(usage);
 	if (argc > 0)
 		run.r_host = argv[0];
 	if (argc > 1)
@@ -196,8 +181,9 @@ main(int argc, char *argv[])
 		    run.r_dormant_s ? ", one dormant" : "");
 		fflush(stdout);
 	}
+	/* No connection at all is temporary, as s6-tcpclient says it. */
 	if (net_run(&run) == -1)
-		return 1;
+		return EXIT_TEMP;
 	numbers_check(&run);
 	if (!run.r_quiet)
 		report(&run);
@@ -211,5 +197,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < CMD_MAX; i++)
 		free(run.r_lat[i]);
 	free(run.r_numbers);
+	if (run.r_connects == 0 && run.r_failures > 0)
+		return EXIT_TEMP;
 	return run.r_mismatches || run.r_failures ? 1 : 0;
 }

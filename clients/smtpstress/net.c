@@ -196,6 +196,7 @@ net_start(struct net *nt, struct conn *c)
 		return;
 	}
 	c->c_state = C_ACTIVE;
+	run->r_connects++;
 }
 
 static void
@@ -525,6 +526,7 @@ net_run(struct sx_run *run)
 					continue;
 				}
 				c->c_state = C_ACTIVE;
+				run->r_connects++;
 				continue;
 			}
 			if (pfd[i].revents & POLLOUT)

@@ -125,6 +125,7 @@ struct sx_run {
 	unsigned	 r_done;	/* operations completed */
 	unsigned	 r_sessions;	/* sessions started */
 	unsigned	 r_failures;	/* connection failures */
+	unsigned	 r_connects;	/* connections made */
 	unsigned	 r_mismatches;
 	unsigned	 r_provoked[SX_KINDS];
 	unsigned long	*r_numbers;	/* message numbers delivered */

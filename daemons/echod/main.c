@@ -15,20 +15,14 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "echod.h"
 #include "log.h"
 #include "sandbox.h"
 #include "serve.h"
 
-static void	usage(FILE *, int) __attribute__((noreturn));
-
-static void
-usage(FILE *fp, int status)
-{
-	fprintf(fp, "usage: echod [-dt] [-c conns] [-i seconds] "
-	    "[-x seconds]\n");
-	exit(status);
-}
+static const char usage[] =
+    "echod [-dht] [-c conns] [-i seconds] [-x seconds]\n";
 
 int
 main(int argc, char *argv[])
@@ -39,7 +33,6 @@ main(int argc, char *argv[])
 		.sh_datagram = echo_datagram,
 	};
 	struct echod env;
-	const char *errstr;
 	int ch, debug = 0;
 
 	memset(&env, 0, sizeof(env));
@@ -47,40 +40,32 @@ main(int argc, char *argv[])
 	env.e_dgram_idle = 30;
 	env.e_maxconns = 256;
 
+	cli_init(argv, EXIT_USAGE);
 	while ((ch = getopt(argc, argv, "c:dhi:tx:")) != -1) {
 		switch (ch) {
 		case 'c':
-			env.e_maxconns = strtonum(optarg, 1, 4096, &errstr);
-			if (errstr != NULL)
-				errx(100, "-c %s: connections: %s", optarg,
-				    errstr);
+			env.e_maxconns = cli_number("-c", optarg, 1, 4096);
 			break;
 		case 'd':
 			debug = 1;
 			break;
 		case 'h':
-			usage(stdout, 0);
+			cli_help(usage);
 		case 'i':
-			env.e_idle = strtonum(optarg, 1, 86400, &errstr);
-			if (errstr != NULL)
-				errx(100, "-i %s: idle seconds: %s", optarg,
-				    errstr);
+			env.e_idle = cli_number("-i", optarg, 1, 86400);
 			break;
 		case 't':
 			env.e_terminator = 1;
 			break;
 		case 'x':
-			env.e_dgram_idle = strtonum(optarg, 0, 86400, &errstr);
-			if (errstr != NULL)
-				errx(100, "-x %s: idle seconds: %s", optarg,
-				    errstr);
+			env.e_dgram_idle = cli_number("-x", optarg, 0, 86400);
 			break;
 		default:
-			usage(stderr, 100);
+			cli_usage(usage);
 		}
 	}
 	if (optind != argc)
-		usage(stderr, 100);
+		cli_usage(usage);
 
 	log_init(debug, LOG_DAEMON, "echod");
 	log_setverbose(debug);

@@ -17,38 +17,15 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "httpd.h"
 
 extern char **environ;
 
-static void	usage(int) __attribute__((noreturn));
-static int	httpd_num(const char *, int, long long, const char *);
-
-static void
-usage(int status)
-{
-	fprintf(status == 0 ? stdout : stderr,
-	    "usage: httpd [-dhv] [-b max-body] [-C cgi-seconds] "
-	    "[-c connections]\n"
-	    "             [-k idle-seconds] [-M mime.types] "
-	    "[-n requests] [-t seconds]\n"
-	    "             -r document-root\n");
-	exit(status);
-}
-
-static int
-httpd_num(const char *s, int lo, long long hi, const char *what)
-{
-	const char *errstr;
-	long long n;
-
-	n = strtonum(s, lo, hi, &errstr);
-	if (errstr != NULL) {
-		warnx("%s: %s is %s", what, s, errstr);
-		usage(100);
-	}
-	return (int)n;
-}
+static const char usage[] =
+    "httpd [-dhLv] [-b max-body] [-C cgi-seconds] [-c connections]\n"
+    "             [-k idle-seconds] [-M mime.types] [-n requests]\n"
+    "             [-t seconds] -r document-root\n";
 
 int
 main(int argc, char *argv[])
@@ -67,10 +44,10 @@ main(int argc, char *argv[])
 	};
 	struct httpd h;
 	struct stat st;
-	const char *errstr;
 	int ch, verbose = 0;
 
 	setproctitle_init(argc, argv, environ);
+	cli_init(argv, EXIT_USAGE);
 	memset(&h, 0, sizeof(h));
 	h.h_timeout = 30;
 	h.h_idle = 5;
@@ -81,50 +58,49 @@ main(int argc, char *argv[])
 	h.h_mimefile = "/etc/mime.types";
 	h.h_cgifd = -1;
 
-	while ((ch = getopt(argc, argv, "b:C:c:dhk:M:n:r:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "b:C:c:dhk:LM:n:r:t:v")) != -1) {
 		switch (ch) {
 		case 'b':
-			h.h_maxbody = strtonum(optarg, 0, 1LL << 40, &errstr);
-			if (errstr != NULL) {
-				warnx("-b: %s is %s", optarg, errstr);
-				usage(100);
-			}
+			h.h_maxbody = cli_number("-b", optarg, 0, 1LL << 40);
 			break;
 		case 'C':
-			h.h_cgitime = httpd_num(optarg, 1, 3600, "-C");
+			h.h_cgitime = cli_number("-C", optarg, 1, 3600);
 			break;
 		case 'c':
-			h.h_maxconn = httpd_num(optarg, 1, 65536, "-c");
+			h.h_maxconn = cli_number("-c", optarg, 1, 65536);
 			break;
 		case 'd':
 			h.h_debug = 1;
 			break;
 		case 'h':
-			usage(0);
+			cli_help(usage);
 		case 'k':
-			h.h_idle = httpd_num(optarg, 1, 3600, "-k");
+			h.h_idle = cli_number("-k", optarg, 1, 3600);
+			break;
+		case 'L':
+			resp_log_set(0);
 			break;
 		case 'M':
 			h.h_mimefile = optarg;
 			break;
 		case 'n':
-			h.h_maxreq = httpd_num(optarg, 1, 1000000, "-n");
+			h.h_maxreq = cli_number("-n", optarg, 1, 1000000);
 			break;
 		case 'r':
 			h.h_root = optarg;
 			break;
 		case 't':
-			h.h_timeout = httpd_num(optarg, 1, 3600, "-t");
+			h.h_timeout = cli_number("-t", optarg, 1, 3600);
 			break;
 		case 'v':
 			verbose = 1;
 			break;
 		default:
-			usage(100);
+			cli_usage(usage);
 		}
 	}
 	if (optind != argc || h.h_root == NULL)
-		usage(100);
+		cli_usage(usage);
 
 	/* The document root: a directory we can search, held by a fd. */
 	if (realpath(h.h_root, h.h_rootabs) == NULL)

@@ -164,6 +164,8 @@ int	resp_error(char *buf, size_t len, int version, int status,
  */
 void	resp_log(const char *ip, const char *line, int status,
 	    long long bytes, const char *referer, const char *agent);
+/* on 0: resp_log() logs nothing (-L, as nginx's "access_log off"). */
+void	resp_log_set(int on);
 /*
  * log_vis() of len bytes at src into dst (LOG_VIS_MAX bytes), '"'
  * escaped as well, for a field of the access log line. Returns dst.

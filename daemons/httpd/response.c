@@ -46,6 +46,8 @@ static const struct {
 
 static int	resp_index(int);
 
+static int	resp_log_on = 1;	/* -L turns the access log off */
+
 static int
 resp_index(int status)
 {
@@ -176,6 +178,12 @@ resp_log_field(char *dst, const struct http_field *f)
 }
 
 void
+resp_log_set(int on)
+{
+	resp_log_on = on;
+}
+
+void
 resp_log(const char *ip, const char *line, int status, long long bytes,
     const char *referer, const char *agent)
 {
@@ -183,6 +191,8 @@ resp_log(const char *ip, const char *line, int status, long long bytes,
 	struct tm tm;
 	time_t now = time(NULL);
 
+	if (!resp_log_on)
+		return;
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
 	if (bytes > 0)

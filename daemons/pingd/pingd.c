@@ -21,6 +21,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "log.h"
 #include "sandbox.h"
 #include "serve.h"
@@ -50,13 +51,8 @@ static const struct sandbox_profile pingd_profile = {
 
 static struct pingd pingd;
 
-static void __attribute__((noreturn))
-usage(void)
-{
-	fprintf(stderr, "usage: pingd [-dHhv] [-b address] [-l percent] "
-	    "[-p port] [-T seconds] [-x seconds]\n");
-	exit(100);
-}
+static const char usage[] = "pingd [-dHhv] [-b address] [-l percent] "
+    "[-p port] [-T seconds] [-x seconds]\n";
 
 char *
 pingd_addr(const struct sockaddr *sa, socklen_t salen, char *dst,
@@ -104,7 +100,7 @@ pingd_bind(const char *address, const char *port)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
 	for (;;) {
 		if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
-			errx(100, "%s port %s: %s", host, port,
+			errx(EXIT_USAGE, "%s port %s: %s", host, port,
 			    gai_strerror(e));
 		for (ai = res; ai != NULL; ai = ai->ai_next) {
 			fd = socket(ai->ai_family, ai->ai_socktype |
@@ -163,7 +159,7 @@ pingd_serve(int fd, void *arg)
 	}
 	if (serve_nonblock(fd, 1) == -1) {
 		log_warn("fcntl O_NONBLOCK");
-		return 111;
+		return EXIT_TEMP;
 	}
 	if (pd->pd_heartbeat)
 		log_info("heartbeat receiver on udp %s, down after %d s, "
@@ -203,7 +199,7 @@ pingd_serve(int fd, void *arg)
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
-			return 111;
+			return EXIT_TEMP;
 		}
 		if (!(pfd.revents & (POLLIN | POLLERR)))
 			continue;
@@ -224,7 +220,7 @@ pingd_serve(int fd, void *arg)
 				    errno == ENETUNREACH)
 					continue;
 				log_warn("recvfrom");
-				return 111;
+				return EXIT_TEMP;
 			}
 			now = serve_now_ms();
 			pd->pd_lastrx_ms = now;
@@ -256,7 +252,7 @@ pingd_connection(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 	(void)arg;
 	log_warnx("fd 0 is not a datagram socket: configure pingd as "
 	    "\"dgram udp wait\", or run it with -p port");
-	return 100;
+	return EXIT_USAGE;
 }
 
 static const struct serve_handler pingd_handler = {
@@ -268,12 +264,13 @@ int
 main(int argc, char *argv[])
 {
 	struct pingd *pd = &pingd;
-	const char *errstr, *address = NULL, *port = NULL;
+	const char *address = NULL, *port = NULL;
 	int ch, debug = 0, verbose = 0, idle_set = 0, fd;
 
 	pd->pd_loss = 0;
 	pd->pd_down_s = PINGD_DOWN_DEFAULT;
 	pd->pd_idle_s = PINGD_IDLE_DEFAULT;
+	cli_init(argv, EXIT_USAGE);
 	while ((ch = getopt(argc, argv, "b:dHhl:p:T:vx:")) != -1) {
 		switch (ch) {
 		case 'b':
@@ -286,42 +283,32 @@ main(int argc, char *argv[])
 			pd->pd_heartbeat = 1;
 			break;
 		case 'l':
-			pd->pd_loss = strtonum(optarg, 0, 100, &errstr);
-			if (errstr != NULL)
-				errx(100, "-l %s: percent is %s", optarg,
-				    errstr);
+			pd->pd_loss = cli_number("-l", optarg, 0, 100);
 			break;
 		case 'p':
-			(void)strtonum(optarg, 1, 65535, &errstr);
-			if (errstr != NULL)
-				errx(100, "-p %s: port is %s", optarg, errstr);
+			(void)cli_number("-p", optarg, 1, 65535);
 			port = optarg;
 			break;
 		case 'T':
-			pd->pd_down_s = strtonum(optarg, 1, 86400, &errstr);
-			if (errstr != NULL)
-				errx(100, "-T %s: seconds is %s", optarg,
-				    errstr);
+			pd->pd_down_s = cli_number("-T", optarg, 1, 86400);
 			break;
 		case 'v':
 			verbose = 1;
 			break;
 		case 'x':
-			pd->pd_idle_s = strtonum(optarg, 0, 86400, &errstr);
-			if (errstr != NULL)
-				errx(100, "-x %s: seconds is %s", optarg,
-				    errstr);
+			pd->pd_idle_s = cli_number("-x", optarg, 0, 86400);
 			idle_set = 1;
 			break;
 		case 'h':
+			cli_help(usage);
 		default:
-			usage();
+			cli_usage(usage);
 		}
 	}
 	if (optind != argc)
-		usage();
+		cli_usage(usage);
 	if (address != NULL && port == NULL)
-		errx(100, "-b needs -p port");
+		errx(EXIT_USAGE, "-b needs -p port");
 
 	log_init(debug, LOG_DAEMON, "pingd");
 	log_setverbose(verbose);
@@ -334,7 +321,7 @@ main(int argc, char *argv[])
 		return pingd_serve(fd, pd);
 	}
 	if (serve_kind(0) != SERVE_DATAGRAM && isatty(0))
-		errx(100, "fd 0 is a terminal, not a datagram socket: "
+		errx(EXIT_USAGE, "fd 0 is a terminal, not a datagram socket: "
 		    "use -p port to bind one");
 	return serve_main(&pingd_handler, pd);
 }

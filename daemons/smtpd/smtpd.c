@@ -14,33 +14,15 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "log.h"
 #include "serve.h"
 #include "smtpd.h"
 
-static void __attribute__((noreturn))
-usage(int status)
-{
-	fprintf(status == 0 ? stdout : stderr,
-	    "usage: smtpd [-dhv] [-b count] [-e errors] [-F seed|mbox] "
-	    "[-j count]\n"
-	    "             [-m spooldir] [-n name] [-r bytes_per_second] "
-	    "[-s bytes]\n"
-	    "             [-t seconds]\n");
-	exit(status);
-}
-
-static long long
-smtpd_number(const char *s, long long min, long long max, const char *what)
-{
-	const char *errstr;
-	long long n;
-
-	n = strtonum(s, min, max, &errstr);
-	if (errstr != NULL)
-		errx(100, "-%s %s: %s", what, s, errstr);
-	return n;
-}
+static const char usage[] =
+    "smtpd [-dhv] [-b count] [-e errors] [-F seed|mbox] [-j count]\n"
+    "             [-m spooldir] [-n name] [-r bytes_per_second]\n"
+    "             [-s bytes] [-t seconds]\n";
 
 int
 main(int argc, char *argv[])
@@ -64,16 +46,17 @@ main(int argc, char *argv[])
 	sd.sd_format = SMTPD_FMT_SEED;
 	sd.sd_spoolfd = sd.sd_lockfd = -1;
 
+	cli_init(argv, EXIT_USAGE);
 	while ((ch = getopt(argc, argv, "b:de:F:hj:m:n:r:s:t:v")) != -1) {
 		switch (ch) {
 		case 'b':
-			sd.sd_backup = smtpd_number(optarg, 0, LONG_MAX, "b");
+			sd.sd_backup = cli_number("-b", optarg, 0, LONG_MAX);
 			break;
 		case 'd':
 			debug = 1;
 			break;
 		case 'e':
-			sd.sd_maxerrors = smtpd_number(optarg, 1, 100000, "e");
+			sd.sd_maxerrors = cli_number("-e", optarg, 1, 100000);
 			break;
 		case 'F':
 			if (strcmp(optarg, "seed") == 0)
@@ -81,12 +64,13 @@ main(int argc, char *argv[])
 			else if (strcmp(optarg, "mbox") == 0)
 				sd.sd_format = SMTPD_FMT_MBOX;
 			else
-				errx(100, "-F %s: not seed or mbox", optarg);
+				errx(EXIT_USAGE, "-F %s: not seed or mbox",
+				    optarg);
 			break;
 		case 'h':
-			usage(0);
+			cli_help(usage);
 		case 'j':
-			sd.sd_junklimit = smtpd_number(optarg, 0, 1000000, "j");
+			sd.sd_junklimit = cli_number("-j", optarg, 0, 1000000);
 			break;
 		case 'm':
 			sd.sd_spool = optarg;
@@ -94,31 +78,32 @@ main(int argc, char *argv[])
 		case 'n':
 			if (strlcpy(sd.sd_name, optarg, sizeof(sd.sd_name)) >=
 			    sizeof(sd.sd_name) || strpbrk(optarg, " \t\r\n"))
-				errx(100, "-n %s: not a host name", optarg);
+				errx(EXIT_USAGE, "-n %s: not a host name",
+				    optarg);
 			break;
 		case 'r':
-			sd.sd_minrate = smtpd_number(optarg, 0,
-			    (long long)1 << 40, "r");
+			sd.sd_minrate = cli_number("-r", optarg, 0,
+			    (long long)1 << 40);
 			break;
 		case 's':
-			sd.sd_maxsize = smtpd_number(optarg, 1,
-			    (long long)1 << 40, "s");
+			sd.sd_maxsize = cli_number("-s", optarg, 1,
+			    (long long)1 << 40);
 			break;
 		case 't':
-			sd.sd_timeout = smtpd_number(optarg, 1, 3600, "t");
+			sd.sd_timeout = cli_number("-t", optarg, 1, 3600);
 			break;
 		case 'v':
 			verbose = 1;
 			break;
 		default:
-			usage(100);
+			cli_usage(usage);
 		}
 	}
 	if (optind != argc)
-		usage(100);
+		cli_usage(usage);
 	if (sd.sd_name[0] == '\0') {
 		if (gethostname(sd.sd_name, sizeof(sd.sd_name)) == -1)
-			err(111, "gethostname");
+			err(EXIT_TEMP, "gethostname");
 		sd.sd_name[sizeof(sd.sd_name) - 1] = '\0';
 	}
 
@@ -135,11 +120,11 @@ main(int argc, char *argv[])
 	if (mbox_open(&sd) == -1) {
 		/*
 		 * A spool that cannot be opened is for the admin to fix:
-		 * 111, try again later. Not on stderr: under inetd fd 2 is
-		 * the client.
+		 * 111, try again later. Logged, so on stderr too when it is
+		 * a person's (lib/log.h): under inetd fd 2 is the client.
 		 */
 		log_warn("spool %s", sd.sd_spool);
-		exit(111);
+		exit(EXIT_TEMP);
 	}
 	snprintf(refusal, sizeof(refusal), "421 4.7.0 %s Error: too many "
 	    "connections from your address\r\n", sd.sd_name);
