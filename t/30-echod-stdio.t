@@ -82,6 +82,6 @@ for my $bad (['-z'], ['-i', '0'], ['-x', 'abc'], ['-c', '0'], ['extra']) {
 	is($rc, 100, "usage error @$bad exits 100");
 }
 ($out, $err, $rc) = run_echod('', '-i', 'x');
-like($err, qr/^echod: -i x: idle seconds: invalid/m, 'bad -i: prog: what: why');
+like($err, qr/^echod: -i x: invalid \(1 to 86400\)$/m, 'bad -i: prog: what: why');
 
 done_testing();

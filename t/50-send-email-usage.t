@@ -40,7 +40,7 @@ is($rc, 100, 'unknown option: exit 100');
 
 ($rc, undef, $err) = run(undef, '-t', '0', '127.0.0.1', 'a@b', 'w');
 is($rc, 100, '-t 0: exit 100');
-like($err, qr/^send-email: timeout 0: too small$/m, '-t 0: says why');
+like($err, qr/^send-email: -t 0: too small \(1 to 3600\)$/m, '-t 0: says why');
 
 for my $bad ('a b@example.org', '<a@example.org>', "a\r\nRSET", '') {
 	($rc, undef, $err) = run(undef, @p, '127.0.0.1', $bad, 'w');

@@ -207,7 +207,7 @@ sub stress {
 	like($err, qr/^smtpstress: -c 0: too small/m, 'and says why');
 	my $dead = free_port();
 	($st, $out, $err) = stress('-q', '127.0.0.1', $dead);
-	is($st, 1, 'a refused connection exits 1');
+	is($st, 111, 'a refused connection exits 111 (temporary)');
 	like($err, qr/connect: Connection refused/, 'and says so');
 }
 
