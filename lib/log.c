@@ -21,6 +21,7 @@
 
 static int log_verbose;
 static int log_topipe;		/* copy "<PRI>line" to fd 2 for forkd */
+static int log_toperson;	/* copy errors to fd 2 as err(3) does */
 static int log_facility = LOG_USER;
 static const char *log_ident;
 
@@ -47,11 +48,13 @@ log_init(int debug, int facility, const char *ident)
 	tzset();
 	log_facility = facility;
 	log_ident = ident != NULL ? ident : program_invocation_short_name;
-	log_topipe = 0;
+	log_topipe = log_toperson = 0;
 	if (how != NULL)
 		log_topipe = debug || strcmp(how, "stderr") == 0;
-	else if (debug || log_stderr_person())
+	else if (debug)
 		opt |= LOG_PERROR;
+	else
+		log_toperson = log_stderr_person();
 	openlog(ident, opt, facility);
 }
 
@@ -130,6 +133,8 @@ log_line(int pri, const char *msg)
 	if (log_topipe)
 		dprintf(STDERR_FILENO, "<%d>%s\n", log_facility |
 		    LOG_PRI(pri), msg);
+	else if (log_toperson && LOG_PRI(pri) <= LOG_WARNING)
+		dprintf(STDERR_FILENO, "%s: %s\n", log_ident, msg);
 }
 
 void

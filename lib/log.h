@@ -3,9 +3,11 @@
  * OpenSMTPD's log.c.
  *
  * Messages go to syslog(3). They are also copied to stderr (LOG_PERROR)
- * with debug set (forkd -d, the handlers' -d), and when stderr is a
+ * with debug set (forkd -d, the handlers' -d). Without it, warnings and
+ * errors are copied as err(3) says them ("prog: why") when stderr is a
  * person's rather than the client's: open and not a socket (a handler run
- * by hand, under tcpserver). Under forkd, which puts LOG_ENV in each
+ * by hand, under tcpserver), so a handler that fails says why even with
+ * no syslog daemon. Under forkd, which puts LOG_ENV in each
  * handler's environment, the copy is instead "<PRI>line" on the stderr
  * pipe (the form the kernel's and journald's readers take), made when
  * LOG_ENV is "stderr" (forkd -d) or with debug set.
