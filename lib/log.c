@@ -25,6 +25,10 @@ static int log_toperson;	/* copy errors to fd 2 as err(3) does */
 static int log_facility = LOG_USER;
 static const char *log_ident;
 
+static int	log_stderr_person(void);
+static void	log_copy(const char *, const char *);
+static void	log_line(int, const char *);
+
 /*
  * Whether a copy of each line on stderr reaches a person: fd 2 is open
  * and not a socket. Under inetd and systemd's StandardError=socket fd 2 is
@@ -79,15 +83,16 @@ log_pri_parse(const char *s, size_t len, size_t *skip)
 void
 log_stderr(const char *fmt, ...)
 {
-	char msg[LOG_LINE_MAX];
+	char msg[LOG_LINE_MAX], prefix[64];
 	va_list ap;
 	int saved = errno;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	dprintf(STDERR_FILENO, "%s[%ld]: %s\n", log_ident ? log_ident :
-	    program_invocation_short_name, (long)getpid(), msg);
+	snprintf(prefix, sizeof(prefix), "%s[%ld]: ", log_ident ? log_ident :
+	    program_invocation_short_name, (long)getpid());
+	log_copy(prefix, msg);
 	errno = saved;
 }
 
@@ -125,16 +130,42 @@ log_getverbose(void)
 	return log_verbose;
 }
 
-/* One line to syslog, and its copy for forkd when asked. */
+/*
+ * The copy of a line on stderr, in one write(2): a pipe keeps a write of
+ * up to PIPE_BUF bytes whole, so lines of processes sharing it never mix.
+ */
+static void
+log_copy(const char *prefix, const char *msg)
+{
+	char line[LOG_LINE_MAX + 64];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s%s", prefix, msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* A copy that cannot be written is lost; syslog has the line. */
+	if (write(STDERR_FILENO, line, n) == -1)
+		return;
+}
+
+/* One line to syslog, and its copy on stderr when asked. */
 static void
 log_line(int pri, const char *msg)
 {
+	char prefix[64];
+
 	syslog(pri, "%s", msg);
-	if (log_topipe)
-		dprintf(STDERR_FILENO, "<%d>%s\n", log_facility |
-		    LOG_PRI(pri), msg);
-	else if (log_toperson && LOG_PRI(pri) <= LOG_WARNING)
-		dprintf(STDERR_FILENO, "%s: %s\n", log_ident, msg);
+	if (log_topipe) {
+		snprintf(prefix, sizeof(prefix), "<%d>", log_facility |
+		    LOG_PRI(pri));
+		log_copy(prefix, msg);
+	} else if (log_toperson && LOG_PRI(pri) <= LOG_WARNING) {
+		snprintf(prefix, sizeof(prefix), "%s: ", log_ident);
+		log_copy(prefix, msg);
+	}
 }
 
 void

@@ -119,7 +119,8 @@ struct child {
 	struct servtab	*ch_sep;	/* NULL once its service is removed */
 	char		 ch_name[SE_NAME_MAX];	/* the service, for logs */
 	int		 ch_errfd;	/* read end of its stderr pipe; -1 */
-	char		 ch_errbuf[512];	/* a partial stderr line */
+	char		 ch_errbuf[4096];	/* a partial stderr line: holds
+					   any line of lib/log's whole */
 	size_t		 ch_errlen;
 	long long	 ch_started;	/* ms */
 };
