@@ -539,6 +539,8 @@ main(int argc, char *argv[])
 		warnx("nothing listens on %s: log lines are lost%s; install a "
 		    "syslog daemon (apt-get install rsyslog)", _PATH_LOG,
 		    f.debug ? " except on this terminal" : "");
+	/* FORKD_LOG is for forkd's handlers, never forkd's own log. */
+	unsetenv(LOG_ENV);
 	log_init(f.debug, LOG_DAEMON, "forkd");
 	log_setverbose(verbose);
 	if (!f.debug && daemon(0, 0) == -1) {
