@@ -400,7 +400,8 @@ nc_client(struct netchat *nc, const char *host, const char *port)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
-		errx(1, "%s port %s: %s", host, port, gai_strerror(e));
+		errx(EXIT_TEMP, "%s port %s: %s", host, port,
+		    gai_strerror(e));
 	/*
 	 * -w bounds each connect as nc -w does: a host that drops SYNs
 	 * would otherwise cost the kernel's minutes of retries.
