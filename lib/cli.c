@@ -3,6 +3,7 @@
  */
 #include <err.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -41,6 +42,9 @@ cli_number(const char *name, const char *s, long long min, long long max)
 	long long n;
 
 	n = strtonum(s, min, max, &errstr);
+	if (errstr != NULL && max >= LONG_MAX)
+		errx(cli_usage_status, "%s %s: %s (at least %lld)", name, s,
+		    errstr, min);
 	if (errstr != NULL)
 		errx(cli_usage_status, "%s %s: %s (%lld to %lld)", name, s,
 		    errstr, min, max);

@@ -32,9 +32,10 @@ void	cli_usage(const char *text) __attribute__((noreturn));
 /*
  * The value of a numeric option: s read with strtonum(3) from min to max
  * inclusive. When it does not fit, prints "prog: NAME S: why (MIN to MAX)"
- * on stderr, name being the option as given ("-c") or an operand's name
- * ("port"), why strtonum's "invalid", "too small" or "too large", and
- * exits with cli_init()'s status.
+ * on stderr ("(at least MIN)" when max is LONG_MAX or more), name being
+ * the option as given ("-c") or an operand's name ("port"), why
+ * strtonum's "invalid", "too small" or "too large", and exits with
+ * cli_init()'s status.
  */
 long long cli_number(const char *name, const char *s, long long min,
 	    long long max);

@@ -104,7 +104,7 @@ sub number_of { ($_[0] =~ /delivered message (\d+)/)[0] // 'none' }
 
 # A full file system: 452, and the mailbox byte for byte as it was.
 SKIP: {
-	skip 'needs root and unshare(1) to mount a tmpfs', 6
+	skip 'needs root and unshare(1) to mount a tmpfs', 7
 	    if $> != 0 || system('unshare -m true 2>/dev/null') != 0;
 	my $dir = tmpdir();
 	my $spool = "$dir/spool";
@@ -121,7 +121,7 @@ mount -t tmpfs -o size=256k tmpfs "$S"
 "$P" -n mx.test -m "$S" < "$D/in1" > "$D/out1"
 cp "$S/mailbox" "$D/before"
 dd if=/dev/zero of="$S/filler" bs=4k 2>/dev/null || true
-"$P" -n mx.test -m "$S" < "$D/in2" > "$D/out2"
+"$P" -n mx.test -m "$S" < "$D/in2" > "$D/out2" 2> "$D/err2"
 cp "$S/mailbox" "$D/after"
 rm "$S/filler"
 "$P" -n mx.test -m "$S" < "$D/in3" > "$D/out3"
@@ -134,6 +134,9 @@ EOF
 	like(slurp("$dir/out2") // '',
 	    qr/^452 4\.3\.1 Error: insufficient system storage\r$/m,
 	    'full tmpfs: 452');
+	like(slurp("$dir/err2") // '',
+	    qr/^smtpd: -: delivery failed: No space left on device$/m,
+	    'full tmpfs: smtpd run by hand says why on stderr');
 	is(slurp("$dir/after"), slurp("$dir/before"),
 	    'full tmpfs: mailbox byte-identical');
 	is(number_of(slurp("$dir/out3") // ''), 2,

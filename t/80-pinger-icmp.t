@@ -128,7 +128,7 @@ for my $t (['127.0.0.1', 0], ['::1', 1]) {
 	like($err, qr/usage: pinger/, 'no host: usage on stderr');
 	($out, $rc, $err) = run($pinger, qw(-c 0 127.0.0.1));
 	is($rc, 2, '-c 0: exit 2');
-	like($err, qr/^pinger: -c: 0: too small/, '-c 0: says why');
+	like($err, qr/^pinger: -c 0: too small \(at least 1\)$/, '-c 0: says why');
 	($out, $rc, $err) = run($pinger, qw(-i abc 127.0.0.1));
 	is($rc, 2, '-i abc: exit 2');
 	($out, $rc, $err) = run($pinger, qw(-c 1 -4 ::1));
