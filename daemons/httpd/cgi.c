@@ -137,6 +137,8 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 	size_t envlen = 0, i, k;
 	int nenv = 0, fds[2], j, bad = 0;
 
+	if (!h->h_dotfiles && req_path_hidden(r->r_path, 1))
+		return 404;
 	script = r->r_path + 9;
 	slash = strchr(script, '/');
 	k = slash != NULL ? (size_t)(slash - script) : strlen(script);

@@ -28,7 +28,7 @@ static void
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: httpd [-dhv] [-b max-body] [-C cgi-seconds] "
+	    "usage: httpd [-Ddhv] [-b max-body] [-C cgi-seconds] "
 	    "[-c connections]\n"
 	    "             [-k idle-seconds] [-M mime.types] "
 	    "[-n requests] [-t seconds]\n"
@@ -81,7 +81,7 @@ main(int argc, char *argv[])
 	h.h_mimefile = "/etc/mime.types";
 	h.h_cgifd = -1;
 
-	while ((ch = getopt(argc, argv, "b:C:c:dhk:M:n:r:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "b:C:c:Ddhk:M:n:r:t:v")) != -1) {
 		switch (ch) {
 		case 'b':
 			h.h_maxbody = strtonum(optarg, 0, 1LL << 40, &errstr);
@@ -95,6 +95,9 @@ main(int argc, char *argv[])
 			break;
 		case 'c':
 			h.h_maxconn = httpd_num(optarg, 1, 65536, "-c");
+			break;
+		case 'D':
+			h.h_dotfiles = 1;
 			break;
 		case 'd':
 			h.h_debug = 1;
