@@ -154,13 +154,10 @@ pingd_serve(int fd, void *arg)
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		strlcpy(local, "-", sizeof(local));
-	else {
+	else
 		pingd_addr((struct sockaddr *)&ss, sslen, local,
 		    sizeof(local));
-		pd->pd_port = ntohs(ss.ss_family == AF_INET6 ?
-		    ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
-	}
+	dguard_init(&pd->pd_guard, fd);
 	if (serve_nonblock(fd, 1) == -1) {
 		log_warn("fcntl O_NONBLOCK");
 		return 111;
@@ -241,8 +238,9 @@ pingd_serve(int fd, void *arg)
 		    pd->pd_idle_s, pd->pd_requests);
 	else
 		log_info("idle for %d s: exiting after %llu requests, %llu "
-		    "answered, %llu dropped", pd->pd_idle_s, pd->pd_requests,
-		    pd->pd_answered, pd->pd_dropped);
+		    "answered, %llu dropped, %llu not answered",
+		    pd->pd_idle_s, pd->pd_requests, pd->pd_answered,
+		    pd->pd_dropped, pd->pd_refused);
 	return 0;
 }
 
