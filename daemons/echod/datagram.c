@@ -73,8 +73,15 @@ echo_datagram(int fd, void *arg)
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		r = poll(&pfd, 1, env->e_dgram_idle > 0 ?
+		r = serve_poll(&pfd, 1, env->e_dgram_idle > 0 ?
 		    env->e_dgram_idle * 1000 : -1);
+		/* The supervisor died (lib/serve.h): let the port go now. */
+		if (serve_stopping()) {
+			log_info("datagram: supervisor gone: exiting after "
+			    "%llu datagrams", (unsigned long long)ndgrams);
+			free(buf);
+			return 0;
+		}
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;

@@ -147,7 +147,7 @@ pingd_serve(int fd, void *arg)
 	socklen_t sslen;
 	long long now, wait, idle_left, down_left;
 	ssize_t n;
-	int i;
+	int i, r;
 
 	pd->pd_fd = fd;
 	sslen = sizeof(ss);
@@ -196,7 +196,14 @@ pingd_serve(int fd, void *arg)
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, wait == -1 ? -1 : (int)wait) == -1) {
+		r = serve_poll(&pfd, 1, wait == -1 ? -1 : (int)wait);
+		/* The supervisor died (lib/serve.h): let the port go now. */
+		if (serve_stopping()) {
+			log_info("supervisor gone: exiting after %llu "
+			    "datagrams", pd->pd_requests);
+			return 0;
+		}
+		if (r == -1) {
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
