@@ -59,10 +59,16 @@ sub children {
 	}
 	return @k;
 }
+# Send a line to an echo connection; what comes back, up to its LF.
 sub line_echo {
 	my ($s, $text) = @_;
 	print $s $text;
-	return read_lines($s, 1, 5) // '';
+	my ($got, $sel, $end) = ('', IO::Select->new($s), time + 5);
+	while ($got !~ /\n/ && time < $end && $sel->can_read(0.2)) {
+		sysread($s, my $b, 100) or last;
+		$got .= $b;
+	}
+	return $got;
 }
 
 # In flight when forkd dies: an echo connection of the pool and one of
