@@ -114,18 +114,19 @@ echo_datagram(int fd, void *arg)
 		    sslen, buf, n, serve_now_ms())) != DGUARD_ANSWER) {
 			char ip[INET6_ADDRSTRLEN];
 
-			/* One line per refusal would be a loop of its own. */
-			if (nrefused++ < 16 || log_getverbose())
+			/* A line per refusal would flood the log: the first. */
+			if (nrefused++ < 16)
 				log_debug("datagram: %zd bytes from %s:%u: not "
 				    "answered: %s", n, dgram_addr(&ss, ip,
 				    sizeof(ip)), dgram_port(&ss),
 				    dguard_reason(v));
 			continue;
 		}
-		if (sendto(fd, buf, n, 0, (struct sockaddr *)&ss, sslen) == -1)
+		if (sendto(fd, buf, n, 0, (struct sockaddr *)&ss, sslen) == -1) {
 			log_warn("datagram: sendto (%zd bytes)", n);
-		else
-			dguard_sent(&dgram_guard, buf, n);
+			continue;
+		}
+		dguard_sent(&dgram_guard, buf, n);
 		if (log_getverbose()) {
 			char ip[INET6_ADDRSTRLEN];
 

@@ -217,7 +217,11 @@ int	conn_events(const struct conn *c, int *fd);
 long long conn_deadline(const struct conn *c);
 
 /* loop.c */
-/* Serve listening socket lfd: the epoll worker loop. Returns an exit status. */
+/*
+ * Serve listening socket lfd: the epoll worker loop, until the supervisor
+ * dies (serve_stopping(): the listener is closed, the open connections
+ * finished, then 0). Returns an exit status.
+ */
 int	loop_listener(int lfd, void *arg);
 /* Serve one connection on rfd/wfd. Returns an exit status. */
 int	loop_connection(int rfd, int wfd, const struct serve_peer *peer,

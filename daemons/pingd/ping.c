@@ -60,8 +60,8 @@ ping_request(struct pingd *pd, size_t len, const struct sockaddr *sa,
 	 */
 	if ((v = dguard_check(&pd->pd_guard, sa, salen, pd->pd_buf, len,
 	    serve_now_ms())) != DGUARD_ANSWER) {
-		/* One line per refusal would be a loop of its own. */
-		if (pd->pd_refused++ < 16 || log_getverbose())
+		/* A line per refusal would flood the log: the first. */
+		if (pd->pd_refused++ < 16)
 			log_debug("%s: %zu bytes not answered: %s",
 			    pingd_addr(sa, salen, peer, sizeof(peer)), len,
 			    dguard_reason(v));
