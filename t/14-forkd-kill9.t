@@ -159,6 +159,15 @@ while (time < $end) {
 }
 is("@left", '', 'every handler of the killed forkd has exited once its work ended')
     or kill('KILL', @left);
+# Exited as they meant to (a sandbox violation would kill them too).
+my %gone;
+for (log_lines($f->{sl})) {
+	$gone{$1}++ if /(\w+)\[\d+\]: .*supervisor gone/;
+}
+is($gone{echod} // 0, 3, 'echod: the 2 prefork workers and the udp one logged the supervisor gone');
+is($gone{httpd} // 0, 2, 'httpd: the 2 workers too');
+is($gone{smtpd} // 0, 2, 'smtpd: the 2 workers too');
+is($gone{pingd} // 0, 1, 'pingd too');
 
 forkd_stop($g) if $g;
 done_testing();
