@@ -37,7 +37,7 @@
 #include <stdint.h>
 
 #define DGUARD_BURST	256	/* replies a source may get at once */
-#define DGUARD_RATE	1000	/* and then a second */
+#define DGUARD_RATE	200	/* and then a second */
 #define DGUARD_ECHO_BURST 8	/* replies to reflections at once */
 #define DGUARD_ECHO_RATE 2	/* and then a second */
 #define DGUARD_SLOTS	256	/* sources followed; the stalest is reused */

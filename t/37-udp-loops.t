@@ -15,6 +15,7 @@ use Forkd qw(build tmpdir slurp dgram_exec udp_bound wait_exit);
 use IO::Select;
 use IO::Socket::IP;
 use Socket qw(AF_INET SOCK_RAW inet_aton pack_sockaddr_in);
+use POSIX ();
 use Test::More;
 use Time::HiRes qw(time sleep);
 
@@ -174,7 +175,37 @@ my $BOUND = 40;
 	finish('echod and heartbeat', $e, $h);
 }
 
-# 7. A real client still gets its 200 answers at once, and a repeated
+# 7. Another server on a high port that answers anything with new bytes
+#    each time (here a Perl one): no reflection to spot, the general
+#    budget ends it.
+{
+	my $e = echod();
+	my $srv = udp_bound() or die;
+	my $sport = $srv->sockport;
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		my ($i, $end) = (0, time + 8);
+		my $sel = IO::Select->new($srv);
+		while (time < $end) {
+			next unless $sel->can_read(0.2);
+			my $peer = $srv->recv(my $b, 100) // next;
+			send($srv, 'n' . ++$i, 0, $peer);
+		}
+		POSIX::_exit(0);
+	}
+	close($srv);
+	sleep(0.3);
+	drain();
+	forge($sport, $e->{port}, "start\n");
+	my $c = count($e->{port} => 1, $sport => 1);
+	ok($c > 2 && $c <= 600,
+	    "echod <-> a server answering with new bytes: $c datagrams, at most 600 (2 x 256, and the refill)");
+	finish('echod and an answer-anything server', $e);
+	kill('TERM', $pid);
+	waitpid($pid, 0);
+}
+
+# 8. A real client still gets its 200 answers at once, and a repeated
 #    payload is answered up to the reflection budget.
 {
 	my $e = echod();
