@@ -43,6 +43,24 @@ static void	serve_setup(const struct serve_handler *);
 static int	serve_proxy(int, struct serve_peer *);
 static int	serve_admit(int, const struct serve_peer *);
 static void	serve_refuse(int);
+/* SIGHUP, the supervisor's death (see serve.h), has arrived. */
+static volatile sig_atomic_t serve_hup;
+/*
+ * While serve_sequential() serves a connection, SIGHUP is let in and its
+ * handler closes the listener at once (close(2) is async-signal-safe):
+ * an SMTP session may last minutes, and the port must not wait for it.
+ * serve_seq_lfd is the listener then, -1 otherwise or once closed;
+ * serve_seq_fd1: descriptor 1 is the same socket, to close as well.
+ */
+static volatile sig_atomic_t serve_seq_lfd = -1;
+static volatile sig_atomic_t serve_seq_fd1;
+/* The mask to wait with, SIGHUP let in; valid when serve_hup_blocked. */
+static sigset_t	serve_waitmask;
+static int	serve_hup_blocked;
+
+static void	serve_onhup(int);
+static void	serve_hup_init(void);
+static int	serve_fd1_same(int);
 
 enum serve_kind
 serve_kind(int fd)
@@ -384,27 +402,127 @@ serve_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
+static void
+serve_onhup(int sig)
+{
+	int lfd = serve_seq_lfd;
+
+	(void)sig;
+	serve_hup = 1;
+	if (lfd != -1) {
+		serve_seq_lfd = -1;
+		if (serve_seq_fd1)
+			close(1);
+		close(lfd);
+	}
+}
+
+/*
+ * Block SIGHUP, to be let in only where the handler waits: ppoll(2) and
+ * epoll_pwait(2) return EINTR after a handler whatever SA_RESTART says,
+ * and with it a read or a lock in a connection of serve_sequential() is
+ * not cut short.
+ */
+static void
+serve_hup_init(void)
+{
+	struct sigaction sa;
+	sigset_t hup;
+
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &hup, &serve_waitmask) == -1)
+		return;
+	sigdelset(&serve_waitmask, SIGHUP);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = serve_onhup;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGHUP, &sa, NULL) == -1) {
+		sigprocmask(SIG_SETMASK, &serve_waitmask, NULL);
+		return;
+	}
+	serve_hup_blocked = 1;
+}
+
+int
+serve_stopping(void)
+{
+	return serve_hup != 0;
+}
+
+const sigset_t *
+serve_sigmask(void)
+{
+	return serve_hup_blocked ? &serve_waitmask : NULL;
+}
+
+int
+serve_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+		tsp = &ts;
+	}
+	return ppoll(fds, nfds, tsp, serve_sigmask());
+}
+
+/* Is descriptor 1 the same socket as listener lfd 0? */
+static int
+serve_fd1_same(int lfd)
+{
+	struct stat a, b;
+
+	return lfd == 0 && fstat(0, &a) == 0 && fstat(1, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+void
+serve_close_listener(int lfd)
+{
+	if (serve_fd1_same(lfd))
+		close(1);
+	close(lfd);
+}
+
 /* One connection at a time, as seed 003's workers do. */
 static int
 serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 {
 	struct serve_peer peer;
 	struct pollfd pfd;
-	int fd;
+	sigset_t blocked;
+	int fd, fl, listening = 1;
 
 	for (;;) {
+		/*
+		 * Wait in serve_poll(), where the supervisor's death may
+		 * arrive, never in accept(2): so the listener is made
+		 * non-blocking, anew each round, as forkd makes prefork
+		 * listeners blocking again when it re-reads its config. A
+		 * worker that loses the race gets EAGAIN and waits again.
+		 */
+		pfd.fd = lfd;
+		pfd.events = POLLIN;
+		if (serve_poll(&pfd, 1, -1) == -1 && errno != EINTR) {
+			log_warn("poll");
+			return 111;
+		}
+		if (serve_stopping()) {
+			if (listening)
+				serve_close_listener(lfd);
+			log_info("supervisor gone: no more connections, exiting");
+			return 0;
+		}
+		if ((fl = fcntl(lfd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
+			(void)serve_nonblock(lfd, 1);
 		fd = serve_accept(lfd, SOCK_CLOEXEC, &peer);
 		if (fd == -1) {
 			switch (serve_accept_error(errno)) {
 			case SERVE_ACCEPT_NONE:
-				/*
-				 * The listener is non-blocking (another
-				 * process set O_NONBLOCK on the shared file
-				 * description): wait for a connection.
-				 */
-				pfd.fd = lfd;
-				pfd.events = POLLIN;
-				(void)poll(&pfd, 1, -1);
 				continue;
 			case SERVE_ACCEPT_RETRY:
 				continue;
@@ -417,8 +535,19 @@ serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 				return 111;
 			}
 		}
+		if (serve_hup_blocked) {
+			serve_seq_fd1 = serve_fd1_same(lfd);
+			serve_seq_lfd = lfd;
+			sigprocmask(SIG_SETMASK, &serve_waitmask, &blocked);
+		}
 		h->sh_connection(fd, fd, &peer, arg);
 		serve_close(fd);
+		if (serve_hup_blocked) {
+			sigprocmask(SIG_SETMASK, &blocked, NULL);
+			/* -1: the handler closed the listener. */
+			listening = serve_seq_lfd != -1;
+			serve_seq_lfd = -1;
+		}
 	}
 }
 
@@ -484,6 +613,7 @@ serve_main(const struct serve_handler *h, void *arg)
 		serve_peer(fd, &peer);
 		return h->sh_connection(fd, fd == 0 ? 1 : fd, &peer, arg);
 	case SERVE_LISTENING:
+		serve_hup_init();
 		if (h->sh_listener != NULL)
 			return h->sh_listener(fd, arg);
 		return serve_sequential(h, fd, arg);
@@ -493,6 +623,7 @@ serve_main(const struct serve_handler *h, void *arg)
 			    "this handler", fd);
 			return 100;
 		}
+		serve_hup_init();
 		return h->sh_datagram(fd, arg);
 	case SERVE_STDIO:
 	default:

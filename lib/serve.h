@@ -18,6 +18,8 @@
 #define FORKD_SERVE_H
 
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 
 enum serve_kind {
@@ -142,5 +144,40 @@ int	serve_write_all(int fd, const void *buf, size_t len, int timeout_ms);
 
 /* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
 long long serve_now_ms(void);
+
+/*
+ * The supervisor's death. forkd gives a handler that holds a listener or
+ * a bound datagram socket SIGHUP as its parent-death signal (prctl(2)
+ * PR_SET_PDEATHSIG): with forkd gone nobody would stop it, and it would
+ * keep the port from a new forkd. serve_main() blocks SIGHUP for those
+ * two kinds and lets it in only inside serve_poll() and the wait of
+ * serve_sigmask(), so it can never cut a read or a write in the middle
+ * of a connection. Then the handler stops accepting
+ * (serve_close_listener()), finishes the connections it is serving
+ * within its own timeouts, and exits 0; a datagram handler exits at once.
+ */
+
+/* Whether SIGHUP, the supervisor's death, has arrived: 1 or 0. */
+int	serve_stopping(void);
+
+/*
+ * poll(2) on nfds fds for up to timeout_ms milliseconds (-1: no limit),
+ * during which SIGHUP may arrive: then -1 with errno EINTR, and
+ * serve_stopping() says so. Returns what poll(2) returns.
+ */
+int	serve_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
+
+/*
+ * The signal mask to wait with in epoll_pwait(2) (SIGHUP let in), or
+ * NULL when serve_main() did not block it.
+ */
+const sigset_t *serve_sigmask(void);
+
+/*
+ * Stop accepting: close listening socket lfd, and descriptor 1 too when
+ * lfd is 0 and 1 is the same socket (as forkd and inetd pass it), so this
+ * process no longer holds the port.
+ */
+void	serve_close_listener(int lfd);
 
 #endif

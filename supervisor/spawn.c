@@ -2,6 +2,7 @@
  * spawn: fork and exec handlers, and forward what they write to stderr.
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -30,7 +31,8 @@ static void	spawn_front(struct servtab *);
 static void	spawn_started(const struct servtab *, pid_t,
 		    const struct sockaddr_storage *);
 static void	spawn_child(struct servtab *, int, int,
-		    const struct sockaddr_storage *) __attribute__((noreturn));
+		    const struct sockaddr_storage *, pid_t)
+		    __attribute__((noreturn));
 
 static struct child *
 child_add(struct forkd *f, pid_t pid, struct servtab *sep, int errfd)
@@ -287,7 +289,7 @@ spawn_front(struct servtab *sep)
  */
 static void
 spawn_child(struct servtab *sep, int fd, int errfd,
-    const struct sockaddr_storage *peer)
+    const struct sockaddr_storage *peer, pid_t forkd)
 {
 	sigset_t none;
 	int sig;
@@ -341,6 +343,24 @@ spawn_child(struct servtab *sep, int fd, int errfd,
 	}
 	if (sep->se_mode == SE_NOWAIT && peer != NULL)
 		admit_nowait(sep, peer);
+	/*
+	 * A wait or prefork handler holds the service's socket: should
+	 * forkd die without stopping it (kill -9, a crash), it would go
+	 * on serving and keep the port from a new forkd. The kernel tells
+	 * it with SIGHUP, on which forkd's handlers finish what they serve
+	 * and exit (lib/serve.h). Set after the credentials change, which
+	 * clears it; if forkd is already gone, nothing is started. A nowait
+	 * handler serves its one connection to the end, as under inetd.
+	 */
+	if (sep->se_mode != SE_NOWAIT) {
+		if (prctl(PR_SET_PDEATHSIG, SIGHUP) == -1) {
+			dprintf(2, "prctl PR_SET_PDEATHSIG: %s\n",
+			    strerror(errno));
+			_exit(111);
+		}
+		if (getppid() != forkd)
+			_exit(111);
+	}
 	execv(sep->se_program, sep->se_argv);
 	dprintf(2, "execv %s: %s\n", sep->se_program, strerror(errno));
 	_exit(111);
@@ -351,7 +371,7 @@ spawn_handler(struct forkd *f, struct servtab *sep, int fd,
     const struct sockaddr_storage *peer)
 {
 	int pfd[2];
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		log_warn("%s: pipe", sep->se_name);
@@ -372,7 +392,7 @@ spawn_handler(struct forkd *f, struct servtab *sep, int fd,
 	case 0:
 		/* Handlers copy their log lines to the pipe under -d. */
 		setenv(LOG_ENV, f->debug ? "stderr" : "syslog", 1);
-		spawn_child(sep, fd, pfd[1], peer);
+		spawn_child(sep, fd, pfd[1], peer, self);
 		/* NOTREACHED */
 	default:
 		break;

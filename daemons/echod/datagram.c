@@ -17,14 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dguard.h"
 #include "echod.h"
 #include "log.h"
 
 static const char	*dgram_addr(const struct sockaddr_storage *, char *,
 			    size_t);
 static unsigned		 dgram_port(const struct sockaddr_storage *);
-static int		 dgram_badaddr(in_addr_t);
-static int		 dgram_badinput(const struct sockaddr_storage *);
+
+/* Which datagrams may be answered: see lib/dguard.h. */
+static struct dguard	 dgram_guard;
 
 /* The sender's address, numeric, for the debug log. */
 static const char *
@@ -47,51 +49,6 @@ dgram_port(const struct sockaddr_storage *ss)
 	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
-/* An IPv4 source (host order) no datagram may truly come from. */
-static int
-dgram_badaddr(in_addr_t a)
-{
-	return IN_MULTICAST(a) || (a >> 24) == 0 || (a >> 24) == 255;
-}
-
-/*
- * Whether to leave a datagram from ss unanswered, as OpenBSD inetd's
- * dg_badinput() does. The source of a datagram is easily forged: from
- * the port of another UDP service (echo, chargen, our own port below
- * 1024, NFS's 2049) it would make us and that service answer each other
- * for ever (CERT CA-1996-01), and from a multicast or broadcast address
- * make us flood a network. Real clients send from ephemeral ports.
- */
-static int
-dgram_badinput(const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-	uint32_t a;
-	unsigned port;
-
-	switch (ss->ss_family) {
-	case AF_INET:
-		if (dgram_badaddr(ntohl(sin->sin_addr.s_addr)))
-			return 1;
-		break;
-	case AF_INET6:
-		if (IN6_IS_ADDR_MULTICAST(&sin6->sin6_addr) ||
-		    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
-			return 1;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			memcpy(&a, &sin6->sin6_addr.s6_addr[12], sizeof(a));
-			if (dgram_badaddr(ntohl(a)))
-				return 1;
-		}
-		break;
-	default:
-		return 1;
-	}
-	port = dgram_port(ss);
-	return port < IPPORT_RESERVED || port == 2049;
-}
-
 int
 echo_datagram(int fd, void *arg)
 {
@@ -100,6 +57,7 @@ echo_datagram(int fd, void *arg)
 	struct serve_peer local;
 	unsigned char *buf;
 	uint64_t ndgrams = 0, nbytes = 0, nrefused = 0;
+	enum dguard_verdict v;
 	struct pollfd pfd;
 	socklen_t sslen;
 	ssize_t n;
@@ -110,12 +68,20 @@ echo_datagram(int fd, void *arg)
 		return 111;
 	}
 	serve_peer(fd, &local);
+	dguard_init(&dgram_guard, fd);
 	log_info("datagram: serving %s:%s", local.local_ip, local.local_port);
 	for (;;) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
-		r = poll(&pfd, 1, env->e_dgram_idle > 0 ?
+		r = serve_poll(&pfd, 1, env->e_dgram_idle > 0 ?
 		    env->e_dgram_idle * 1000 : -1);
+		/* The supervisor died (lib/serve.h): let the port go now. */
+		if (serve_stopping()) {
+			log_info("datagram: supervisor gone: exiting after "
+			    "%llu datagrams", (unsigned long long)ndgrams);
+			free(buf);
+			return 0;
+		}
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
@@ -144,17 +110,24 @@ echo_datagram(int fd, void *arg)
 		}
 		ndgrams++;
 		nbytes += n;
-		if (dgram_badinput(&ss)) {
+		if ((v = dguard_check(&dgram_guard, (struct sockaddr *)&ss,
+		    sslen, buf, n, serve_now_ms())) != DGUARD_ANSWER) {
 			char ip[INET6_ADDRSTRLEN];
 
-			nrefused++;
-			log_debug("datagram: %zd bytes from %s:%u: not answered",
-			    n, dgram_addr(&ss, ip, sizeof(ip)), dgram_port(&ss));
+			/* A line per refusal would flood the log: the first. */
+			if (nrefused++ < 16)
+				log_debug("datagram: %zd bytes from %s:%u: not "
+				    "answered: %s", n, dgram_addr(&ss, ip,
+				    sizeof(ip)), dgram_port(&ss),
+				    dguard_reason(v));
 			continue;
 		}
-		if (sendto(fd, buf, n, 0, (struct sockaddr *)&ss, sslen) == -1)
+		if (sendto(fd, buf, n, 0, (struct sockaddr *)&ss, sslen) == -1) {
 			log_warn("datagram: sendto (%zd bytes)", n);
-		else if (log_getverbose()) {
+			continue;
+		}
+		dguard_sent(&dgram_guard, buf, n);
+		if (log_getverbose()) {
 			char ip[INET6_ADDRSTRLEN];
 
 			log_debug("datagram: %zd bytes echoed to %s:%u", n,

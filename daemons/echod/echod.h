@@ -107,15 +107,19 @@ void	echo_close(struct echo_conn *ec);
 
 /*
  * Serve listening socket lfd: accept and serve up to e_maxconns
- * connections at once with poll(2), forever. Returns an exit status only
- * when the listener fails (111). The serve_handler's sh_listener.
+ * connections at once with poll(2), until the supervisor dies
+ * (serve_stopping(): the listener is closed, the connections finished,
+ * then 0 is returned). Returns 111 when the listener fails. The
+ * serve_handler's sh_listener.
  */
 int	echo_listener(int lfd, void *arg);
 
 /*
  * Serve bound datagram socket fd (RFC 862 section "UDP Based Echo
- * Service"): send each datagram back to its sender, until e_dgram_idle
- * seconds pass without one. Returns 0, or 111 when the socket fails.
+ * Service"): send each datagram back to its sender unless dguard_check()
+ * refuses it (a source that could start a loop), until e_dgram_idle
+ * seconds pass without one or the supervisor dies (serve_stopping()).
+ * Returns 0, or 111 when the socket fails.
  */
 int	echo_datagram(int fd, void *arg);
 

@@ -173,6 +173,18 @@ echo_listener(int lfd, void *arg)
 	    l.l_env->e_maxconns, l.l_env->e_idle);
 
 	for (;;) {
+		/*
+		 * The supervisor died (lib/serve.h): no new connections, the
+		 * port let go at once; the open ones run to their end.
+		 */
+		if (serve_stopping() && lfd != -1) {
+			serve_close_listener(lfd);
+			lfd = -1;
+			log_info("listener: supervisor gone: finishing %d "
+			    "connections", l.l_nconns);
+		}
+		if (lfd == -1 && l.l_nconns == 0)
+			return 0;
 		now = serve_now_ms();
 		l.l_pfd[0].fd = lfd;
 		l.l_pfd[0].events = POLLIN;
@@ -185,7 +197,7 @@ echo_listener(int lfd, void *arg)
 			l.l_pfd[1 + i].events = echo_events(l.l_conns[i]);
 			l.l_pfd[1 + i].revents = 0;
 		}
-		n = poll(l.l_pfd, 1 + nconns, listener_timeout(&l, now));
+		n = serve_poll(l.l_pfd, 1 + nconns, listener_timeout(&l, now));
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -200,7 +212,8 @@ echo_listener(int lfd, void *arg)
 				echo_close(l.l_conns[i]);
 		}
 		listener_reap(&l, serve_now_ms());
-		if (l.l_pfd[0].revents & (POLLIN | POLLERR | POLLHUP))
+		if (lfd != -1 && !serve_stopping() &&
+		    (l.l_pfd[0].revents & (POLLIN | POLLERR | POLLHUP)))
 			if (listener_accept(&l) == -1)
 				return 111;
 	}

@@ -43,6 +43,10 @@
 #define CGI_ENV_N	160	/* meta-variables */
 #define CGI_HEAD_MAX	8192	/* the script's header section */
 #define CGI_NAME_MAX	256
+/* Local redirects followed for one request: Apache's LimitInternalRecursion. */
+#define CGI_LOCAL_MAX	10
+/* cgi_exchange(): the script answered with a local redirect. */
+#define CGI_LOCAL	1
 
 /* The hand-off message; the env strings and the body bytes follow it. */
 struct cgi_msg {
@@ -70,8 +74,13 @@ struct cgi_msg {
 /* What one CGI child knows about its request. */
 struct cgi_run {
 	struct cgi_msg	*cr_msg;
-	char		*cr_env[CGI_ENV_N + 2];	/* + CONTENT_LENGTH, NULL */
+	struct httpd	*cr_h;
+	char		*cr_env[CGI_ENV_N + 8];	/* + CONTENT_LENGTH or a
+						   local redirect's, NULL */
 	char		 cr_clenvar[40];	/* of a chunked body */
+	char		 cr_local[CGI_HEAD_MAX];	/* a local redirect */
+	char		 cr_renv[CGI_ENV_MAX];	/* its meta-variables */
+	char		 cr_extra[1024];	/* header lines of an error */
 	char		*cr_body;	/* bytes read by the worker */
 	size_t		 cr_bodylen;
 	int		 cr_rfd;
@@ -86,13 +95,18 @@ struct cgi_run {
 
 static int	cgi_env_add(char *, size_t *, int *, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
-static void	cgi_helper(int, int, int);
-static void	cgi_child(struct cgi_msg *, int, int, int, int);
+static void	cgi_helper(struct httpd *, int, int);
+static void	cgi_child(struct httpd *, struct cgi_msg *, int, int, int);
 static void	cgi_reply_error(struct cgi_run *, int);
+static int	cgi_script(struct cgi_run *);
 static int	cgi_exchange(struct cgi_run *, pid_t);
 static int	cgi_headers(struct cgi_run *, char *, size_t, size_t *);
 static int	cgi_head_done(const char *, size_t);
-static void	cgi_finish(struct cgi_run *, pid_t, int);
+static void	cgi_finish(struct cgi_run *, pid_t);
+static int	cgi_local(struct cgi_run *);
+static int	cgi_local_env(struct cgi_run *, const struct http_request *);
+static int	cgi_local_file(struct cgi_run *, struct http_request *);
+static void	cgi_end(struct cgi_run *, int);
 static void	cgi_reap(int *, int);
 static int	cgi_unchunk(struct cgi_run *);
 static void	cgi_linger(struct cgi_run *);
@@ -137,6 +151,8 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 	size_t envlen = 0, i, k;
 	int nenv = 0, fds[2], j, bad = 0;
 
+	if (!h->h_dotfiles && req_path_hidden(r->r_path, 1))
+		return 404;
 	script = r->r_path + 9;
 	slash = strchr(script, '/');
 	k = slash != NULL ? (size_t)(slash - script) : strlen(script);
@@ -305,10 +321,10 @@ cgi_start(struct httpd *h)
 		dup2(null, 1);
 		if (null > 2)
 			close(null);
-		close(h->h_rootfd);
+		/* The root stays open: a local redirect is served here. */
 		setproctitle("cgi helper");
 		profile_cgi();
-		cgi_helper(sv[1], dfd, h->h_cgitime);
+		cgi_helper(h, sv[1], dfd);
 		_exit(0);
 	}
 	close(sv[1]);
@@ -336,7 +352,7 @@ cgi_reap(int *nchild, int block)
 
 /* The helper: one child per hand-off, until the worker goes away. */
 static void
-cgi_helper(int sock, int dirfd, int timeout)
+cgi_helper(struct httpd *h, int sock, int dirfd)
 {
 	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct cgi_msg *m;
@@ -400,7 +416,7 @@ cgi_helper(int sock, int dirfd, int timeout)
 			log_warn("cgi: fork");
 		} else if (pid == 0) {
 			close(sock);
-			cgi_child(m, fds[0], fds[1], dirfd, timeout);
+			cgi_child(h, m, fds[0], fds[1], dirfd);
 			_exit(0);
 		} else
 			nchild++;
@@ -421,7 +437,8 @@ cgi_reply_error(struct cgi_run *cr, int status)
 
 	cr->cr_status = status;
 	n = resp_error(buf, sizeof(buf), cr->cr_msg->cm_version, status, 0,
-	    cr->cr_msg->cm_head, NULL, &bodylen);
+	    cr->cr_msg->cm_head, cr->cr_extra[0] != '\0' ? cr->cr_extra : NULL,
+	    &bodylen);
 	if (n > 0 && serve_write_all(cr->cr_wfd, buf, n, 2000) == 0)
 		cr->cr_bytes = bodylen;
 	resp_log(cr->cr_msg->cm_ip, cr->cr_msg->cm_line, status,
@@ -431,14 +448,16 @@ cgi_reply_error(struct cgi_run *cr, int status)
 /*
  * The script's header section (RFC 3875 6.2, 6.3) in buf (len bytes, the
  * blank line included: *hlen bytes) to an HTTP header section sent to
- * the client. Returns 0, or -1 for a response that is not valid (502).
+ * the client. Returns 0, CGI_LOCAL for a local redirect (cr_local; nothing
+ * sent), -1 for a response that is not valid (502), or -2 when the
+ * client went away.
  */
 static int
 cgi_headers(struct cgi_run *cr, char *buf, size_t len, size_t *hlen)
 {
 	char extra[CGI_HEAD_MAX], out[CGI_HEAD_MAX + 512], date[64];
 	char reason[64];
-	char *p = buf, *e = buf + len, *lf, *colon, *v;
+	char *p = buf, *e = buf + len, *lf, *colon, *v, *locv = NULL;
 	size_t xlen = 0, ll;
 	int status = 0, ctype = 0, loc = 0, n;
 
@@ -478,8 +497,10 @@ cgi_headers(struct cgi_run *cr, char *buf, size_t len, size_t *hlen)
 		} else {
 			if (strcasecmp(p, "Content-Type") == 0)
 				ctype = 1;
-			if (strcasecmp(p, "Location") == 0)
+			if (strcasecmp(p, "Location") == 0) {
 				loc = 1;
+				locv = v;
+			}
 			n = snprintf(extra + xlen, sizeof(extra) - xlen,
 			    "%s: %s\r\n", p, v);
 			if (n < 0 || (size_t)n >= sizeof(extra) - xlen)
@@ -490,6 +511,15 @@ cgi_headers(struct cgi_run *cr, char *buf, size_t len, size_t *hlen)
 	}
 	*hlen = lf + 1 - buf;
 	extra[xlen] = '\0';
+	/*
+	 * A Location that is a local path, without Status, asks the server
+	 * to serve that path in the script's place (RFC 3875 6.2.2): the
+	 * script's other fields and body are not the client's.
+	 */
+	if (status == 0 && locv != NULL && locv[0] == '/' && locv[1] != '/') {
+		strlcpy(cr->cr_local, locv, sizeof(cr->cr_local));
+		return CGI_LOCAL;
+	}
 	/* A Location without Status is a redirect (RFC 3875 6.2.3, 6.2.4). */
 	if (status == 0)
 		status = loc ? 302 : 200;
@@ -529,8 +559,9 @@ cgi_head_done(const char *buf, size_t len)
 /*
  * Feed the body to the script's stdin and its stdout to the client until
  * the script closes stdout or the time limit. Returns 0, 504 on the
- * time limit before a reply, 502 on an invalid reply, -1 when the
- * client went away or the limit fell after the reply began.
+ * time limit before a reply, 502 on an invalid reply, CGI_LOCAL on a
+ * local redirect, -1 when the client went away or the limit fell after
+ * the reply began.
  */
 static int
 cgi_exchange(struct cgi_run *cr, pid_t pid)
@@ -626,6 +657,8 @@ cgi_exchange(struct cgi_run *cr, pid_t pid)
 				return 502;
 			if (st == -2)
 				return -1;
+			if (st == CGI_LOCAL)
+				return CGI_LOCAL;
 			replied = 1;
 			r = headlen - hlen;
 			if (r > 0 && !m->cm_head) {
@@ -657,34 +690,64 @@ timeout:
 
 /* One request: runs below the helper, exits when it is answered. */
 static void
-cgi_child(struct cgi_msg *m, int rfd, int wfd, int dirfd, int timeout)
+cgi_child(struct httpd *h, struct cgi_msg *m, int rfd, int wfd, int dirfd)
 {
-	struct cgi_run cr;
-	struct stat st;
-	char *p, *argv[2];
-	int in[2], out[2], i;
-	pid_t pid;
+	struct cgi_run *cr;
+	char *p;
+	int i, result, depth;
 
-	memset(&cr, 0, sizeof(cr));
-	cr.cr_msg = m;
-	cr.cr_rfd = rfd;
-	cr.cr_wfd = wfd;
-	cr.cr_dirfd = dirfd;
-	cr.cr_timeout = timeout;
+	/* Large (a local redirect's buffers): not on the stack. */
+	if ((cr = calloc(1, sizeof(*cr))) == NULL) {
+		log_warn("cgi: calloc");
+		return;
+	}
+	cr->cr_msg = m;
+	cr->cr_h = h;
+	cr->cr_rfd = rfd;
+	cr->cr_wfd = wfd;
+	cr->cr_dirfd = dirfd;
+	cr->cr_timeout = h->h_cgitime;
 	setproctitle("cgi %s", m->cm_script);
 
 	/* The env blob: NUL-terminated strings, at most CGI_ENV_N. */
 	p = (char *)(m + 1);
 	for (i = 0; i < CGI_ENV_N && p < (char *)(m + 1) + m->cm_envlen;
 	    i++) {
-		cr.cr_env[i] = p;
+		cr->cr_env[i] = p;
 		p += strnlen(p, (char *)(m + 1) + m->cm_envlen - p) + 1;
 	}
-	cr.cr_env[i] = NULL;
-	if (p > (char *)(m + 1) + m->cm_envlen)
-		p = (char *)(m + 1) + m->cm_envlen;
-	cr.cr_body = (char *)(m + 1) + m->cm_envlen;
-	cr.cr_bodylen = m->cm_bodylen;
+	cr->cr_env[i] = NULL;
+	cr->cr_body = (char *)(m + 1) + m->cm_envlen;
+	cr->cr_bodylen = m->cm_bodylen;
+
+	result = cgi_script(cr);
+	for (depth = 0; result == CGI_LOCAL; depth++) {
+		if (depth == CGI_LOCAL_MAX) {
+			log_warnx("cgi %s: more than %d local redirects",
+			    m->cm_script, CGI_LOCAL_MAX);
+			result = 500;
+			break;
+		}
+		result = cgi_local(cr);
+	}
+	cgi_end(cr, result);
+}
+
+/*
+ * Run the script m->cm_script with cr's environment and body, and pass
+ * its answer to the client. Returns what cgi_exchange() returns, or an
+ * HTTP status to answer with when it could not run (404, 403, 503, or
+ * what the chunked body gave).
+ */
+static int
+cgi_script(struct cgi_run *cr)
+{
+	struct cgi_msg *m = cr->cr_msg;
+	struct stat st;
+	char *argv[2];
+	int in[2], out[2], i, result, dirfd = cr->cr_dirfd;
+	int timeout = cr->cr_timeout;
+	pid_t pid;
 
 	/*
 	 * The script: one name in cgi-bin, a regular file (no symlink out
@@ -692,29 +755,26 @@ cgi_child(struct cgi_msg *m, int rfd, int wfd, int dirfd, int timeout)
 	 */
 	m->cm_script[sizeof(m->cm_script) - 1] = '\0';
 	if (strchr(m->cm_script, '/') != NULL || m->cm_script[0] == '.' ||
-	    fstatat(dirfd, m->cm_script, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		cgi_reply_error(&cr, 404);
-		return;
-	}
+	    fstatat(dirfd, m->cm_script, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 404;
 	if (!S_ISREG(st.st_mode) || faccessat(dirfd, m->cm_script, X_OK,
-	    AT_EACCESS) == -1) {
-		cgi_reply_error(&cr, 403);
-		return;
-	}
-	if (m->cm_chunked && (i = cgi_unchunk(&cr)) != 0) {
-		if (i > 0) {
-			cgi_reply_error(&cr, i);
-			cgi_linger(&cr);
-		}
-		return;
-	}
-	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1) {
-		cgi_reply_error(&cr, 503);
-		return;
+	    AT_EACCESS) == -1)
+		return 403;
+	if (m->cm_chunked && (i = cgi_unchunk(cr)) != 0)
+		return i;
+	if (pipe2(in, O_CLOEXEC) == -1)
+		return 503;
+	if (pipe2(out, O_CLOEXEC) == -1) {
+		close(in[0]);
+		close(in[1]);
+		return 503;
 	}
 	if ((pid = fork()) == -1) {
-		cgi_reply_error(&cr, 503);
-		return;
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		return 503;
 	}
 	if (pid == 0) {
 		struct rlimit rl;
@@ -742,7 +802,7 @@ cgi_child(struct cgi_msg *m, int rfd, int wfd, int dirfd, int timeout)
 		argv[1] = NULL;
 		char path[CGI_NAME_MAX + 3];
 		snprintf(path, sizeof(path), "./%s", m->cm_script);
-		execve(path, argv, cr.cr_env);
+		execve(path, argv, cr->cr_env);
 		fprintf(stderr, "httpd: cgi %s: %s\n", m->cm_script,
 		    strerror(errno));
 		_exit(127);
@@ -750,25 +810,28 @@ cgi_child(struct cgi_msg *m, int rfd, int wfd, int dirfd, int timeout)
 	setpgid(pid, pid);
 	close(in[0]);
 	close(out[1]);
-	cr.cr_in = in[1];
-	cr.cr_out = out[0];
-	cgi_finish(&cr, pid, cgi_exchange(&cr, pid));
+	cr->cr_in = in[1];
+	cr->cr_out = out[0];
+	result = cgi_exchange(cr, pid);
+	cgi_finish(cr, pid);
+	return result;
 }
 
 /*
- * After the exchange (result as cgi_exchange() returns): reap the
- * script, kill what is left of its process group, answer an error when
- * nothing was sent, log the request, and close the connection gently.
+ * After the exchange: reap the script, and kill what is left of its
+ * process group.
  */
 static void
-cgi_finish(struct cgi_run *cr, pid_t pid, int result)
+cgi_finish(struct cgi_run *cr, pid_t pid)
 {
 	long long end;
 	int status;
 
 	if (cr->cr_in != -1)
 		close(cr->cr_in);
+	cr->cr_in = -1;
 	close(cr->cr_out);
+	cr->cr_out = -1;
 	/* Give it until the time limit to exit after closing stdout. */
 	end = serve_now_ms() + cr->cr_timeout * 1000LL;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
@@ -780,7 +843,17 @@ cgi_finish(struct cgi_run *cr, pid_t pid, int result)
 		poll(NULL, 0, 20);
 	}
 	kill(-pid, SIGKILL);	/* its leftovers, if any */
-	if (result == 502 || result == 504) {
+}
+
+/*
+ * The request is over (result as cgi_script() returns): answer an error
+ * when nothing was sent, log the request, and close the connection
+ * gently.
+ */
+static void
+cgi_end(struct cgi_run *cr, int result)
+{
+	if (result > CGI_LOCAL) {
 		if (result == 502)
 			log_warnx("cgi %s: no valid CGI response",
 			    cr->cr_msg->cm_script);
@@ -790,6 +863,172 @@ cgi_finish(struct cgi_run *cr, pid_t pid, int result)
 		    cr->cr_status ? cr->cr_status : 500, cr->cr_bytes,
 		    cr->cr_msg->cm_referer, cr->cr_msg->cm_agent);
 	cgi_linger(cr);
+}
+
+/*
+ * Serve the local redirect in cr_local in the script's place (RFC 3875
+ * 6.2.2), with GET semantics (HEAD stays HEAD): another script under
+ * /cgi-bin/, or a static file, answered as the worker would. Returns as
+ * cgi_script() does.
+ */
+static int
+cgi_local(struct cgi_run *cr)
+{
+	struct http_request *r;
+	const char *q;
+	size_t plen;
+	int st;
+
+	q = strchr(cr->cr_local, '?');
+	plen = q != NULL ? (size_t)(q - cr->cr_local) : strlen(cr->cr_local);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return 503;
+	if (req_path_decode(cr->cr_local, plen, r->r_path,
+	    sizeof(r->r_path)) != 0 || (q != NULL && strlcpy(r->r_query, q + 1,
+	    sizeof(r->r_query)) >= sizeof(r->r_query))) {
+		log_warnx("cgi %s: local redirect to a path that is not one",
+		    cr->cr_msg->cm_script);
+		free(r);
+		return 502;
+	}
+	r->r_hasquery = q != NULL;
+	r->r_slash = r->r_path[strlen(r->r_path) - 1] == '/';
+	strlcpy(r->r_method, cr->cr_msg->cm_head ? "HEAD" : "GET",
+	    sizeof(r->r_method));
+	r->r_version = cr->cr_msg->cm_version;
+	r->r_clen = -1;
+	if (!cr->cr_h->h_dotfiles && req_path_hidden(r->r_path, 1))
+		st = 404;
+	else if (cgi_match(r->r_path)) {
+		st = cgi_local_env(cr, r);
+		if (st == 0)
+			st = cgi_script(cr);
+	} else
+		st = cgi_local_file(cr, r);
+	free(r);
+	return st;
+}
+
+/*
+ * The meta-variables of the script r names, for a local redirect: the
+ * request's, with the method, the query, the script and path info of
+ * the new path, and no body. Returns 0, or an HTTP status.
+ */
+static int
+cgi_local_env(struct cgi_run *cr, const struct http_request *r)
+{
+	static const char *const redone[] = { "REQUEST_METHOD=",
+	    "QUERY_STRING=", "SCRIPT_NAME=", "REQUEST_URI=", "PATH_INFO=",
+	    "PATH_TRANSLATED=", "CONTENT_LENGTH=", "CONTENT_TYPE=" };
+	struct cgi_msg *m = cr->cr_msg;
+	const char *script = r->r_path + 9, *slash, *pinfo;
+	size_t k, len = 0, i, j;
+	char *p;
+	int n = 0, bad = 0;
+
+	slash = strchr(script, '/');
+	k = slash != NULL ? (size_t)(slash - script) : strlen(script);
+	pinfo = slash != NULL ? slash : "";
+	if (k == 0 || k >= CGI_NAME_MAX)
+		return 404;
+	memset(m->cm_script, 0, sizeof(m->cm_script));
+	memcpy(m->cm_script, script, k);
+	setproctitle("cgi %s", m->cm_script);
+	m->cm_clen = 0;
+	m->cm_chunked = 0;
+	m->cm_expect = 0;
+	cr->cr_bodylen = 0;
+
+	bad |= cgi_env_add(cr->cr_renv, &len, &n, "REQUEST_METHOD=%s",
+	    r->r_method);
+	bad |= cgi_env_add(cr->cr_renv, &len, &n, "QUERY_STRING=%s",
+	    r->r_query);
+	bad |= cgi_env_add(cr->cr_renv, &len, &n, "SCRIPT_NAME=/cgi-bin/%s",
+	    m->cm_script);
+	bad |= cgi_env_add(cr->cr_renv, &len, &n, "REQUEST_URI=%s",
+	    cr->cr_local);
+	if (*pinfo != '\0') {
+		bad |= cgi_env_add(cr->cr_renv, &len, &n, "PATH_INFO=%s", pinfo);
+		bad |= cgi_env_add(cr->cr_renv, &len, &n,
+		    "PATH_TRANSLATED=%s%s", cr->cr_h->h_rootabs, pinfo);
+	}
+	if (bad)
+		return 500;
+	/* Keep the others, drop those redone; then add the new ones. */
+	for (i = j = 0; cr->cr_env[i] != NULL; i++) {
+		for (k = 0; k < sizeof(redone) / sizeof(redone[0]); k++)
+			if (strncmp(cr->cr_env[i], redone[k],
+			    strlen(redone[k])) == 0)
+				break;
+		if (k == sizeof(redone) / sizeof(redone[0]))
+			cr->cr_env[j++] = cr->cr_env[i];
+	}
+	for (p = cr->cr_renv; n > 0 && j < CGI_ENV_N + 7; n--) {
+		cr->cr_env[j++] = p;
+		p += strlen(p) + 1;
+	}
+	cr->cr_env[j] = NULL;
+	return 0;
+}
+
+/*
+ * Answer static r (a local redirect's path) as the worker would, with
+ * Connection: close. Returns 0, -1 when the client went away, or an
+ * HTTP status to answer with (cr_extra holding its header lines).
+ */
+static int
+cgi_local_file(struct cgi_run *cr, struct http_request *r)
+{
+	struct file_reply fr;
+	char head[HTTPD_OUT_MAX], buf[16384];
+	long long left;
+	off_t off;
+	ssize_t k;
+	int n;
+
+	file_serve(cr->cr_h, r, &fr);
+	if (fr.fr_status != 200) {
+		if (fr.fr_fd != -1)
+			close(fr.fr_fd);
+		strlcpy(cr->cr_extra, fr.fr_extra, sizeof(cr->cr_extra));
+		return fr.fr_status;
+	}
+	cr->cr_status = 200;
+	if (r->r_version != HTTP_09) {
+		if ((n = resp_head(head, sizeof(head), r->r_version, 200, 0,
+		    fr.fr_extra)) == -1) {
+			if (fr.fr_fd != -1)
+				close(fr.fr_fd);
+			return 500;
+		}
+		if (serve_write_all(cr->cr_wfd, head, n,
+		    cr->cr_timeout * 1000) == -1) {
+			if (fr.fr_fd != -1)
+				close(fr.fr_fd);
+			return -1;
+		}
+	}
+	off = fr.fr_off;
+	for (left = fr.fr_fd != -1 ? fr.fr_len : 0; left > 0; ) {
+		k = pread(fr.fr_fd, buf, left < (long long)sizeof(buf) ?
+		    (size_t)left : sizeof(buf), off);
+		if (k == -1 && errno == EINTR)
+			continue;
+		/* The file shrank: the client sees less than promised. */
+		if (k <= 0)
+			break;
+		if (serve_write_all(cr->cr_wfd, buf, k,
+		    cr->cr_timeout * 1000) == -1) {
+			close(fr.fr_fd);
+			return -1;
+		}
+		off += k;
+		left -= k;
+		cr->cr_bytes += k;
+	}
+	if (fr.fr_fd != -1)
+		close(fr.fr_fd);
+	return 0;
 }
 
 /* Read what the client still sends, so close(2) sends no RST. */

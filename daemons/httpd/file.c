@@ -183,6 +183,11 @@ file_serve(struct httpd *h, const struct http_request *r,
 	fr->fr_extra[0] = '\0';
 	if (*rel == '\0')
 		rel = ".";
+	/* Dotfiles (-D allows them) are as absent as they look. */
+	if (!h->h_dotfiles && req_path_hidden(r->r_path, 1)) {
+		fr->fr_status = 404;
+		return;
+	}
 
 	/* O_PATH first: no open(2) side effects on a FIFO or a device. */
 	if ((fd = file_open(h->h_rootfd, rel, O_PATH)) == -1) {

@@ -23,7 +23,7 @@
 extern char **environ;
 
 static const char usage[] =
-    "httpd [-dhLv] [-b max-body] [-C cgi-seconds] [-c connections]\n"
+    "httpd [-DdhLv] [-b max-body] [-C cgi-seconds] [-c connections]\n"
     "             [-k idle-seconds] [-M mime.types] [-n requests]\n"
     "             [-t seconds] -r document-root\n";
 
@@ -58,7 +58,7 @@ main(int argc, char *argv[])
 	h.h_mimefile = "/etc/mime.types";
 	h.h_cgifd = -1;
 
-	while ((ch = getopt(argc, argv, "b:C:c:dhk:LM:n:r:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "b:C:c:Ddhk:LM:n:r:t:v")) != -1) {
 		switch (ch) {
 		case 'b':
 			h.h_maxbody = cli_number("-b", optarg, 0, 1LL << 40);
@@ -68,6 +68,9 @@ main(int argc, char *argv[])
 			break;
 		case 'c':
 			h.h_maxconn = cli_number("-c", optarg, 1, 65536);
+			break;
+		case 'D':
+			h.h_dotfiles = 1;
 			break;
 		case 'd':
 			h.h_debug = 1;

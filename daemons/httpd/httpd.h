@@ -41,6 +41,7 @@ struct httpd {
 	int		 h_cgitime;	/* -C: CGI time limit (s) */
 	long long	 h_maxbody;	/* -b: request body limit */
 	int		 h_debug;	/* -d */
+	int		 h_dotfiles;	/* -D: serve names starting with '.' */
 	const char	*h_mimefile;	/* -M, default /etc/mime.types */
 	int		 h_nconn;	/* connections open now */
 	struct http_request *h_req;	/* the request being parsed */
@@ -108,6 +109,12 @@ int	req_hex(int c);
  */
 int	req_path_decode(const char *src, size_t srclen, char *dst,
 	    size_t dstsize);
+/*
+ * Does decoded path (as req_path_decode() leaves it) have a component
+ * that starts with '.'? With wellknown, a first component ".well-known"
+ * (RFC 8615) does not count. Returns 1 or 0.
+ */
+int	req_path_hidden(const char *path, int wellknown);
 
 /* chunked.c: the chunked transfer coding (RFC 9112 7.1). */
 struct chunked {
@@ -212,7 +219,11 @@ int	conn_events(const struct conn *c, int *fd);
 long long conn_deadline(const struct conn *c);
 
 /* loop.c */
-/* Serve listening socket lfd: the epoll worker loop. Returns an exit status. */
+/*
+ * Serve listening socket lfd: the epoll worker loop, until the supervisor
+ * dies (serve_stopping(): the listener is closed, the open connections
+ * finished, then 0). Returns an exit status.
+ */
 int	loop_listener(int lfd, void *arg);
 /* Serve one connection on rfd/wfd. Returns an exit status. */
 int	loop_connection(int rfd, int wfd, const struct serve_peer *peer,

@@ -188,7 +188,21 @@ loop_listener(int lfd, void *arg)
 	loop_listen(&l, 1);
 
 	for (;;) {
-		n = epoll_wait(l.l_ep, evs, LOOP_EVENTS, loop_wait_ms(&l));
+		/*
+		 * The supervisor died (lib/serve.h): no new connections, the
+		 * port let go at once; the open ones run to their end.
+		 */
+		if (serve_stopping() && l.l_lfd != -1) {
+			loop_listen(&l, 0);
+			serve_close_listener(l.l_lfd);
+			l.l_lfd = -1;
+			log_info("supervisor gone: finishing %d connections",
+			    h->h_maxconn - l.l_nfree);
+		}
+		if (l.l_lfd == -1 && l.l_nfree == h->h_maxconn)
+			return 0;
+		n = epoll_pwait(l.l_ep, evs, LOOP_EVENTS, loop_wait_ms(&l),
+		    serve_sigmask());
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -218,7 +232,8 @@ loop_listener(int lfd, void *arg)
 			else
 				loop_update(&l, slot);
 		}
-		loop_listen(&l, l.l_nfree > 0);
+		loop_listen(&l, l.l_nfree > 0 && l.l_lfd != -1 &&
+		    !serve_stopping());
 	}
 }
 

@@ -67,6 +67,25 @@ req_hex(int c)
 	return -1;
 }
 
+/*
+ * A dotfile is a name the site's owner keeps for tools, not visitors:
+ * .htpasswd, .git/, .env. RFC 8615 reserves /.well-known/ for what a
+ * site publishes on purpose (ACME challenges, security.txt).
+ */
+int
+req_path_hidden(const char *path, int wellknown)
+{
+	const char *p;
+
+	if (wellknown && strncmp(path, "/.well-known", 12) == 0 &&
+	    (path[12] == '/' || path[12] == '\0'))
+		path += 12;
+	for (p = path; (p = strchr(p, '/')) != NULL; p++)
+		if (p[1] == '.')
+			return 1;
+	return 0;
+}
+
 int
 req_path_decode(const char *src, size_t srclen, char *dst, size_t dstsize)
 {

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dguard.h"
 #include "log.h"
+#include "serve.h"
 #include "pingd.h"
 
 /*
@@ -31,28 +33,6 @@ ping_lost(const struct pingd *pd)
 	if (pd->pd_loss >= 100)
 		return 1;
 	return arc4random_uniform(100) < (uint32_t)pd->pd_loss;
-}
-
-/*
- * The reply goes to whatever source the datagram claims, and upper case is
- * its own reply: a forged datagram from our own address and port, or from
- * another pingd's, or from a service that answers anything (echo, chargen,
- * daytime, all below 1024), would bounce between the two for ever. So
- * those are not answered, as OpenBSD inetd's dg_badinput() refuses ports
- * below IPPORT_RESERVED; port 0 cannot be answered at all.
- */
-static int
-ping_reflector(const struct pingd *pd, const struct sockaddr *sa)
-{
-	unsigned port;
-
-	if (sa->sa_family == AF_INET6)
-		port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	else if (sa->sa_family == AF_INET)
-		port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	else
-		return 1;
-	return port < IPPORT_RESERVED || port == pd->pd_port;
 }
 
 /* Python's bytes.upper(): ASCII letters only, independent of locale. */
@@ -71,13 +51,20 @@ ping_request(struct pingd *pd, size_t len, const struct sockaddr *sa,
     socklen_t salen)
 {
 	char peer[PINGD_ADDRSTRLEN], text[LOG_VIS_MAX];
+	enum dguard_verdict v;
 
 	pd->pd_requests++;
-	if (ping_reflector(pd, sa)) {
-		pd->pd_dropped++;
-		log_debug("%s: %zu bytes not answered: its source port may "
-		    "be another server's", pingd_addr(sa, salen, peer,
-		    sizeof(peer)), len);
+	/*
+	 * Upper case is its own reply: a forged source on our own port,
+	 * another pingd's or an echo server's would bounce for ever.
+	 */
+	if ((v = dguard_check(&pd->pd_guard, sa, salen, pd->pd_buf, len,
+	    serve_now_ms())) != DGUARD_ANSWER) {
+		/* A line per refusal would flood the log: the first. */
+		if (pd->pd_refused++ < 16)
+			log_debug("%s: %zu bytes not answered: %s",
+			    pingd_addr(sa, salen, peer, sizeof(peer)), len,
+			    dguard_reason(v));
 		return 0;
 	}
 	if (log_getverbose())
@@ -96,6 +83,7 @@ ping_request(struct pingd *pd, size_t len, const struct sockaddr *sa,
 		    sizeof(peer)));
 		return -1;
 	}
+	dguard_sent(&pd->pd_guard, pd->pd_buf, len);
 	pd->pd_answered++;
 	return 0;
 }

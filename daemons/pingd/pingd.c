@@ -143,20 +143,17 @@ pingd_serve(int fd, void *arg)
 	socklen_t sslen;
 	long long now, wait, idle_left, down_left;
 	ssize_t n;
-	int i;
+	int i, r;
 
 	pd->pd_fd = fd;
 	sslen = sizeof(ss);
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		strlcpy(local, "-", sizeof(local));
-	else {
+	else
 		pingd_addr((struct sockaddr *)&ss, sslen, local,
 		    sizeof(local));
-		pd->pd_port = ntohs(ss.ss_family == AF_INET6 ?
-		    ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
-	}
+	dguard_init(&pd->pd_guard, fd);
 	if (serve_nonblock(fd, 1) == -1) {
 		log_warn("fcntl O_NONBLOCK");
 		return EXIT_TEMP;
@@ -195,7 +192,14 @@ pingd_serve(int fd, void *arg)
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, wait == -1 ? -1 : (int)wait) == -1) {
+		r = serve_poll(&pfd, 1, wait == -1 ? -1 : (int)wait);
+		/* The supervisor died (lib/serve.h): let the port go now. */
+		if (serve_stopping()) {
+			log_info("supervisor gone: exiting after %llu "
+			    "datagrams", pd->pd_requests);
+			return 0;
+		}
+		if (r == -1) {
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
@@ -237,8 +241,9 @@ pingd_serve(int fd, void *arg)
 		    pd->pd_idle_s, pd->pd_requests);
 	else
 		log_info("idle for %d s: exiting after %llu requests, %llu "
-		    "answered, %llu dropped", pd->pd_idle_s, pd->pd_requests,
-		    pd->pd_answered, pd->pd_dropped);
+		    "answered, %llu dropped, %llu not answered",
+		    pd->pd_idle_s, pd->pd_requests, pd->pd_answered,
+		    pd->pd_dropped, pd->pd_refused);
 	return 0;
 }
 

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dguard.h"
+
 /*
  * Large enough for any UDP payload (65507 bytes over IPv4, 65527 over
  * IPv6), so a request is never cut and the reply can be exactly as long.
@@ -47,11 +49,12 @@ struct pingd {
 	int		 pd_heartbeat;	/* -H */
 	int		 pd_down_s;	/* -T: seconds of silence = down */
 	int		 pd_idle_s;	/* -x: exit after this idle; 0 never */
-	unsigned	 pd_port;	/* our own UDP port, host order */
 	long long	 pd_lastrx_ms;	/* monotonic ms of the last datagram */
 	unsigned long long pd_requests;
 	unsigned long long pd_answered;
-	unsigned long long pd_dropped;
+	unsigned long long pd_dropped;	/* simulated loss */
+	unsigned long long pd_refused;	/* not answered: see dguard.h */
+	struct dguard	 pd_guard;
 	struct hb_client pd_clients[HB_MAXCLIENTS];
 	unsigned char	 pd_buf[PINGD_BUFSIZE];
 };
@@ -68,8 +71,7 @@ char	*pingd_addr(const struct sockaddr *sa, socklen_t salen, char *dst,
  * Serve one ping request of len bytes in pd->pd_buf from peer sa: drop it
  * with probability pd_loss percent, or send it back to sa in upper case
  * (ASCII a-z only, the same length: a reply is never larger than its
- * request). A datagram from a port below 1024 or from pd_port is not
- * answered (see ping.c). Returns 0, or -1 if sendto(2) failed (logged,
+ * request). A datagram dguard_check() refuses is not answered. Returns 0, or -1 if sendto(2) failed (logged,
  * not fatal).
  */
 int	ping_request(struct pingd *pd, size_t len, const struct sockaddr *sa,
