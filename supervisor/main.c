@@ -44,6 +44,7 @@ static void	forkd_loop(struct forkd *) __attribute__((noreturn));
 static void	forkd_accept(struct forkd *, struct servtab *);
 static int	forkd_rate(struct servtab *);
 static void	forkd_blocking(struct servtab *);
+static int	forkd_pidfile_write(struct pidfh *);
 
 long long
 now_ms(void)
@@ -55,6 +56,25 @@ now_ms(void)
 }
 
 static const char usage[] = "forkd [-dnv] [-f config] [-p pidfile]\n";
+
+/*
+ * Write the pidfile as one text line, "1234\n": pidfile_write(3) leaves
+ * the newline out, and a shell's `read pid <file` then reports failure.
+ * Returns 0, or -1 with errno set.
+ */
+static int
+forkd_pidfile_write(struct pidfh *pfh)
+{
+	char line[32];
+	int n;
+
+	if (pidfile_write(pfh) == -1)
+		return -1;
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (pwrite(pidfile_fileno(pfh), line, n, 0) != n)
+		return -1;
+	return 0;
+}
 
 static const char *
 mode_name(const struct servtab *sep, char *buf, size_t len)
@@ -548,7 +568,7 @@ main(int argc, char *argv[])
 			pidfile_remove(f.pfh);
 		err(1, "daemon");
 	}
-	if (f.pfh != NULL && pidfile_write(f.pfh) == -1)
+	if (f.pfh != NULL && forkd_pidfile_write(f.pfh) == -1)
 		log_warn("pidfile %s", f.pidpath);
 
 	if ((f.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)

@@ -40,7 +40,15 @@ END {
 
 our $TOP = "$FindBin::Bin/..";
 $TOP = "$FindBin::Bin/../.." unless -d "$TOP/t";
-sub build { return "$TOP/build/" . ($_[0] // '') }
+# A built program's path. When the handlers' user cannot reach the
+# checkout, the build copies the programs to a stage directory it can
+# reach, linked as build/stage (mk/configure.sh): the copy is used then.
+sub build {
+	my $name = $_[0] // '';
+	my $stage = readlink("$TOP/build/stage");
+	return "$stage/$name" if defined $stage && $name ne '' && -e "$stage/$name";
+	return "$TOP/build/$name";
+}
 
 sub tmpdir { return tempdir('forkd-test-XXXXXX', TMPDIR => 1, CLEANUP => 1) }
 

@@ -1,4 +1,3 @@
-/* units: lib/activation.c */
 /*
  * Unit tests of activation_listen_fds (lib/activation.c), the systemd
  * socket-passing protocol of sd_listen_fds(3): whose the variables are,

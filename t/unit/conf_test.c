@@ -1,4 +1,3 @@
-/* units: supervisor/conf.c */
 /*
  * Unit tests of the forkd.conf parser (supervisor/conf.c), every error
  * case with its file:line and field. Run by t/01-conf.t with cmocka's TAP

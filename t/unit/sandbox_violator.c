@@ -1,4 +1,3 @@
-/* units: */
 /*
  * A handler that breaks its sandbox on purpose, for t/12-forkd-guards.t:
  * it enters an empty profile (the base set only), answers one line, then
