@@ -56,8 +56,6 @@ dir() {
 		[ -d "$D$(dirname "$1")" ] || dir "$(dirname "$1")"
 		install -d -m "${2:-755}" "$D$1"
 		echo "d $1" >>"$new"
-	elif previous "$1" d >>"$new"; then
-		:
 	fi
 }
 
@@ -142,8 +140,6 @@ do_install() {
 		fi
 		say "created the system user $FORKD_USER"
 		echo "u $FORKD_USER" >>"$new"
-	elif previous "$FORKD_USER" u >>"$new"; then
-		:
 	fi
 	if id -u "$FORKD_USER" >/dev/null 2>&1; then
 		chown "$FORKD_USER:$(id -gn "$FORKD_USER")" "$D$SPOOLDIR"
@@ -152,7 +148,11 @@ do_install() {
 	fi
 	chmod 700 "$D$SPOOLDIR"
 
-	cat "$new" >"$D$manifest.new"
+	# The directories and the user an earlier install made stay ours.
+	if [ -f "$old" ]; then
+		awk '$1 == "d" || $1 == "u"' "$old" >>"$new"
+	fi
+	awk '!seen[$0]++' "$new" >"$D$manifest.new"
 	mv -f "$D$manifest.new" "$D$manifest"
 }
 
