@@ -205,6 +205,7 @@ my @cfiles = split(/\n/, `cd '$src' && find lib supervisor daemons clients t/uni
 my $prefix = "$base/p2";
 my @v = ("PREFIX='$prefix'", "SPOOLDIR='$base/p2spool'", "RCDIR='$base/p2rc'");
 my $had = defined getpwnam('forkd');
+my $hadg = defined getgrnam('forkd');
 ($r, $out) = make_log('p2.log', 'install', @v);
 is($r, 0, "make install PREFIX=$prefix succeeds") or diag(substr($out, -2000));
 my $compiled = () = $out =~ /\s-c -o \S+\.o /g;
@@ -226,6 +227,8 @@ like(slurp("$prefix/etc/forkd.conf") // '', qr{\sforkd\s+\Q$prefix\E/libexec/for
 is($r, 0, 'make uninstall succeeds') or diag($out);
 is(defined getpwnam('forkd') ? 1 : 0, $had ? 1 : 0,
     $had ? 'the user forkd, there before, stays' : 'the user forkd it created is gone');
+is(defined getgrnam('forkd') ? 1 : 0, $hadg ? 1 : 0,
+    $hadg ? 'the group forkd, there before, stays' : 'and its group');
 ok(!-e $forkd && !-e "$base/p2spool", 'the installed forkd and the empty spool are gone');
 
 # 4. make clean takes the stage away.
