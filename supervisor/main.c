@@ -45,6 +45,7 @@ static void	forkd_accept(struct forkd *, struct servtab *);
 static int	forkd_rate(struct servtab *);
 static void	forkd_blocking(struct servtab *);
 static int	forkd_pidfile_write(struct pidfh *);
+static int	forkd_pidfile_read(const char *, pid_t *);
 
 long long
 now_ms(void)
@@ -73,6 +74,34 @@ forkd_pidfile_write(struct pidfh *pfh)
 	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
 	if (pwrite(pidfile_fileno(pfh), line, n, 0) != n)
 		return -1;
+	return 0;
+}
+
+/*
+ * The pid in the pidfile path, "1234\n" as forkd_pidfile_write puts it:
+ * pidfile_open(3) reads a running forkd's pid only without the newline
+ * and fails with EINVAL. Returns 0, or -1 when the file holds no pid.
+ */
+static int
+forkd_pidfile_read(const char *path, pid_t *pid)
+{
+	char line[32], *end;
+	ssize_t n;
+	long v;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	line[n] = '\0';
+	errno = 0;
+	v = strtol(line, &end, 10);
+	if (errno != 0 || end == line || v <= 0 || strcmp(end, "\n") != 0)
+		return -1;
+	*pid = (pid_t)v;
 	return 0;
 }
 
@@ -521,6 +550,9 @@ main(int argc, char *argv[])
 	/* A second forkd on the same pidfile says who runs, and stops. */
 	if (f.pidpath != NULL) {
 		f.pfh = pidfile_open(f.pidpath, 0644, &other);
+		if (f.pfh == NULL && errno == EINVAL &&
+		    forkd_pidfile_read(f.pidpath, &other) == 0)
+			errno = EEXIST;
 		if (f.pfh == NULL) {
 			if (errno == EEXIST)
 				errx(1, "already running as pid %ld "
