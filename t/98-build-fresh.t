@@ -30,6 +30,8 @@ for my $t (qw(make cc pkg-config runuser)) {
 }
 plan skip_all => 'no user nobody' unless defined getpwnam('nobody');
 $SIG{PIPE} = 'IGNORE';
+# A build of its own: nothing of an outer make's flags or job server.
+delete @ENV{qw(MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES FORKD_BUILD)};
 
 my $top = "$FindBin::Bin/..";
 my $base = tmpdir();

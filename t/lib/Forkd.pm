@@ -40,14 +40,17 @@ END {
 
 our $TOP = "$FindBin::Bin/..";
 $TOP = "$FindBin::Bin/../.." unless -d "$TOP/t";
-# A built program's path. When the handlers' user cannot reach the
-# checkout, the build copies the programs to a stage directory it can
-# reach, linked as build/stage (mk/configure.sh): the copy is used then.
+# A built program's path, in build/ or FORKD_BUILD (make check-asan:
+# build-asan). When the handlers' user cannot reach the checkout, the
+# build copies the programs to a stage directory it can reach, linked as
+# BUILD/stage (mk/configure.sh): the copy is used then.
 sub build {
 	my $name = $_[0] // '';
-	my $stage = readlink("$TOP/build/stage");
+	my $b = $ENV{FORKD_BUILD} // 'build';
+	$b = "$TOP/$b" unless $b =~ m{^/};
+	my $stage = readlink("$b/stage");
 	return "$stage/$name" if defined $stage && $name ne '' && -e "$stage/$name";
-	return "$TOP/build/$name";
+	return "$b/$name";
 }
 
 sub tmpdir { return tempdir('forkd-test-XXXXXX', TMPDIR => 1, CLEANUP => 1) }
