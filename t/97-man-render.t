@@ -24,15 +24,10 @@ like($out, qr/bad\.1: rendered line \d+: .*-when -nothing -happens/, 'naming the
 ($st, $out) = run_cmd(undef, 'sh', $lint, "$dir/good.1");
 is($st, 0, 'flags side by side pass') or diag($out);
 
-# Pages known to carry the fault until their fix lands.
-my %known = map { $_ => 1 } qw(netchat.1 pinger.1 pingd.8);
 for my $m (sort glob("$top/man/*.[1-8]")) {
 	(my $name = $m) =~ s{.*/}{};
 	($st, $out) = run_cmd(undef, 'sh', $lint, $m);
-	TODO: {
-		local $TODO = 'an Fl runs on inside parentheses' if $known{$name};
-		is($st, 0, "$name renders without an Fl run on") or diag($out);
-	}
+	is($st, 0, "$name renders without an Fl run on") or diag($out);
 }
 
 done_testing();
