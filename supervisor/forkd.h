@@ -66,6 +66,10 @@ struct servtab {
 	long long	 se_next_spawn;	/* prefork: no spawn before (ms) */
 	int		 se_matched;	/* reconfiguration bookkeeping */
 	struct persource *se_ps;	/* per-source table; NULL: none yet */
+	/* Counters for SIGUSR1 (status.c), kept across reloads. */
+	unsigned long	 se_nspawned;	/* handlers started */
+	unsigned long	 se_exits[256];	/* exits by status */
+	unsigned long	 se_killed[65];	/* deaths by signal number */
 };
 
 /* A service counts its clients per address (it has a per-source limit). */
@@ -110,6 +114,17 @@ int	conf_same_handler(const struct servtab *a, const struct servtab *b);
 int	listen_open(struct servtab *sep, char *err, size_t errlen);
 /* Close sep's listener, if open. */
 void	listen_close(struct servtab *sep);
+/*
+ * Take fd, a socket bound by someone else (an older forkd handing over
+ * its listeners on SIGUSR2, or systemd's socket activation), for a
+ * service with its address, port and socket type; from is for messages
+ * ("upgrade", "systemd"). listen_open() uses such a socket rather than
+ * bind a new one. Returns 0, or -1 when fd is no bound socket (fd is
+ * then closed and a message is in err).
+ */
+int	listen_inherit(int fd, const char *from, char *err, size_t errlen);
+/* Close the inherited sockets no service took; returns how many. */
+int	listen_inherit_drop(void);
 
 #endif
 
@@ -123,6 +138,17 @@ struct child {
 					   any line of lib/log's whole */
 	size_t		 ch_errlen;
 	long long	 ch_started;	/* ms */
+	int		 ch_listener;	/* it holds a listener (wait, prefork) */
+};
+
+/* A binary upgrade on SIGUSR2 (upgrade.c), as the old forkd sees it. */
+struct upgrade {
+	pid_t		 up_pid;	/* the new forkd; 0: none under way */
+	int		 up_fd;		/* handshake socket to it; -1 */
+	char		 up_buf[512];	/* a partial line from it */
+	size_t		 up_len;
+	long long	 up_deadline;	/* ms: it must be ready by then */
+	pid_t		 up_handed;	/* the pid we handed over to; 0 */
 };
 
 /* The supervisor's state: one struct, no globals (STYLE.md). */
@@ -135,10 +161,79 @@ struct forkd {
 	struct child	*children;
 	size_t		 nchildren;
 	size_t		 maxchildren;
-	int		 sigfd;		/* signalfd: CHLD, HUP, TERM, INT */
+	int		 sigfd;		/* signalfd: CHLD, HUP, TERM, INT,
+					   USR1, USR2 */
+	int		 verbose;	/* -v */
+	int		 stop_ms;	/* -t: the drain's bound (ms) */
 	int		 stopping;
-	long long	 stop_deadline;	/* ms */
+	long long	 stop_deadline;	/* ms: TERM what is left */
+	long long	 kill_deadline;	/* ms: then KILL; 0 not yet */
+	long long	 started;	/* ms */
+	char		*exepath;	/* absolute path run on SIGUSR2 */
+	int		 upgrade_fd;	/* new forkd: handshake socket; -1 */
+	int		 upgrade_stderr; /* new forkd: stderr saved; -1 */
+	struct upgrade	 up;
 };
+
+/*
+ * main: start the drain (SIGTERM, or the hand-over after an upgrade):
+ * listeners closed, handlers holding a listener sent SIGTERM, forkd exits
+ * 0 once every handler has ended, or at the bound (-t), after a second
+ * SIGTERM and then SIGKILL to what is left.
+ */
+void	forkd_stop(struct forkd *f);
+
+/*
+ * upgrade (the old forkd's side): SIGUSR2 forks and executes f->exepath
+ * with the listeners' descriptors in FORKD_LISTENERS and a handshake
+ * socket in FORKD_UPGRADE; the old forkd serves on until the new one
+ * says it is ready, then gives up the pidfile and drains.
+ */
+void	upgrade_start(struct forkd *f);
+/* Read what the new forkd said on f->up.up_fd; hand over on "ready". */
+void	upgrade_read(struct forkd *f);
+/* Give up an upgrade whose new forkd was not ready in time. */
+void	upgrade_timeout(struct forkd *f);
+/* The new forkd (pid) exited with status before it was ready. */
+void	upgrade_reaped(struct forkd *f, int status);
+
+/*
+ * upgrade (the new forkd's side): before anything else in main(), note
+ * the executable's absolute path (argv0 through PATH), and when started by
+ * an upgrade, take the listeners and the handshake socket from the
+ * environment (removing the variables) and send what goes to stderr to
+ * the old forkd until upgrade_ready().
+ */
+void	upgrade_init(struct forkd *f, const char *argv0);
+/*
+ * path made absolute against the working directory, for what a forkd
+ * that daemon(3) moved to "/" passes to its successor. Returns a copy
+ * (malloc), or NULL when out of memory.
+ */
+char	*upgrade_abspath(const char *path);
+/* The start-up is past its errors: stderr is ours again. */
+void	upgrade_stderr(struct forkd *f);
+/*
+ * Tell the old forkd we serve, wait for it to release the pidfile (up to
+ * a few seconds), then take the pidfile. Returns 0, or -1 (logged) when
+ * the pidfile could not be taken.
+ */
+int	upgrade_ready(struct forkd *f);
+
+/*
+ * activate: systemd's socket activation (sd_listen_fds(3)): when
+ * LISTEN_PID is our pid, the LISTEN_FDS sockets from fd 3 on are
+ * inherited (listen_inherit) and the variables removed, so handlers never
+ * see them. Returns the number taken.
+ */
+int	activate_listen_fds(void);
+
+/* status: SIGUSR1, one log line per service and one per handler. */
+void	status_log(struct forkd *f);
+/* Count the exit of a handler of sep with wait(2) status. */
+void	status_exit(struct servtab *sep, int status);
+/* A reload keeps o's counters in its successor sep. */
+void	status_carry(struct servtab *sep, const struct servtab *o);
 
 /*
  * spawn: fork a handler for sep with fd as its fds 0 and 1 (a connected

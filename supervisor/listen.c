@@ -13,11 +13,151 @@
 #include <unistd.h>
 
 #include "forkd.h"
+#include "log.h"
+
+/*
+ * Sockets forkd was started with (an older forkd's listeners, systemd's),
+ * waiting for the service with their address: a table of this file alone,
+ * filled before the first listen_open() and emptied by
+ * listen_inherit_drop().
+ */
+#define LISTEN_INHERIT_MAX	256
+
+struct inherited {
+	int		 in_fd;		/* -1: taken */
+	int		 in_type;	/* SOCK_STREAM, SOCK_DGRAM */
+	struct sockaddr_storage in_addr;
+	socklen_t	 in_addrlen;
+	char		 in_from[16];	/* "upgrade", "systemd" */
+};
+
+static struct inherited listen_inherited[LISTEN_INHERIT_MAX];
+static int listen_ninherited;
+
+static int	listen_same_addr(const struct sockaddr_storage *,
+		    const struct sockaddr_storage *);
+static int	listen_adopt(struct servtab *);
+
+int
+listen_inherit(int fd, const char *from, char *err, size_t errlen)
+{
+	struct inherited *in;
+	socklen_t len;
+	int type;
+
+	if (listen_ninherited == LISTEN_INHERIT_MAX) {
+		snprintf(err, errlen, "%s: fd %d: more than %d sockets", from,
+		    fd, LISTEN_INHERIT_MAX);
+		close(fd);
+		return -1;
+	}
+	in = &listen_inherited[listen_ninherited];
+	memset(in, 0, sizeof(*in));
+	len = sizeof(type);
+	in->in_addrlen = sizeof(in->in_addr);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&in->in_addr,
+	    &in->in_addrlen) == -1 || (in->in_addr.ss_family != AF_INET &&
+	    in->in_addr.ss_family != AF_INET6)) {
+		snprintf(err, errlen, "%s: fd %d: not an IPv4 or IPv6 socket",
+		    from, fd);
+		close(fd);
+		return -1;
+	}
+	/* Ours now: not to leak into the handlers. */
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	in->in_fd = fd;
+	in->in_type = type;
+	strlcpy(in->in_from, from, sizeof(in->in_from));
+	listen_ninherited++;
+	return 0;
+}
+
+/* Same family, address and port. */
+static int
+listen_same_addr(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a,
+	    *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return a6->sin6_port == b6->sin6_port &&
+	    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+}
+
+/*
+ * Take the inherited socket bound where sep listens, by address, as
+ * sd_listen_fds(3) users and nginx's binary upgrade match them. Returns
+ * 1 when taken, 0 when there is none.
+ */
+static int
+listen_adopt(struct servtab *sep)
+{
+	struct inherited *in;
+	int i;
+
+	for (i = 0; i < listen_ninherited; i++) {
+		in = &listen_inherited[i];
+		if (in->in_fd == -1 || in->in_type != sep->se_socktype ||
+		    !listen_same_addr(&in->in_addr, &sep->se_addr))
+			continue;
+		/* systemd's Backlog= may be short: SOMAXCONN, as we bind. */
+		if (sep->se_socktype == SOCK_STREAM &&
+		    listen(in->in_fd, SOMAXCONN) == -1) {
+			log_warn("%s: listen on the %s socket", sep->se_name,
+			    in->in_from);
+			continue;
+		}
+		sep->se_fd = in->in_fd;
+		in->in_fd = -1;
+		log_debug("%s: socket from %s", sep->se_name, in->in_from);
+		return 1;
+	}
+	return 0;
+}
+
+int
+listen_inherit_drop(void)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct inherited *in;
+	int i, n = 0;
+
+	for (i = 0; i < listen_ninherited; i++) {
+		in = &listen_inherited[i];
+		if (in->in_fd == -1)
+			continue;
+		if (in->in_addr.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)
+			    &in->in_addr)->sin_addr, addr, sizeof(addr));
+		else
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
+			    &in->in_addr)->sin6_addr, addr, sizeof(addr));
+		log_warnx("%s: socket %s port %u (%s) matches no service: "
+		    "closed", in->in_from, addr, ntohs(((struct sockaddr_in *)
+		    &in->in_addr)->sin_port), in->in_type == SOCK_STREAM ?
+		    "stream" : "dgram");
+		close(in->in_fd);
+		in->in_fd = -1;
+		n++;
+	}
+	listen_ninherited = 0;
+	return n;
+}
 
 int
 listen_open(struct servtab *sep, char *err, size_t errlen)
 {
 	int fd, on = 1, e;
+
+	if (listen_adopt(sep))
+		return 0;
 
 	fd = socket(sep->se_family, sep->se_socktype | SOCK_CLOEXEC, 0);
 	if (fd == -1) {

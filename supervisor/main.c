@@ -4,8 +4,8 @@
  * Binds every listener first (a bind failure is an error before anything
  * detaches), then daemon(3), a pidfile, and one event loop: poll(2) over
  * the listeners, the children's stderr pipes and a signalfd(2) for
- * SIGCHLD, SIGHUP, SIGTERM and SIGINT. Signal handlers do nothing; the
- * loop acts (OpenSSH's server_accept_loop).
+ * SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1 and SIGUSR2. Signal handlers
+ * do nothing; the loop acts (OpenSSH's server_accept_loop).
  */
 #include <sys/types.h>
 #include <sys/signalfd.h>
@@ -33,7 +33,8 @@
 
 #define FORKD_CONF	PREFIX "/etc/forkd.conf"
 #define FORKD_PIDFILE	"/var/run/forkd.pid"
-#define FORKD_STOP_MS	5000	/* how long children get to exit on TERM */
+#define FORKD_STOP_MS	5000	/* -t: how long a drain may take */
+#define FORKD_KILL_MS	1000	/* then after a second TERM, KILL */
 #define FORKD_ACCEPTS	16	/* accepts per listener per loop turn */
 
 extern char **environ;
@@ -56,7 +57,8 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char usage[] = "forkd [-dnv] [-f config] [-p pidfile]\n";
+static const char usage[] =
+    "forkd [-dnv] [-f config] [-p pidfile] [-t seconds]\n";
 
 /*
  * Write the pidfile as one text line, "1234\n": pidfile_write(3) leaves
@@ -275,6 +277,7 @@ forkd_reconfig(struct forkd *f)
 		if (sep->se_ps != NULL)
 			persource_set(sep->se_ps, sep->se_maxperip,
 			    sep->se_maxcpm);
+		status_carry(sep, o);
 		o->se_fd = -1;
 		for (i = 0; i < f->nchildren; i++)
 			if (f->children[i].ch_sep == o)
@@ -329,19 +332,42 @@ forkd_reconfig(struct forkd *f)
 	log_info("reload: %s", f->conffile);
 }
 
-static void
+/*
+ * The drain: listeners close at once (new clients are refused, or wait in
+ * the backlog of a socket an upgraded forkd or systemd still holds);
+ * handlers holding a listener get SIGTERM, which for them means "stop
+ * accepting, finish the connections in hand, exit" (lib/drain.h); nowait
+ * handlers finish their one connection. At the bound (-t) what is left
+ * gets SIGTERM (a second one for the draining handlers, which ends them),
+ * then SIGKILL.
+ */
+void
 forkd_stop(struct forkd *f)
 {
 	struct servtab *sep;
+	size_t i;
 
 	if (f->stopping)
 		return;
 	f->stopping = 1;
-	f->stop_deadline = now_ms() + FORKD_STOP_MS;
+	f->stop_deadline = now_ms() + f->stop_ms;
+	f->kill_deadline = 0;
+	/* A new forkd still starting would serve on without us: stop it. */
+	if (f->up.up_pid != 0) {
+		log_warnx("stopping: ending pid %ld, the upgrade under way",
+		    (long)f->up.up_pid);
+		kill(f->up.up_pid, SIGTERM);
+		close(f->up.up_fd);
+		f->up.up_fd = -1;
+		f->up.up_pid = 0;
+	}
 	for (sep = f->services; sep != NULL; sep = sep->se_next)
 		listen_close(sep);
-	log_info("stopping: %zu children to end", f->nchildren);
-	spawn_signal(f, NULL, SIGTERM);
+	log_info("stopping: %zu children to end within %d ms", f->nchildren,
+	    f->stop_ms);
+	for (i = 0; i < f->nchildren; i++)
+		if (f->children[i].ch_listener)
+			kill(f->children[i].ch_pid, SIGTERM);
 }
 
 static void __attribute__((noreturn))
@@ -351,7 +377,7 @@ forkd_exit(struct forkd *f)
 
 	if (f->nchildren > 0) {
 		log_warnx("stopping: %zu children did not end in %d ms: "
-		    "killing them", f->nchildren, FORKD_STOP_MS);
+		    "killing them", f->nchildren, f->stop_ms + FORKD_KILL_MS);
 		spawn_signal(f, NULL, SIGKILL);
 		for (i = f->nchildren; i > 0; i--) {
 			waitpid(f->children[i - 1].ch_pid, NULL, 0);
@@ -360,7 +386,10 @@ forkd_exit(struct forkd *f)
 	}
 	if (f->pfh != NULL)
 		pidfile_remove(f->pfh);
-	log_info("stopped");
+	if (f->up.up_handed != 0)
+		log_info("stopped: pid %ld serves", (long)f->up.up_handed);
+	else
+		log_info("stopped");
 	exit(0);
 }
 
@@ -387,6 +416,12 @@ forkd_signals(struct forkd *f)
 			log_info("%s: stopping", strsignal(si.ssi_signo));
 			forkd_stop(f);
 			break;
+		case SIGUSR1:
+			status_log(f);
+			break;
+		case SIGUSR2:
+			upgrade_start(f);
+			break;
 		}
 	}
 	/* Signals coalesce: reap whatever has ended, whatever woke us. */
@@ -405,8 +440,16 @@ forkd_loop(struct forkd *f)
 	for (;;) {
 		now = now_ms();
 		if (f->stopping && (f->nchildren == 0 ||
-		    now >= f->stop_deadline))
+		    (f->kill_deadline != 0 && now >= f->kill_deadline)))
 			forkd_exit(f);
+		if (f->stopping && f->kill_deadline == 0 &&
+		    now >= f->stop_deadline) {
+			log_warnx("stopping: %zu children did not end in %d ms: "
+			    "SIGTERM", f->nchildren, f->stop_ms);
+			spawn_signal(f, NULL, SIGTERM);
+			f->kill_deadline = now + FORKD_KILL_MS;
+		}
+		upgrade_timeout(f);
 
 		/* Services disabled by the looping guard come back. */
 		for (sep = f->services; sep != NULL; sep = sep->se_next) {
@@ -421,12 +464,15 @@ forkd_loop(struct forkd *f)
 		timeout = 1000;
 		if ((w = pool_refill(f)) >= 0 && w < timeout)
 			timeout = w;
+		if (f->stopping && (w = (int)((f->kill_deadline != 0 ?
+		    f->kill_deadline : f->stop_deadline) - now)) < timeout)
+			timeout = w < 0 ? 0 : w;
 
 		nsvc = 0;
 		for (sep = f->services; sep != NULL; sep = sep->se_next)
 			nsvc++;
-		if (1 + nsvc + f->nchildren > maxpfd) {
-			maxpfd = 1 + nsvc + f->nchildren + 64;
+		if (2 + nsvc + f->nchildren > maxpfd) {
+			maxpfd = 2 + nsvc + f->nchildren + 64;
 			free(pfd);
 			free(psep);
 			pfd = calloc(maxpfd, sizeof(*pfd));
@@ -436,6 +482,9 @@ forkd_loop(struct forkd *f)
 		}
 		npfd = 0;
 		pfd[npfd].fd = f->sigfd;
+		pfd[npfd++].events = POLLIN;
+		/* The new forkd's handshake, while an upgrade is under way. */
+		pfd[npfd].fd = f->up.up_fd;
 		pfd[npfd++].events = POLLIN;
 		for (sep = f->services; sep != NULL; sep = sep->se_next) {
 			if (sep->se_fd == -1 || sep->se_mode == SE_PREFORK ||
@@ -472,10 +521,12 @@ forkd_loop(struct forkd *f)
 		for (i = nlisten; i < npfd; i++)
 			if (pfd[i].revents != 0 && pfd[i].fd != -1)
 				spawn_stderr(f, &f->children[i - nlisten]);
-		for (i = 1; i < nlisten; i++)
+		for (i = 2; i < nlisten; i++)
 			if (pfd[i].revents != 0 && psep[i]->se_fd != -1 &&
-			    !psep[i]->se_busy)
+			    !psep[i]->se_busy && !f->stopping)
 				forkd_accept(f, psep[i]);
+		if (pfd[1].revents != 0 && f->up.up_fd != -1)
+			upgrade_read(f);
 		if (pfd[0].revents & POLLIN)
 			forkd_signals(f);
 	}
@@ -505,10 +556,14 @@ main(int argc, char *argv[])
 	memset(&f, 0, sizeof(f));
 	f.conffile = FORKD_CONF;
 	f.sigfd = -1;
+	f.stop_ms = FORKD_STOP_MS;
+	f.started = now_ms();
+	/* Before setproctitle takes argv's memory over. */
+	upgrade_init(&f, argv[0]);
 	setproctitle_init(argc, argv, environ);
 	cli_init(argv, EXIT_USAGE);
 
-	while ((ch = getopt(argc, argv, "df:hnp:v")) != -1) {
+	while ((ch = getopt(argc, argv, "df:hnp:t:v")) != -1) {
 		switch (ch) {
 		case 'd':
 			f.debug = 1;
@@ -524,6 +579,10 @@ main(int argc, char *argv[])
 		case 'p':
 			f.pidpath = optarg;
 			break;
+		case 't':
+			f.stop_ms = (int)cli_number("-t", optarg, 0, 3600) *
+			    1000;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -535,6 +594,12 @@ main(int argc, char *argv[])
 		cli_usage(usage);
 	if (f.pidpath == NULL && !f.debug)
 		f.pidpath = FORKD_PIDFILE;
+	f.verbose = verbose;
+	/* daemon(3) moves to "/": a reload and an upgrade still find them. */
+	if ((f.conffile = upgrade_abspath(f.conffile)) == NULL ||
+	    (f.pidpath != NULL && (f.pidpath = upgrade_abspath(f.pidpath)) ==
+	    NULL))
+		err(1, "malloc");
 
 	if (conf_parse(f.conffile, &f.services, msg, sizeof(msg)) == -1) {
 		fputs(msg, stderr);
@@ -547,8 +612,11 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 
-	/* A second forkd on the same pidfile says who runs, and stops. */
-	if (f.pidpath != NULL) {
+	/*
+	 * A second forkd on the same pidfile says who runs, and stops. The
+	 * new forkd of an upgrade takes the pidfile when the old lets it go.
+	 */
+	if (f.pidpath != NULL && f.upgrade_fd == -1) {
 		f.pfh = pidfile_open(f.pidpath, 0644, &other);
 		if (f.pfh == NULL && errno == EINVAL &&
 		    forkd_pidfile_read(f.pidpath, &other) == 0)
@@ -560,6 +628,8 @@ main(int argc, char *argv[])
 			err(1, "pidfile %s", f.pidpath);
 		}
 	}
+	/* Sockets systemd bound for us are taken before any is bound. */
+	activate_listen_fds();
 	/* Bind everything before detaching: a failure is said here. */
 	for (sep = f.services; sep != NULL; sep = sep->se_next) {
 		if (listen_open(sep, msg, sizeof(msg)) == -1) {
@@ -580,6 +650,8 @@ main(int argc, char *argv[])
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
 		err(1, "sigprocmask");
 
@@ -593,9 +665,12 @@ main(int argc, char *argv[])
 		    f.debug ? " except on this terminal" : "");
 	/* FORKD_LOG is for forkd's handlers, never forkd's own log. */
 	unsetenv(LOG_ENV);
+	upgrade_stderr(&f);
 	log_init(f.debug, LOG_DAEMON, "forkd");
 	log_setverbose(verbose);
-	if (!f.debug && daemon(0, 0) == -1) {
+	listen_inherit_drop();
+	/* The new forkd of an upgrade runs detached already. */
+	if (!f.debug && f.upgrade_fd == -1 && daemon(0, 0) == -1) {
 		if (f.pfh != NULL)
 			pidfile_remove(f.pfh);
 		err(1, "daemon");
@@ -617,6 +692,13 @@ main(int argc, char *argv[])
 		    sep->se_user);
 	}
 	setproctitle("%s", f.conffile);
-	log_info("started: %d services from %s", n, f.conffile);
+	if (f.upgrade_fd != -1) {
+		/* Our pools first: the old handlers drain once we say so. */
+		pool_refill(&f);
+		upgrade_ready(&f);
+		log_info("started: %d services from %s, upgraded in place", n,
+		    f.conffile);
+	} else
+		log_info("started: %d services from %s", n, f.conffile);
 	forkd_loop(&f);
 }

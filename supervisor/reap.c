@@ -60,6 +60,10 @@ reap_children(struct forkd *f)
 			continue;
 		if (pid <= 0)
 			break;
+		if (pid == f->up.up_pid) {
+			upgrade_reaped(f, status);
+			continue;
+		}
 		if ((ch = spawn_find(f, pid)) == NULL) {
 			log_debug("pid %ld: not ours, reaped", (long)pid);
 			continue;
@@ -73,6 +77,7 @@ reap_children(struct forkd *f)
 			    (n = persource_reap(sep->se_ps, pid)) > 0)
 				log_debug("%s: pid %ld held %d per-source "
 				    "slots: freed", ch->ch_name, (long)pid, n);
+			status_exit(sep, status);
 			switch (sep->se_mode) {
 			case SE_WAIT:
 				/* The socket is forkd's to poll again. */

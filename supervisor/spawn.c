@@ -55,6 +55,7 @@ child_add(struct forkd *f, pid_t pid, struct servtab *sep, int errfd)
 	strlcpy(ch->ch_name, sep->se_name, sizeof(ch->ch_name));
 	ch->ch_errfd = errfd;
 	ch->ch_started = now_ms();
+	ch->ch_listener = sep->se_mode != SE_NOWAIT;
 	return ch;
 }
 
@@ -409,5 +410,6 @@ spawn_handler(struct forkd *f, struct servtab *sep, int fd,
 	}
 	sep->se_nchild++;
 	spawn_started(sep, pid, peer);
+	sep->se_nspawned++;
 	return pid;
 }
