@@ -377,7 +377,7 @@ forkd_exit(struct forkd *f)
 
 	if (f->nchildren > 0) {
 		log_warnx("stopping: %zu children did not end in %d ms: "
-		    "killing them", f->nchildren, f->stop_ms + FORKD_KILL_MS);
+		    "killing them", f->nchildren, f->stop_ms);
 		spawn_signal(f, NULL, SIGKILL);
 		for (i = f->nchildren; i > 0; i--) {
 			waitpid(f->children[i - 1].ch_pid, NULL, 0);
@@ -444,8 +444,9 @@ forkd_loop(struct forkd *f)
 			forkd_exit(f);
 		if (f->stopping && f->kill_deadline == 0 &&
 		    now >= f->stop_deadline) {
-			log_warnx("stopping: %zu children did not end in %d ms: "
-			    "SIGTERM", f->nchildren, f->stop_ms);
+			log_warnx("stopping: %zu children still run at the "
+			    "bound of %d ms: SIGTERM", f->nchildren,
+			    f->stop_ms);
 			spawn_signal(f, NULL, SIGTERM);
 			f->kill_deadline = now + FORKD_KILL_MS;
 		}
