@@ -1,0 +1,162 @@
+#!/usr/bin/perl
+# forkd's drain (SIGTERM, forkd.8 SIGNALS): the listeners close at once, so
+# new clients are refused; the connections that prefork handlers (echod,
+# smtpd, httpd) and a nowait handler hold finish their exchange, each
+# ended by the client or the protocol, none reset; forkd exits 0. A
+# connection that outlives the bound (-t) is ended by it. SIGUSR1 logs one
+# line per service and per handler.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Forkd qw(build forkd_start forkd_stop wait_log wait_port connect_tcp
+    need_root free_port log_lines slurp read_lines read_n wait_exit);
+use Errno qw(ECONNRESET);
+use IO::Select;
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+need_root();
+for my $p (qw(echod smtpd httpd)) {
+	plan skip_all => "build/$p is not built" unless -x build($p);
+}
+plan tests => 27;
+
+my ($pe, $ps, $ph, $pn) = (free_port(), free_port(), free_port(),
+    free_port());
+my $dir = Forkd::tmpdir();
+chmod(0755, $dir);
+my $spool = "$dir/spool";
+mkdir($spool) or die "$spool: $!";
+chown(scalar(getpwnam('nobody')), -1, $spool);
+my $root = "$dir/www";
+mkdir($root) or die "$root: $!";
+Forkd::spit("$root/index.html", "drained page\n");
+my ($echod, $smtpd, $httpd) = map { build($_) } qw(echod smtpd httpd);
+
+my $f = forkd_start(dir => $dir, args => ['-t', '20'], conf => <<"CONF",
+127.0.0.1:$pe stream tcp prefork.2 nobody $echod echod -t
+127.0.0.1:$ps stream tcp prefork.2 nobody $smtpd smtpd -m $spool
+127.0.0.1:$ph stream tcp prefork.2 nobody $httpd httpd -r $root -k 30
+127.0.0.1:$pn stream tcp nowait nobody /bin/cat cat
+CONF
+    wait_ports => [$pe, $ps, $ph, $pn]);
+ok(wait_log($f->{sl}, qr/started: 4 services/), 'forkd started');
+
+# Reads until EOF (or 5 s); returns (bytes, 1 if it ended by a reset).
+sub to_eof {
+	my ($s) = @_;
+	my ($got, $reset, $sel) = ('', 0, IO::Select->new($s));
+	while ($sel->can_read(5)) {
+		my $r = sysread($s, my $buf, 65536);
+		if (!defined $r) { $reset = $! == ECONNRESET; last }
+		last if $r == 0;
+		$got .= $buf;
+	}
+	return ($got, $reset);
+}
+
+# Connections in hand, each halfway through its exchange.
+my $e = connect_tcp($pe);
+syswrite($e, "one\n");
+is(read_n($e, 4), "one\n", 'echo: the first line is echoed');
+
+my $m = connect_tcp($ps);
+like(read_lines($m, 1), qr/^220 /, 'smtp: greeting');
+syswrite($m, "HELO drain\r\nMAIL FROM:<a\@drain>\r\nRCPT TO:<b\@drain>\r\n");
+like(read_lines($m, 3), qr/^250 .*\r\n250 .*\r\n250 .*\r\n\z/,
+    'smtp: HELO, MAIL, RCPT accepted');
+
+my $h = connect_tcp($ph);
+syswrite($h, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+my $first = read_n($h, 1);
+my $sel = IO::Select->new($h);
+while ($first !~ /drained page\n/ && $sel->can_read(5)) {
+	sysread($h, my $buf, 65536) or last;
+	$first .= $buf;
+}
+like($first, qr/^HTTP\/1.1 200 .*drained page\n\z/s,
+    'http: the first response, kept alive');
+unlike($first, qr/Connection: close/i, '... with no Connection: close');
+
+my $n = connect_tcp($pn);
+syswrite($n, "nowait\n");
+is(read_n($n, 7), "nowait\n", 'nowait: cat echoes');
+
+# SIGUSR1 first: the state of every service and handler.
+kill('USR1', $f->{pid});
+ok(wait_log($f->{sl}, qr/status: forkd pid $f->{pid} up \d+ s, 4 services, 7 handlers/),
+    'SIGUSR1: a line for forkd');
+ok(wait_log($f->{sl}, qr/status: \Q127.0.0.1:$pe\E\/tcp: prefork\.2, listening, handlers 2, spawned 2, exits none/),
+    'SIGUSR1: a line per service: mode, state, handlers, spawns, exits');
+ok(wait_log($f->{sl}, qr/status: \Q127.0.0.1:$pn\E\/tcp: nowait\.\d+, listening, handlers 1, spawned 2, exits 0:1$/),
+    'SIGUSR1: ... the nowait service, the exit of the probe wait_ports made');
+my @hl = grep { /status: \Q127.0.0.1:$ps\E\/tcp: pid \d+ age \d+\.\d{3} s/ }
+    log_lines($f->{sl});
+is(scalar(@hl), 2, 'SIGUSR1: a line per handler, with its pid and age');
+
+# The drain.
+kill('TERM', $f->{pid});
+ok(wait_log($f->{sl}, qr/stopping: 7 children to end within 20000 ms/),
+    'SIGTERM: forkd drains');
+my $refused = 0;
+for my $p ($pe, $ps, $ph, $pn) {
+	my $end = time + 5;
+	my $c;
+	while (($c = connect_tcp($p)) && time < $end) {
+		close($c);
+		sleep(0.05);
+	}
+	$refused++ unless $c;
+}
+is($refused, 4, 'SIGTERM: new connections are refused on every port');
+
+syswrite($e, "two\n");
+is(read_n($e, 4), "two\n", 'echo: the held connection still echoes');
+syswrite($e, ".\n");
+my ($rest, $reset) = to_eof($e);
+is($rest, ".\n", 'echo: the terminator ends it');
+ok(!$reset, 'echo: closed, not reset');
+
+syswrite($m, "DATA\r\n");
+like(read_lines($m, 1), qr/^354 /, 'smtp: DATA after the drain began');
+syswrite($m, "Subject: drain\r\n\r\nheld through SIGTERM\r\n.\r\nQUIT\r\n");
+($rest, $reset) = to_eof($m);
+like($rest, qr/^250 .*\r\n221 .*\r\n\z/, 'smtp: 250 for the message, 221 for QUIT');
+ok(!$reset, 'smtp: closed, not reset');
+like(slurp("$spool/mailbox") // '', qr/held through SIGTERM/,
+    'smtp: the message is in the mailbox');
+
+syswrite($h, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+($rest, $reset) = to_eof($h);
+like($rest, qr/^HTTP\/1.1 200 .*Connection: close\r\n.*drained page\n\z/s,
+    'http: the next request is served, with Connection: close');
+ok(!$reset, 'http: closed, not reset');
+
+syswrite($n, "still\n");
+is(read_n($n, 6), "still\n", 'nowait: the held connection still works');
+shutdown($n, 1);
+($rest, $reset) = to_eof($n);
+ok($rest eq '' && !$reset, 'nowait: ends with its client');
+
+my $st = wait_exit($f->{pid}, 10);
+is($st, 0, 'forkd exits 0 once every connection has ended');
+$f->{pid} = 0;
+
+# The bound: a client that never ends its echo is ended at -t.
+{
+	my $p = free_port();
+	my $g = forkd_start(args => ['-t', '1'],
+	    conf => "127.0.0.1:$p stream tcp prefork.1 nobody $echod echod -t\n",
+	    wait_ports => [$p]);
+	my $c = connect_tcp($p);
+	syswrite($c, "x\n");
+	read_n($c, 2);
+	kill('TERM', $g->{pid});
+	is(wait_exit($g->{pid}, 10), 0, 'bound: forkd exits 0');
+	$g->{pid} = 0;
+	ok(wait_log($g->{sl}, qr/1 children still run at the bound of 1000 ms: SIGTERM/),
+	    'bound: the handler still holding a connection is ended');
+	forkd_stop($g);
+}
+forkd_stop($f);
