@@ -20,7 +20,7 @@ need_root();
 for my $p (qw(echod smtpd httpd)) {
 	plan skip_all => "build/$p is not built" unless -x build($p);
 }
-plan tests => 27;
+plan tests => 28;
 
 my ($pe, $ps, $ph, $pn) = (free_port(), free_port(), free_port(),
     free_port());
@@ -83,7 +83,10 @@ my $n = connect_tcp($pn);
 syswrite($n, "nowait\n");
 is(read_n($n, 7), "nowait\n", 'nowait: cat echoes');
 
-# SIGUSR1 first: the state of every service and handler.
+# SIGUSR1 first: the state of every service and handler (once the cat
+# that wait_ports' probe started has ended).
+ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$pn\E\/tcp: pid \d+ exited 0/),
+    'nowait: the probe\'s handler exited');
 kill('USR1', $f->{pid});
 ok(wait_log($f->{sl}, qr/status: forkd pid $f->{pid} up \d+ s, 4 services, 7 handlers/),
     'SIGUSR1: a line for forkd');
@@ -119,7 +122,8 @@ is($rest, ".\n", 'echo: the terminator ends it');
 ok(!$reset, 'echo: closed, not reset');
 
 syswrite($m, "DATA\r\n");
-like(read_lines($m, 1), qr/^354 /, 'smtp: DATA after the drain began');
+like(read_lines($m, 1), qr/^354 /, 'smtp: DATA after the drain began')
+    or diag(join("\n", log_lines($f->{sl})));
 syswrite($m, "Subject: drain\r\n\r\nheld through SIGTERM\r\n.\r\nQUIT\r\n");
 ($rest, $reset) = to_eof($m);
 like($rest, qr/^250 .*\r\n221 .*\r\n\z/, 'smtp: 250 for the message, 221 for QUIT');
