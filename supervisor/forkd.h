@@ -66,6 +66,8 @@ struct servtab {
 	long long	 se_next_spawn;	/* prefork: no spawn before (ms) */
 	int		 se_matched;	/* reconfiguration bookkeeping */
 	struct persource *se_ps;	/* per-source table; NULL: none yet */
+	int		 se_inherited;	/* the socket came from an older forkd
+					   or systemd (listen_inherit) */
 	/* Counters for SIGUSR1 (status.c), kept across reloads. */
 	unsigned long	 se_nspawned;	/* handlers started */
 	unsigned long	 se_exits[256];	/* exits by status */

@@ -115,6 +115,7 @@ listen_adopt(struct servtab *sep)
 			continue;
 		}
 		sep->se_fd = in->in_fd;
+		sep->se_inherited = 1;
 		in->in_fd = -1;
 		log_debug("%s: socket from %s", sep->se_name, in->in_from);
 		return 1;

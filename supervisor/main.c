@@ -133,8 +133,14 @@ forkd_blocking(struct servtab *sep)
 		return;
 	if (sep->se_mode == SE_NOWAIT)
 		fl |= O_NONBLOCK;
-	else
+	else if (!sep->se_inherited)
 		fl &= ~O_NONBLOCK;
+	/*
+	 * An inherited socket is left as its holders have it: the old
+	 * forkd's handlers (echod, httpd) made it non-blocking and still
+	 * accept on it while they drain; made blocking, one of them could
+	 * sleep in accept(2) with its drain signal blocked.
+	 */
 	fcntl(sep->se_fd, F_SETFL, fl);
 }
 
