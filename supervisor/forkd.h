@@ -66,8 +66,8 @@ struct servtab {
 	long long	 se_next_spawn;	/* prefork: no spawn before (ms) */
 	int		 se_matched;	/* reconfiguration bookkeeping */
 	struct persource *se_ps;	/* per-source table; NULL: none yet */
-	int		 se_inherited;	/* the socket came from an older forkd
-					   or systemd (listen_inherit) */
+	const char	*se_inherited;	/* the socket came from "upgrade" (an
+					   older forkd) or "systemd"; NULL */
 	/* Counters for SIGUSR1 (status.c), kept across reloads. */
 	unsigned long	 se_nspawned;	/* handlers started */
 	unsigned long	 se_exits[256];	/* exits by status */
@@ -120,7 +120,7 @@ void	listen_close(struct servtab *sep);
  * Take fd, a socket bound by someone else (an older forkd handing over
  * its listeners on SIGUSR2, or systemd's socket activation), for a
  * service with its address, port and socket type; from is for messages
- * ("upgrade", "systemd"). listen_open() uses such a socket rather than
+ * ("upgrade", "systemd", a string that stays). listen_open() uses such a socket rather than
  * bind a new one. Returns 0, or -1 when fd is no bound socket (fd is
  * then closed and a message is in err).
  */

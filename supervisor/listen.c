@@ -28,7 +28,7 @@ struct inherited {
 	int		 in_type;	/* SOCK_STREAM, SOCK_DGRAM */
 	struct sockaddr_storage in_addr;
 	socklen_t	 in_addrlen;
-	char		 in_from[16];	/* "upgrade", "systemd" */
+	const char	*in_from;	/* "upgrade", "systemd" */
 };
 
 static struct inherited listen_inherited[LISTEN_INHERIT_MAX];
@@ -68,7 +68,7 @@ listen_inherit(int fd, const char *from, char *err, size_t errlen)
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	in->in_fd = fd;
 	in->in_type = type;
-	strlcpy(in->in_from, from, sizeof(in->in_from));
+	in->in_from = from;
 	listen_ninherited++;
 	return 0;
 }
@@ -115,9 +115,8 @@ listen_adopt(struct servtab *sep)
 			continue;
 		}
 		sep->se_fd = in->in_fd;
-		sep->se_inherited = 1;
+		sep->se_inherited = in->in_from;
 		in->in_fd = -1;
-		log_debug("%s: socket from %s", sep->se_name, in->in_from);
 		return 1;
 	}
 	return 0;

@@ -694,9 +694,11 @@ main(int argc, char *argv[])
 		char mode[32];
 
 		n++;
-		log_info("%s: listening, %s, %s as %s", sep->se_name,
+		log_info("%s: listening, %s, %s as %s%s%s", sep->se_name,
 		    mode_name(sep, mode, sizeof(mode)), sep->se_program,
-		    sep->se_user);
+		    sep->se_user, sep->se_inherited != NULL ?
+		    ", socket from " : "", sep->se_inherited != NULL ?
+		    sep->se_inherited : "");
 	}
 	setproctitle("%s", f.conffile);
 	if (f.upgrade_fd != -1) {
