@@ -11,7 +11,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Forkd qw(build forkd_start forkd_stop wait_log wait_port connect_tcp
     need_root free_port log_lines slurp spit read_n wait_exit syslog_start
-    syslog_wrap);
+    syslog_wrap run_cmd);
 use IO::Select;
 use POSIX qw(:sys_wait_h);
 use Test::More;
@@ -21,7 +21,7 @@ need_root();
 for my $p (qw(echod httpd)) {
 	plan skip_all => "build/$p is not built" unless -x build($p);
 }
-plan tests => 21;
+plan tests => 27;
 
 my ($pe, $ph) = (free_port(), free_port());
 my $dir = Forkd::tmpdir();
@@ -176,6 +176,35 @@ spit($f->{conf}, $conf);
 	close($c) if $c;
 	kill('TERM', $pid);
 	wait_exit($pid, 10);
+	kill('TERM', $sl->{pid});
+}
+
+# The rc script's upgrade.
+{
+	my $d = Forkd::tmpdir();
+	chmod(0755, $d);
+	my $sl = syslog_start($d);
+	my $p = free_port();
+	spit("$d/forkd.conf", "127.0.0.1:$p stream tcp prefork.1 nobody $echod echod -t\n");
+	local %ENV = (%ENV, FORKD => build('forkd'),
+	    FORKD_CONF => "$d/forkd.conf", FORKD_PIDFILE => "$d/forkd.pid");
+	my $rc = "$FindBin::Bin/../etc/rc.d/forkd";
+	my ($st, $out) = run_cmd(undef, syslog_wrap($sl), 'sh', $rc, 'start');
+	like($out, qr/^forkd: started \(pid (\d+)\)$/m, 'rc: started');
+	my ($a) = $out =~ /pid (\d+)/;
+	($st, $out) = run_cmd(undef, 'sh', $rc, 'upgrade');
+	is($st, 0, 'rc: upgrade exits 0');
+	like($out, qr/^forkd: upgraded \(pid $a, now pid (\d+)\)$/m,
+	    'rc: upgrade names the old pid and the new one');
+	my ($b) = $out =~ /now pid (\d+)/;
+	($st, $out) = run_cmd(undef, 'sh', $rc, 'status');
+	like($out, qr/^forkd is running \(pid $b\)$/m, 'rc: status names the new forkd');
+	my $c = connect_tcp($p);
+	syswrite($c, "rc\n") if $c;
+	is($c ? read_n($c, 3) : undef, "rc\n", 'rc: the upgraded forkd serves');
+	close($c) if $c;
+	($st, $out) = run_cmd(undef, 'sh', $rc, 'stop');
+	like($out, qr/^forkd: stopped \(pid $b\)$/m, 'rc: stop stops the new forkd');
 	kill('TERM', $sl->{pid});
 }
 
