@@ -554,7 +554,7 @@ conf_same_handler(const struct servtab *a, const struct servtab *b)
 	return 1;
 }
 
-static const char *
+const char *
 conf_mode_name(const struct servtab *sep, char *buf, size_t len)
 {
 	size_t n;

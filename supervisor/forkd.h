@@ -101,6 +101,11 @@ int	conf_parse(const char *path, struct servtab **list, char *err,
 	    size_t errlen);
 /* Free a list from conf_parse(). */
 void	conf_free(struct servtab *list);
+/*
+ * The mode field as forkd.conf writes it ("prefork.8", "nowait.256/0/0/2",
+ * "wait.0+proxy") into buf (len bytes). Returns buf.
+ */
+const char *conf_mode_name(const struct servtab *sep, char *buf, size_t len);
 /* Print a list as forkd -n shows it, one service a line. */
 void	conf_print(FILE *fp, const struct servtab *list);
 /* 1 if a and b listen on the same address, port, socktype and proto. */

@@ -5,7 +5,7 @@
  *
  *   status: forkd pid 812 up 3600 s, 4 services, 11 handlers, config F
  *   status: SERVICE: MODE, STATE, handlers N, spawned N, exits 0:N 1:N,
- *       killed SIG:N, refused N
+ *       killed SIG:N, refused N per source
  *   status: SERVICE: pid 840 age 12.345 s
  */
 #include <sys/types.h>
@@ -19,11 +19,11 @@
 
 #include "forkd.h"
 #include "log.h"
+#include "persource.h"
 
 /* Room for a service's line: its counters are bounded in number. */
 #define STATUS_LINE	1024
 
-static size_t	status_mode(const struct servtab *, char *, size_t);
 static size_t	status_state(const struct servtab *, long long, char *,
 		    size_t);
 static size_t	status_exits(const struct servtab *, char *, size_t);
@@ -44,25 +44,6 @@ status_append(char *buf, size_t len, size_t *off, const char *fmt, ...)
 	va_end(ap);
 	if (n > 0)
 		*off += (size_t)n < len - *off ? (size_t)n : len - *off - 1;
-}
-
-static size_t
-status_mode(const struct servtab *sep, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	switch (sep->se_mode) {
-	case SE_PREFORK:
-		status_append(buf, len, &off, "prefork.%d", sep->se_max);
-		break;
-	case SE_WAIT:
-		status_append(buf, len, &off, "wait.%d", sep->se_max);
-		break;
-	case SE_NOWAIT:
-		status_append(buf, len, &off, "nowait.%d", sep->se_max);
-		break;
-	}
-	return off;
 }
 
 /* listening, busy (a wait handler holds the socket), disabled, closed */
@@ -116,17 +97,20 @@ status_exits(const struct servtab *sep, char *buf, size_t len)
 
 /*
  * Per-source refusals (FreeBSD inetd's max-child-per-ip and
- * max-connections-per-ip-per-minute) are counted where those limits are
- * enforced; their count belongs here, as ", refused N". Nothing is
- * counted until then.
+ * max-connections-per-ip-per-minute), counted in the service's table by
+ * forkd and its handlers alike: ", refused N" when the service has a
+ * per-source limit.
  */
 static size_t
 status_refused(const struct servtab *sep, char *buf, size_t len)
 {
-	(void)sep;
-	(void)len;
+	size_t off = 0;
+
 	buf[0] = '\0';
-	return 0;
+	if (sep->se_ps != NULL)
+		status_append(buf, len, &off, ", refused %lu per source",
+		    persource_refusals(sep->se_ps));
+	return off;
 }
 
 void
@@ -134,7 +118,7 @@ status_log(struct forkd *f)
 {
 	struct servtab *sep;
 	struct child *ch;
-	char line[STATUS_LINE], mode[32], state[64], exits[STATUS_LINE / 2],
+	char line[STATUS_LINE], mode[64], state[64], exits[STATUS_LINE / 2],
 	    refused[64];
 	long long now = now_ms();
 	size_t i;
@@ -150,7 +134,7 @@ status_log(struct forkd *f)
 		log_info("status: upgrade under way: new forkd pid %ld",
 		    (long)f->up.up_pid);
 	for (sep = f->services; sep != NULL; sep = sep->se_next) {
-		status_mode(sep, mode, sizeof(mode));
+		conf_mode_name(sep, mode, sizeof(mode));
 		status_state(sep, now, state, sizeof(state));
 		status_exits(sep, exits, sizeof(exits));
 		status_refused(sep, refused, sizeof(refused));

@@ -20,7 +20,7 @@ need_root();
 for my $p (qw(echod smtpd httpd)) {
 	plan skip_all => "build/$p is not built" unless -x build($p);
 }
-plan tests => 28;
+plan tests => 31;
 
 my ($pe, $ps, $ph, $pn) = (free_port(), free_port(), free_port(),
     free_port());
@@ -164,3 +164,22 @@ $f->{pid} = 0;
 	forkd_stop($g);
 }
 forkd_stop($f);
+
+# SIGUSR1 counts a service's per-source refusals.
+{
+	my $p = free_port();
+	my $g = forkd_start(conf => "127.0.0.1:$p stream tcp nowait/0/0/1 nobody /bin/cat cat\n");
+	ok(wait_log($g->{sl}, qr/started: 1 services/), 'per source: forkd started');
+	my $one = connect_tcp($p);
+	syswrite($one, "held\n");
+	read_n($one, 5);
+	my $two = connect_tcp($p);
+	ok(wait_log($g->{sl}, qr/refused: max-child-per-ip 1/),
+	    'per source: a second connection from the address is refused');
+	kill('USR1', $g->{pid});
+	ok(wait_log($g->{sl}, qr/status: \Q127.0.0.1:$p\E\/tcp: nowait\.\d+\/0\/0\/1, listening, handlers \d, spawned 2, .*, refused 1 per source$/),
+	    'SIGUSR1: the service line says the mode as written and the refusal');
+	close($one);
+	close($two) if $two;
+	forkd_stop($g);
+}
