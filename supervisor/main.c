@@ -363,7 +363,8 @@ forkd_stop(struct forkd *f)
 		log_warnx("stopping: ending pid %ld, the upgrade under way",
 		    (long)f->up.up_pid);
 		kill(f->up.up_pid, SIGTERM);
-		close(f->up.up_fd);
+		if (f->up.up_fd != -1)
+			close(f->up.up_fd);
 		f->up.up_fd = -1;
 		f->up.up_pid = 0;
 	}
