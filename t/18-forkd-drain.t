@@ -20,7 +20,7 @@ need_root();
 for my $p (qw(echod smtpd httpd)) {
 	plan skip_all => "build/$p is not built" unless -x build($p);
 }
-plan tests => 31;
+plan tests => 36;
 
 my ($pe, $ps, $ph, $pn) = (free_port(), free_port(), free_port(),
     free_port());
@@ -164,6 +164,26 @@ $f->{pid} = 0;
 	forkd_stop($g);
 }
 forkd_stop($f);
+
+# A wait handler on a stream socket (it accepts, as a pool does) drains too.
+{
+	my $p = free_port();
+	my $g = forkd_start(args => ['-t', '20'],
+	    conf => "127.0.0.1:$p stream tcp wait nobody $echod echod -t\n");
+	ok(wait_log($g->{sl}, qr/started: 1 services/), 'wait: forkd started');
+	my $c = connect_tcp($p);
+	syswrite($c, "w1\n");
+	is(read_n($c, 3), "w1\n", 'wait: the handler echoes');
+	kill('TERM', $g->{pid});
+	ok(wait_log($g->{sl}, qr/stopping: 1 children/), 'wait: SIGTERM');
+	syswrite($c, "w2\n.\n");
+	my ($rest, $reset) = to_eof($c);
+	is($rest . ($reset ? ' reset' : ''), "w2\n.\n",
+	    'wait: the held connection finishes, no reset');
+	is(wait_exit($g->{pid}, 20), 0, 'wait: forkd exits 0');
+	$g->{pid} = 0;
+	forkd_stop($g);
+}
 
 # SIGUSR1 counts a service's per-source refusals.
 {
