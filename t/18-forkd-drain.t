@@ -1,10 +1,11 @@
 #!/usr/bin/perl
 # forkd's drain (SIGTERM, forkd.8 SIGNALS): the listeners close at once, so
 # new clients are refused; the connections that prefork handlers (echod,
-# smtpd, httpd) and a nowait handler hold finish their exchange, each
-# ended by the client or the protocol, none reset; forkd exits 0. A
-# connection that outlives the bound (-t) is ended by it. SIGUSR1 logs one
-# line per service and per handler.
+# smtpd, httpd), a wait handler and a nowait handler hold finish their
+# exchange, each ended by the client or the protocol, none reset; forkd
+# exits 0. A connection that outlives the bound (-t) is ended by it.
+# SIGUSR1 logs one line per service and per handler, with spawns, exits by
+# status and per-source refusals.
 use strict;
 use warnings;
 use FindBin;
