@@ -2,7 +2,9 @@
 # forkd's binary upgrade (SIGUSR2, forkd.8): under a steady load of echo
 # and HTTP clients against prefork echod and httpd, forkd executes its
 # binary anew keeping the listeners: no connection fails, the pidfile
-# names the new forkd, which serves, and the old one drains and exits 0.
+# names the new forkd, which serves, and the old one drains and exits 0,
+# its handlers finishing the connections they held (an echo goes on, a
+# kept-alive HTTP connection gets one last response).
 # An upgrade that cannot start (a config with errors, a program that is
 # gone) leaves the running forkd serving, and says why.
 use strict;
@@ -21,7 +23,7 @@ need_root();
 for my $p (qw(echod httpd)) {
 	plan skip_all => "build/$p is not built" unless -x build($p);
 }
-plan tests => 27;
+plan tests => 31;
 
 my ($pe, $ph) = (free_port(), free_port());
 my $dir = Forkd::tmpdir();
@@ -101,11 +103,36 @@ if ($loader == 0) {
 }
 push @Forkd::STARTED, $loader;
 
+# Connections held by the old handlers across the upgrade.
+my $ke = connect_tcp($pe);
+syswrite($ke, "held 1\n");
+my $held1 = read_n($ke, 7);
+my $kh = connect_tcp($ph);
+syswrite($kh, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+my $first = '';
+my $ksel = IO::Select->new($kh);
+while ($first !~ /upgraded page\n/ && $ksel->can_read(5)) {
+	sysread($kh, my $buf, 65536) or last;
+	$first .= $buf;
+}
+
 sleep(1.5);
 kill('USR2', $old);
 my $new = pid_other_than($old);
 ok($new, 'SIGUSR2: the pidfile names a new forkd');
 push @Forkd::STARTED, $new if $new;
+ok(wait_log($f->{sl}, qr/forkd\[$old\]: upgrade: pid \d+ serves now/),
+    'SIGUSR2: the old forkd hands over');
+# The old handlers finish what they hold: the echo goes on, the kept-alive
+# HTTP connection gets its next response, its last.
+syswrite($ke, "held 2\n.\n");
+is($held1 . to_eof($ke), "held 1\nheld 2\n.\n",
+    'the echo connection held across the upgrade finishes');
+syswrite($kh, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+my $second = to_eof($kh);
+like($first, qr/^HTTP\/1.1 200 /, 'the kept-alive HTTP connection: a first response');
+like($second, qr/^HTTP\/1.1 200 .*Connection: close\r\n.*upgraded page\n\z/s,
+    '... and after the hand-over its last, with Connection: close');
 is(wait_exit($old, 15), 0, 'SIGUSR2: the old forkd drains and exits 0');
 $f->{pid} = 0;
 ok($new && kill(0, $new), 'SIGUSR2: the new forkd runs');
