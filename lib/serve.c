@@ -43,7 +43,7 @@ static void	serve_setup(const struct serve_handler *);
 static int	serve_proxy(int, struct serve_peer *);
 static int	serve_admit(int, const struct serve_peer *);
 static void	serve_refuse(int);
-/* SIGHUP, the supervisor's death (see serve.h), has arrived. */
+/* SIGHUP (the supervisor's death) or SIGTERM (a drain) has arrived. */
 static volatile sig_atomic_t serve_hup;
 /*
  * While serve_sequential() serves a connection, SIGHUP is let in and its
@@ -407,8 +407,7 @@ serve_onhup(int sig)
 {
 	int lfd = serve_seq_lfd;
 
-	(void)sig;
-	serve_hup = 1;
+	serve_hup = sig;
 	if (lfd != -1) {
 		serve_seq_lfd = -1;
 		if (serve_seq_fd1)
@@ -431,14 +430,26 @@ serve_hup_init(void)
 
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
+	sigaddset(&hup, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &hup, &serve_waitmask) == -1)
 		return;
 	sigdelset(&serve_waitmask, SIGHUP);
+	sigdelset(&serve_waitmask, SIGTERM);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = serve_onhup;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGHUP, &sa, NULL) == -1) {
+		sigprocmask(SIG_SETMASK, &serve_waitmask, NULL);
+		return;
+	}
+	/*
+	 * SIGTERM, forkd's drain and the end of its upgrade, is the same
+	 * stop; a second SIGTERM, what a supervisor sends when its bound for
+	 * the drain has passed, takes the default action (SA_RESETHAND).
+	 */
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	if (sigaction(SIGTERM, &sa, NULL) == -1) {
 		sigprocmask(SIG_SETMASK, &serve_waitmask, NULL);
 		return;
 	}
@@ -449,6 +460,12 @@ int
 serve_stopping(void)
 {
 	return serve_hup != 0;
+}
+
+const char *
+serve_stop_reason(void)
+{
+	return serve_hup == SIGTERM ? "SIGTERM, draining" : "supervisor gone";
 }
 
 const sigset_t *
@@ -514,7 +531,8 @@ serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 		if (serve_stopping()) {
 			if (listening)
 				serve_close_listener(lfd);
-			log_info("supervisor gone: no more connections, exiting");
+			log_info("%s: no more connections, exiting",
+			    serve_stop_reason());
 			return 0;
 		}
 		if ((fl = fcntl(lfd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))

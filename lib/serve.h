@@ -146,29 +146,36 @@ int	serve_write_all(int fd, const void *buf, size_t len, int timeout_ms);
 long long serve_now_ms(void);
 
 /*
- * The supervisor's death. forkd gives a handler that holds a listener or
- * a bound datagram socket SIGHUP as its parent-death signal (prctl(2)
- * PR_SET_PDEATHSIG): with forkd gone nobody would stop it, and it would
- * keep the port from a new forkd. serve_main() blocks SIGHUP for those
- * two kinds and lets it in only inside serve_poll() and the wait of
- * serve_sigmask(), so it can never cut a read or a write in the middle
- * of a connection. Then the handler stops accepting
- * (serve_close_listener()), finishes the connections it is serving
- * within its own timeouts, and exits 0; a datagram handler exits at once.
+ * The graceful stop, one for every reason a handler that holds a listener
+ * or a bound datagram socket must stop: SIGHUP, the supervisor's death
+ * (forkd gives it as the parent-death signal, prctl(2) PR_SET_PDEATHSIG:
+ * with forkd gone nobody would stop the handler, and it would keep the
+ * port from a new forkd), and SIGTERM, forkd's drain (on its own SIGTERM,
+ * and for the old handlers at the end of a binary upgrade). serve_main()
+ * blocks both for those two kinds and lets them in only inside
+ * serve_poll() and the wait of serve_sigmask() (and, in the one-at-a-time
+ * loop of serve_main, while a connection is served: its handler then
+ * closes the listener at once), so they can never cut a read or a write in
+ * the middle of a connection. Then the handler stops accepting
+ * (serve_close_listener()), finishes the connections it is serving within
+ * its own timeouts, and exits 0; a datagram handler exits at once. A
+ * second SIGTERM ends the handler (default action).
  */
 
-/* Whether SIGHUP, the supervisor's death, has arrived: 1 or 0. */
+/* Whether SIGHUP or SIGTERM has asked for the stop: 1 or 0. */
 int	serve_stopping(void);
+/* Why, for a log line: "supervisor gone" or "SIGTERM, draining". */
+const char *serve_stop_reason(void);
 
 /*
  * poll(2) on nfds fds for up to timeout_ms milliseconds (-1: no limit),
- * during which SIGHUP may arrive: then -1 with errno EINTR, and
+ * during which SIGHUP or SIGTERM may arrive: then -1 with errno EINTR, and
  * serve_stopping() says so. Returns what poll(2) returns.
  */
 int	serve_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
 
 /*
- * The signal mask to wait with in epoll_pwait(2) (SIGHUP let in), or
+ * The signal mask to wait with in epoll_pwait(2) (SIGHUP and SIGTERM let in), or
  * NULL when serve_main() did not block it.
  */
 const sigset_t *serve_sigmask(void);

@@ -342,7 +342,7 @@ forkd_reconfig(struct forkd *f)
  * The drain: listeners close at once (new clients are refused, or wait in
  * the backlog of a socket an upgraded forkd or systemd still holds);
  * handlers holding a listener get SIGTERM, which for them means "stop
- * accepting, finish the connections in hand, exit" (lib/drain.h); nowait
+ * accepting, finish the connections in hand, exit" (lib/serve.h); nowait
  * handlers finish their one connection. At the bound (-t) what is left
  * gets SIGTERM (a second one for the draining handlers, which ends them),
  * then SIGKILL.

@@ -15,7 +15,7 @@
  * forkd, which logs it; an exec that fails, a new forkd that exits or is
  * not ready within UPGRADE_READY_MS leave the old forkd serving as
  * before. Handlers of the old forkd finish under it: prefork and wait
- * handlers drain (drain.h), nowait ones end with their connection.
+ * handlers drain (lib/serve.h), nowait ones end with their connection.
  */
 #include <sys/types.h>
 #include <sys/socket.h>

@@ -174,14 +174,18 @@ echo_listener(int lfd, void *arg)
 
 	for (;;) {
 		/*
-		 * The supervisor died (lib/serve.h): no new connections, the
-		 * port let go at once; the open ones run to their end.
+		 * The supervisor died, or SIGTERM drains (lib/serve.h): no
+		 * new connections, the port let go at once, after taking
+		 * what its backlog holds for us (a close would reset it);
+		 * the open ones run to their end.
 		 */
 		if (serve_stopping() && lfd != -1) {
+			if (listener_accept(&l) == -1)
+				return 111;
 			serve_close_listener(lfd);
 			lfd = -1;
-			log_info("listener: supervisor gone: finishing %d "
-			    "connections", l.l_nconns);
+			log_info("listener: %s: finishing %d connections",
+			    serve_stop_reason(), l.l_nconns);
 		}
 		if (lfd == -1 && l.l_nconns == 0)
 			return 0;

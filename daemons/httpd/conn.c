@@ -18,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "drain.h"
 #include "httpd.h"
 
 enum conn_state {
@@ -194,9 +193,9 @@ conn_dispatch(struct conn *c, int st)
 	c->c_deadline = serve_now_ms() + h->h_timeout * 1000LL;
 	head = strcmp(rp->r_method, "HEAD") == 0;
 	get = strcmp(rp->r_method, "GET") == 0;
-	/* Draining (drain.h): this response is the connection's last. */
+	/* Stopping (serve.h): this response is the connection's last. */
 	c->c_keepalive = rp->r_keepalive && c->c_nreq < h->h_maxreq &&
-	    rp->r_version != HTTP_09 && !drain_requested();
+	    rp->r_version != HTTP_09 && !serve_stopping();
 
 	if (st != REQ_OK) {
 		conn_error(c, rp->r_version, st, head, 1, NULL);

@@ -189,15 +189,18 @@ loop_listener(int lfd, void *arg)
 
 	for (;;) {
 		/*
-		 * The supervisor died (lib/serve.h): no new connections, the
-		 * port let go at once; the open ones run to their end.
+		 * The supervisor died, or SIGTERM drains (lib/serve.h): no
+		 * new connections, the port let go at once, after taking
+		 * what its backlog holds for us (a close would reset it);
+		 * the open ones end after their current response (conn.c).
 		 */
 		if (serve_stopping() && l.l_lfd != -1) {
+			loop_accept(&l);
 			loop_listen(&l, 0);
 			serve_close_listener(l.l_lfd);
 			l.l_lfd = -1;
-			log_info("supervisor gone: finishing %d connections",
-			    h->h_maxconn - l.l_nfree);
+			log_info("%s: finishing %d connections",
+			    serve_stop_reason(), h->h_maxconn - l.l_nfree);
 		}
 		if (l.l_lfd == -1 && l.l_nfree == h->h_maxconn)
 			return 0;
