@@ -21,7 +21,7 @@ need_root();
 for my $p (qw(echod smtpd httpd)) {
 	plan skip_all => "build/$p is not built" unless -x build($p);
 }
-plan tests => 36;
+plan tests => 38;
 
 my ($pe, $ps, $ph, $pn) = (free_port(), free_port(), free_port(),
     free_port());
@@ -162,6 +162,9 @@ $f->{pid} = 0;
 	$g->{pid} = 0;
 	ok(wait_log($g->{sl}, qr/1 children still run at the bound of 1000 ms: SIGTERM/),
 	    'bound: the handler still holding a connection is ended');
+	ok(wait_log($g->{sl}, qr/pid \d+ ended by SIGTERM/),
+	    'bound: by the second SIGTERM, which a draining handler does not catch');
+	ok(!grep({ /killing them/ } log_lines($g->{sl})), 'bound: no SIGKILL needed');
 	forkd_stop($g);
 }
 forkd_stop($f);
