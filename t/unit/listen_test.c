@@ -1,4 +1,3 @@
-/* units: supervisor/listen.c */
 /*
  * Unit tests of the sockets forkd inherits (supervisor/listen.c): an older
  * forkd's listeners on SIGUSR2 and systemd's LISTEN_FDS are given to the
