@@ -13,6 +13,7 @@
 
 static int	smtp_body_add(struct smtp_session *, const char *, size_t);
 static int	smtp_mbox_from(const char *, size_t);
+static int	smtp_seed_record(const char *, size_t);
 static int	smtp_data_line(struct smtp_session *, const char *, size_t);
 static void	smtp_deliver(struct smtp_session *, size_t);
 
@@ -50,6 +51,39 @@ smtp_mbox_from(const char *p, size_t n)
 	return n >= 5 && memcmp(p, "From ", 5) == 0;
 }
 
+/*
+ * In the seed format a record starts with the two lines
+ * "Received: from HELO by NAME (CS4410MP3)" and "Number: N", and nothing
+ * else marks where one message ends and the next begins. So a body line
+ * that, after any run of '>', starts with "Number:", or starts with
+ * "Received:" and holds "(CS4410MP3)", gets one more '>' on the way in,
+ * the way mboxrd quotes "From " lines: no body can hold a line a reader
+ * (or smtpd's own recovery) would take for the start of a record, and
+ * removing one '>' from such lines gives the message back. "From:" and
+ * "To:" lines, which every message header has, follow "Number:" in a
+ * record and cannot start one: they stay as they are, as does every
+ * other line.
+ */
+static int
+smtp_seed_record(const char *p, size_t n)
+{
+	static const char postmark[] = "(CS4410MP3)";
+	size_t i;
+
+	while (n > 0 && *p == '>') {
+		p++;
+		n--;
+	}
+	if (n >= 7 && memcmp(p, "Number:", 7) == 0)
+		return 1;
+	if (n < 9 || memcmp(p, "Received:", 9) != 0)
+		return 0;
+	for (i = 9; i + sizeof(postmark) - 1 <= n; i++)
+		if (memcmp(p + i, postmark, sizeof(postmark) - 1) == 0)
+			return 1;
+	return 0;
+}
+
 /* One text line of DATA, without its CRLF. Returns 0, or -1: no memory. */
 static int
 smtp_data_line(struct smtp_session *s, const char *p, size_t n)
@@ -60,6 +94,9 @@ smtp_data_line(struct smtp_session *s, const char *p, size_t n)
 		n--;
 	}
 	if (s->s_sd->sd_format == SMTPD_FMT_MBOX && smtp_mbox_from(p, n) &&
+	    smtp_body_add(s, ">", 1) == -1)
+		return -1;
+	if (s->s_sd->sd_format == SMTPD_FMT_SEED && smtp_seed_record(p, n) &&
 	    smtp_body_add(s, ">", 1) == -1)
 		return -1;
 	if (smtp_body_add(s, p, n) == -1 || smtp_body_add(s, "\n", 1) == -1)

@@ -148,11 +148,18 @@ smtp_err_text_long(struct smtp_session *s)
 	smtp_error(s, "500 5.5.2 Error: text line too long");
 }
 
-/* RFC 5321 4.5.3.1.10: too many recipients is a temporary 452. */
+/*
+ * RFC 5321 4.5.3.1.10: past the recipient limit each further RCPT gets a
+ * temporary 452 and the transaction goes on with the recipients already
+ * accepted; the client sends the rest in a new one. That is flow
+ * control, not a client error, so it does not count against -e: a
+ * client with 110 recipients would otherwise be cut off with the 421
+ * line and lose the 100 it was granted.
+ */
 void
 smtp_err_rcpts(struct smtp_session *s)
 {
-	smtp_error(s, "452 4.5.3 Error: too many recipients");
+	smtp_reply(s, "452 4.5.3 Error: too many recipients");
 }
 
 /* RFC 1870 6.1. */
