@@ -1,24 +1,68 @@
 /*
- * mailbox: delivery into the spool directory (seed 003, "Mailbox Backup").
+ * mailbox: delivery into the spool directory, with group commit.
  *
- * Every smtpd process of a pool delivers into the same spool, so the
- * seed's monitor becomes an exclusive flock(2) on the file smtpd.lock in
- * the spool. That file also holds the spool's state, one fixed-width
- * record "NUMBER LENGTH\n": the number of the last message delivered and
- * the length of mailbox once it was committed. Under the lock a delivery
+ * Every smtpd process of a pool delivers into the same spool. The promise
+ * is the seed's and RFC 5321 4.1.1.4's: no 250 before the message and the
+ * numbering state are on disk; numbers 1, 2, 3, ... with no gap and no
+ * repeat across every process; a backup mailbox.FIRST-LAST after every -b
+ * messages, exact; nothing partial, ever.
  *
- *   1. reads the state; bytes in mailbox beyond LENGTH were written by a
- *      delivery that died before it committed (and so before its 250):
- *      they are cut off, so no partial message ever stays;
- *   2. writes the message at LENGTH, fsync(2)s it;
- *   3. commits NUMBER+1 and the new LENGTH to the state, fsync(2)s it;
- *   4. after every -b messages renames mailbox to mailbox.FIRST-LAST and
- *      starts an empty one, still under the lock, so a concurrent delivery
- *      waits for the backup and then writes into the new file.
+ * An fsync costs far more than an append, so deliveries share them, as a
+ * database log's group commit does, across processes. The file smtpd.lock
+ * holds two locks and the spool's state, two fixed-width text lines:
  *
- * Only then does the session reply 250. A write error truncates mailbox
- * back to LENGTH. Numbering continues from the state across restarts;
- * nothing delivered is ever erased.
+ *   committed NUMBER LENGTH EPOCH ERROR   what is on disk: the last
+ *                                         message and mailbox's length
+ *   appended NUMBER LENGTH EPOCH BOOT     what has been written: the last
+ *                                         message and mailbox's length
+ *
+ * The append lock is an flock(2) of smtpd.lock (the seed's monitor); the
+ * sync lock an OFD lock (fcntl(2) F_OFD_SETLKW) on its first byte; they
+ * are taken in the order sync, then append. The appended line is read and
+ * written only under the append lock, the committed line only under the
+ * sync lock. A delivery
+ *
+ *   1. under the append lock writes its record at the appended LENGTH,
+ *      takes the next number, updates the appended line, lets go at once
+ *      (a page-cache write: microseconds);
+ *   2. under the sync lock reads the committed line: if it covers its
+ *      number, the record is on disk and it replies 250. If not, it is
+ *      the leader: it notes the appended line (under the append lock for
+ *      a moment), fdatasync(2)s mailbox, writes that as the committed line,
+ *      fdatasync(2)s smtpd.lock, and lets go; every delivery appended up to
+ *      then is covered by this one pair of syncs, and the deliveries that
+ *      waited for the sync lock find themselves covered in turn. Those
+ *      appended during the syncs make the next group.
+ *
+ * A failed sync rolls back (mbox_rollback): mailbox is cut to the
+ * committed length, the appended line set back to the committed one, and
+ * EPOCH counted up, so every delivery of the failed group (whose EPOCH is
+ * then stale) replies 452 or 451 and nothing of it stays. A write error in
+ * step 1 cuts mailbox back to where the record began.
+ *
+ * Crashes. Bytes past the appended LENGTH can only be the rest of a
+ * record whose writer was killed in step 1 (it held the append lock and
+ * had not yet updated the line): the next appender cuts them. Records
+ * between the committed and the appended LENGTH are whole messages,
+ * each fully received, sitting in the page cache: while the machine
+ * runs they are committed by the next leader, also when their own
+ * process was killed before its 250 (between steps 1 and 2, inside 2,
+ * or between the sync and the reply). Such a message is delivered and
+ * numbered though its client saw the connection close without a reply:
+ * that is the lost reply of RFC 5321 4.1.1.4 and 6.1 that every MTA has
+ * (the client sends it again; a duplicate, never a loss), and the only
+ * choice that keeps numbers contiguous, since later records may already
+ * have their 250. After a restart of the machine the page cache is gone,
+ * so the appended line is trusted only when its BOOT is this boot's
+ * (/proc/sys/kernel/random/boot_id); otherwise mbox_open() cuts mailbox
+ * to the committed LENGTH: no byte past it was ever answered with 250.
+ *
+ * Backups: a group of -b is closed by the leader that commits its last
+ * message; it keeps the append lock through the commit, renames mailbox
+ * to mailbox.FIRST-LAST, makes the new name durable, sets both lengths
+ * to 0, so no record of the next group reaches the old file. An appender
+ * that finds a group closed but not yet backed up commits and backs it
+ * up first, so a backup missed by a killed leader is made by the next.
  *
  * Everything after mbox_open() works on the spool's O_DIRECTORY fd with
  * the *at() calls, so it runs inside the seccomp profile.
@@ -32,6 +76,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,23 +88,46 @@
 
 #define MBOX_FILE	"mailbox"
 #define MBOX_LOCK	"smtpd.lock"
-#define MBOX_STATE_LEN	42	/* "%020lld %020lld\n" */
+#define MBOX_LINE	128	/* bytes of each state line, '\n' included */
+#define MBOX_OLD_LEN	42	/* the earlier "%020lld %020lld\n" */
+#define MBOX_BOOT_LEN	36	/* a boot_id UUID */
 
 struct mbox_state {
-	long long	st_number;	/* last message delivered */
-	long long	st_length;	/* committed length of mailbox, bytes */
+	long long	st_number;	/* last message */
+	long long	st_length;	/* length of mailbox after it, bytes */
+	unsigned long	st_epoch;	/* rollbacks so far */
+	int		st_error;	/* committed: errno of the last one */
+	char		st_boot[MBOX_BOOT_LEN + 1];	/* appended only */
+};
+
+enum mbox_line {
+	MBOX_COMMITTED,
+	MBOX_APPENDED,
 };
 
 static int	mbox_lock(int fd);
-static int	mbox_state_read(int fd, struct mbox_state *st);
-static int	mbox_state_write(int fd, const struct mbox_state *st);
+static void	mbox_unlock(int fd);
+static int	mbox_sync_lock(int fd, int type);
+static int	mbox_read(int fd, enum mbox_line which, struct mbox_state *st);
+static int	mbox_write(int fd, enum mbox_line which,
+		    const struct mbox_state *st);
 static int	mbox_recover(struct smtpd *sd, struct mbox_state *st);
 static int	mbox_pwrite(int fd, const char *buf, size_t len, off_t off);
 static size_t	mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
 		    long long number, char **out);
-static void	mbox_backup(struct smtpd *sd, struct mbox_state *st);
 static int	mbox_file(struct smtpd *sd);
+static int	mbox_tidy(struct smtpd *sd, struct mbox_state *ap);
+static int	mbox_due(const struct smtpd *sd, const struct mbox_state *ap);
+static int	mbox_backup(struct smtpd *sd, struct mbox_state *cp,
+		    struct mbox_state *ap);
+static int	mbox_commit(struct smtpd *sd, long long *unbacked);
+static void	mbox_rollback(struct smtpd *sd, int fd, int e,
+		    const struct mbox_state *orig, const struct mbox_state *ap);
+static int	mbox_boot(char *boot);
+static void	mbox_test_setup(struct smtpd *sd);
+static void	mbox_test_crash(const struct smtpd *sd, int point);
 
+/* The append lock: the seed's monitor, an flock(2) of smtpd.lock. */
 static int
 mbox_lock(int fd)
 {
@@ -69,46 +137,126 @@ mbox_lock(int fd)
 	return 0;
 }
 
-static int
-mbox_state_read(int fd, struct mbox_state *st)
+static void
+mbox_unlock(int fd)
 {
-	char buf[MBOX_STATE_LEN + 1];
-	ssize_t n;
+	flock(fd, LOCK_UN);
+}
 
-	if ((n = pread(fd, buf, MBOX_STATE_LEN, 0)) == -1)
-		return -1;
-	if (n == 0)
-		return 1;		/* a new spool: no state yet */
-	buf[n] = '\0';
-	if (n != MBOX_STATE_LEN || sscanf(buf, "%lld %lld", &st->st_number,
-	    &st->st_length) != 2 || st->st_number < 0 || st->st_length < 0) {
-		errno = EINVAL;
-		return -1;
-	}
+/*
+ * The sync lock: an OFD lock on byte 0 of smtpd.lock (F_WRLCK or F_UNLCK).
+ * On a local file system OFD locks and flock(2) locks do not interact,
+ * so one file carries both; its owner is the open file, so it goes away
+ * with a killed process as the flock does.
+ */
+static int
+mbox_sync_lock(int fd, int type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 1;
+	while (fcntl(fd, type == F_UNLCK ? F_OFD_SETLK : F_OFD_SETLKW,
+	    &fl) == -1)
+		if (errno != EINTR)
+			return -1;
 	return 0;
 }
 
 /*
- * The record has a fixed width and is rewritten in place, so committing a
- * delivery needs no new blocks: it works on a full file system too.
+ * One state line. Returns 0; 1 when the file is empty (a new spool) or
+ * holds the earlier one-line state, which then fills *st; -1 with errno
+ * EINVAL when the line is not one smtpd wrote.
  */
 static int
-mbox_state_write(int fd, const struct mbox_state *st)
+mbox_read(int fd, enum mbox_line which, struct mbox_state *st)
 {
-	char buf[MBOX_STATE_LEN + 1];
+	char buf[MBOX_LINE + 1], word[16], boot[MBOX_BOOT_LEN + 2];
+	ssize_t n;
+	int r;
 
-	snprintf(buf, sizeof(buf), "%020lld %020lld\n", st->st_number,
-	    st->st_length);
-	if (mbox_pwrite(fd, buf, MBOX_STATE_LEN, 0) == -1)
+	memset(st, 0, sizeof(*st));
+	if ((n = pread(fd, buf, MBOX_LINE,
+	    which == MBOX_COMMITTED ? 0 : MBOX_LINE)) == -1)
 		return -1;
-	return fsync(fd);
+	buf[n] = '\0';
+	if (which == MBOX_COMMITTED && n == 0)
+		return 1;
+	if (which == MBOX_COMMITTED && n == MBOX_OLD_LEN &&
+	    isdigit((unsigned char)buf[0])) {
+		if (sscanf(buf, "%lld %lld", &st->st_number,
+		    &st->st_length) != 2 || st->st_number < 0 ||
+		    st->st_length < 0)
+			goto bad;
+		return 1;
+	}
+	if (n != MBOX_LINE || buf[MBOX_LINE - 1] != '\n')
+		goto bad;
+	if (which == MBOX_COMMITTED)
+		r = sscanf(buf, "%15s %lld %lld %lu %d", word, &st->st_number,
+		    &st->st_length, &st->st_epoch, &st->st_error) == 5 &&
+		    strcmp(word, "committed") == 0;
+	else
+		r = sscanf(buf, "%15s %lld %lld %lu %37s", word,
+		    &st->st_number, &st->st_length, &st->st_epoch,
+		    boot) == 5 && strcmp(word, "appended") == 0 &&
+		    strlen(boot) == MBOX_BOOT_LEN;
+	if (!r || st->st_number < 0 || st->st_length < 0)
+		goto bad;
+	if (which == MBOX_APPENDED)
+		memcpy(st->st_boot, boot, sizeof(st->st_boot));
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
 }
 
 /*
- * A spool without state (first start, or a spool that an older smtpd or
- * the seed's server wrote): continue after the highest number found, in
- * the backups' names mailbox.FIRST-LAST and in the "Number: N" lines of
- * mailbox, and take mailbox as committed as it is.
+ * Each line has a fixed width and is rewritten in place, so no write of
+ * the state needs a new block: it works on a full file system too. The
+ * caller syncs.
+ */
+static int
+mbox_write(int fd, enum mbox_line which, const struct mbox_state *st)
+{
+	char buf[MBOX_LINE + 1];
+	int n;
+
+	if (which == MBOX_COMMITTED)
+		n = snprintf(buf, sizeof(buf), "committed %020lld %020lld "
+		    "%010lu %d", st->st_number, st->st_length, st->st_epoch,
+		    st->st_error);
+	else
+		n = snprintf(buf, sizeof(buf), "appended %020lld %020lld "
+		    "%010lu %s", st->st_number, st->st_length, st->st_epoch,
+		    st->st_boot);
+	if (n < 0 || n >= MBOX_LINE) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(buf + n, ' ', MBOX_LINE - 1 - n);
+	buf[MBOX_LINE - 1] = '\n';
+	return mbox_pwrite(fd, buf, MBOX_LINE,
+	    which == MBOX_COMMITTED ? 0 : MBOX_LINE);
+}
+
+/*
+ * A spool without state (first start, a removed smtpd.lock, or a spool
+ * that the seed's server wrote): continue after the highest number of
+ * the spool, and take mailbox as committed as it is.
+ *
+ * Numbers come from the backups' names mailbox.FIRST-LAST, which only
+ * smtpd makes, and from the records of mailbox, never from a message's
+ * text. A record's number is the line "Number: N" right after a line
+ * "Received: ... (CS4410MP3)...", and the records' numbers form a chain:
+ * the first record of the file (a body never comes before its header)
+ * gives the first number, and every later one counts only when it is the
+ * one after the last counted. A forged pair inside a body, which smtpd
+ * quotes on the way in anyway but which an older server let through,
+ * thus cannot make the numbering jump, nor make it repeat.
  */
 static int
 mbox_recover(struct smtpd *sd, struct mbox_state *st)
@@ -117,12 +265,12 @@ mbox_recover(struct smtpd *sd, struct mbox_state *st)
 	struct dirent *de;
 	DIR *dir;
 	FILE *fp;
-	char line[256];
-	long long first, last;
+	char *line = NULL, tail;
+	size_t cap = 0;
+	long long first, last, n, chain = 0;
 	int dfd, fd, prev_received = 0;
 
-	st->st_number = 0;
-	st->st_length = 0;
+	memset(st, 0, sizeof(*st));
 	if ((dfd = dup(sd->sd_spoolfd)) == -1)
 		return -1;
 	if ((dir = fdopendir(dfd)) == NULL) {
@@ -130,8 +278,6 @@ mbox_recover(struct smtpd *sd, struct mbox_state *st)
 		return -1;
 	}
 	while ((de = readdir(dir)) != NULL) {
-		char tail;
-
 		if (sscanf(de->d_name, "mailbox.%lld-%lld%c", &first, &last,
 		    &tail) == 2 && last > st->st_number)
 			st->st_number = last;
@@ -147,22 +293,86 @@ mbox_recover(struct smtpd *sd, struct mbox_state *st)
 		return -1;
 	}
 	st->st_length = sb.st_size;
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (prev_received && sscanf(line, "Number: %lld", &last) == 1 &&
-		    last > st->st_number)
-			st->st_number = last;
-		prev_received = strncmp(line, "Received: from ", 15) == 0;
+	while (getline(&line, &cap, fp) != -1) {
+		if (prev_received && sscanf(line, "Number: %lld%c", &n,
+		    &tail) == 2 && tail == '\n' && n > 0 &&
+		    (chain == 0 || n == chain + 1))
+			chain = n;
+		prev_received = strncmp(line, "Received: ", 10) == 0 &&
+		    strstr(line, " (CS4410MP3)") != NULL;
 	}
+	free(line);
 	fclose(fp);
+	if (chain > st->st_number)
+		st->st_number = chain;
 	return 0;
+}
+
+/* This boot's id: the appended line is only good within one boot. */
+static int
+mbox_boot(char *boot)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, boot, MBOX_BOOT_LEN);
+	close(fd);
+	if (n != MBOX_BOOT_LEN) {
+		errno = EINVAL;
+		return -1;
+	}
+	boot[MBOX_BOOT_LEN] = '\0';
+	return 0;
+}
+
+/*
+ * Test-only crash points (SMTPD_TEST_CRASH, see smtpd(8)): "appended",
+ * "synced" and "committed", a comma-separated list, then ":PERMILLE".
+ */
+static void
+mbox_test_setup(struct smtpd *sd)
+{
+	static const char *points[] = { "appended", "synced", "committed" };
+	const char *env, *colon;
+	size_t i;
+
+	if ((env = getenv("SMTPD_TEST_CRASH")) == NULL ||
+	    (colon = strchr(env, ':')) == NULL)
+		return;
+	for (i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+		const char *p = strstr(env, points[i]);
+
+		if (p != NULL && p < colon)
+			sd->sd_crash |= 1 << i;
+	}
+	sd->sd_crash_permille = atoi(colon + 1);
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+	log_info("SMTPD_TEST_CRASH=%s: test only, will kill itself", env);
+}
+
+/* SIGKILL itself at a crash point, with the set chance. */
+static void
+mbox_test_crash(const struct smtpd *sd, int point)
+{
+	if ((sd->sd_crash & (1 << point)) != 0 &&
+	    random() % 1000 < sd->sd_crash_permille)
+		raise(SIGKILL);
 }
 
 int
 mbox_open(struct smtpd *sd)
 {
-	struct mbox_state st;
-	int r;
+	struct mbox_state cs, as;
+	struct stat sb;
+	char boot[MBOX_BOOT_LEN + 1];
+	int fd, r, e;
 
+	mbox_test_setup(sd);
+	if (mbox_boot(boot) == -1)
+		return -1;
 	sd->sd_spoolfd = open(sd->sd_spool, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC);
 	if (sd->sd_spoolfd == -1)
@@ -171,26 +381,60 @@ mbox_open(struct smtpd *sd)
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (sd->sd_lockfd == -1)
 		return -1;
-	/* The first process to start writes the state, under the lock. */
-	if (mbox_lock(sd->sd_lockfd) == -1)
+	/* The first process to start writes the state, under both locks. */
+	if (mbox_sync_lock(sd->sd_lockfd, F_WRLCK) == -1)
 		return -1;
-	if ((r = mbox_state_read(sd->sd_lockfd, &st)) == 1) {
-		if (mbox_recover(sd, &st) == -1 ||
-		    mbox_state_write(sd->sd_lockfd, &st) == -1)
+	if (mbox_lock(sd->sd_lockfd) == -1) {
+		r = -1;
+		goto out;
+	}
+	if ((r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs)) == 1) {
+		if (cs.st_number == 0 && cs.st_length == 0 &&
+		    mbox_recover(sd, &cs) == -1) {
 			r = -1;
-		else
-			log_info("spool %s: new state, next message %lld",
-			    sd->sd_spool, st.st_number + 1);
+			goto out;
+		}
+		as = cs;
+		memcpy(as.st_boot, boot, sizeof(as.st_boot));
+		log_info("spool %s: new state, next message %lld",
+		    sd->sd_spool, cs.st_number + 1);
+	} else if (r == 0 &&
+	    (r = mbox_read(sd->sd_lockfd, MBOX_APPENDED, &as)) == 0 &&
+	    strcmp(as.st_boot, boot) == 0)
+		goto out;	/* a running spool */
+	else if (r == 0) {
+		/*
+		 * The machine restarted since the last delivery: what was
+		 * appended but not committed may be half on disk, and none
+		 * of it was answered with 250.
+		 */
+		fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CLOEXEC |
+		    O_NOFOLLOW);
+		if (fd != -1 && fstat(fd, &sb) == 0 &&
+		    sb.st_size > cs.st_length) {
+			log_warnx("mailbox: restarted: cutting %lld bytes "
+			    "never committed", (long long)(sb.st_size -
+			    cs.st_length));
+			if (ftruncate(fd, cs.st_length) == -1 ||
+			    fdatasync(fd) == -1)
+				r = -1;
+		}
+		if (fd != -1)
+			close(fd);
+		as = cs;
+		as.st_error = 0;
+		memcpy(as.st_boot, boot, sizeof(as.st_boot));
 	}
-	if (r == -1) {
-		int e = errno;
-
-		flock(sd->sd_lockfd, LOCK_UN);
-		errno = e;
-		return -1;
-	}
-	flock(sd->sd_lockfd, LOCK_UN);
-	return 0;
+	if (r != -1 && (mbox_write(sd->sd_lockfd, MBOX_COMMITTED, &cs) == -1 ||
+	    mbox_write(sd->sd_lockfd, MBOX_APPENDED, &as) == -1 ||
+	    fdatasync(sd->sd_lockfd) == -1))
+		r = -1;
+out:
+	e = errno;
+	mbox_unlock(sd->sd_lockfd);
+	mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+	errno = e;
+	return r == -1 ? -1 : 0;
 }
 
 static int
@@ -333,113 +577,284 @@ mbox_file(struct smtpd *sd)
 	return fd;
 }
 
-static void
-mbox_backup(struct smtpd *sd, struct mbox_state *st)
+/*
+ * Under the append lock: open mailbox and make it end where the appended
+ * line says. Bytes past that are the rest of a record whose writer was
+ * killed while it held the lock (it had not yet counted it): they are
+ * cut. A shorter file was shortened by someone else (a mail reader):
+ * append to it. Returns the mailbox fd, or -1 with errno.
+ */
+static int
+mbox_tidy(struct smtpd *sd, struct mbox_state *ap)
+{
+	struct stat sb;
+	int fd, e;
+
+	if ((fd = mbox_file(sd)) == -1)
+		return -1;
+	if (fstat(fd, &sb) == -1)
+		goto fail;
+	if (sb.st_size > ap->st_length) {
+		log_warnx("mailbox: cutting %lld bytes of a killed delivery",
+		    (long long)(sb.st_size - ap->st_length));
+		if (ftruncate(fd, ap->st_length) == -1)
+			goto fail;
+	} else if (sb.st_size < ap->st_length) {
+		ap->st_length = sb.st_size;
+		if (mbox_write(sd->sd_lockfd, MBOX_APPENDED, ap) == -1)
+			goto fail;
+	}
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Does the appended line end a group of -b that is still in mailbox? */
+static int
+mbox_due(const struct smtpd *sd, const struct mbox_state *ap)
+{
+	return sd->sd_backup > 0 && ap->st_number > 0 &&
+	    ap->st_length > 0 && ap->st_number % sd->sd_backup == 0;
+}
+
+/*
+ * Under both locks, with everything in mailbox committed: rename it to
+ * mailbox.FIRST-LAST and start an empty one. Both lengths become 0 only
+ * once the rename is durable, or a restart could cut a backup's worth of
+ * delivered mail from a mailbox that was never renamed.
+ */
+static int
+mbox_backup(struct smtpd *sd, struct mbox_state *cp, struct mbox_state *ap)
 {
 	char name[64];
 	int fd;
 
 	snprintf(name, sizeof(name), MBOX_FILE ".%lld-%lld",
-	    st->st_number - (long long)sd->sd_backup + 1, st->st_number);
+	    ap->st_number - (long long)sd->sd_backup + 1, ap->st_number);
 	/* Never overwrite an older backup of the same name. */
 	if (renameat2(sd->sd_spoolfd, MBOX_FILE, sd->sd_spoolfd, name,
 	    RENAME_NOREPLACE) == -1) {
 		log_warn("backup %s", name);
-		return;
+		return -1;
 	}
-	/* The rename must be durable before the state says length 0. */
 	if ((fd = mbox_file(sd)) != -1)
 		close(fd);
-	else
-		fsync(sd->sd_spoolfd);
-	st->st_length = 0;
-	if (mbox_state_write(sd->sd_lockfd, st) == -1)
+	else if (fsync(sd->sd_spoolfd) == -1) {
+		log_warn("backup %s: spool", name);
+		return -1;
+	}
+	cp->st_length = ap->st_length = 0;
+	if (mbox_write(sd->sd_lockfd, MBOX_COMMITTED, cp) == -1 ||
+	    mbox_write(sd->sd_lockfd, MBOX_APPENDED, ap) == -1 ||
+	    fdatasync(sd->sd_lockfd) == -1) {
 		log_warn("backup %s: state", name);
-	else
-		log_info("backup %s", name);
+		return -1;
+	}
+	log_info("backup %s", name);
+	return 0;
+}
+
+/*
+ * Under both locks, after a failed sync (errno e): cut mailbox (fd) to
+ * the committed length and set the appended line back to the committed
+ * one, counting up EPOCH, so every delivery of the group replies 452 or
+ * 451 and none of it stays. orig is the committed line as it was.
+ */
+static void
+mbox_rollback(struct smtpd *sd, int fd, int e, const struct mbox_state *orig,
+    const struct mbox_state *ap)
+{
+	struct mbox_state cs = *orig, as = *ap;
+	struct stat sb;
+
+	if (fstat(fd, &sb) == 0 && sb.st_size > cs.st_length &&
+	    ftruncate(fd, cs.st_length) == -1)
+		log_warn("mailbox: cannot cut back to %lld", cs.st_length);
+	cs.st_epoch++;
+	cs.st_error = e;
+	as.st_number = cs.st_number;
+	as.st_length = cs.st_length;
+	as.st_epoch = cs.st_epoch;
+	if (mbox_write(sd->sd_lockfd, MBOX_COMMITTED, &cs) == -1 ||
+	    mbox_write(sd->sd_lockfd, MBOX_APPENDED, &as) == -1 ||
+	    fdatasync(sd->sd_lockfd) == -1)
+		log_warn("spool state " MBOX_LOCK ": rollback");
+	log_warnx("mailbox: messages %lld-%lld rolled back",
+	    orig->st_number + 1, ap->st_number);
+}
+
+/*
+ * The leader's work, under the sync lock: commit everything appended so
+ * far with one fdatasync of mailbox and one of smtpd.lock, and make the
+ * backup when the group of -b is closed; *unbacked is the last number of
+ * a group whose backup could not be made, else 0. Returns 0, or -1 with
+ * errno after a rollback.
+ */
+static int
+mbox_commit(struct smtpd *sd, long long *unbacked)
+{
+	struct mbox_state cs, as, orig;
+	int fd, backup, e;
+
+	if (mbox_lock(sd->sd_lockfd) == -1)
+		return -1;
+	if (mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs) != 0 ||
+	    mbox_read(sd->sd_lockfd, MBOX_APPENDED, &as) != 0) {
+		errno = EINVAL;
+		log_warn("spool state " MBOX_LOCK);
+		mbox_unlock(sd->sd_lockfd);
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = mbox_tidy(sd, &as)) == -1) {
+		e = errno;
+		mbox_unlock(sd->sd_lockfd);
+		errno = e;
+		return -1;
+	}
+	orig = cs;
+	/* Others append during the syncs, except into a closed group. */
+	if (!(backup = mbox_due(sd, &as)))
+		mbox_unlock(sd->sd_lockfd);
+	if (fdatasync(fd) == -1)
+		goto rollback;
+	mbox_test_crash(sd, SMTPD_CRASH_SYNCED);
+	cs.st_number = as.st_number;
+	cs.st_length = as.st_length;
+	if (mbox_write(sd->sd_lockfd, MBOX_COMMITTED, &cs) == -1 ||
+	    fdatasync(sd->sd_lockfd) == -1)
+		goto rollback;
+	*unbacked = 0;
+	if (backup) {
+		if (mbox_backup(sd, &cs, &as) == -1)
+			*unbacked = as.st_number;
+		mbox_unlock(sd->sd_lockfd);
+	}
+	close(fd);
+	return 0;
+
+rollback:
+	e = errno;
+	log_warn("mailbox: commit");
+	if (!backup && mbox_lock(sd->sd_lockfd) == -1)
+		log_warn("mailbox: lock for the rollback");
+	/* The appended line as it is now: the whole group goes. */
+	if (mbox_read(sd->sd_lockfd, MBOX_APPENDED, &as) != 0)
+		log_warn("spool state " MBOX_LOCK);
+	mbox_rollback(sd, fd, e, &orig, &as);
+	mbox_unlock(sd->sd_lockfd);
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 long long
 mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 {
-	struct mbox_state st;
-	struct stat sb;
+	struct mbox_state as, cs;
 	char *head = NULL;
 	size_t headlen;
 	off_t at;
+	long long number, unbacked = 0;
+	unsigned long epoch;
 	int fd = -1, e, r;
 
-	if (mbox_lock(sd->sd_lockfd) == -1)
-		return -1;
-	if ((r = mbox_state_read(sd->sd_lockfd, &st)) != 0) {
-		if (r == 1)
-			errno = EINVAL;	/* the state vanished under us */
-		log_warn("spool state " MBOX_LOCK);
-		goto fail;
-	}
-	if ((fd = mbox_file(sd)) == -1 || fstat(fd, &sb) == -1)
-		goto fail;
-	if (sb.st_size > st.st_length) {
-		/* Written by a delivery that died before its commit. */
-		log_warnx("mailbox: cutting %lld uncommitted bytes",
-		    (long long)(sb.st_size - st.st_length));
-		if (ftruncate(fd, st.st_length) == -1)
+	/* 1. Append under the append lock. */
+	for (;;) {
+		if (mbox_lock(sd->sd_lockfd) == -1)
+			return -1;
+		if (mbox_read(sd->sd_lockfd, MBOX_APPENDED, &as) != 0) {
+			errno = EINVAL;
+			log_warn("spool state " MBOX_LOCK);
 			goto fail;
-	} else if (sb.st_size < st.st_length) {
-		/* Shortened by someone else (a mail reader): append to it. */
-		st.st_length = sb.st_size;
-	}
-	/*
-	 * The last delivery ended a group of sd_backup messages but died
-	 * between its commit and the rename: make that backup now, so the
-	 * group does not end up in the next one's under a wrong name.
-	 */
-	if (sd->sd_backup > 0 && st.st_number > 0 && st.st_length > 0 &&
-	    st.st_number % sd->sd_backup == 0) {
+		}
+		if ((fd = mbox_tidy(sd, &as)) == -1)
+			goto fail;
+		if (!mbox_due(sd, &as) || as.st_number == unbacked)
+			break;
+		/*
+		 * A closed group not yet backed up (its leader was killed,
+		 * or is about to do it): commit and back it up first, so no
+		 * record of the next group goes into its file. Appenders may
+		 * close another group meanwhile: look again. A backup that
+		 * cannot be made is logged, and delivery goes on.
+		 */
 		close(fd);
-		mbox_backup(sd, &st);
-		if ((fd = mbox_file(sd)) == -1 || fstat(fd, &sb) == -1)
-			goto fail;
-		if (sb.st_size < st.st_length)
-			st.st_length = sb.st_size;
+		fd = -1;
+		mbox_unlock(sd->sd_lockfd);
+		if (mbox_sync_lock(sd->sd_lockfd, F_WRLCK) == -1)
+			return -1;
+		r = mbox_commit(sd, &unbacked);
+		e = errno;
+		mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+		if (r == -1) {
+			errno = e;
+			return -1;
+		}
 	}
-	at = st.st_length;
-	if ((headlen = mbox_header(sd, m, st.st_number + 1, &head)) == 0) {
+	at = as.st_length;
+	number = as.st_number + 1;
+	if ((headlen = mbox_header(sd, m, number, &head)) == 0) {
 		errno = ENOMEM;
 		goto fail;
 	}
 	if (mbox_pwrite(fd, head, headlen, at) == -1 ||
 	    mbox_pwrite(fd, m->m_body, m->m_bodylen, at + headlen) == -1 ||
-	    mbox_pwrite(fd, "\n", 1, at + headlen + m->m_bodylen) == -1 ||
-	    fsync(fd) == -1)
+	    mbox_pwrite(fd, "\n", 1, at + headlen + m->m_bodylen) == -1)
 		goto undo;
-	st.st_number++;
-	st.st_length = at + headlen + m->m_bodylen + 1;
-	if (mbox_state_write(sd->sd_lockfd, &st) == -1) {
-		st.st_number--;
+	as.st_number = number;
+	as.st_length = at + headlen + m->m_bodylen + 1;
+	if (mbox_write(sd->sd_lockfd, MBOX_APPENDED, &as) == -1)
 		goto undo;
-	}
+	epoch = as.st_epoch;
 	close(fd);
-	fd = -1;
 	free(head);
-	if (sd->sd_backup > 0 && st.st_number % sd->sd_backup == 0)
-		mbox_backup(sd, &st);
-	flock(sd->sd_lockfd, LOCK_UN);
-	return st.st_number;
+	mbox_unlock(sd->sd_lockfd);
+	mbox_test_crash(sd, SMTPD_CRASH_APPENDED);
+
+	/* 2. Covered by a commit, this one's own or its leader's. */
+	if (mbox_sync_lock(sd->sd_lockfd, F_WRLCK) == -1)
+		return -1;
+	r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
+	if (r == 0 && cs.st_epoch == epoch && cs.st_number < number) {
+		if (mbox_commit(sd, &unbacked) == -1) {
+			e = errno;
+			mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+			errno = e;
+			return -1;
+		}
+		r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
+	}
+	mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+	if (r != 0) {
+		errno = EINVAL;
+		log_warn("spool state " MBOX_LOCK);
+		errno = EIO;
+		return -1;
+	}
+	if (cs.st_epoch != epoch || cs.st_number < number) {
+		/* Rolled back with the rest of its group. */
+		errno = cs.st_error != 0 ? cs.st_error : EIO;
+		return -1;
+	}
+	mbox_test_crash(sd, SMTPD_CRASH_COMMITTED);
+	return number;
 
 undo:
 	/* Nothing partial stays: back to the length before the message. */
 	e = errno;
-	if (ftruncate(fd, at) == -1 || fsync(fd) == -1)
-		log_warn("mailbox: cannot truncate back to %lld",
-		    (long long)at);
+	if (ftruncate(fd, at) == -1)
+		log_warn("mailbox: cannot cut back to %lld", (long long)at);
 	errno = e;
 fail:
 	e = errno;
 	if (fd != -1)
 		close(fd);
 	free(head);
-	flock(sd->sd_lockfd, LOCK_UN);
+	mbox_unlock(sd->sd_lockfd);
 	errno = e;
 	return -1;
 }

@@ -7,6 +7,9 @@
  * descriptor, so opening, renaming and locking is all it may do to the
  * file system.
  */
+#include <signal.h>
+#include <unistd.h>
+
 #include <seccomp.h>
 
 #include "sandbox.h"
@@ -16,7 +19,8 @@ static const int smtpd_allow[] = {
 	/* prefork: accept connections on the listening socket (serve.c) */
 	SCMP_SYS(accept4), SCMP_SYS(accept), SCMP_SYS(getpeername),
 	SCMP_SYS(getsockname), SCMP_SYS(setsockopt),
-	/* delivery (mailbox.c): the lock, the mailbox, backups */
+	/* delivery (mailbox.c): the locks (flock, and fcntl's OFD lock in
+	 * the base set), the mailbox, backups */
 	SCMP_SYS(flock), SCMP_SYS(openat), SCMP_SYS(pread64),
 	SCMP_SYS(pwrite64), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
 	SCMP_SYS(ftruncate), SCMP_SYS(renameat2), SCMP_SYS(renameat),
@@ -25,13 +29,25 @@ static const int smtpd_allow[] = {
 	SCMP_SYS(clock_nanosleep),
 };
 
+/*
+ * SIGKILL to itself only: the test-only crash points of a delivery
+ * (SMTPD_TEST_CRASH) die as a kill -9 from outside would.
+ */
+static int
+smtpd_rules(scmp_filter_ctx ctx)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+	    SCMP_A2(SCMP_CMP_EQ, SIGKILL));
+}
+
 const struct sandbox_profile smtpd_profile = {
 	.sp_name = "smtpd",
 	.sp_allow = smtpd_allow,
 	.sp_nallow = SANDBOX_NELEM(smtpd_allow),
 	.sp_refuse = NULL,
 	.sp_nrefuse = 0,
-	.sp_rules = NULL,
+	.sp_rules = smtpd_rules,
 	/* one connection, the spool, the lock, the mailbox, syslog */
 	.sp_nofile = 16,
 	.sp_fsize = 0,

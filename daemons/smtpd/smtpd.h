@@ -41,8 +41,15 @@ struct smtpd {
 	unsigned long	 sd_backup;		/* -b, messages a backup */
 	enum smtpd_format sd_format;		/* -F */
 	int		 sd_spoolfd;		/* O_DIRECTORY fd of the spool */
-	int		 sd_lockfd;		/* the lock and state file */
+	int		 sd_lockfd;		/* the locks and state file */
+	int		 sd_crash;		/* SMTPD_TEST_CRASH points */
+	int		 sd_crash_permille;	/* its chance at each */
 };
+
+/* Test-only crash points of a delivery (SMTPD_TEST_CRASH, smtpd(8)). */
+#define SMTPD_CRASH_APPENDED	0	/* appended, before the commit */
+#define SMTPD_CRASH_SYNCED	1	/* leader: mailbox synced, not the state */
+#define SMTPD_CRASH_COMMITTED	2	/* committed, before the 250 */
 
 /* One message as the session hands it to delivery. */
 struct smtpd_msg {
@@ -63,11 +70,13 @@ struct smtpd_msg {
 int	mbox_open(struct smtpd *sd);
 
 /*
- * Deliver m into the spool's mailbox under the exclusive lock: take the
- * next number, append, fsync, and make a backup after every sd_backup
- * messages. On success returns the message's number (>= 1). On failure
- * returns -1 with errno (ENOSPC, EDQUOT, EFBIG: out of space; anything
- * else: a local error); the mailbox then is exactly as it was before.
+ * Deliver m into the spool's mailbox: append it and take the next number
+ * under the append lock, then wait until a group commit (its own or
+ * another process's) has it and the numbering state on disk, and make a
+ * backup after every sd_backup messages. On success returns the
+ * message's number (>= 1): only then may the 250 go (RFC 5321 4.1.1.4).
+ * On failure returns -1 with errno (ENOSPC, EDQUOT, EFBIG: out of space;
+ * anything else: a local error); nothing of the message stays.
  */
 long long mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m);
 
