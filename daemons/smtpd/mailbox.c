@@ -113,6 +113,7 @@ static int	mbox_write(int fd, enum mbox_line which,
 		    const struct mbox_state *st);
 static int	mbox_recover(struct smtpd *sd, struct mbox_state *st);
 static int	mbox_pwrite(int fd, const char *buf, size_t len, off_t off);
+static int	mbox_pwritev(int fd, struct iovec *iov, int n, off_t off);
 static size_t	mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
 		    long long number, char **out);
 static int	mbox_file(struct smtpd *sd);
@@ -144,7 +145,8 @@ mbox_unlock(int fd)
 }
 
 /*
- * The sync lock: an OFD lock on byte 0 of smtpd.lock (F_WRLCK or F_UNLCK).
+ * The sync lock: an OFD lock on byte 0 of smtpd.lock (F_WRLCK, F_RDLCK
+ * or F_UNLCK).
  * On a local file system OFD locks and flock(2) locks do not interact,
  * so one file carries both; its owner is the open file, so it goes away
  * with a killed process as the flock does.
@@ -460,6 +462,36 @@ mbox_pwrite(int fd, const char *buf, size_t len, off_t off)
 	return 0;
 }
 
+/* All of iov at off, one system call in the common case. */
+static int
+mbox_pwritev(int fd, struct iovec *iov, int n, off_t off)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = pwritev(fd, iov, n, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		off += w;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= w;
+		}
+	}
+	return 0;
+}
+
 /* Does the body start with a header field (RFC 5322 2.2)? */
 static int
 mbox_has_header(const char *body, size_t len)
@@ -755,6 +787,7 @@ long long
 mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 {
 	struct mbox_state as, cs;
+	struct iovec iov[3];
 	char *head = NULL;
 	size_t headlen;
 	off_t at;
@@ -801,9 +834,13 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 		errno = ENOMEM;
 		goto fail;
 	}
-	if (mbox_pwrite(fd, head, headlen, at) == -1 ||
-	    mbox_pwrite(fd, m->m_body, m->m_bodylen, at + headlen) == -1 ||
-	    mbox_pwrite(fd, "\n", 1, at + headlen + m->m_bodylen) == -1)
+	iov[0].iov_base = head;
+	iov[0].iov_len = headlen;
+	iov[1].iov_base = (void *)m->m_body;
+	iov[1].iov_len = m->m_bodylen;
+	iov[2].iov_base = (void *)"\n";
+	iov[2].iov_len = 1;
+	if (mbox_pwritev(fd, iov, 3, at) == -1)
 		goto undo;
 	as.st_number = number;
 	as.st_length = at + headlen + m->m_bodylen + 1;
@@ -815,10 +852,21 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 	mbox_unlock(sd->sd_lockfd);
 	mbox_test_crash(sd, SMTPD_CRASH_APPENDED);
 
-	/* 2. Covered by a commit, this one's own or its leader's. */
-	if (mbox_sync_lock(sd->sd_lockfd, F_WRLCK) == -1)
+	/*
+	 * 2. Covered by a commit, this one's own or its leader's. A shared
+	 * hold of the sync lock is enough to look: the deliveries that waited
+	 * for a leader all look at once when it lets go, and only one not
+	 * covered yet takes it exclusively, and looks again.
+	 */
+	if (mbox_sync_lock(sd->sd_lockfd, F_RDLCK) == -1)
 		return -1;
 	r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
+	if (r == 0 && cs.st_epoch == epoch && cs.st_number < number) {
+		mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+		if (mbox_sync_lock(sd->sd_lockfd, F_WRLCK) == -1)
+			return -1;
+		r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
+	}
 	if (r == 0 && cs.st_epoch == epoch && cs.st_number < number) {
 		if (mbox_commit(sd, &unbacked) == -1) {
 			e = errno;

@@ -22,7 +22,8 @@ static const int smtpd_allow[] = {
 	/* delivery (mailbox.c): the locks (flock, and fcntl's OFD lock in
 	 * the base set), the mailbox, backups */
 	SCMP_SYS(flock), SCMP_SYS(openat), SCMP_SYS(pread64),
-	SCMP_SYS(pwrite64), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(pwrite64), SCMP_SYS(pwritev), SCMP_SYS(fsync),
+	SCMP_SYS(fdatasync),
 	SCMP_SYS(ftruncate), SCMP_SYS(renameat2), SCMP_SYS(renameat),
 	SCMP_SYS(statx),
 	/* a deadline's sleep after EMFILE in serve.c */

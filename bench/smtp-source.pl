@@ -1,0 +1,239 @@
+#!/usr/bin/perl
+# bench/smtp-source.pl: Postfix's smtp-source(1) against three servers in
+# one run, the same load for each: M messages (default 5000) of 1 KiB, one
+# message per session, 32 sessions at once, on loopback.
+#
+#   smtpd      forkd prefork.32 running build/smtpd: each 250 means the
+#              message and its number are on disk (group commit)
+#   smtp-sink  Postfix's test server, which stores nothing: the ceiling
+#   postfix    a private Postfix instance (its own config, queue and
+#              data directories under a temporary directory, a high
+#              loopback port; never the system's postfix service) that
+#              delivers every message into a Maildir with virtual(8)
+#
+# smtpd's rate is messages answered 250 per second, checked afterwards:
+# numbers 1..M in the spool, each once. Postfix's is messages delivered
+# into the Maildir per second (its 250 comes once the message is in its
+# queue; delivery follows), its accept rate shown beside. Prints the rates
+# and the ratios smtpd/postfix and smtpd/smtp-sink. The machine's other
+# load shows in the numbers: run it more than once.
+#
+# Run from the top of the tree after `make`: perl bench/smtp-source.pl [M]
+use strict;
+use warnings;
+use File::Temp qw(tempdir);
+use FindBin;
+use IO::Socket::IP;
+use POSIX ();
+use Time::HiRes qw(time sleep);
+
+my $M = @ARGV ? shift : 5000;
+my ($SESSIONS, $LEN) = (32, 1024);
+my $bld = "$FindBin::Bin/../build";
+-x "$bld/$_" or die "bench/smtp-source: $bld/$_ missing: make first\n"
+    for qw(smtpd forkd);
+my ($source) = grep { -x } qw(/usr/sbin/smtp-source
+    /usr/lib/postfix/sbin/smtp-source);
+my ($sink) = grep { -x } qw(/usr/sbin/smtp-sink /usr/lib/postfix/sbin/smtp-sink);
+if (!defined $source) {
+	print "bench/smtp-source: smtp-source not installed (package postfix)\n";
+	exit 0;
+}
+$SIG{PIPE} = 'IGNORE';
+
+sub free_port {
+	my $s = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Listen => 1) or die "free_port: $!";
+	return $s->sockport;
+}
+
+sub wait_port {
+	my ($port) = @_;
+	for (1 .. 200) {
+		return 1 if IO::Socket::IP->new(PeerHost => '127.0.0.1',
+		    PeerPort => $port);
+		sleep(0.05);
+	}
+	return 0;
+}
+
+sub start {
+	my ($dir, @cmd) = @_;
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>', "$dir/out");
+		open(STDERR, '>', "$dir/err");
+		exec(@cmd) or POSIX::_exit(127);
+	}
+	return $pid;
+}
+
+sub stop {
+	my ($pid) = @_;
+	kill('TERM', $pid);
+	waitpid($pid, 0);
+}
+
+# smtp-source against $port; returns the seconds it took, or undef.
+sub source {
+	my ($port, $dir) = @_;
+	my $t0 = time;
+	my $rc = system("$source -s $SESSIONS -m $M -l $LEN -M bench.example"
+	    . " -f sender\@bench.example -t rcpt\@example.org"
+	    . " 127.0.0.1:$port >$dir/source.out 2>&1");
+	my $dt = time - $t0;
+	return $rc == 0 ? $dt : undef;
+}
+
+# Every number 1..$M once in the spool (mailbox and its backups), and the
+# committed state says $M.
+sub smtpd_check {
+	my ($spool) = @_;
+	my %seen;
+	for my $f (glob("$spool/mailbox*")) {
+		open(my $fh, '<', $f) or return 0;
+		my $prev = '';
+		while (<$fh>) {
+			$seen{$1}++ if $prev =~ /^Received: from / &&
+			    /^Number: (\d+)$/;
+			$prev = $_;
+		}
+	}
+	return 0 if keys(%seen) != $M || grep { $_ != 1 } values %seen;
+	return 0 if grep { !$seen{$_} } 1 .. $M;
+	open(my $fh, '<', "$spool/smtpd.lock") or return 0;
+	my $state = <$fh>;
+	return $state =~ /^committed 0*$M /;
+}
+
+sub run_smtpd {
+	my ($d) = @_;
+	mkdir "$d/spool" or die;
+	my $port = free_port();
+	open(my $fh, '>', "$d/forkd.conf") or die;
+	print $fh "127.0.0.1:$port stream tcp prefork.32 root $bld/smtpd "
+	    . "smtpd -n bench.example -m $d/spool\n";
+	close($fh);
+	my $pid = start($d, "$bld/forkd", '-d', '-f', "$d/forkd.conf",
+	    '-p', "$d/forkd.pid");
+	wait_port($port) or do { stop($pid); return ('did not listen') };
+	sleep(0.5);	# all 32 workers up
+	my $dt = source($port, $d);
+	stop($pid);
+	return ('smtp-source failed') unless defined $dt;
+	return ('FAILED: numbers not 1..M once each')
+	    unless smtpd_check("$d/spool");
+	return (undef, $M / $dt, 'all numbered 1..' . $M);
+}
+
+sub run_sink {
+	my ($d) = @_;
+	return ('not installed') unless defined $sink;
+	my $port = free_port();
+	my $pid = start($d, $sink, ($> == 0 ? ('-u', 'nobody') : ()),
+	    "127.0.0.1:$port", 256);
+	wait_port($port) or do { stop($pid); return ('did not listen') };
+	my $dt = source($port, $d);
+	stop($pid);
+	return ('smtp-source failed') unless defined $dt;
+	return (undef, $M / $dt, 'stores nothing');
+}
+
+sub maildir_count {
+	my ($dir) = @_;
+	opendir(my $dh, $dir) or return 0;
+	my $n = grep { !/^\./ } readdir($dh);
+	closedir($dh);
+	return $n;
+}
+
+sub run_postfix {
+	my ($d) = @_;
+	return ('needs root') if $> != 0;
+	return ('not installed') if !-x '/usr/sbin/postfix' ||
+	    !getpwnam('postfix');
+	my ($uid, $gid) = (getpwnam('postfix'))[2, 3];
+	my $port = free_port();
+	chmod(0755, $d);
+	mkdir "$d/$_" for qw(pf pfq pfd mail);
+	chown($uid, $gid, "$d/pfq", "$d/pfd", "$d/mail");
+	open(my $in, '<', '/etc/postfix/master.cf') or return ('no master.cf');
+	open(my $out, '>', "$d/pf/master.cf") or die;
+	while (<$in>) {
+		s/^smtp\s+inet\s.*/127.0.0.1:$port inet n - n - 100 smtpd/;
+		print $out $_;
+	}
+	close($out);
+	open($out, '>', "$d/pf/main.cf") or die;
+	print $out <<"EOF";
+compatibility_level = 3.6
+queue_directory = $d/pfq
+data_directory = $d/pfd
+mail_owner = postfix
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = bench.example
+mydestination =
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+virtual_mailbox_domains = example.org
+virtual_mailbox_base = $d/mail
+virtual_mailbox_maps = static:box/
+virtual_uid_maps = static:$uid
+virtual_gid_maps = static:$gid
+virtual_minimum_uid = 1
+virtual_destination_concurrency_limit = 32
+relay_transport = error:no relaying
+default_transport = error:no relaying
+smtpd_relay_restrictions = permit_mynetworks, reject
+maillog_file = /dev/stdout
+default_process_limit = 100
+EOF
+	close($out);
+	system("postfix -c $d/pf check >$d/check.out 2>&1") == 0
+	    or return ('postfix check failed');
+	my $pid = start($d, 'postfix', '-c', "$d/pf", 'start-fg');
+	if (!wait_port($port)) {
+		system("postfix -c $d/pf stop >/dev/null 2>&1");
+		stop($pid);
+		return ('did not listen');
+	}
+	my $t0 = time;
+	my $dt = source($port, $d);
+	my $box = "$d/mail/box/new";
+	my $end = time + 120;
+	sleep(0.01) while maildir_count($box) < $M && time < $end;
+	my $dd = time - $t0;
+	my $n = maildir_count($box);
+	system("postfix -c $d/pf stop >/dev/null 2>&1");
+	stop($pid);
+	return ('smtp-source failed') unless defined $dt;
+	return ("FAILED: $n of $M delivered") if $n != $M;
+	return (undef, $M / $dd, sprintf('delivered into a Maildir; accepted '
+	    . '%.0f/s', $M / $dt));
+}
+
+printf "smtp-source: %d messages of %d bytes, a session each, %d sessions "
+    . "at once\n", $M, $LEN, $SESSIONS;
+my %rate;
+for my $run (['smtpd', \&run_smtpd], ['smtp-sink', \&run_sink],
+    ['postfix', \&run_postfix]) {
+	my ($name, $how) = @$run;
+	my $d = tempdir('smtp-source-bench-XXXXXX', TMPDIR => 1,
+	    CLEANUP => 1);
+	my ($why, $rate, $note) = $how->($d);
+	if (defined $why) {
+		printf "%-10s %s\n", $name, $why;
+		next;
+	}
+	$rate{$name} = $rate;
+	printf "%-10s %7.0f msg/s  %s\n", $name, $rate, $note;
+}
+if ($rate{smtpd}) {
+	printf "smtpd/postfix   %.2fx (target >= 5x)\n",
+	    $rate{smtpd} / $rate{postfix} if $rate{postfix};
+	printf "smtpd/smtp-sink %.0f%% (target >= 30%%)\n",
+	    100 * $rate{smtpd} / $rate{'smtp-sink'} if $rate{'smtp-sink'};
+}
