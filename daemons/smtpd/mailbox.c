@@ -97,6 +97,7 @@ struct mbox_state {
 	long long	st_length;	/* length of mailbox after it, bytes */
 	unsigned long	st_epoch;	/* rollbacks so far */
 	int		st_error;	/* committed: errno of the last one */
+	int		st_pending;	/* committed: written, not yet synced */
 	char		st_boot[MBOX_BOOT_LEN + 1];	/* appended only */
 };
 
@@ -198,8 +199,9 @@ mbox_read(int fd, enum mbox_line which, struct mbox_state *st)
 	if (n != MBOX_LINE || buf[MBOX_LINE - 1] != '\n')
 		goto bad;
 	if (which == MBOX_COMMITTED)
-		r = sscanf(buf, "%15s %lld %lld %lu %d", word, &st->st_number,
-		    &st->st_length, &st->st_epoch, &st->st_error) == 5 &&
+		r = sscanf(buf, "%15s %lld %lld %lu %d %d", word,
+		    &st->st_number, &st->st_length, &st->st_epoch,
+		    &st->st_error, &st->st_pending) == 6 &&
 		    strcmp(word, "committed") == 0;
 	else
 		r = sscanf(buf, "%15s %lld %lld %lu %37s", word,
@@ -229,8 +231,8 @@ mbox_write(int fd, enum mbox_line which, const struct mbox_state *st)
 
 	if (which == MBOX_COMMITTED)
 		n = snprintf(buf, sizeof(buf), "committed %020lld %020lld "
-		    "%010lu %d", st->st_number, st->st_length, st->st_epoch,
-		    st->st_error);
+		    "%010lu %d %d", st->st_number, st->st_length, st->st_epoch,
+		    st->st_error, st->st_pending);
 	else
 		n = snprintf(buf, sizeof(buf), "appended %020lld %020lld "
 		    "%010lu %s", st->st_number, st->st_length, st->st_epoch,
@@ -332,12 +334,14 @@ mbox_boot(char *boot)
 
 /*
  * Test-only crash points (SMTPD_TEST_CRASH, see smtpd(8)): "appended",
- * "synced" and "committed", a comma-separated list, then ":PERMILLE".
+ * "synced", "written" and "committed", a comma-separated list, then
+ * ":PERMILLE".
  */
 static void
 mbox_test_setup(struct smtpd *sd)
 {
-	static const char *points[] = { "appended", "synced", "committed" };
+	static const char *points[] = { "appended", "synced", "written",
+	    "committed" };
 	const char *env, *colon;
 	size_t i;
 
@@ -423,6 +427,11 @@ mbox_open(struct smtpd *sd)
 		}
 		if (fd != -1)
 			close(fd);
+		/*
+		 * A pending committed line on disk was written after
+		 * mailbox's sync: its numbers are whole in mailbox.
+		 */
+		cs.st_pending = 0;
 		as = cs;
 		as.st_error = 0;
 		memcpy(as.st_boot, boot, sizeof(as.st_boot));
@@ -707,6 +716,7 @@ mbox_rollback(struct smtpd *sd, int fd, int e, const struct mbox_state *orig,
 		log_warn("mailbox: cannot cut back to %lld", cs.st_length);
 	cs.st_epoch++;
 	cs.st_error = e;
+	cs.st_pending = 0;
 	as.st_number = cs.st_number;
 	as.st_length = cs.st_length;
 	as.st_epoch = cs.st_epoch;
@@ -754,10 +764,23 @@ mbox_commit(struct smtpd *sd, long long *unbacked)
 	if (fdatasync(fd) == -1)
 		goto rollback;
 	mbox_test_crash(sd, SMTPD_CRASH_SYNCED);
+	/*
+	 * The committed line is marked pending until its sync returns:
+	 * deliveries look at it in the page cache, and a leader killed
+	 * between the write and the sync must not let them answer 250 for
+	 * a state a restart of the machine could forget. A pending line
+	 * is not taken as covering anything; the next leader syncs it.
+	 */
 	cs.st_number = as.st_number;
 	cs.st_length = as.st_length;
-	if (mbox_write(sd->sd_lockfd, MBOX_COMMITTED, &cs) == -1 ||
-	    fdatasync(sd->sd_lockfd) == -1)
+	cs.st_pending = 1;
+	if (mbox_write(sd->sd_lockfd, MBOX_COMMITTED, &cs) == -1)
+		goto rollback;
+	mbox_test_crash(sd, SMTPD_CRASH_WRITTEN);
+	if (fdatasync(sd->sd_lockfd) == -1)
+		goto rollback;
+	cs.st_pending = 0;
+	if (mbox_write(sd->sd_lockfd, MBOX_COMMITTED, &cs) == -1)
 		goto rollback;
 	*unbacked = 0;
 	if (backup) {
@@ -861,13 +884,15 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 	if (mbox_sync_lock(sd->sd_lockfd, F_RDLCK) == -1)
 		return -1;
 	r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
-	if (r == 0 && cs.st_epoch == epoch && cs.st_number < number) {
+	if (r == 0 && cs.st_epoch == epoch && (cs.st_number < number ||
+	    cs.st_pending)) {
 		mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
 		if (mbox_sync_lock(sd->sd_lockfd, F_WRLCK) == -1)
 			return -1;
 		r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
 	}
-	if (r == 0 && cs.st_epoch == epoch && cs.st_number < number) {
+	if (r == 0 && cs.st_epoch == epoch && (cs.st_number < number ||
+	    cs.st_pending)) {
 		if (mbox_commit(sd, &unbacked) == -1) {
 			e = errno;
 			mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
@@ -883,7 +908,7 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 		errno = EIO;
 		return -1;
 	}
-	if (cs.st_epoch != epoch || cs.st_number < number) {
+	if (cs.st_epoch != epoch || cs.st_number < number || cs.st_pending) {
 		/* Rolled back with the rest of its group. */
 		errno = cs.st_error != 0 ? cs.st_error : EIO;
 		return -1;

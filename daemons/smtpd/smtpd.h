@@ -48,8 +48,9 @@ struct smtpd {
 
 /* Test-only crash points of a delivery (SMTPD_TEST_CRASH, smtpd(8)). */
 #define SMTPD_CRASH_APPENDED	0	/* appended, before the commit */
-#define SMTPD_CRASH_SYNCED	1	/* leader: mailbox synced, not the state */
-#define SMTPD_CRASH_COMMITTED	2	/* committed, before the 250 */
+#define SMTPD_CRASH_SYNCED	1	/* leader: mailbox synced */
+#define SMTPD_CRASH_WRITTEN	2	/* leader: state written, not synced */
+#define SMTPD_CRASH_COMMITTED	3	/* committed, before the 250 */
 
 /* One message as the session hands it to delivery. */
 struct smtpd_msg {
