@@ -405,14 +405,15 @@ mbox_open(struct smtpd *sd)
 		log_info("spool %s: new state, next message %lld",
 		    sd->sd_spool, cs.st_number + 1);
 	} else if (r == 0 &&
-	    (r = mbox_read(sd->sd_lockfd, MBOX_APPENDED, &as)) == 0 &&
+	    mbox_read(sd->sd_lockfd, MBOX_APPENDED, &as) == 0 &&
 	    strcmp(as.st_boot, boot) == 0)
 		goto out;	/* a running spool */
 	else if (r == 0) {
 		/*
-		 * The machine restarted since the last delivery: what was
-		 * appended but not committed may be half on disk, and none
-		 * of it was answered with 250.
+		 * The machine restarted since the last delivery (or the
+		 * appended line is not whole, which only a restart leaves):
+		 * what was appended but not committed may be half on disk,
+		 * and none of it was answered with 250.
 		 */
 		fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CLOEXEC |
 		    O_NOFOLLOW);
