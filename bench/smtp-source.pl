@@ -1,7 +1,9 @@
 #!/usr/bin/perl
 # bench/smtp-source.pl: Postfix's smtp-source(1) against three servers in
-# one run, the same load for each: M messages (default 5000) of 1 KiB, one
-# message per session, 32 sessions at once, on loopback.
+# one run, the same load for each: M messages (default 6000) of 1 KiB, one
+# message per session, 32 sessions at once, on loopback. The three run
+# side by side and take turns in R rounds (default 3) of M/R messages
+# each, so a change in the machine's other load falls on all three alike.
 #
 #   smtpd      forkd prefork.32 running build/smtpd: each 250 means the
 #              message and its number are on disk (group commit)
@@ -13,12 +15,14 @@
 #
 # smtpd's rate is messages answered 250 per second, checked afterwards:
 # numbers 1..M in the spool, each once. Postfix's is messages delivered
-# into the Maildir per second (its 250 comes once the message is in its
-# queue; delivery follows), its accept rate shown beside. Prints the rates
-# and the ratios smtpd/postfix and smtpd/smtp-sink. The machine's other
-# load shows in the numbers: run it more than once.
+# into the Maildir per second (a round ends when its last message is
+# there; its 250 comes once a message is in its queue), its accept rate
+# shown beside. Prints the rates and the ratios smtpd/postfix and
+# smtpd/smtp-sink. The machine's other load shows in the numbers: run it
+# more than once.
 #
-# Run from the top of the tree after `make`: perl bench/smtp-source.pl [M]
+# Run from the top of the tree after `make`:
+#   perl bench/smtp-source.pl [M [R]]
 use strict;
 use warnings;
 use File::Temp qw(tempdir);
@@ -27,8 +31,11 @@ use IO::Socket::IP;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
-my $M = @ARGV ? shift : 5000;
+my $M = @ARGV ? shift : 6000;
+my $R = @ARGV ? shift : 3;
 my ($SESSIONS, $LEN) = (32, 1024);
+my $ROUND = int($M / $R);
+$M = $ROUND * $R;
 my $bld = "$FindBin::Bin/../build";
 -x "$bld/$_" or die "bench/smtp-source: $bld/$_ missing: make first\n"
     for qw(smtpd forkd);
@@ -75,13 +82,14 @@ sub stop {
 	waitpid($pid, 0);
 }
 
-# smtp-source against $port; returns the seconds it took, or undef.
+# One round of smtp-source against $port; returns the seconds it took,
+# or undef.
 sub source {
 	my ($port, $dir) = @_;
 	my $t0 = time;
-	my $rc = system("$source -s $SESSIONS -m $M -l $LEN -M bench.example"
-	    . " -f sender\@bench.example -t rcpt\@example.org"
-	    . " 127.0.0.1:$port >$dir/source.out 2>&1");
+	my $rc = system("$source -s $SESSIONS -m $ROUND -l $LEN"
+	    . " -M bench.example -f sender\@bench.example -t rcpt\@example.org"
+	    . " 127.0.0.1:$port >>$dir/source.out 2>&1");
 	my $dt = time - $t0;
 	return $rc == 0 ? $dt : undef;
 }
@@ -107,7 +115,9 @@ sub smtpd_check {
 	return $state =~ /^committed 0*$M /;
 }
 
-sub run_smtpd {
+# Each start_* returns (why it cannot run) or (undef, a server: round,
+# stop, check).
+sub start_smtpd {
 	my ($d) = @_;
 	mkdir "$d/spool" or die;
 	my $port = free_port();
@@ -119,25 +129,25 @@ sub run_smtpd {
 	    '-p', "$d/forkd.pid");
 	wait_port($port) or do { stop($pid); return ('did not listen') };
 	sleep(0.5);	# all 32 workers up
-	my $dt = source($port, $d);
-	stop($pid);
-	return ('smtp-source failed') unless defined $dt;
-	return ('FAILED: numbers not 1..M once each')
-	    unless smtpd_check("$d/spool");
-	return (undef, $M / $dt, 'all numbered 1..' . $M);
+	return (undef, {
+	    round => sub { source($port, $d) },
+	    stop => sub { stop($pid) },
+	    check => sub {
+		smtpd_check("$d/spool") ? 'all numbered 1..' . $M :
+		    'FAILED: numbers not 1..M once each' } });
 }
 
-sub run_sink {
+sub start_sink {
 	my ($d) = @_;
 	return ('not installed') unless defined $sink;
 	my $port = free_port();
 	my $pid = start($d, $sink, ($> == 0 ? ('-u', 'nobody') : ()),
 	    "127.0.0.1:$port", 256);
 	wait_port($port) or do { stop($pid); return ('did not listen') };
-	my $dt = source($port, $d);
-	stop($pid);
-	return ('smtp-source failed') unless defined $dt;
-	return (undef, $M / $dt, 'stores nothing');
+	return (undef, {
+	    round => sub { source($port, $d) },
+	    stop => sub { stop($pid) },
+	    check => sub { 'stores nothing' } });
 }
 
 sub maildir_count {
@@ -148,7 +158,7 @@ sub maildir_count {
 	return $n;
 }
 
-sub run_postfix {
+sub start_postfix {
 	my ($d) = @_;
 	return ('needs root') if $> != 0;
 	return ('not installed') if !-x '/usr/sbin/postfix' ||
@@ -195,41 +205,71 @@ EOF
 	system("postfix -c $d/pf check >$d/check.out 2>&1") == 0
 	    or return ('postfix check failed');
 	my $pid = start($d, 'postfix', '-c', "$d/pf", 'start-fg');
-	if (!wait_port($port)) {
+	my $halt = sub {
 		system("postfix -c $d/pf stop >/dev/null 2>&1");
 		stop($pid);
+	};
+	if (!wait_port($port)) {
+		$halt->();
 		return ('did not listen');
 	}
-	my $t0 = time;
-	my $dt = source($port, $d);
 	my $box = "$d/mail/box/new";
-	my $end = time + 120;
-	sleep(0.01) while maildir_count($box) < $M && time < $end;
-	my $dd = time - $t0;
-	my $n = maildir_count($box);
-	system("postfix -c $d/pf stop >/dev/null 2>&1");
-	stop($pid);
-	return ('smtp-source failed') unless defined $dt;
-	return ("FAILED: $n of $M delivered") if $n != $M;
-	return (undef, $M / $dd, sprintf('delivered into a Maildir; accepted '
-	    . '%.0f/s', $M / $dt));
+	my ($want, $accepting) = (0, 0);
+	return (undef, {
+	    # A round ends when its messages are in the Maildir.
+	    round => sub {
+		my $t0 = time;
+		my $dt = source($port, $d);
+		return undef unless defined $dt;
+		$accepting += $dt;
+		$want += $ROUND;
+		my $end = time + 120;
+		sleep(0.01) while maildir_count($box) < $want && time < $end;
+		return maildir_count($box) >= $want ? time - $t0 : undef;
+	    },
+	    stop => $halt,
+	    check => sub {
+		my $n = maildir_count($box);
+		return $n == $M ? sprintf('delivered into a Maildir; '
+		    . 'accepted %.0f/s', $M / $accepting) :
+		    "FAILED: $n of $M delivered";
+	    } });
 }
 
 printf "smtp-source: %d messages of %d bytes, a session each, %d sessions "
-    . "at once\n", $M, $LEN, $SESSIONS;
-my %rate;
-for my $run (['smtpd', \&run_smtpd], ['smtp-sink', \&run_sink],
-    ['postfix', \&run_postfix]) {
-	my ($name, $how) = @$run;
+    . "at once, %d rounds in turn\n", $M, $LEN, $SESSIONS, $R;
+my (@servers, %rate);
+for my $s (['smtpd', \&start_smtpd], ['smtp-sink', \&start_sink],
+    ['postfix', \&start_postfix]) {
+	my ($name, $how) = @$s;
 	my $d = tempdir('smtp-source-bench-XXXXXX', TMPDIR => 1,
 	    CLEANUP => 1);
-	my ($why, $rate, $note) = $how->($d);
+	my ($why, $srv) = $how->($d);
 	if (defined $why) {
 		printf "%-10s %s\n", $name, $why;
 		next;
 	}
-	$rate{$name} = $rate;
-	printf "%-10s %7.0f msg/s  %s\n", $name, $rate, $note;
+	$srv->{name} = $name;
+	$srv->{time} = 0;
+	push @servers, $srv;
+}
+for my $r (1 .. $R) {
+	for my $srv (grep { !$_->{failed} } @servers) {
+		my $dt = $srv->{round}->();
+		$srv->{failed} = 1 unless defined $dt;
+		$srv->{time} += $dt // 0;
+	}
+}
+for my $srv (@servers) {
+	$srv->{stop}->();
+	if ($srv->{failed}) {
+		printf "%-10s smtp-source failed\n", $srv->{name};
+		next;
+	}
+	my $note = $srv->{check}->();
+	$rate{$srv->{name}} = $M / $srv->{time} if $note !~ /^FAILED/;
+	printf "%-10s %7.0f msg/s  %s\n", $srv->{name}, $M / $srv->{time},
+	    $note;
 }
 if ($rate{smtpd}) {
 	printf "smtpd/postfix   %.2fx (target >= 5x)\n",
