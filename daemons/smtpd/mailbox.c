@@ -116,7 +116,7 @@ static int	mbox_recover(struct smtpd *sd, struct mbox_state *st);
 static int	mbox_pwrite(int fd, const char *buf, size_t len, off_t off);
 static int	mbox_pwritev(int fd, struct iovec *iov, int n, off_t off);
 static size_t	mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
-		    long long number, char **out);
+		    char **out, size_t *split);
 static int	mbox_file(struct smtpd *sd);
 static int	mbox_tidy(struct smtpd *sd, struct mbox_state *ap);
 static int	mbox_due(const struct smtpd *sd, const struct mbox_state *ap);
@@ -549,11 +549,13 @@ mbox_literal(const char *peer, char *buf, size_t len)
  *   (blank line)
  * mboxrd: a "From " line, then Return-Path, Received (with the client's
  * address) and Number fields in front of the message's own header.
+ * The number goes in at *split (after "Number: "), once it is known under
+ * the append lock: everything else is built before, outside the lock.
  * Returns the length in bytes of *out (malloc'ed), 0 on ENOMEM.
  */
 static size_t
 mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
-    long long number, char **out)
+    char **out, size_t *split)
 {
 	char *buf = NULL, date[64], fromdate[64], lit[80];
 	size_t len = 0, i;
@@ -565,8 +567,10 @@ mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
 		return 0;
 	if (sd->sd_format == SMTPD_FMT_SEED) {
 		fprintf(fp, "Received: from %s by %s (CS4410MP3)\n"
-		    "Number: %lld\nFrom: %s\n", m->m_helo, sd->sd_name,
-		    number, m->m_sender[0] != '\0' ? m->m_sender : "<>");
+		    "Number: ", m->m_helo, sd->sd_name);
+		*split = ftell(fp);
+		fprintf(fp, "\nFrom: %s\n",
+		    m->m_sender[0] != '\0' ? m->m_sender : "<>");
 		for (i = 0; i < m->m_nrcpts; i++)
 			fprintf(fp, "To: %s\n", m->m_rcpts[i]);
 		fputc('\n', fp);
@@ -579,11 +583,13 @@ mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
 		    &tm);
 		fprintf(fp, "From %s %s\nReturn-Path: <%s>\n"
 		    "Received: from %s (%s) by %s (CS4410MP3); %s\n"
-		    "Number: %lld\n",
+		    "Number: ",
 		    m->m_sender[0] != '\0' ? m->m_sender : "MAILER-DAEMON",
 		    fromdate, m->m_sender, m->m_helo,
 		    mbox_literal(m->m_peer, lit, sizeof(lit)), sd->sd_name,
-		    date, number);
+		    date);
+		*split = ftell(fp);
+		fputc('\n', fp);
 		/* A message without a header of its own: keep the body one. */
 		if (!mbox_has_header(m->m_body, m->m_bodylen))
 			fputc('\n', fp);
@@ -811,18 +817,22 @@ long long
 mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 {
 	struct mbox_state as, cs;
-	struct iovec iov[3];
-	char *head = NULL;
-	size_t headlen;
+	struct iovec iov[5];
+	char *head = NULL, num[24];
+	size_t headlen, split = 0;
 	off_t at;
 	long long number, unbacked = 0;
 	unsigned long epoch;
 	int fd = -1, e, r;
 
+	if ((headlen = mbox_header(sd, m, &head, &split)) == 0) {
+		errno = ENOMEM;
+		return -1;
+	}
 	/* 1. Append under the append lock. */
 	for (;;) {
 		if (mbox_lock(sd->sd_lockfd) == -1)
-			return -1;
+			goto out;
 		if (mbox_read(sd->sd_lockfd, MBOX_APPENDED, &as) != 0) {
 			errno = EINVAL;
 			log_warn("spool state " MBOX_LOCK);
@@ -843,37 +853,37 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 		fd = -1;
 		mbox_unlock(sd->sd_lockfd);
 		if (mbox_sync_lock(sd->sd_lockfd, F_WRLCK) == -1)
-			return -1;
+			goto out;
 		r = mbox_commit(sd, &unbacked);
 		e = errno;
 		mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
 		if (r == -1) {
 			errno = e;
-			return -1;
+			goto out;
 		}
 	}
 	at = as.st_length;
 	number = as.st_number + 1;
-	if ((headlen = mbox_header(sd, m, number, &head)) == 0) {
-		errno = ENOMEM;
-		goto fail;
-	}
 	iov[0].iov_base = head;
-	iov[0].iov_len = headlen;
-	iov[1].iov_base = (void *)m->m_body;
-	iov[1].iov_len = m->m_bodylen;
-	iov[2].iov_base = (void *)"\n";
-	iov[2].iov_len = 1;
-	if (mbox_pwritev(fd, iov, 3, at) == -1)
+	iov[0].iov_len = split;
+	iov[1].iov_base = num;
+	iov[1].iov_len = snprintf(num, sizeof(num), "%lld", number);
+	iov[2].iov_base = head + split;
+	iov[2].iov_len = headlen - split;
+	iov[3].iov_base = (void *)m->m_body;
+	iov[3].iov_len = m->m_bodylen;
+	iov[4].iov_base = (void *)"\n";
+	iov[4].iov_len = 1;
+	if (mbox_pwritev(fd, iov, 5, at) == -1)
 		goto undo;
 	as.st_number = number;
-	as.st_length = at + headlen + m->m_bodylen + 1;
+	as.st_length = at + headlen + iov[1].iov_len + m->m_bodylen + 1;
 	if (mbox_write(sd->sd_lockfd, MBOX_APPENDED, &as) == -1)
 		goto undo;
 	epoch = as.st_epoch;
+	mbox_unlock(sd->sd_lockfd);
 	close(fd);
 	free(head);
-	mbox_unlock(sd->sd_lockfd);
 	mbox_test_crash(sd, SMTPD_CRASH_APPENDED);
 
 	/*
@@ -925,10 +935,13 @@ undo:
 	errno = e;
 fail:
 	e = errno;
+	mbox_unlock(sd->sd_lockfd);
 	if (fd != -1)
 		close(fd);
+	errno = e;
+out:
+	e = errno;
 	free(head);
-	mbox_unlock(sd->sd_lockfd);
 	errno = e;
 	return -1;
 }
