@@ -169,7 +169,9 @@ ok($backups_exact, 'each backup holds exactly its 32 records');
 my @bad = grep { ($at{$_} // 0) != $said{$_} } keys %said;
 is("@bad", '', 'every message told 250 is there, with its number');
 is(scalar(keys %at), $told, 'nothing of a refused message is there');
-like(slurp("$dir/last.out") // '', qr/^250 OK:  delivered message \Q@{[$told + 1]}\E\r$/m,
-    'space again: the next message is ' . ($told + 1));
+my $next = $told + 1;
+like(slurp("$dir/last.out") // '',
+    qr/^250 OK:  delivered message $next\r$/m,
+    "space again: the next message is $next");
 
 done_testing();
