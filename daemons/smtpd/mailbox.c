@@ -88,6 +88,7 @@
 
 #define MBOX_FILE	"mailbox"
 #define MBOX_LOCK	"smtpd.lock"
+#define MBOX_SPARE	".mailbox.next"	/* the next backup's new mailbox */
 #define MBOX_LINE	128	/* bytes of each state line, '\n' included */
 #define MBOX_OLD_LEN	42	/* the earlier "%020lld %020lld\n" */
 #define MBOX_BOOT_LEN	36	/* a boot_id UUID */
@@ -118,6 +119,7 @@ static int	mbox_pwritev(int fd, struct iovec *iov, int n, off_t off);
 static size_t	mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
 		    char **out, size_t *split);
 static int	mbox_file(struct smtpd *sd);
+static void	mbox_spare(struct smtpd *sd);
 static int	mbox_tidy(struct smtpd *sd, struct mbox_state *ap);
 static int	mbox_due(const struct smtpd *sd, const struct mbox_state *ap);
 static int	mbox_backup(struct smtpd *sd, struct mbox_state *cp,
@@ -445,6 +447,8 @@ out:
 	e = errno;
 	mbox_unlock(sd->sd_lockfd);
 	mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+	if (r != -1 && sd->sd_backup > 0)
+		mbox_spare(sd);
 	errno = e;
 	return r == -1 ? -1 : 0;
 }
@@ -669,6 +673,24 @@ mbox_due(const struct smtpd *sd, const struct mbox_state *ap)
 }
 
 /*
+ * Make the spare mailbox the next backup takes, with no lock held; one
+ * that exists already (another process made it) is as good.
+ */
+static void
+mbox_spare(struct smtpd *sd)
+{
+	int fd;
+
+	sd->sd_spare = 0;
+	fd = openat(sd->sd_spoolfd, MBOX_SPARE, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd != -1)
+		close(fd);
+	else if (errno != EEXIST)
+		log_warn(MBOX_SPARE);
+}
+
+/*
  * Under both locks, with everything in mailbox committed: rename it to
  * mailbox.FIRST-LAST and start an empty one. Both lengths become 0 only
  * once the rename is durable, or a restart could cut a backup's worth of
@@ -688,7 +710,21 @@ mbox_backup(struct smtpd *sd, struct mbox_state *cp, struct mbox_state *ap)
 		log_warn("backup %s", name);
 		return -1;
 	}
-	if ((fd = mbox_file(sd)) != -1)
+	/*
+	 * The new mailbox is the spare made ahead of time, outside the
+	 * locks (mbox_spare): making an inode can take a file system long,
+	 * and every delivery waits while a backup holds both locks. Without
+	 * a spare, one is made here. (Bytes a spare should not hold are cut
+	 * by the next append, as a killed delivery's are.)
+	 */
+	if (renameat2(sd->sd_spoolfd, MBOX_SPARE, sd->sd_spoolfd, MBOX_FILE,
+	    RENAME_NOREPLACE) == 0) {
+		sd->sd_spare = 1;
+		if (fsync(sd->sd_spoolfd) == -1) {
+			log_warn("backup %s: spool", name);
+			return -1;
+		}
+	} else if ((fd = mbox_file(sd)) != -1)
 		close(fd);
 	else if (fsync(sd->sd_spoolfd) == -1) {
 		log_warn("backup %s: spool", name);
@@ -925,6 +961,8 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 		return -1;
 	}
 	mbox_test_crash(sd, SMTPD_CRASH_COMMITTED);
+	if (sd->sd_spare)
+		mbox_spare(sd);
 	return number;
 
 undo:

@@ -42,6 +42,7 @@ struct smtpd {
 	enum smtpd_format sd_format;		/* -F */
 	int		 sd_spoolfd;		/* O_DIRECTORY fd of the spool */
 	int		 sd_lockfd;		/* the locks and state file */
+	int		 sd_spare;		/* a backup took the spare */
 	int		 sd_crash;		/* SMTPD_TEST_CRASH points */
 	int		 sd_crash_permille;	/* its chance at each */
 };
