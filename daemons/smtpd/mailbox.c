@@ -59,8 +59,9 @@
  *
  * Backups: a group of -b is closed by the leader that commits its last
  * message; it keeps the append lock through the commit, renames mailbox
- * to mailbox.FIRST-LAST, makes the new name durable, sets both lengths
- * to 0, so no record of the next group reaches the old file. An appender
+ * to mailbox.FIRST-LAST, renames the spare .mailbox.next (made earlier
+ * with no lock held) to mailbox, makes the names durable, sets both
+ * lengths to 0, so no record of the next group reaches the old file. An appender
  * that finds a group closed but not yet backed up commits and backs it
  * up first, so a backup missed by a killed leader is made by the next.
  *
