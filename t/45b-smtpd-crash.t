@@ -70,7 +70,7 @@ if ($pool == 0) {
 			$died++;
 			$spawn->() unless $stop;
 		}
-		$spawn->() while keys(%w) < $WORKERS;
+		$spawn->() for keys(%w) + 1 .. $WORKERS;
 		if (rand() < 0.5) {
 			my @p = keys %w;
 			$killed++ if kill('KILL', $p[int(rand(@p))]);
