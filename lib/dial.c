@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "dial.h"
+#include "io.h"
 
 int
 dial_addr(const struct addrinfo *ai, int timeout_ms)
 {
-	struct pollfd pfd;
 	socklen_t len;
 	int fd, r, soerr;
 
@@ -29,17 +29,8 @@ dial_addr(const struct addrinfo *ai, int timeout_ms)
 		return fd;
 	if (errno != EINPROGRESS)
 		goto fail;
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	do {
-		r = poll(&pfd, 1, timeout_ms);
-	} while (r == -1 && errno == EINTR);
-	if (r == -1)
-		goto fail;
-	if (r == 0) {
-		errno = ETIMEDOUT;
-		goto fail;
-	}
+	if (io_wait(fd, POLLOUT, io_deadline(timeout_ms)) != 1)
+		goto fail;	/* ETIMEDOUT, or poll's errno */
 	len = sizeof(soerr);
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
 		goto fail;
@@ -55,15 +46,34 @@ fail:
 	return -1;
 }
 
-char *
-dial_name(const struct addrinfo *ai, char *buf, size_t len)
+int
+dial_host(const char *host, const char *port, int family, int timeout_ms,
+    dial_report_fn *report, void *arg, struct dial_peer *peer)
 {
-	char ip[NI_MAXHOST], port[NI_MAXSERV];
+	struct addrinfo hints, *res, *ai;
+	int fd = DIAL_ECONNECT, e = ENOENT;
 
-	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip), port,
-	    sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		snprintf(buf, len, "? port ?");
-	else
-		snprintf(buf, len, "%s port %s", ip, port);
-	return buf;
+	memset(peer, 0, sizeof(*peer));
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	if ((peer->dp_gai = getaddrinfo(host, port, &hints, &res)) != 0)
+		return DIAL_ERESOLVE;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		addr_fmt(ai->ai_addr, ai->ai_addrlen, peer->dp_ip,
+		    sizeof(peer->dp_ip), peer->dp_port, sizeof(peer->dp_port));
+		snprintf(peer->dp_name, sizeof(peer->dp_name), "%s port %s",
+		    peer->dp_ip, peer->dp_port);
+		peer->dp_family = ai->ai_family;
+		if ((fd = dial_addr(ai, timeout_ms)) != -1)
+			break;
+		e = errno;
+		if (ai->ai_next != NULL && report != NULL)
+			report(peer, e, arg);
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		errno = e;
+	return fd;
 }
