@@ -26,6 +26,7 @@
 
 #include "cli.h"
 #include "dial.h"
+#include "io.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -38,7 +39,7 @@ struct sendline {
 	const char	*sl_host;
 	const char	*sl_port;
 	int		 sl_fd;
-	char		 sl_peer[64];	/* "127.0.0.1 port 6789" */
+	char		 sl_peer[DIAL_PEERMAX];	/* "127.0.0.1 port 6789" */
 	char		 sl_line[SL_LINE_MAX + 4];	/* + CRLF CRLF */
 	size_t		 sl_len;
 	char		 sl_buf[SL_BUFSIZE];
@@ -64,42 +65,11 @@ static const char usage[] = "sendline [-hn] [-t seconds] host port\n";
 static void
 sendline_dial(struct sendline *sl)
 {
-	struct addrinfo hints, *res, *ai;
-	char ip[INET6_ADDRSTRLEN], port[8], why[128];
-	int r;
+	struct dial_peer peer;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	r = getaddrinfo(sl->sl_host, sl->sl_port, &hints, &res);
-	if (r == EAI_SERVICE)
-		errx(EXIT_USAGE, "port %s: %s", sl->sl_port,
-		    gai_strerror(r));
-	if (r != 0)
-		errx(EXIT_TEMP, "%s: %s", sl->sl_host,
-		    r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof(ip),
-		    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-			continue;
-		snprintf(sl->sl_peer, sizeof(sl->sl_peer), "%s port %s", ip,
-		    port);
-		sl->sl_fd = dial_addr(ai, sl->sl_timeout_ms);
-		if (sl->sl_fd == -1)
-			snprintf(why, sizeof(why), "%s", strerror(errno));
-		if (sl->sl_fd != -1) {
-			freeaddrinfo(res);
-			return;
-		}
-		if (ai->ai_next == NULL) {
-			freeaddrinfo(res);
-			errx(EXIT_TEMP, "connect %s: %s", sl->sl_peer, why);
-		}
-		warnx("connect %s: %s", sl->sl_peer, why);
-	}
-	freeaddrinfo(res);
-	errx(EXIT_TEMP, "%s: no address to connect to", sl->sl_host);
+	sl->sl_fd = dial_client(sl->sl_host, sl->sl_port, AF_UNSPEC,
+	    sl->sl_timeout_ms, &peer);
+	strlcpy(sl->sl_peer, peer.dp_name, sizeof(sl->sl_peer));
 }
 
 /*
@@ -149,13 +119,9 @@ sendline_read_line(struct sendline *sl)
 static void
 sendline_wait(struct sendline *sl, short events, const char *what)
 {
-	struct pollfd pfd;
 	int r;
 
-	pfd.fd = sl->sl_fd;
-	pfd.events = events;
-	while ((r = poll(&pfd, 1, sl->sl_timeout_ms)) == -1 && errno == EINTR)
-		;
+	r = io_wait(sl->sl_fd, events, io_deadline(sl->sl_timeout_ms));
 	if (r == -1)
 		err(EXIT_TEMP, "poll");
 	if (r == 0)
@@ -166,23 +132,13 @@ sendline_wait(struct sendline *sl, short events, const char *what)
 static void
 sendline_send(struct sendline *sl)
 {
-	const char *p = sl->sl_line;
-	size_t len = sl->sl_len;
-	ssize_t n;
-
-	while (len > 0) {
-		n = send(sl->sl_fd, p, len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				err(EXIT_TEMP, "write %s", sl->sl_peer);
-			sendline_wait(sl, POLLOUT, "write");
-			continue;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	if (io_write_all(sl->sl_fd, sl->sl_line, sl->sl_len,
+	    sl->sl_timeout_ms) == 0)
+		return;
+	if (errno == ETIMEDOUT)
+		errx(EXIT_TEMP, "write %s: timed out after %d s", sl->sl_peer,
+		    sl->sl_timeout_ms / 1000);
+	err(EXIT_TEMP, "write %s", sl->sl_peer);
 }
 
 /*

@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 
+#include <err.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "dial.h"
 #include "io.h"
 
@@ -75,5 +77,30 @@ dial_host(const char *host, const char *port, int family, int timeout_ms,
 	freeaddrinfo(res);
 	if (fd == -1)
 		errno = e;
+	return fd;
+}
+
+static void
+dial_warn(const struct dial_peer *peer, int error, void *arg)
+{
+	(void)arg;
+	warnx("connect %s: %s", peer->dp_name, strerror(error));
+}
+
+int
+dial_client(const char *host, const char *port, int family, int timeout_ms,
+    struct dial_peer *peer)
+{
+	int fd;
+
+	fd = dial_host(host, port, family, timeout_ms, dial_warn, NULL, peer);
+	if (fd == DIAL_ERESOLVE && peer->dp_gai == EAI_SERVICE)
+		errx(EXIT_USAGE, "port %s: %s", port,
+		    gai_strerror(peer->dp_gai));
+	if (fd == DIAL_ERESOLVE)
+		errx(EXIT_TEMP, "%s: %s", host, peer->dp_gai == EAI_SYSTEM ?
+		    strerror(errno) : gai_strerror(peer->dp_gai));
+	if (fd == DIAL_ECONNECT)
+		err(EXIT_TEMP, "connect %s", peer->dp_name);
 	return fd;
 }

@@ -58,4 +58,15 @@ int	dial_host(const char *host, const char *port, int family,
  */
 int	dial_addr(const struct addrinfo *ai, int timeout_ms);
 
+/*
+ * dial_host() for a client a person runs, saying what fails as err(3)
+ * does: warns of each address that failed but the last ("connect PEER:
+ * why") and exits EXIT_USAGE (100) when port is no service, EXIT_TEMP
+ * (111) when host has no address or no address answers (s6-tcpclient's
+ * contract: try again later). Returns the connected fd (non-blocking,
+ * close-on-exec) with peer filled in.
+ */
+int	dial_client(const char *host, const char *port, int family,
+	    int timeout_ms, struct dial_peer *peer);
+
 #endif

@@ -11,18 +11,15 @@
 #include <unistd.h>
 
 #include "httpget.h"
+#include "io.h"
 
 /* Wait until fd is ready for events; exits 111 after the timeout. */
 static void
 conn_wait(struct httpget *hg, short events, const char *what)
 {
-	struct pollfd pfd;
 	int r;
 
-	pfd.fd = hg->hg_fd;
-	pfd.events = events;
-	while ((r = poll(&pfd, 1, hg->hg_timeout_ms)) == -1 && errno == EINTR)
-		;
+	r = io_wait(hg->hg_fd, events, io_deadline(hg->hg_timeout_ms));
 	if (r == -1)
 		err(EXIT_TEMP, "poll");
 	if (r == 0)
@@ -100,23 +97,12 @@ conn_getline(struct httpget *hg, size_t max, size_t *raw, size_t *len,
 void
 conn_send(struct httpget *hg, const void *buf, size_t len)
 {
-	const char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		/* MSG_NOSIGNAL: a reset peer is an error here, not SIGPIPE. */
-		n = send(hg->hg_fd, p, len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				err(EXIT_TEMP, "write %s", hg->hg_peer);
-			conn_wait(hg, POLLOUT, "write");
-			continue;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	if (io_write_all(hg->hg_fd, buf, len, hg->hg_timeout_ms) == 0)
+		return;
+	if (errno == ETIMEDOUT)
+		errx(EXIT_TEMP, "write %s: timed out after %d s", hg->hg_peer,
+		    hg->hg_timeout_ms / 1000);
+	err(EXIT_TEMP, "write %s", hg->hg_peer);
 }
 
 void

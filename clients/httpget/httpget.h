@@ -98,7 +98,7 @@ size_t	conn_fill(struct httpget *hg);
  */
 char	*conn_getline(struct httpget *hg, size_t max, size_t *raw,
 	    size_t *len, const char *what);
-/* Send all len bytes of buf, each wait bounded. Exits 111 on failure. */
+/* Send all len bytes of buf within hg_timeout_ms. Exits 111 on failure. */
 void	conn_send(struct httpget *hg, const void *buf, size_t len);
 /* Write len bytes to the output. Exits 1 on failure. */
 void	conn_output(struct httpget *hg, const void *buf, size_t len);
