@@ -35,7 +35,7 @@
 
 #include "cli.h"
 #include "dial.h"
-#include "serve.h"
+#include "io.h"
 
 /* Longest line handled in one piece; longer ones travel in pieces. */
 #define NC_LINEMAX	8192
@@ -153,32 +153,16 @@ static int
 nc_readline(struct nc_lbuf *lb, int fd, int timeout_ms, char *out,
     size_t outsize, size_t *outlen)
 {
-	long long deadline = -1, left;
-	struct pollfd pfd;
+	long long deadline = io_deadline(timeout_ms);
 	int r;
 
-	if (timeout_ms >= 0)
-		deadline = serve_now_ms() + timeout_ms;
 	for (;;) {
 		if ((r = nc_lb_take(lb, out, outsize, outlen)) != 0)
 			return r;
 		if (lb->lb_eof)
 			return 0;
-		left = -1;
-		if (deadline >= 0) {
-			left = deadline - serve_now_ms();
-			if (left <= 0) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		r = poll(&pfd, 1, (int)left);
-		if (r == -1 && errno != EINTR)
-			return -1;
-		if (r <= 0)
-			continue;
+		if (io_wait(fd, POLLIN, deadline) != 1)
+			return -1;	/* ETIMEDOUT, or poll's errno */
 		if (nc_lb_fill(lb, fd) == -1) {
 			if (errno == EAGAIN)
 				continue;
@@ -204,7 +188,7 @@ nc_output(const struct netchat *nc, const char *buf, size_t len)
 			return;
 		buf = vis;
 	}
-	if (serve_write_all(1, buf, len, -1) == -1)
+	if (io_write_all(1, buf, len, -1) == -1)
 		err(1, "stdout");
 }
 
@@ -220,7 +204,7 @@ nc_sendline(const struct netchat *nc, int fd, const char *line, size_t len,
 
 	memcpy(buf, line, len);
 	buf[len] = '\n';
-	return serve_write_all(fd, buf, len + !piece, nc->nc_wait_ms);
+	return io_write_all(fd, buf, len + !piece, nc->nc_wait_ms);
 }
 
 /* A blank line ends the chat; a CR left by a CRLF file is still blank. */
@@ -375,54 +359,22 @@ nc_converse(struct netchat *nc, int fd, int user_first)
 	return end;
 }
 
-/* Numeric host and port of sa, for status lines. */
-static void
-nc_name(const struct sockaddr *sa, socklen_t salen, char *host,
-    size_t hostlen, char *port, size_t portlen)
-{
-	if (getnameinfo(sa, salen, host, hostlen, port, portlen,
-	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		strlcpy(host, "?", hostlen);
-		strlcpy(port, "?", portlen);
-	}
-}
-
 static int
 nc_client(struct netchat *nc, const char *host, const char *port)
 {
-	struct addrinfo hints, *res, *ai;
-	char h[NI_MAXHOST], p[NI_MAXSERV];
+	struct dial_peer peer;
 	enum nc_end end;
-	int fd = -1, e, saved = 0;
+	int fd;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
-		errx(EXIT_TEMP, "%s port %s: %s", host, port,
-		    gai_strerror(e));
 	/*
 	 * -w bounds each connect as nc -w does: a host that drops SYNs
 	 * would otherwise cost the kernel's minutes of retries.
 	 */
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = dial_addr(ai, nc->nc_wait_ms)) != -1)
-			break;
-		saved = errno;
-	}
-	if (fd == -1) {
-		freeaddrinfo(res);
-		errno = saved;
-		/* Temporary, as s6-tcpclient's 111: try again later. */
-		err(EXIT_TEMP, "connect %s port %s", host, port);
-	}
+	fd = dial_client(host, port, AF_UNSPEC, nc->nc_wait_ms, &peer);
 	/* The conversation's reads and writes wait in poll(2) themselves. */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1)
 		err(1, "fcntl");
-	nc_name(ai->ai_addr, ai->ai_addrlen, h, sizeof(h), p, sizeof(p));
-	freeaddrinfo(res);
-	nc_status(nc, "connected to %s port %s", h, p);
+	nc_status(nc, "connected to %s", peer.dp_name);
 	end = nc_converse(nc, fd, 1);
 	close(fd);
 	return end == NC_END_ERROR ? 1 : 0;
@@ -477,7 +429,7 @@ static int
 nc_server(struct netchat *nc, const char *address, const char *port)
 {
 	struct sockaddr_storage ss;
-	char h[NI_MAXHOST], p[NI_MAXSERV];
+	char name[DIAL_PEERMAX];
 	struct pollfd pfd[2];
 	socklen_t sslen;
 	int lfd, fd;
@@ -518,9 +470,8 @@ nc_server(struct netchat *nc, const char *address, const char *port)
 				continue;
 			err(1, "accept");
 		}
-		nc_name((struct sockaddr *)&ss, sslen, h, sizeof(h), p,
-		    sizeof(p));
-		nc_status(nc, "connection from %s port %s", h, p);
+		nc_status(nc, "connection from %s", addr_name(
+		    (struct sockaddr *)&ss, sslen, name, sizeof(name)));
 		nc_converse(nc, fd, 0);
 		close(fd);
 	}
