@@ -662,7 +662,7 @@ icmp_reply(struct icmp_ctx *c, const unsigned char *b, size_t len,
 		return;
 	}
 	if ((size_t)p->p_datalen >= sizeof(st)) {
-		now = stats_now_us();
+		now = clock_us();
 		rtt = now - s->s_sent_us;
 		if (!dup)
 			stats_rtt(p, rtt);
@@ -823,9 +823,9 @@ icmp_run(struct pinger *p)
 		    p->p_addrstr, p->p_datalen,
 		    p->p_datalen + ICMP_HDRLEN + (int)sizeof(struct ip));
 
-	next_send = stats_now_us();
+	next_send = clock_us();
 	while (!pinger_stop) {
-		now = stats_now_us();
+		now = clock_us();
 		if ((p->p_count < 0 || p->p_ntransmitted < p->p_count) &&
 		    now >= next_send) {
 			icmp_send(&c);
@@ -856,7 +856,7 @@ icmp_run(struct pinger *p)
 		 * counted received with an RTT above -W.
 		 */
 		if (ev > 0)
-			icmp_expire(&c, stats_now_us());
+			icmp_expire(&c, clock_us());
 		if (ev & POLLERR)
 			icmp_read_errqueue(&c);
 		if (ev & POLLIN)

@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "clock.h"
+
 /* Exit statuses of ping(8), which scripts already test (the issue). */
 #define PINGER_EXIT_REPLY	0	/* at least one reply */
 #define PINGER_EXIT_NOREPLY	1	/* nothing came back */
@@ -71,8 +73,6 @@ int	udp_ping_run(struct pinger *p);
 int	udp_heartbeat_run(struct pinger *p);
 
 /* stats.c */
-/* Microseconds on CLOCK_MONOTONIC, for RTTs and deadlines. */
-long long stats_now_us(void);
 /* Account one reply with round-trip time rtt_us (microseconds). */
 void	stats_rtt(struct pinger *p, long long rtt_us);
 /*

@@ -10,15 +10,6 @@
 
 #include "pinger.h"
 
-long long
-stats_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void
 stats_rtt(struct pinger *p, long long rtt_us)
 {
@@ -55,7 +46,7 @@ stats_summary(const struct pinger *p)
 	long long elapsed;
 	double avg, mdev;
 
-	elapsed = p->p_start_us ? stats_now_us() - p->p_start_us : 0;
+	elapsed = p->p_start_us ? clock_us() - p->p_start_us : 0;
 	printf("\n--- %s ping statistics ---\n", p->p_host);
 	printf("%ld packets transmitted, %ld received", p->p_ntransmitted,
 	    p->p_nreceived);
@@ -98,7 +89,7 @@ stats_wait(int fd, short events, long long deadline_us)
 	long long left;
 	int n, ms;
 
-	left = deadline_us - stats_now_us();
+	left = deadline_us - clock_us();
 	if (left < 0)
 		left = 0;
 	/* Round up: waking early would only spin. */

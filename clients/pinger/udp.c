@@ -104,17 +104,17 @@ udp_ping_run(struct pinger *p)
 	fd = udp_open(p);
 	printf("PING %s (%s) port %d: UDP, %ld pings.\n", p->p_host,
 	    p->p_addrstr, p->p_port, p->p_count);
-	next_us = stats_now_us();
+	next_us = clock_us();
 	for (seq = 1; !pinger_stop && (p->p_count < 0 || seq <= p->p_count);
 	    seq++) {
 		/* One at a time: the next goes at its interval, never before
 		 * this one is answered or lost. */
-		while (!pinger_stop && stats_now_us() < next_us)
+		while (!pinger_stop && clock_us() < next_us)
 			stats_wait(-1, 0, next_us);
 		if (pinger_stop)
 			break;
 		len = udp_stamp(msg, sizeof(msg), "Ping", seq);
-		sent_us = stats_now_us();
+		sent_us = clock_us();
 		if (p->p_start_us == 0)
 			p->p_start_us = sent_us;
 		next_us = sent_us + p->p_interval_us;
@@ -145,7 +145,7 @@ sent:
 				break;
 			}
 			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-			now = stats_now_us();
+			now = clock_us();
 			if (n == -1) {
 				if (errno == EAGAIN || errno == EINTR)
 					continue;
@@ -197,15 +197,15 @@ udp_heartbeat_run(struct pinger *p)
 	printf("HEARTBEAT %s (%s) port %d: every %lld.%03lld s.\n",
 	    p->p_host, p->p_addrstr, p->p_port, p->p_interval_us / 1000000,
 	    p->p_interval_us / 1000 % 1000);
-	next_us = stats_now_us();
+	next_us = clock_us();
 	for (seq = 1; !pinger_stop && (p->p_count < 0 || seq <= p->p_count);
 	    seq++) {
-		while (!pinger_stop && stats_now_us() < next_us)
+		while (!pinger_stop && clock_us() < next_us)
 			stats_wait(-1, 0, next_us);
 		if (pinger_stop)
 			break;
 		if (p->p_start_us == 0)
-			p->p_start_us = stats_now_us();
+			p->p_start_us = clock_us();
 		next_us += p->p_interval_us;
 		len = udp_stamp(msg, sizeof(msg), "Heartbeat", seq);
 		p->p_ntransmitted++;
@@ -225,7 +225,7 @@ udp_heartbeat_run(struct pinger *p)
 		if (!p->p_quiet)
 			printf("%s\n", msg);
 	}
-	elapsed = p->p_start_us ? stats_now_us() - p->p_start_us : 0;
+	elapsed = p->p_start_us ? clock_us() - p->p_start_us : 0;
 	printf("\n--- %s heartbeat statistics ---\n", p->p_host);
 	printf("%ld heartbeats sent", p->p_ntransmitted - nerrors);
 	if (nerrors)

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "smtpstress.h"
 
 /*
@@ -75,17 +76,6 @@ static int	 net_reply(struct net *, struct conn *, char *, long long);
 static void	 net_timeout(struct net *, struct conn *, long long);
 static void	 lat_add(struct sx_run *, int, long long);
 static void	 number_add(struct sx_run *, unsigned long);
-static void	 visline(char *, size_t, const char *, size_t);
-
-long long
-sx_now_us(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		err(1, "clock_gettime");
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 void
 sx_diag(struct sx_run *run, const char *fmt, ...)
@@ -101,27 +91,6 @@ sx_diag(struct sx_run *run, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-/* Peer text made printable for a diagnostic (a reply may hold anything). */
-static void
-visline(char *dst, size_t dstsz, const char *src, size_t len)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 5 < dstsz; i++) {
-		unsigned char ch = src[i];
-
-		if (ch == '\r')
-			o += snprintf(dst + o, dstsz - o, "\\r");
-		else if (ch == '\n')
-			o += snprintf(dst + o, dstsz - o, "\\n");
-		else if (ch < 0x20 || ch >= 0x7f || ch == '\\')
-			o += snprintf(dst + o, dstsz - o, "\\%03o", ch);
-		else
-			dst[o++] = ch;
-	}
-	dst[o] = '\0';
 }
 
 static void
@@ -185,7 +154,7 @@ net_start(struct net *nt, struct conn *c)
 	if (fd == -1)
 		err(1, "socket");
 	c->c_fd = fd;
-	c->c_sent_us = sx_now_us();
+	c->c_sent_us = clock_us();
 	c->c_deadline_us = c->c_sent_us + REPLY_TIMEOUT_US;
 	if (connect(fd, nt->n_ai->ai_addr, nt->n_ai->ai_addrlen) == -1) {
 		if (errno != EINPROGRESS) {
@@ -261,7 +230,7 @@ net_write(struct net *nt, struct conn *c)
 		}
 		c->c_out += n;
 	}
-	c->c_written_us = sx_now_us();
+	c->c_written_us = clock_us();
 }
 
 /*
@@ -303,7 +272,7 @@ net_reply(struct net *nt, struct conn *c, char *line, long long now)
 	 */
 	if (ok && st->st_expect == EX_421 &&
 	    now - c->c_written_us < run->r_dormant_s * 900000LL) {
-		visline(got, sizeof(got), line, strlen(line));
+		log_vis(got, sizeof(got), line, strlen(line));
 		run->r_mismatches++;
 		sx_diag(run, "session %u: mismatch after %s: \"%s\" came "
 		    "after %lld ms, before the -T %d s of dormancy",
@@ -315,9 +284,9 @@ net_reply(struct net *nt, struct conn *c, char *line, long long now)
 	if (!ok) {
 		char sent[256];
 
-		visline(got, sizeof(got), line, strlen(line));
+		log_vis(got, sizeof(got), line, strlen(line));
 		if (st->st_line != NULL)
-			visline(sent, sizeof(sent), st->st_line,
+			log_vis(sent, sizeof(sent), st->st_line,
 			    st->st_len > 60 ? 60 : st->st_len);
 		else
 			strlcpy(sent, st->st_expect == EX_GREETING ?
@@ -339,7 +308,7 @@ net_reply(struct net *nt, struct conn *c, char *line, long long now)
 	 * would blame the wrong command, or go unread at the session's end.
 	 */
 	if (c->c_inlen > 0) {
-		visline(got, sizeof(got), c->c_in, c->c_inlen > 80 ? 80 :
+		log_vis(got, sizeof(got), c->c_in, c->c_inlen > 80 ? 80 :
 		    c->c_inlen);
 		run->r_mismatches++;
 		sx_diag(run, "session %u: mismatch: a reply came before a "
@@ -375,7 +344,7 @@ net_read(struct net *nt, struct conn *c)
 		return;
 	}
 	if (n == 0) {
-		visline(got, sizeof(got), c->c_in, c->c_inlen);
+		log_vis(got, sizeof(got), c->c_in, c->c_inlen);
 		net_fail(nt, c, "connection closed by the server while "
 		    "waiting for the reply to %s%s%s", script_cmd_name(st->st_cmd),
 		    c->c_inlen ? ", after " : "", got);
@@ -383,13 +352,13 @@ net_read(struct net *nt, struct conn *c)
 	}
 	c->c_inlen += n;
 	c->c_in[c->c_inlen] = '\0';
-	now = sx_now_us();
+	now = clock_us();
 	while ((nl = memchr(c->c_in, '\n', c->c_inlen)) != NULL) {
 		len = nl - c->c_in;
 		if (len == 0 || c->c_in[len - 1] != '\r' ||
 		    memchr(c->c_in, '\0', len) != NULL) {
 			/* Seed 003: every line ends with CRLF. */
-			visline(got, sizeof(got), c->c_in, len + 1);
+			log_vis(got, sizeof(got), c->c_in, len + 1);
 			nt->n_run->r_mismatches++;
 			sx_diag(nt->n_run, "session %u: mismatch: reply to %s "
 			    "is not one CRLF-ended line: \"%s\"", c->c_session,
@@ -411,7 +380,7 @@ net_read(struct net *nt, struct conn *c)
 		st = &c->c_sc.sc_steps[c->c_step];
 	}
 	if (c->c_inlen == sizeof(c->c_in) - 1) {
-		visline(got, sizeof(got), c->c_in, 80);
+		log_vis(got, sizeof(got), c->c_in, 80);
 		nt->n_run->r_mismatches++;
 		sx_diag(nt->n_run, "session %u: mismatch: reply to %s longer "
 		    "than %d bytes: \"%s...\"", c->c_session,
@@ -470,7 +439,7 @@ net_run(struct sx_run *run)
 	    (map = calloc(run->r_conns, sizeof(*map))) == NULL)
 		err(1, "calloc");
 
-	run->r_start_us = sx_now_us();
+	run->r_start_us = clock_us();
 	for (;;) {
 		for (i = 0; i < run->r_conns && !nt.n_stop && nt.n_left > 0;
 		    i++)
@@ -479,7 +448,7 @@ net_run(struct sx_run *run)
 		if (nt.n_active == 0)
 			break;
 
-		now = sx_now_us();
+		now = clock_us();
 		wait = -1;
 		npfd = 0;
 		for (i = 0; i < run->r_conns; i++) {
@@ -535,7 +504,7 @@ net_run(struct sx_run *run)
 			    (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)))
 				net_read(&nt, c);
 		}
-		now = sx_now_us();
+		now = clock_us();
 		for (i = 0; i < run->r_conns; i++) {
 			c = &nt.n_conns[i];
 			if (c->c_state != C_FREE && now >= c->c_deadline_us)
@@ -548,7 +517,7 @@ net_run(struct sx_run *run)
 			next_progress = now + PROGRESS_US;
 		}
 	}
-	run->r_end_us = sx_now_us();
+	run->r_end_us = clock_us();
 	if (run->r_progress && !run->r_quiet)
 		fputs("\r\033[K", stderr);
 	free(map);

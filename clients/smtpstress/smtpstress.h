@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
+
 /* The command classes, for latency and the operation count. */
 enum sx_cmd {
 	CMD_CONNECT,		/* connect to the 220 greeting (not an op) */
@@ -140,8 +142,6 @@ struct sx_run {
 	unsigned	 r_reported;	/* diagnostics printed so far */
 };
 
-/* Microseconds on CLOCK_MONOTONIC. */
-long long sx_now_us(void);
 
 /*
  * Run the stress test: run's options in, its results out (mismatches and
