@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include "activation.h"
+#include "addr.h"
+#include "clock.h"
+#include "io.h"
 #include "log.h"
 #include "persource.h"
 #include "proxy.h"
@@ -81,29 +84,6 @@ serve_kind(int fd)
 }
 
 static void
-addr_fill(const struct sockaddr_storage *ss, char *ip, size_t iplen,
-    char *port, size_t portlen)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-	strlcpy(ip, "-", iplen);
-	strlcpy(port, "-", portlen);
-	if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &sin->sin_addr, ip, iplen);
-		snprintf(port, portlen, "%u", ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		/* Show v4-mapped peers of a dual-stack socket as IPv4. */
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip,
-			    iplen);
-		else
-			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, iplen);
-		snprintf(port, portlen, "%u", ntohs(sin6->sin6_port));
-	}
-}
-
-static void
 env_fill(const char *name, char *dst, size_t len)
 {
 	const char *v = getenv(name);
@@ -127,12 +107,14 @@ serve_peer(int fd, struct serve_peer *peer)
 	len = sizeof(ss);
 	memset(&ss, 0, sizeof(ss));
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_fill(&ss, peer->remote_ip, sizeof(peer->remote_ip),
+		addr_fmt((struct sockaddr *)&ss, sizeof(ss),
+		    peer->remote_ip, sizeof(peer->remote_ip),
 		    peer->remote_port, sizeof(peer->remote_port));
 	len = sizeof(ss);
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_fill(&ss, peer->local_ip, sizeof(peer->local_ip),
+		addr_fmt((struct sockaddr *)&ss, sizeof(ss),
+		    peer->local_ip, sizeof(peer->local_ip),
 		    peer->local_port, sizeof(peer->local_port));
 
 	/* forkd and tcpserver say who the peer is; believe them on fd 0. */
@@ -159,13 +141,15 @@ serve_accept(int lfd, int flags, struct serve_peer *peer)
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len, flags)) == -1)
 		return -1;
 	memset(&p, 0, sizeof(p));
-	addr_fill(&ss, p.remote_ip, sizeof(p.remote_ip), p.remote_port,
+	addr_fmt((struct sockaddr *)&ss, sizeof(ss),
+		    p.remote_ip, sizeof(p.remote_ip), p.remote_port,
 	    sizeof(p.remote_port));
 	len = sizeof(ss);
 	strlcpy(p.local_ip, "-", sizeof(p.local_ip));
 	strlcpy(p.local_port, "-", sizeof(p.local_port));
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_fill(&ss, p.local_ip, sizeof(p.local_ip), p.local_port,
+		addr_fmt((struct sockaddr *)&ss, sizeof(ss),
+		    p.local_ip, sizeof(p.local_ip), p.local_port,
 		    sizeof(p.local_port));
 	if (serve_st.ss_proxy && serve_proxy(fd, &p) == -1) {
 		close(fd);
@@ -225,7 +209,7 @@ serve_admit(int fd, const struct serve_peer *peer)
 	int logit, n;
 
 	v = persource_enter(serve_st.ss_ps, peer->remote_ip, getpid(),
-	    serve_now_ms(), &logit);
+	    clock_ms(), &logit);
 	switch (v) {
 	case PERSOURCE_OK:
 		if (fd >= serve_st.ss_ncounted) {
@@ -281,8 +265,6 @@ serve_refuse(int fd)
 	const char *msg = serve_st.ss_h != NULL ?
 	    serve_st.ss_h->sh_refusal : NULL;
 	char junk[4096];
-	struct pollfd pfd;
-	long long deadline;
 	int i;
 
 	if (msg == NULL)
@@ -290,22 +272,10 @@ serve_refuse(int fd)
 	for (i = 0; i < 16 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0;
 	    i++)
 		;
-	if (serve_write_all(fd, msg, strlen(msg), SERVE_REFUSE_MS) == -1)
+	if (io_write_all(fd, msg, strlen(msg), SERVE_REFUSE_MS) == -1)
 		return;
-	shutdown(fd, SHUT_WR);
-	deadline = serve_now_ms() + SERVE_LINGER_MS;
-	for (i = 0; i < 16; i++) {
-		long long left = deadline - serve_now_ms();
-
-		if (left <= 0)
-			break;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)left) <= 0)
-			break;
-		if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
-			break;
-	}
+	/* The drain after is bounded as the one before: 16 reads. */
+	(void)io_linger(fd, SERVE_LINGER_MS, 16 * sizeof(junk));
 }
 
 int
@@ -357,49 +327,13 @@ serve_nonblock(int fd, int on)
 long long
 serve_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms();
 }
 
 int
 serve_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 {
-	const char *p = buf;
-	long long deadline = -1;
-	struct pollfd pfd;
-	ssize_t n;
-	int wait;
-
-	if (timeout_ms >= 0)
-		deadline = serve_now_ms() + timeout_ms;
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n > 0) {
-			p += n;
-			len -= n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		wait = -1;
-		if (deadline >= 0) {
-			long long left = deadline - serve_now_ms();
-			if (left <= 0) {
-				errno = ETIMEDOUT;
-				return -1;
-			}
-			wait = (int)left;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, wait) == -1 && errno != EINTR)
-			return -1;
-	}
-	return 0;
+	return io_write_all(fd, buf, len, timeout_ms);
 }
 
 static void

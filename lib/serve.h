@@ -135,14 +135,10 @@ enum serve_accept_err serve_accept_error(int e);
 int	serve_nonblock(int fd, int on);
 
 /*
- * Write all len bytes of buf to fd, waiting in poll(2) when fd is
- * non-blocking, for at most timeout_ms milliseconds in all (-1: no limit).
- * Returns 0, or -1 with errno (ETIMEDOUT when the peer would not read,
- * EPIPE/ECONNRESET when it went away). SIGPIPE must be ignored.
+ * io_write_all() and clock_ms() (lib/io.h, lib/clock.h) under the names
+ * the handlers still call them by; new code calls those.
  */
 int	serve_write_all(int fd, const void *buf, size_t len, int timeout_ms);
-
-/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
 long long serve_now_ms(void);
 
 /*
