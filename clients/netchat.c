@@ -1,5 +1,5 @@
 /*
- * netchat: seed 001's one_to_one chat, as a C command-line tool.
+ * netchat: a one-to-one chat taking turns by line, as a C command-line tool.
  *
  *	netchat [-fv] [-b address] [-w seconds] server port
  *	netchat [-fv] [-w seconds] host port
@@ -215,7 +215,7 @@ nc_blank(const char *line, size_t len)
 }
 
 /*
- * Seed 001: one line each way, in turn; the client speaks first. A line
+ * One line each way, in turn; the client speaks first. A line
  * longer than the buffer is one turn all the same, sent or printed in
  * pieces until its LF.
  */
@@ -420,7 +420,7 @@ nc_listen(const char *address, const char *port)
 }
 
 /*
- * Seed 001's server: one client at a time; when a conversation ends, the
+ * The server: one client at a time; when a conversation ends, the
  * next client is accepted. While waiting, the user's input is watched so
  * that its end stops the server at once (what was typed stays buffered
  * for the next client).

@@ -3,12 +3,13 @@
  *
  *   sendline [-hn] [-t seconds] host port
  *
- * Seed 001's dumb_net: "connects, sends a single line of input, reads any
- * responses, and then terminates". The line goes out with CRLF, the line
- * ending of every Internet text protocol (RFC 5198, and telnet's NVT, RFC
- * 1123 3.3.1), so that `GET / HTTP/1.0` is a valid request line. The reply
- * is read block by block until the server closes, never assuming a size:
- * a server may send it in one piece or in many small ones.
+ * A telnet reduced to one line: it "connects, sends a single line of
+ * input, reads any responses, and then terminates". The line goes out
+ * with CRLF, the line ending of every Internet text protocol (RFC 5198,
+ * and telnet's NVT, RFC 1123 3.3.1), so that `GET / HTTP/1.0` is a valid
+ * request line. The reply is read block by block until the server
+ * closes, never assuming a size: a server may send it in one piece or in
+ * many small ones.
  */
 #include <sys/socket.h>
 

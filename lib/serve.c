@@ -439,7 +439,7 @@ serve_close_listener(int lfd)
 	close(lfd);
 }
 
-/* One connection at a time, as seed 003's workers do. */
+/* One connection at a time, as each worker of a pool does. */
 static int
 serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 {

@@ -48,8 +48,9 @@ struct serve_handler {
 	/*
 	 * Serve a listening socket. NULL: serve_main() accepts one
 	 * connection at a time and calls sh_connection for each (smtpd's
-	 * model, seed 003). Handlers that multiplex (echod, httpd) set it
-	 * and run their own poll/epoll loop with serve_accept().
+	 * model, a pool of sequential workers). Handlers that multiplex
+	 * (echod, httpd) set it and run their own poll/epoll loop with
+	 * serve_accept().
 	 */
 	int	(*sh_listener)(int lfd, void *arg);
 	/* Serve a bound datagram socket; NULL: refused with exit 100. */

@@ -1,7 +1,7 @@
 /*
  * pool: prefork.N services keep N handlers, each with the listener on
  * fd 0; forkd itself never accepts for them, so the kernel's backlog holds
- * the connections the pool is not ready for (seed 003).
+ * the connections the pool is not ready for (listen(2) backlog).
  *
  * A handler that dies within a second of start (a broken program, a bad
  * option, a sandbox violation) is replaced after a back-off that doubles

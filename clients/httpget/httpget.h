@@ -1,6 +1,6 @@
 /*
- * httpget: a small HTTP/1.1 client (seed 004's optional exercise,
- * "client host port path"), made real: RFC 9112 message framing with
+ * httpget: a small HTTP/1.1 client (the classic "client host port
+ * path"), made real: RFC 9112 message framing with
  * Content-Length, chunked and close-delimited bodies, every read under a
  * deadline, every buffer bounded, hostile input refused, never trusted.
  *

@@ -3,7 +3,7 @@
  *
  *   httpget [-iI] [-o file] [-t seconds] host port path
  *
- * Seed 004's optional exercise ("client host port path"): connect, send a
+ * The classic "client host port path" web client: connect, send a
  * GET, show the response. The request is HTTP/1.1 (RFC 9112 3) with Host,
  * User-Agent and Connection: close, so every body ends at a known place:
  * Content-Length, the last chunk, or the close.

@@ -295,7 +295,7 @@ icmp_send(struct icmp_ctx *c)
 	return 0;
 }
 
-/* Requests whose deadline passed are lost: seed 004's line for each. */
+/* Requests whose deadline passed are lost: a "timed out" line each. */
 static void
 icmp_expire(struct icmp_ctx *c, long long now)
 {
@@ -655,7 +655,7 @@ icmp_reply(struct icmp_ctx *c, const unsigned char *b, size_t len,
 		p->p_nrepeats++;
 		break;
 	default:
-		/* Seed 004: past its deadline it was counted as lost. */
+		/* Past its deadline it was counted as lost already. */
 		if (p->p_verbose)
 			printf("From %s icmp_seq=%u: late reply, counted "
 			    "lost\n", addr, seq);

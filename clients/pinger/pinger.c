@@ -4,7 +4,7 @@
  *	pinger [-qv46] [-c count] [-i interval] [-W timeout] [-s size]
  *	    [-t ttl] [-u port | -H port] host
  *
- * ICMP echo by default (icmp.c); -u is seed 004's UDP pinger and -H its
+ * ICMP echo by default (icmp.c); -u is the UDP pinger of pingd(8) and -H its
  * UDP heartbeat client (udp.c).
  */
 #include <sys/socket.h>
@@ -116,7 +116,7 @@ main(int argc, char *argv[])
 	p.p_mode = PINGER_ICMP;
 	p.p_count = -1;
 	p.p_interval_us = 1000000;
-	p.p_timeout_us = 1000000;	/* seed 004: wait up to one second */
+	p.p_timeout_us = 1000000;	/* a reply later than 1 s is lost */
 	p.p_datalen = PINGER_DATALEN;
 	p.p_family = AF_UNSPEC;
 
@@ -175,7 +175,7 @@ main(int argc, char *argv[])
 		cli_usage(usage);
 	p.p_host = argv[0];
 	if (p.p_mode == PINGER_UDP && !count_set)
-		p.p_count = 10;		/* seed 004: "send 10 pings" */
+		p.p_count = 10;		/* the UDP pinger sends 10 */
 
 	/* Lines appear as they happen, also into a pipe. */
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -1,6 +1,6 @@
 /*
  * pinger: ICMP echo (RFC 792, RFC 4443) and the UDP pinger and heartbeat of
- * seed 004. One state struct for the whole program, in the way of iputils'
+ * pingd(8). One state struct for the whole program, in the way of iputils'
  * struct ping_rts: options, the target, the socket and the statistics.
  */
 #ifndef PINGER_H

@@ -1,8 +1,8 @@
 /*
- * udp: seed 004's UDP pinger and UDP heartbeat clients.
+ * udp: the UDP pinger and UDP heartbeat clients (pingd(8)'s peers).
  *
  * The pinger sends "Ping SEQ TIME" (SEQ from 1, TIME the wall clock when
- * sent, SECONDS.MICROSECONDS), waits up to -W (one second, the seed's) for
+ * sent, SECONDS.MICROSECONDS), waits up to -W (one second by default) for
  * the server's reply -- pingd answers with the text in upper case -- and
  * prints it with the RTT, or "Request timed out". The heartbeat client
  * sends "Heartbeat SEQ SECONDS.MICROSECONDS" every -i seconds and expects
@@ -162,7 +162,7 @@ sent:
 			}
 			if (!udp_same(buf, (size_t)n, msg, (size_t)len)) {
 				/* A late reply to an earlier ping, or noise:
-				 * the seed counts the earlier one lost. */
+				 * the earlier one is counted lost. */
 				if (p->p_verbose)
 					printf("From %s: ignored: %s\n",
 					    p->p_addrstr, log_vis(vis,

@@ -1,7 +1,7 @@
 /*
  * send-email: send one message to a mail server over SMTP (RFC 5321), as
- * seed 000 asks ("send-email SERVER RECIPIENT WORD") and seed 004's mail
- * client lab does by hand, made a tool in the manner of swaks and msmtp.
+ * "send-email SERVER RECIPIENT WORD" asks, and a hand-typed SMTP session
+ * does, made a tool in the manner of swaks and msmtp.
  *
  * The transaction, each reply checked before the next command:
  * greeting 220, EHLO (HELO when EHLO gets a 5xx, RFC 5321 4.1.4), MAIL,
@@ -95,7 +95,7 @@ main(int argc, char *argv[])
 
 	/*
 	 * Operands: the server, then recipients, then the word when there
-	 * are three or more (seed 000's "SERVER RECIPIENT WORD"). With two,
+	 * are three or more ("SERVER RECIPIENT WORD"). With two,
 	 * or a word "-", the body is read from stdin.
 	 */
 	se.se_server = argv[0];

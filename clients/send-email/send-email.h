@@ -1,5 +1,5 @@
 /*
- * send-email: an SMTP client (seeds 000 and 004, issue 4).
+ * send-email: an SMTP client (RFC 5321), "send-email SERVER RECIPIENT WORD".
  *
  * The files: main.c reads the command line and runs the transaction,
  * dial.c connects (getaddrinfo, each address in turn, with a deadline),

@@ -14,9 +14,9 @@
 #include "smtpstress.h"
 
 #define DEFAULT_HOST	"127.0.0.1"
-#define DEFAULT_PORT	"8765"		/* seed 003's port */
-#define DEFAULT_CONNS	32		/* seed 003: 32 connections at once */
-#define DEFAULT_OPS	1000		/* seed 003: 1,000 operations */
+#define DEFAULT_PORT	"8765"		/* smtpd(8)'s default port */
+#define DEFAULT_CONNS	32		/* smtpstress(1): 32 at once */
+#define DEFAULT_OPS	1000		/* smtpstress(1): 1,000 in all */
 
 static int	cmp_u32(const void *, const void *);
 static int	cmp_ulong(const void *, const void *);
@@ -57,7 +57,7 @@ percentile(uint32_t *v, size_t n, unsigned p)
 }
 
 /*
- * Message numbers must be all different (seed 003: each email gets a
+ * Message numbers must be all different (smtpd(8): each email gets a
  * unique number): a number delivered twice is a mismatch.
  */
 static unsigned

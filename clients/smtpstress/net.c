@@ -27,7 +27,7 @@
  * CRLF; a 555 echoes an address back, so leave room.
  */
 #define IN_MAX			1024
-/* How long a reply may take; the seed's server gives up after 10 s. */
+/* How long a reply may take; the server gives up after 10 s (smtpd(8)). */
 #define REPLY_TIMEOUT_US	15000000LL
 /* How much later than -T the 421 of a dormant session may come. */
 #define DORMANT_SLACK_US	5000000LL
@@ -357,7 +357,7 @@ net_read(struct net *nt, struct conn *c)
 		len = nl - c->c_in;
 		if (len == 0 || c->c_in[len - 1] != '\r' ||
 		    memchr(c->c_in, '\0', len) != NULL) {
-			/* Seed 003: every line ends with CRLF. */
+			/* Every reply line ends with CRLF (RFC 5321 2.3.8). */
 			log_vis(got, sizeof(got), c->c_in, len + 1);
 			nt->n_run->r_mismatches++;
 			sx_diag(nt->n_run, "session %u: mismatch: reply to %s "

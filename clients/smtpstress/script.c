@@ -1,13 +1,13 @@
 /*
- * script: plan SMTP sessions the way seed 003's multiclient asks -- the
+ * script: plan SMTP sessions the way smtpstress(1) describes -- the
  * normal protocol (HELO, MAIL FROM, RCPT TO, DATA, text, ".") with
  * pseudo-random names, addresses and bodies, and random deviations that
- * must each draw one of the seed's error replies -- and check a reply
- * against what the seed requires, byte for byte.
+ * must each draw one of the protocol's error replies -- and check a reply
+ * against what it requires (smtpd(8) STANDARDS), byte for byte.
  *
  * A plan depends only on the generator, never on the server's replies, so
  * a run is reproducible from its seed: the session model below assumes
- * the server answers as the seed says, and a reply that differs is a
+ * the server answers as the protocol says, and a reply that differs is a
  * mismatch that ends the session.
  */
 #include <err.h>
@@ -19,7 +19,7 @@
 #include "smtpstress.h"
 
 /*
- * Deviations per session stay below the seed's "continually sending
+ * Deviations per session stay below the protocol's "continually sending
  * invalid commands" limit (forkd's smtpd disconnects after 10 errors).
  */
 #define DEV_MAX		6
@@ -28,7 +28,7 @@
 #define RCPT_MAX	4
 #define BODY_LINES_MAX	8
 
-/* Where the model of the server's session stands (seed 003's order). */
+/* Where the model of the server's session stands (its command order). */
 struct model {
 	int		 m_helo;	/* a valid HELO was answered 250 */
 	int		 m_mail;	/* a MAIL FROM was accepted */
@@ -190,8 +190,8 @@ make_helo_name(struct sx_gen *g)
 }
 
 /*
- * An address of "consecutive, printable ASCII characters" (seed 003); bad
- * != 0 puts one space inside it, which the seed calls significant
+ * An address of "consecutive, printable ASCII characters" (smtpd(8)); bad
+ * != 0 puts one space inside it, which that protocol calls significant
  * whitespace.
  */
 static char *
@@ -214,7 +214,7 @@ make_address(struct sx_gen *g, int bad)
 
 /*
  * Message text: lines of lower-case words, each line CRLF-ended, none
- * beginning with "." so that no dot-stuffing is needed (the seed's server
+ * beginning with "." so that no dot-stuffing is needed (the assignment's server
  * knows none); end != 0 appends the ".".
  */
 static char *
@@ -266,7 +266,7 @@ make_unknown(struct sx_gen *g)
 }
 
 /*
- * The deviations that are unambiguous in this state: where the seed
+ * The deviations that are unambiguous in this state: where the protocol
  * leaves open which of two errors wins (a bare HELO after a valid one:
  * 501 or duplicate?), the deviation is not planned there. Of those that
  * fit, the one planned least often so far wins, so that a default run
@@ -372,7 +372,7 @@ script_plan(struct sx_gen *g, struct sx_script *sc, unsigned budget,
 
 	if (dormant) {
 		/*
-		 * Seed 003: dormant in the command phase, or in the data
+		 * smtpd(8): dormant in the command phase, or in the data
 		 * phase after some text, as in its second example. Either
 		 * way the server must close with 421.
 		 */
@@ -465,7 +465,7 @@ script_free(struct sx_script *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-/* The reply the seed requires for st, into want. */
+/* The reply the protocol requires for st, into want. */
 static void
 expected(const struct sx_step *st, const char *name, char *want,
     size_t wantsz)
@@ -539,7 +539,7 @@ script_check(const struct sx_step *st, const char *reply, const char *name,
 	expected(st, name, want, wantsz);
 	switch (st->st_expect) {
 	case EX_GREETING:
-		/* 220 NAME SMTP CS4410MP3, NAME one word (seed 003). */
+		/* 220 NAME SMTP CS4410MP3, NAME one word (smtpd(8)). */
 		n = strlen(reply);
 		if (strncmp(reply, "220 ", 4) != 0 ||
 		    n <= 4 + sizeof(greet_end) - 1)

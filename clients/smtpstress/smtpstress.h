@@ -1,7 +1,7 @@
 /*
- * smtpstress: the stress tester of seed 003 ("multiclient"): many SMTP
- * sessions at once against a server that speaks the seed's protocol, each
- * reply checked byte for byte against what the seed requires.
+ * smtpstress: a stress tester ("multiclient"): many SMTP sessions at once
+ * against a server that speaks the SMTP assignment's protocol (smtpd(8)
+ * STANDARDS), each reply checked byte for byte against what it requires.
  *
  * script.c plans sessions (the commands and the reply each must get) from
  * a seeded generator; net.c runs them over non-blocking sockets with
@@ -30,8 +30,9 @@ enum sx_cmd {
 };
 
 /*
- * The replies the seed requires. The errors come last, in the order the
- * report lists them; EX_ERR_FIRST .. EX_MAX-1 are the provoked kinds.
+ * The replies the protocol requires (smtpd(8) STANDARDS). The errors come
+ * last, in the order the report lists them; EX_ERR_FIRST .. EX_MAX-1 are
+ * the provoked kinds.
  */
 enum sx_expect {
 	EX_GREETING,		/* 220 NAME SMTP CS4410MP3 (learns NAME) */
@@ -39,7 +40,7 @@ enum sx_expect {
 	EX_OK,			/* 250 OK */
 	EX_354,			/* 354 End data with <CR><LF>.<CR><LF> */
 	EX_DELIVERED,		/* 250 OK:  delivered message N */
-	EX_221,			/* 221 ... (QUIT: the seed says nothing more) */
+	EX_221,			/* 221 ... (QUIT: no text is required) */
 	EX_500,
 	EX_501_HELO,
 	EX_503_HELO,

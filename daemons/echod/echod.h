@@ -1,7 +1,7 @@
 /*
  * echod: RFC 862 echo, the handler's shared declarations.
  *
- * stream.c   one connection: the line-"." terminator (seed 000), the
+ * stream.c   one connection: the line-"." terminator (echod(8) -t), the
  *            blocking one-connection service and handle_connection(),
  *            the non-blocking step of the multiplexing server
  * listener.c many connections in one process, with poll(2)
@@ -82,7 +82,7 @@ int	echo_connection(int rfd, int wfd, const struct serve_peer *peer,
 	    void *arg);
 
 /*
- * One non-blocking step of connection ec (seed 000's handle_connection):
+ * One non-blocking step of connection ec (a poll loop's handle_connection):
  * write what is pending, and only when nothing is pending read what the
  * peer sent and try to write it back; after the terminator's echo, send
  * our FIN and drop input until the peer's EOF. Returns true while the

@@ -1,6 +1,6 @@
 /*
  * listener: many echo connections in one process (forkd prefork.N, or
- * wait on a stream), seed 000's non-blocking server: a main loop that
+ * wait on a stream), the classic non-blocking server: a main loop that
  * accepts and polls, and handle_connection() for each ready connection.
  *
  * Bounds: at most e_maxconns connections at once (past it the listener

@@ -3,8 +3,8 @@
  * connection is established any data received is sent back. This
  * continues until the calling user terminates the connection.")
  *
- * With -t the course's terminator also ends it: the client's line "."
- * (seed 000's "\n.\n"), echoed before the close.
+ * With -t a terminator also ends it: the client's line "." (the bytes
+ * "\n.\n", as SMTP ends DATA, RFC 5321 4.1.1.4), echoed before the close.
  */
 #include <sys/socket.h>
 

@@ -257,7 +257,7 @@ req_line(const char *line, size_t len, struct http_request *r)
 	if (sp2 == NULL) {
 		/*
 		 * No version: an HTTP/0.9 simple request (RFC 1945 4.1),
-		 * "GET /" as typed into telnet in seed 002. Only GET.
+		 * "GET /" as typed into telnet. Only GET.
 		 */
 		r->r_targetlen = len - mlen - 1;
 		/* Anything else is a 1.x request missing its version. */

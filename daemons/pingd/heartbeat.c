@@ -1,5 +1,5 @@
 /*
- * heartbeat: the UDP heartbeat receiver of seed 004's optional exercise.
+ * heartbeat: the UDP heartbeat receiver (pingd(8) -H).
  *
  * A client sends "Heartbeat SEQ SECONDS.MICROSECONDS" at a steady
  * interval (pinger -H). The receiver reports what a ping cannot: loss in

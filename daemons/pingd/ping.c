@@ -1,5 +1,5 @@
 /*
- * ping: the UDP pinger server of seed 004 ("UDPPingerServer.py").
+ * ping: the UDP pinger server: an echo in upper case that drops some.
  *
  * Each request is answered with its own bytes in upper case, to the
  * address it came from, unless the simulated loss (-l) drops it. The
@@ -21,8 +21,8 @@
 #include "pingd.h"
 
 /*
- * Seed 004 draws randint(0, 10) and drops when it is below 4 (4 of 11,
- * about 36 %) and calls that 30 %; -l says the percentage outright.
+ * The usual pinger server draws randint(0, 10) and drops below 4 (4 of
+ * 11, about 36 %), called 30 %; -l says the percentage outright.
  * arc4random_uniform() has no modulo bias.
  */
 static int

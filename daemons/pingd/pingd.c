@@ -1,5 +1,5 @@
 /*
- * pingd: the UDP pinger server (seed 004) as an inetd "wait" dgram
+ * pingd: the UDP pinger server (pingd(8)) as an inetd "wait" dgram
  * handler, and the UDP heartbeat receiver (-H).
  *
  * Under forkd (or inetd) fd 0 is a bound UDP socket. The supervisor stops

@@ -1,5 +1,5 @@
 /*
- * pingd: the UDP pinger server of seed 004 and its heartbeat receiver.
+ * pingd: the UDP pinger server (pingd(8)) and its heartbeat receiver.
  *
  * pingd.c     options, the socket (fd 0 from forkd, or its own with -p),
  *             the sandbox and the receive loop with its idle deadline

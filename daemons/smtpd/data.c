@@ -52,7 +52,7 @@ smtp_mbox_from(const char *p, size_t n)
 }
 
 /*
- * In the seed format a record starts with the two lines
+ * In the -F seed format a record starts with the two lines
  * "Received: from HELO by NAME (CS4410MP3)" and "Number: N", and nothing
  * else marks where one message ends and the next begins. So a body line
  * that, after any run of '>', starts with "Number:", or starts with
@@ -151,7 +151,7 @@ smtp_deliver(struct smtp_session *s, size_t size)
  * refuse it. Only <CR><LF>.<CR><LF> ends the data. A bare LF or bare CR
  * never ends a line: it stays inside the line it is in, so a smuggled
  * "<LF>.<LF>MAIL FROM..." (CVE-2023-51764) can never split the message,
- * and a message holding one is refused after its real end. Seed 003: a
+ * and a message holding one is refused after its real end. smtpd(8): a
  * client silent for the timeout in the data phase gets the 421 line, and
  * so does one that does not complete a text line within it (Postfix's
  * smtpd_per_record_deadline): a deadline per read alone would let a

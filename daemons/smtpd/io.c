@@ -78,7 +78,7 @@ smtp_fill(struct smtp_session *s, long long deadline)
 
 /*
  * The next command line, without its CRLF or LF, NUL-terminated in the
- * input buffer. Seed 003: a command must be complete within the timeout
+ * input buffer. smtpd(8): a command must be complete within the timeout
  * of when smtpd started waiting for it (dormant or too slow: 421).
  */
 enum smtp_line

@@ -2,10 +2,10 @@
  * mailbox: delivery into the spool directory, with group commit.
  *
  * Every smtpd process of a pool delivers into the same spool. The promise
- * is the seed's and RFC 5321 4.1.1.4's: no 250 before the message and the
- * numbering state are on disk; numbers 1, 2, 3, ... with no gap and no
- * repeat across every process; a backup mailbox.FIRST-LAST after every -b
- * messages, exact; nothing partial, ever.
+ * is RFC 5321 4.1.1.4's and smtpd(8) STANDARDS': no 250 before the
+ * message and the numbering state are on disk; numbers 1, 2, 3, ... with
+ * no gap and no repeat across every process; a backup mailbox.FIRST-LAST
+ * after every -b messages, exact; nothing partial, ever.
  *
  * An fsync costs far more than an append, so deliveries share them, as a
  * database log's group commit does, across processes. The file smtpd.lock
@@ -16,7 +16,7 @@
  *   appended NUMBER LENGTH EPOCH BOOT     what has been written: the last
  *                                         message and mailbox's length
  *
- * The append lock is an flock(2) of smtpd.lock (the seed's monitor); the
+ * The append lock is an flock(2) of smtpd.lock (the assignment's monitor); the
  * sync lock an OFD lock (fcntl(2) F_OFD_SETLKW) on its first byte; they
  * are taken in the order sync, then append. The appended line is read and
  * written only under the append lock, the committed line only under the
@@ -132,7 +132,7 @@ static int	mbox_boot(char *boot);
 static void	mbox_test_setup(struct smtpd *sd);
 static void	mbox_test_crash(const struct smtpd *sd, int point);
 
-/* The append lock: the seed's monitor, an flock(2) of smtpd.lock. */
+/* The append lock: the assignment's monitor, an flock(2) of smtpd.lock. */
 static int
 mbox_lock(int fd)
 {
@@ -252,8 +252,8 @@ mbox_write(int fd, enum mbox_line which, const struct mbox_state *st)
 
 /*
  * A spool without state (first start, a removed smtpd.lock, or a spool
- * that the seed's server wrote): continue after the highest number of
- * the spool, and take mailbox as committed as it is.
+ * another server of the assignment wrote): continue after the highest
+ * number of the spool, and take mailbox as committed as it is.
  *
  * Numbers come from the backups' names mailbox.FIRST-LAST, which only
  * smtpd makes, and from the records of mailbox, never from a message's
@@ -546,7 +546,7 @@ mbox_literal(const char *peer, char *buf, size_t len)
 }
 
 /*
- * The lines smtpd writes before the body. Seed format (seed 003):
+ * The lines smtpd writes before the body. -F seed (smtpd(8) STANDARDS):
  *   Received: from HELO by NAME (CS4410MP3)
  *   Number: N
  *   From: SENDER

@@ -1,7 +1,7 @@
 /*
  * reply: every reply smtpd sends, built in one place, one function per
- * error reply (qmail-smtpd's err_*()). The strings of seed 003 are byte
- * for byte; the others carry RFC 3463 enhanced status codes.
+ * error reply (qmail-smtpd's err_*()). The assignment's strings (smtpd(8)
+ * STANDARDS) are byte for byte; the others carry RFC 3463 enhanced codes.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,7 +44,7 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Seed 003: "sending an error message does not terminate communication"... */
+/* An error reply does not end the session (RFC 5321 4.2.4)... */
 void
 smtp_error(struct smtp_session *s, const char *fmt, ...)
 {
@@ -96,7 +96,7 @@ smtp_err_nested(struct smtp_session *s)
 /*
  * A client's bytes echoed in a reply: RFC 5321 4.2 allows only SP, HT and
  * printable ASCII in a reply's text, so a bare CR, an escape sequence or
- * 8-bit bytes become '?' (the seed's spaces stay).
+ * 8-bit bytes become '?' (the assignment's spaces stay).
  */
 static const char *
 smtp_textstring(char *dst, size_t size, const char *src)

@@ -1,6 +1,6 @@
 /*
- * session: one SMTP dialogue, seed 003's replies byte for byte, and what
- * an RFC 5321 client expects where the seed is silent.
+ * session: one SMTP dialogue, the assignment's replies byte for byte
+ * (smtpd(8) STANDARDS), and what an RFC 5321 client expects beyond them.
  *
  * Commands are a table of check/proceed pairs, in the shape of OpenSMTPD's
  * smtp_session.c: check validates syntax (501), the address (555) and the
@@ -77,7 +77,7 @@ smtp_trim(char *p)
 	return p;
 }
 
-/* Seed 003: "consecutive, printable ASCII characters". */
+/* An address is "consecutive, printable ASCII characters" (smtpd(8)). */
 static int
 smtp_printable(const char *p)
 {
@@ -88,10 +88,10 @@ smtp_printable(const char *p)
 }
 
 /*
- * Split "<path> params" or "path" (RFC 5321 4.1.2, and seed 003's bare
+ * Split "<path> params" or "path" (RFC 5321 4.1.2, and the assignment's bare
  * addresses): *addr is the path without angle brackets, *params what
  * follows the closing bracket. Without brackets the whole argument is the
- * path, so "student @CS4410" is one (bad) address, as the seed wants.
+ * path, so "student @CS4410" is one (bad) address, as smtpd(8) has it.
  * Returns 0, or -1 on a syntax error (an empty argument, no '>').
  */
 static int

@@ -1,8 +1,8 @@
 /*
  * smtpd: options and start-up. Parse the options, open syslog and the
  * spool, enter the sandbox, then serve fd 0 per the inetd contract
- * (serve.h): with a listening socket one connection at a time, as seed
- * 003's workers do.
+ * (serve.h): with a listening socket one connection at a time, as each
+ * worker of a pool does.
  */
 #include <err.h>
 #include <errno.h>
@@ -37,12 +37,12 @@ main(int argc, char *argv[])
 
 	memset(&sd, 0, sizeof(sd));
 	sd.sd_spool = ".";
-	sd.sd_timeout = 10;		/* seed 003: 10 seconds */
+	sd.sd_timeout = 10;		/* smtpd(8) STANDARDS: 10 seconds */
 	sd.sd_maxerrors = 10;
 	sd.sd_junklimit = 100;		/* Postfix's smtpd_junk_command_limit */
 	sd.sd_minrate = 500;		/* Postfix's smtpd_min_data_rate */
 	sd.sd_maxsize = 10 * 1024 * 1024;
-	sd.sd_backup = 32;		/* seed 003: groups of 32 */
+	sd.sd_backup = 32;		/* smtpd(8) STANDARDS: groups of 32 */
 	sd.sd_format = SMTPD_FMT_SEED;
 	sd.sd_spoolfd = sd.sd_lockfd = -1;
 

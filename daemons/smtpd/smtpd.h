@@ -1,5 +1,5 @@
 /*
- * smtpd: the SMTP handler of forkd (seed 003, made real).
+ * smtpd: the SMTP handler of forkd (RFC 5321; smtpd(8) STANDARDS).
  *
  * smtpd.c   options, start-up, the inetd contract
  * session.c the SMTP dialogue: the command table, check and proceed
@@ -25,13 +25,13 @@
 #define SMTPD_NAME_MAX		256
 
 enum smtpd_format {
-	SMTPD_FMT_SEED,		/* seed 003's mailbox format */
+	SMTPD_FMT_SEED,		/* -F seed, see smtpd(8) STANDARDS */
 	SMTPD_FMT_MBOX,		/* mboxrd */
 };
 
 /* The one state struct of the program: options and the open spool. */
 struct smtpd {
-	char		 sd_name[SMTPD_NAME_MAX];	/* -n, the seed's netid */
+	char		 sd_name[SMTPD_NAME_MAX];	/* -n, the netid */
 	const char	*sd_spool;		/* -m, spool directory */
 	int		 sd_timeout;		/* -t, seconds */
 	int		 sd_maxerrors;		/* -e */
