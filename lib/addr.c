@@ -45,3 +45,19 @@ addr_name(const struct sockaddr *sa, socklen_t salen, char *buf, size_t len)
 	snprintf(buf, len, "%s port %s", ip, port);
 	return buf;
 }
+
+char *
+addr_hostport(const struct sockaddr *sa, socklen_t salen, char *buf,
+    size_t len)
+{
+	char ip[ADDR_IPMAX], port[ADDR_PORTMAX];
+
+	addr_fmt(sa, salen, ip, sizeof(ip), port, sizeof(port));
+	if (strcmp(ip, "-") == 0)
+		snprintf(buf, len, "-");
+	else if (strchr(ip, ':') != NULL)
+		snprintf(buf, len, "[%s]:%s", ip, port);
+	else
+		snprintf(buf, len, "%s:%s", ip, port);
+	return buf;
+}

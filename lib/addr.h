@@ -29,4 +29,12 @@ void	addr_fmt(const struct sockaddr *sa, socklen_t salen, char *ip,
 char	*addr_name(const struct sockaddr *sa, socklen_t salen, char *buf,
 	    size_t len);
 
+/*
+ * Write "ADDR:PORT" for sa into buf (len bytes), "[ADDR]:PORT" for IPv6
+ * (RFC 3986 3.2.2's brackets), as the handlers' logs name a peer; an
+ * IPv4-mapped address as IPv4, "-" for another family. Returns buf.
+ */
+char	*addr_hostport(const struct sockaddr *sa, socklen_t salen, char *buf,
+	    size_t len);
+
 #endif

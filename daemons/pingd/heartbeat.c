@@ -128,7 +128,7 @@ hb_lookup(struct pingd *pd, const struct sockaddr *sa, socklen_t salen,
 		char peer[PINGD_ADDRSTRLEN];
 
 		log_info("heartbeat: %s: forgotten (more than %d clients)",
-		    pingd_addr((struct sockaddr *)&victim->hc_addr,
+		    addr_hostport((struct sockaddr *)&victim->hc_addr,
 		    victim->hc_addrlen, peer, sizeof(peer)), HB_MAXCLIENTS);
 	}
 	memset(victim, 0, sizeof(*victim));
@@ -173,7 +173,7 @@ hb_receive(struct pingd *pd, size_t len, const struct sockaddr *sa,
 	double delay;
 	int isnew;
 
-	pingd_addr(sa, salen, peer, sizeof(peer));
+	addr_hostport(sa, salen, peer, sizeof(peer));
 	pd->pd_requests++;
 	if (hb_parse(pd->pd_buf, len, &seq, &sent_us) == -1) {
 		log_info("heartbeat: %s: not a heartbeat (%zu bytes): %s",
@@ -246,7 +246,7 @@ hb_check(struct pingd *pd, long long now_ms)
 		log_info("heartbeat: %s: down: no heartbeat for %d s (last "
 		    "seq %u; %llu received, %llu lost, %.1f%% loss; one-way "
 		    "delay min/avg/max = %.3f/%.3f/%.3f ms)",
-		    pingd_addr((struct sockaddr *)&hc->hc_addr,
+		    addr_hostport((struct sockaddr *)&hc->hc_addr,
 		    hc->hc_addrlen, peer, sizeof(peer)), pd->pd_down_s,
 		    hc->hc_lastseq, hc->hc_received, hc->hc_lost,
 		    sent ? 100.0 * hc->hc_lost / sent : 0.0, hc->hc_dmin,

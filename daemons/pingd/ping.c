@@ -63,13 +63,13 @@ ping_request(struct pingd *pd, size_t len, const struct sockaddr *sa,
 		/* A line per refusal would flood the log: the first. */
 		if (pd->pd_refused++ < 16)
 			log_debug("%s: %zu bytes not answered: %s",
-			    pingd_addr(sa, salen, peer, sizeof(peer)), len,
+			    addr_hostport(sa, salen, peer, sizeof(peer)), len,
 			    dguard_reason(v));
 		return 0;
 	}
 	if (log_getverbose())
 		log_debug("ping from %s: %zu bytes: %s",
-		    pingd_addr(sa, salen, peer, sizeof(peer)), len,
+		    addr_hostport(sa, salen, peer, sizeof(peer)), len,
 		    log_vis(text, sizeof(text), pd->pd_buf, len));
 	if (ping_lost(pd)) {
 		pd->pd_dropped++;
@@ -79,7 +79,7 @@ ping_request(struct pingd *pd, size_t len, const struct sockaddr *sa,
 	ping_upper(pd->pd_buf, len);
 	if (sendto(pd->pd_fd, pd->pd_buf, len, 0, sa, salen) == -1) {
 		/* ICMP errors from earlier sends surface here; not fatal. */
-		log_warn("sendto %s", pingd_addr(sa, salen, peer,
+		log_warn("sendto %s", addr_hostport(sa, salen, peer,
 		    sizeof(peer)));
 		return -1;
 	}

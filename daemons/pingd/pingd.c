@@ -54,34 +54,6 @@ static struct pingd pingd;
 static const char usage[] = "pingd [-dHhv] [-b address] [-l percent] "
     "[-p port] [-T seconds] [-x seconds]\n";
 
-char *
-pingd_addr(const struct sockaddr *sa, socklen_t salen, char *dst,
-    size_t dstsize)
-{
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-	char ip[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET && salen >= sizeof(*sin)) {
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-		snprintf(dst, dstsize, "%s:%u", ip, ntohs(sin->sin_port));
-	} else if (sa->sa_family == AF_INET6 && salen >= sizeof(*sin6)) {
-		/* A dual-stack socket's IPv4 peers look like ::ffff:a.b.c.d. */
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], ip,
-			    sizeof(ip));
-			snprintf(dst, dstsize, "%s:%u", ip,
-			    ntohs(sin6->sin6_port));
-		} else {
-			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-			snprintf(dst, dstsize, "[%s]:%u", ip,
-			    ntohs(sin6->sin6_port));
-		}
-	} else
-		strlcpy(dst, "-", dstsize);
-	return dst;
-}
-
 /*
  * Standalone use (-p): bind our own UDP socket on address (NULL: "::"
  * accepting IPv4 too, or 0.0.0.0 where IPv6 is off). Numeric only: no
@@ -151,7 +123,7 @@ pingd_serve(int fd, void *arg)
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		strlcpy(local, "-", sizeof(local));
 	else
-		pingd_addr((struct sockaddr *)&ss, sslen, local,
+		addr_hostport((struct sockaddr *)&ss, sslen, local,
 		    sizeof(local));
 	dguard_init(&pd->pd_guard, fd);
 	if (serve_nonblock(fd, 1) == -1) {

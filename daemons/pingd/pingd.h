@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "dguard.h"
 
 /*
@@ -58,14 +59,6 @@ struct pingd {
 	struct hb_client pd_clients[HB_MAXCLIENTS];
 	unsigned char	 pd_buf[PINGD_BUFSIZE];
 };
-
-/*
- * Format sockaddr sa (salen bytes) as "IP:PORT" ("[IP6]:PORT"; an
- * IPv4-mapped IPv6 address as plain IPv4) into dst (dstsize bytes).
- * Returns dst.
- */
-char	*pingd_addr(const struct sockaddr *sa, socklen_t salen, char *dst,
-	    size_t dstsize);
 
 /*
  * Serve one ping request of len bytes in pd->pd_buf from peer sa: drop it

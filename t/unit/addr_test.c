@@ -1,7 +1,7 @@
 /*
  * Unit tests of lib/addr.c: the numeric form of IPv4, IPv6 and
  * IPv4-mapped addresses, a family it does not know, and the "ADDR port
- * PORT" name. Run by t/95-netio.t with cmocka's TAP output.
+ * PORT" and "ADDR:PORT" names. Run by t/95-netio.t with cmocka's TAP output.
  */
 #include <sys/socket.h>
 
@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -23,7 +24,7 @@ static void
 fmt6(const char *text, const char *want)
 {
 	struct sockaddr_in6 sin6;
-	char ip[ADDR_IPMAX], port[ADDR_PORTMAX];
+	char ip[ADDR_IPMAX], port[ADDR_PORTMAX], name[64], hp[64];
 
 	memset(&sin6, 0, sizeof(sin6));
 	sin6.sin6_family = AF_INET6;
@@ -33,6 +34,11 @@ fmt6(const char *text, const char *want)
 	    sizeof(port));
 	assert_string_equal(ip, want);
 	assert_string_equal(port, "443");
+	addr_hostport((struct sockaddr *)&sin6, sizeof(sin6), name,
+	    sizeof(name));
+	snprintf(hp, sizeof(hp), strchr(want, ':') != NULL ? "[%s]:443" :
+	    "%s:443", want);
+	assert_string_equal(name, hp);
 }
 
 static void
@@ -52,6 +58,8 @@ test_v4(void **state)
 	assert_string_equal(port, "65535");
 	assert_string_equal(addr_name((struct sockaddr *)&sin, sizeof(sin),
 	    name, sizeof(name)), "192.0.2.1 port 65535");
+	assert_string_equal(addr_hostport((struct sockaddr *)&sin,
+	    sizeof(sin), name, sizeof(name)), "192.0.2.1:65535");
 	/* port may be NULL. */
 	addr_fmt((struct sockaddr *)&sin, sizeof(sin), ip, sizeof(ip), NULL,
 	    0);
@@ -82,6 +90,8 @@ test_other(void **state)
 	    sizeof(port));
 	assert_string_equal(ip, "-");
 	assert_string_equal(port, "-");
+	assert_string_equal(addr_hostport((struct sockaddr *)&sun,
+	    sizeof(sun), ip, sizeof(ip)), "-");
 	/* A length too short for its family is not read past. */
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
