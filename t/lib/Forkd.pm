@@ -22,7 +22,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
     need_root connect_tcp slurp spit listen_exec dgram_exec udp_bound
-    udp_client recv_dgram wait_exit run_cmd read_lines read_n);
+    udp_client recv_dgram wait_exit run_cmd read_lines read_n cmocka_run);
 
 # Processes a test started through this module: stopped at its end, however
 # it ends, so no forkd or listener outlives a failed test.
@@ -393,6 +393,32 @@ sub forkd_stop {
 		$f->{sl}{pid} = 0;
 	}
 	return $status;
+}
+
+# Run the cmocka unit tests build/t/NAME of @names (make all builds
+# them) as one TAP stream: their plans become one, their tests numbered
+# in turn; a program that exits non-zero adds a failing test. Skips the
+# whole file when one is not built. Does not return.
+sub cmocka_run {
+	my @bins = map { "$TOP/build/t/$_" } @_;
+	for my $bin (@bins) {
+		next if -x $bin;
+		print "1..0 # SKIP $bin is not built (make all)\n";
+		exit 0;
+	}
+	my (@lines, $n);
+	for my $bin (@bins) {
+		open(my $fh, '-|', $bin) or die "$bin: $!";
+		while (my $l = <$fh>) {
+			next if $l =~ /^1\.\.\d+/;
+			$l =~ s/^(not )?ok \d+/($1 \/\/ '') . 'ok ' . ++$n/e;
+			push @lines, $l;
+		}
+		close($fh);
+		push @lines, 'not ok ' . ++$n . " - $bin exited $?\n" if $?;
+	}
+	print "1..$n\n", @lines;
+	exit 0;
 }
 
 1;

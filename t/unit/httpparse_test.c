@@ -1,0 +1,267 @@
+/*
+ * Unit tests of httpd's pure parsers: req_parse() (the request line and
+ * header section, RFC 9112 2-6), req_path_decode() (percent-decoding and
+ * dot-segment removal, RFC 3986 2.1 and 5.2.4) and chunked_decode() (the
+ * chunked transfer coding, RFC 9112 7.1), fed whole and byte by byte.
+ * Run by t/96-parsers.t with cmocka's TAP output.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../daemons/httpd/httpd.h"
+
+/* The request is static: it holds HTTPD_PATH_MAX + HTTPD_LINE_MAX bytes. */
+static struct http_request req;
+
+static int
+parse(const char *s)
+{
+	return req_parse(s, strlen(s), &req);
+}
+
+static void
+test_req_ok(void **state)
+{
+	const char *s = "GET /a/b?x=1 HTTP/1.1\r\nHost: example.com\r\n"
+	    "Connection: close\r\nX-Empty:\r\n\r\nbody";
+	const struct http_field *f;
+
+	(void)state;
+	assert_int_equal(parse(s), REQ_OK);
+	assert_string_equal(req.r_method, "GET");
+	assert_int_equal(req.r_version, HTTP_11);
+	assert_string_equal(req.r_path, "/a/b");
+	assert_string_equal(req.r_query, "x=1");
+	assert_int_equal(req.r_hasquery, 1);
+	assert_int_equal(req.r_nfields, 3);
+	assert_int_equal(req.r_headlen, strlen(s) - 4);
+	assert_int_equal(req.r_keepalive, 0);
+	assert_int_equal(req.r_clen, -1);
+	f = req_field(&req, "host");
+	assert_non_null(f);
+	assert_int_equal(f->f_valuelen, 11);
+	assert_memory_equal(f->f_value, "example.com", 11);
+	f = req_field(&req, "X-Empty");
+	assert_non_null(f);
+	assert_int_equal(f->f_valuelen, 0);
+	/* HTTP/1.0 keeps the connection only when asked; bare LF ends lines. */
+	assert_int_equal(parse("HEAD / HTTP/1.0\nConnection: Keep-Alive\n\n"),
+	    REQ_OK);
+	assert_int_equal(req.r_version, HTTP_10);
+	assert_int_equal(req.r_keepalive, 1);
+	/* Empty lines before the request line are ignored (RFC 9112 2.2). */
+	assert_int_equal(parse("\r\nGET / HTTP/1.0\r\n\r\n"), REQ_OK);
+	/* HTTP/0.9: no version, no header section, GET only. */
+	assert_int_equal(parse("GET /x\r\n"), REQ_OK);
+	assert_int_equal(req.r_version, HTTP_09);
+	assert_string_equal(req.r_path, "/x");
+	assert_int_equal(parse("POST /x\r\n"), 400);
+	/* absolute-form (RFC 9112 3.2.2): the path after the authority. */
+	assert_int_equal(parse("GET http://h/p/../q HTTP/1.1\r\nHost: h\r\n"
+	    "\r\n"), REQ_OK);
+	assert_string_equal(req.r_path, "/q");
+	assert_int_equal(parse("GET http://h?z HTTP/1.1\r\nHost: h\r\n\r\n"),
+	    REQ_OK);
+	assert_string_equal(req.r_path, "/");
+	assert_string_equal(req.r_query, "z");
+}
+
+static void
+test_req_framing(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 12\r\nContent-Length: 12\r\n\r\n"), REQ_OK);
+	assert_int_equal(req.r_clen, 12);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"), REQ_OK);
+	assert_int_equal(req.r_chunked, 1);
+	/* Smuggling shapes (RFC 9112 6.1, 6.3): 400; other codings 501. */
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 1\r\nContent-Length: 2\r\n\r\n"), 400);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
+	assert_int_equal(parse("POST / HTTP/1.0\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"), 400);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: gzip, chunked\r\n\r\n"), 501);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: +1\r\n\r\n"), 400);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 1234567890123456\r\n\r\n"), 413);
+}
+
+static void
+test_req_bad(void **state)
+{
+	static const struct {
+		const char *in;
+		int status;
+	} t[] = {
+		{ "GET / HTTP/1.1\r\n\r\n", 400 },		/* no Host */
+		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400 },
+		{ "GET / HTTP/2.0\r\n\r\n", 505 },
+		{ "GET / http/1.1\r\n\r\n", 400 },
+		{ "GET / HTTP/1.10\r\n\r\n", 400 },
+		{ "G(T / HTTP/1.0\r\n\r\n", 400 },		/* not a token */
+		{ "GETGETGETGETGETGET / HTTP/1.0\r\n\r\n", 501 },
+		{ "GET x HTTP/1.0\r\n\r\n", 400 },
+		{ "GET /a#f HTTP/1.0\r\n\r\n", 400 },
+		{ "GET /%2f HTTP/1.0\r\n\r\n", 400 },
+		{ "GET / HTTP/1.0\r\n folded\r\n\r\n", 400 },	/* obs-fold */
+		{ "GET / HTTP/1.0\r\nName : v\r\n\r\n", 400 },
+		{ "GET / HTTP/1.0\r\nNo-colon\r\n\r\n", 400 },
+		{ "GET / HTTP/1.0\r\nA: b\001c\r\n\r\n", 400 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_int_equal(parse(t[i].in), t[i].status);
+}
+
+static void
+test_req_incomplete(void **state)
+{
+	const char *s = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+	char *big;
+	size_t i;
+
+	(void)state;
+	/* Every proper prefix waits for more; the whole is a request. */
+	for (i = 0; i < strlen(s); i++)
+		assert_int_equal(req_parse(s, i, &req), REQ_INCOMPLETE);
+	assert_int_equal(req_parse(s, strlen(s), &req), REQ_OK);
+	/* A request line past HTTPD_LINE_MAX: 414; a head past its max: 431. */
+	big = malloc(HTTPD_HEAD_MAX + 2);
+	assert_non_null(big);
+	memset(big, 'a', HTTPD_HEAD_MAX + 1);
+	memcpy(big, "GET /", 5);
+	assert_int_equal(req_parse(big, HTTPD_LINE_MAX + 10, &req), 414);
+	memcpy(big, "GET / HTTP/1.0\r\nA: ", 19);
+	assert_int_equal(req_parse(big, HTTPD_HEAD_MAX + 1, &req), 431);
+	free(big);
+}
+
+static int
+decode(const char *src, char *dst, size_t dstsize)
+{
+	return req_path_decode(src, strlen(src), dst, dstsize);
+}
+
+static void
+test_path_decode(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} ok[] = {
+		{ "/", "/" },
+		{ "/a/b", "/a/b" },
+		{ "/a/b/", "/a/b/" },
+		{ "//a///b", "/a/b" },
+		{ "/a/./b", "/a/b" },
+		{ "/a/b/.", "/a/b/" },
+		{ "/a/../b", "/b" },
+		{ "/a/b/..", "/a/" },
+		{ "/../../etc/passwd", "/etc/passwd" },
+		{ "/%2e%2e/x", "/x" },		/* decoded before removal */
+		{ "/%7Euser/%41", "/~user/A" },
+		{ "/a%20b", "/a b" },
+		{ "/%25", "/%" },		/* decoded once only */
+	};
+	static const char *bad[] = {
+		"", "a", "/%", "/%4", "/%zz", "/%00", "/%2F", "/%0a", "/\001",
+	};
+	char dst[HTTPD_PATH_MAX];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(decode(ok[i].in, dst, sizeof(dst)), 0);
+		assert_string_equal(dst, ok[i].out);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(decode(bad[i], dst, sizeof(dst)), -1);
+	/* Too long for dst: -2, the caller's 414. */
+	assert_int_equal(decode("/abcdefgh", dst, 6), -2);
+	assert_int_equal(req_path_hidden("/a/.git/x", 0), 1);
+	assert_int_equal(req_path_hidden("/.well-known/x", 1), 0);
+	assert_int_equal(req_path_hidden("/.well-known/.x", 1), 1);
+}
+
+/* Decode body (len bytes) fed step bytes at a time; the data into out. */
+static int
+chunked(const char *body, size_t len, size_t step, char *out, size_t *outn,
+    size_t *usedn)
+{
+	struct chunked cd;
+	char in[256];
+	size_t off = 0, n, outlen, used;
+	int st = CHUNKED_MORE;
+
+	assert_true(len <= sizeof(in));
+	chunked_init(&cd);
+	*outn = 0;
+	while (off < len && st == CHUNKED_MORE) {
+		n = len - off < step ? len - off : step;
+		memcpy(in, body + off, n);
+		st = chunked_decode(&cd, in, n, out + *outn, &outlen, &used);
+		*outn += outlen;
+		off += used;
+	}
+	*usedn = off;
+	return st;
+}
+
+static void
+test_chunked(void **state)
+{
+	const char *body = "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n"
+	    "Trailer: x\r\n\r\nNEXT";
+	static const char *bad[] = {
+		"x\r\n", "5\nhello\r\n0\r\n\r\n", "5\r\nhelloX\r\n",
+		"5 x\r\n", "12345678901234567\r\n", "-1\r\n",
+		"0\r\nTrailer\n\r\n",
+	};
+	char out[256];
+	size_t step, outn, used, i;
+
+	(void)state;
+	for (step = 1; step <= strlen(body); step++) {
+		assert_int_equal(chunked(body, strlen(body), step, out, &outn,
+		    &used), CHUNKED_DONE);
+		assert_int_equal(outn, 11);
+		assert_memory_equal(out, "hello world", 11);
+		/* What follows the final CRLF is the next request's. */
+		assert_int_equal(used, strlen(body) - 4);
+	}
+	assert_int_equal(chunked("5\r\nhel", 6, 6, out, &outn, &used),
+	    CHUNKED_MORE);
+	assert_int_equal(outn, 3);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(chunked(bad[i], strlen(bad[i]), 64, out,
+		    &outn, &used), CHUNKED_BAD);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_req_ok),
+		cmocka_unit_test(test_req_framing),
+		cmocka_unit_test(test_req_bad),
+		cmocka_unit_test(test_req_incomplete),
+		cmocka_unit_test(test_path_decode),
+		cmocka_unit_test(test_chunked),
+	};
+
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
