@@ -78,17 +78,17 @@ io_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 }
 
 unsigned long long
-io_linger(int fd, int timeout_ms, size_t max_bytes)
+io_linger(int rfd, int wfd, int timeout_ms, size_t max_bytes)
 {
 	char junk[4096];
 	long long deadline = io_deadline(timeout_ms);
 	unsigned long long dropped = 0;
 	ssize_t n;
 
-	if (shutdown(fd, SHUT_WR) == -1)
+	if (shutdown(wfd, SHUT_WR) == -1)
 		return 0;	/* ENOTSOCK: stdio, no close to linger on */
 	while (max_bytes == 0 || dropped < max_bytes) {
-		n = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
+		n = recv(rfd, junk, sizeof(junk), MSG_DONTWAIT);
 		if (n > 0) {
 			dropped += (unsigned long long)n;
 			continue;
@@ -96,7 +96,7 @@ io_linger(int fd, int timeout_ms, size_t max_bytes)
 		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR))
 			break;
-		if (io_wait(fd, POLLIN, deadline) != 1)
+		if (io_wait(rfd, POLLIN, deadline) != 1)
 			break;
 	}
 	return dropped;

@@ -33,13 +33,15 @@ int	io_write_all(int fd, const void *buf, size_t len, int timeout_ms);
 
 /*
  * The lingering close of a connection whose answer is written (RFC 9112
- * 9.6; Apache's lingering_close): shut down our side for writing, so the
- * peer sees the end, then read and drop what it still sends until its
+ * 9.6; Apache's lingering_close): shut down wfd for writing, so the peer
+ * sees the end, then read and drop what it still sends on rfd until its
  * end of stream, for at most timeout_ms milliseconds and max_bytes bytes
  * (0: no limit), so that closing with unread input does not turn into a
- * reset that destroys the answer in flight. Does not close fd. Returns
- * the bytes dropped; 0 at once when fd is not a socket.
+ * reset that destroys the answer in flight. rfd and wfd are the two ends
+ * inetd hands a handler (fd 0 and 1: one socket), or the same fd. Closes
+ * neither. Returns the bytes dropped; 0 at once when wfd is not a socket.
  */
-unsigned long long io_linger(int fd, int timeout_ms, size_t max_bytes);
+unsigned long long io_linger(int rfd, int wfd, int timeout_ms,
+	    size_t max_bytes);
 
 #endif

@@ -275,7 +275,7 @@ serve_refuse(int fd)
 	if (io_write_all(fd, msg, strlen(msg), SERVE_REFUSE_MS) == -1)
 		return;
 	/* The drain after is bounded as the one before: 16 reads. */
-	(void)io_linger(fd, SERVE_LINGER_MS, 16 * sizeof(junk));
+	(void)io_linger(fd, fd, SERVE_LINGER_MS, 16 * sizeof(junk));
 }
 
 int

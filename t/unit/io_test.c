@@ -98,6 +98,7 @@ test_write_all(void **state)
 static void
 test_linger(void **state)
 {
+	static char big[16384];
 	int sv[2], p[2];
 	char buf[8];
 
@@ -106,19 +107,25 @@ test_linger(void **state)
 	assert_int_equal(write(sv[1], "unread", 6), 6);
 	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
 	/* Drops the unread bytes up to the peer's end of stream. */
-	assert_int_equal(io_linger(sv[0], 1000, 0), 6);
+	assert_int_equal(io_linger(sv[0], sv[0], 1000, 0), 6);
 	/* And the peer saw our end. */
 	assert_int_equal(read(sv[1], buf, sizeof(buf)), 0);
 	close(sv[0]);
 	close(sv[1]);
+	/* max_bytes bounds what is read. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(write(sv[1], big, sizeof(big)), sizeof(big));
+	assert_true(io_linger(sv[0], sv[0], 1000, 8192) < sizeof(big));
+	close(sv[0]);
+	close(sv[1]);
 	/* A peer that never ends costs the timeout, no more. */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	assert_int_equal(io_linger(sv[0], 20, 0), 0);
+	assert_int_equal(io_linger(sv[0], sv[0], 20, 0), 0);
 	close(sv[0]);
 	close(sv[1]);
 	/* Not a socket: nothing to do. */
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(io_linger(p[0], 1000, 0), 0);
+	assert_int_equal(io_linger(p[0], p[1], 1000, 0), 0);
 	close(p[0]);
 	close(p[1]);
 }
