@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "echod.h"
+#include "io.h"
 #include "log.h"
 
 static uint64_t	stream_linger(int, int);
@@ -64,31 +65,7 @@ term_scan(enum echo_term *st, const unsigned char *p, size_t len,
 static uint64_t
 stream_linger(int fd, int timeout_ms)
 {
-	unsigned char junk[4096];
-	long long left, deadline = serve_now_ms() + timeout_ms;
-	uint64_t dropped = 0;
-	struct pollfd pfd;
-	ssize_t n;
-
-	if (shutdown(fd, SHUT_WR) == -1)
-		return 0;	/* ENOTSOCK: stdio, nothing to do */
-	for (;;) {
-		n = read(fd, junk, sizeof(junk));
-		if (n > 0) {
-			dropped += n;
-			continue;
-		}
-		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR))
-			break;
-		if ((left = deadline - serve_now_ms()) <= 0)
-			break;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)left) == 0)
-			break;
-	}
-	return dropped;
+	return io_linger(fd, fd, timeout_ms, 0);
 }
 
 int
