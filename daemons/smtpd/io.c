@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "serve.h"
 #include "smtpd.h"
@@ -124,23 +125,5 @@ smtp_getline(struct smtp_session *s, char **line, size_t *len)
 void
 smtp_linger(struct smtp_session *s)
 {
-	struct pollfd pfd;
-	long long deadline, left;
-	size_t total = 0;
-	ssize_t n;
-
-	if (shutdown(s->s_wfd, SHUT_WR) == -1)
-		return;
-	deadline = serve_now_ms() + 1000;
-	while (total < 65536 && (left = deadline - serve_now_ms()) > 0) {
-		pfd.fd = s->s_rfd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)left) <= 0)
-			return;
-		n = read(s->s_rfd, s->s_in, sizeof(s->s_in));
-		if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN))
-			return;
-		if (n > 0)
-			total += n;
-	}
+	(void)io_linger(s->s_rfd, s->s_wfd, 1000, 65536);
 }
