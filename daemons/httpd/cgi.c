@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "httpd.h"
+#include "io.h"
 
 #define CGI_MAGIC	0x66636769	/* "fcgi" */
 #define CGI_ENV_MAX	32768	/* bytes of meta-variables */
@@ -1035,21 +1036,7 @@ cgi_local_file(struct cgi_run *cr, struct http_request *r)
 static void
 cgi_linger(struct cgi_run *cr)
 {
-	struct pollfd pfd;
-	char buf[4096];
-	long long end;
-	int i;
-
-	shutdown(cr->cr_wfd, SHUT_WR);
-	end = serve_now_ms() + 1000;
-	for (i = 0; i < 64 && serve_now_ms() < end; i++) {
-		pfd.fd = cr->cr_rfd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)(end - serve_now_ms())) <= 0)
-			break;
-		if (read(cr->cr_rfd, buf, sizeof(buf)) <= 0)
-			break;
-	}
+	(void)io_linger(cr->cr_rfd, cr->cr_wfd, 1000, 64 * 4096);
 }
 
 /*
