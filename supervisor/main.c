@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "forkd.h"
 #include "log.h"
 #include "persource.h"
@@ -51,10 +52,7 @@ static int	forkd_pidfile_read(const char *, pid_t *);
 long long
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms();
 }
 
 static const char usage[] =
