@@ -15,72 +15,77 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "serve.h"
 #include "dial.h"
 #include "send-email.h"
 
 
+/* Where dial_failed() says why an address failed. */
+struct dial_fails {
+	struct se_state	*df_st;
+	FILE		*df_out;	/* stderr, or the kept failures */
+};
+
+/* One address failed (dial_host's report), or with tried the last one. */
+static void
+dial_failed(const struct dial_peer *peer, int error, void *arg)
+{
+	struct dial_fails *df = arg;
+
+	if (df->df_st->se_verbose)
+		fprintf(stderr, "* trying [%s]:%s\n", peer->dp_ip,
+		    df->df_st->se_port);
+	fprintf(df->df_out, "send-email: connect [%s]:%s: %s\n", peer->dp_ip,
+	    df->df_st->se_port, strerror(error));
+}
+
 int
 dial_connect(struct se_state *st)
 {
-	struct addrinfo hints, *res, *ai;
-	char host[NI_MAXHOST];
-	FILE *fails;
+	struct dial_peer peer;
+	struct dial_fails df;
 	char *failed = NULL;
 	size_t failedlen = 0;
-	int e, saved = 0;
+	int e;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = st->se_family;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
-	e = getaddrinfo(st->se_server, st->se_port, &hints, &res);
-	if (e != 0) {
-		fprintf(stderr, "send-email: %s port %s: %s\n", st->se_server,
-		    st->se_port, e == EAI_SYSTEM ? strerror(errno) :
-		    gai_strerror(e));
-		/* A name that does not exist stays so; DNS trouble passes. */
-		if (e == EAI_NONAME || e == EAI_SERVICE || e == EAI_FAMILY)
-			return EXIT_USAGE;
-#ifdef EAI_ADDRFAMILY
-		/* glibc: the name has no address of the family -4/-6 ask */
-		if (e == EAI_ADDRFAMILY || e == EAI_NODATA)
-			return EXIT_USAGE;
-#endif
-		return EXIT_TEMP;
-	}
 	/*
 	 * A failed address is only news when no address works (or under
-	 * -v): the failures are kept and printed then, in order.
+	 * -v): the failures are kept and printed then, in order. Under -v
+	 * an address's "trying" line comes once its attempt has ended.
 	 */
-	fails = open_memstream(&failed, &failedlen);
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host,
-		    sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
-			strlcpy(host, "?", sizeof(host));
+	df.df_st = st;
+	df.df_out = st->se_verbose ? NULL : open_memstream(&failed,
+	    &failedlen);
+	if (df.df_out == NULL)
+		df.df_out = stderr;
+	st->se_fd = dial_host(st->se_server, st->se_port, st->se_family,
+	    st->se_timeout_ms, dial_failed, &df, &peer);
+	if (st->se_fd == DIAL_ECONNECT)
+		dial_failed(&peer, errno, &df);
+	if (df.df_out != stderr)
+		fclose(df.df_out);
+	if (st->se_fd >= 0) {
 		if (st->se_verbose)
-			fprintf(stderr, "* trying [%s]:%s\n", host,
-			    st->se_port);
-		if ((st->se_fd = dial_addr(ai, st->se_timeout_ms)) != -1) {
-			if (st->se_verbose)
-				fprintf(stderr, "* connected to [%s]:%s\n",
-				    host, st->se_port);
-			freeaddrinfo(res);
-			if (fails != NULL)
-				fclose(fails);
-			free(failed);
-			return EXIT_SUCCESS;
-		}
-		saved = errno;
-		fprintf(st->se_verbose || fails == NULL ? stderr : fails,
-		    "send-email: connect [%s]:%s: %s\n", host, st->se_port,
-		    strerror(saved));
+			fprintf(stderr, "* trying [%s]:%s\n"
+			    "* connected to [%s]:%s\n", peer.dp_ip,
+			    st->se_port, peer.dp_ip, st->se_port);
+		free(failed);
+		return EXIT_SUCCESS;
 	}
-	freeaddrinfo(res);
-	if (fails != NULL) {
-		fclose(fails);
+	if (failed != NULL)
 		fputs(failed, stderr);
-	}
 	free(failed);
+	if (st->se_fd == DIAL_ECONNECT)
+		return EXIT_TEMP;
+	e = peer.dp_gai;
+	fprintf(stderr, "send-email: %s port %s: %s\n", st->se_server,
+	    st->se_port, e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
+	/* A name that does not exist stays so; DNS trouble passes. */
+	if (e == EAI_NONAME || e == EAI_SERVICE || e == EAI_FAMILY)
+		return EXIT_USAGE;
+#ifdef EAI_ADDRFAMILY
+	/* glibc: the name has no address of the family -4/-6 ask */
+	if (e == EAI_ADDRFAMILY || e == EAI_NODATA)
+		return EXIT_USAGE;
+#endif
 	return EXIT_TEMP;
 }
