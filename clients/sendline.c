@@ -27,7 +27,6 @@
 
 #include "cli.h"
 #include "dial.h"
-#include "io.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -48,9 +47,7 @@ struct sendline {
 
 static void	sendline_dial(struct sendline *);
 static void	sendline_read_line(struct sendline *);
-static void	sendline_send(struct sendline *);
 static void	sendline_relay(struct sendline *);
-static void	sendline_wait(struct sendline *, short, const char *);
 
 /*
  * Once connected, sendline reads stdin and the socket and writes the
@@ -116,32 +113,6 @@ sendline_read_line(struct sendline *sl)
 	}
 }
 
-/* Wait for events on the socket; exits 111 after the timeout. */
-static void
-sendline_wait(struct sendline *sl, short events, const char *what)
-{
-	int r;
-
-	r = io_wait(sl->sl_fd, events, io_deadline(sl->sl_timeout_ms));
-	if (r == -1)
-		err(EXIT_TEMP, "poll");
-	if (r == 0)
-		errx(EXIT_TEMP, "%s %s: timed out after %d s", what,
-		    sl->sl_peer, sl->sl_timeout_ms / 1000);
-}
-
-static void
-sendline_send(struct sendline *sl)
-{
-	if (io_write_all(sl->sl_fd, sl->sl_line, sl->sl_len,
-	    sl->sl_timeout_ms) == 0)
-		return;
-	if (errno == ETIMEDOUT)
-		errx(EXIT_TEMP, "write %s: timed out after %d s", sl->sl_peer,
-		    sl->sl_timeout_ms / 1000);
-	err(EXIT_TEMP, "write %s", sl->sl_peer);
-}
-
 /*
  * Every block the server sends, as it comes, until it closes: a read of 0
  * bytes is the end, any other size only means "more may follow".
@@ -161,7 +132,8 @@ sendline_relay(struct sendline *sl)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				err(EXIT_TEMP, "read %s", sl->sl_peer);
-			sendline_wait(sl, POLLIN, "read");
+			dial_wait(sl->sl_fd, POLLIN, sl->sl_timeout_ms, "read",
+			    sl->sl_peer);
 			continue;
 		}
 		for (off = 0; off < (size_t)n; off += (size_t)w) {
@@ -215,7 +187,8 @@ main(int argc, char *argv[])
 	log_init(1, LOG_USER, "sendline");
 	sandbox_enter(&sendline_profile);
 	sendline_read_line(sl);
-	sendline_send(sl);
+	dial_send(sl->sl_fd, sl->sl_line, sl->sl_len, sl->sl_timeout_ms,
+	    sl->sl_peer);
 	sendline_relay(sl);
 	close(sl->sl_fd);
 	return 0;

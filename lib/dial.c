@@ -104,3 +104,29 @@ dial_client(const char *host, const char *port, int family, int timeout_ms,
 		err(EXIT_TEMP, "connect %s", peer->dp_name);
 	return fd;
 }
+
+void
+dial_wait(int fd, short events, int timeout_ms, const char *what,
+    const char *peer)
+{
+	int r;
+
+	r = io_wait(fd, events, io_deadline(timeout_ms));
+	if (r == -1)
+		err(EXIT_TEMP, "poll");
+	if (r == 0)
+		errx(EXIT_TEMP, "%s %s: timed out after %d s", what, peer,
+		    timeout_ms / 1000);
+}
+
+void
+dial_send(int fd, const void *buf, size_t len, int timeout_ms,
+    const char *peer)
+{
+	if (io_write_all(fd, buf, len, timeout_ms) == 0)
+		return;
+	if (errno == ETIMEDOUT)
+		errx(EXIT_TEMP, "write %s: timed out after %d s", peer,
+		    timeout_ms / 1000);
+	err(EXIT_TEMP, "write %s", peer);
+}

@@ -69,4 +69,19 @@ int	dial_addr(const struct addrinfo *ai, int timeout_ms);
 int	dial_client(const char *host, const char *port, int family,
 	    int timeout_ms, struct dial_peer *peer);
 
+/*
+ * io_wait() for such a client: wait until fd has events for at most
+ * timeout_ms milliseconds, or exit EXIT_TEMP saying "WHAT PEER: timed out
+ * after N s" (what: "read", "write"; peer: dp_name) or why poll failed.
+ */
+void	dial_wait(int fd, short events, int timeout_ms, const char *what,
+	    const char *peer);
+
+/*
+ * io_write_all() for such a client: send len bytes of buf to fd within
+ * timeout_ms milliseconds, or exit EXIT_TEMP saying "write PEER: why".
+ */
+void	dial_send(int fd, const void *buf, size_t len, int timeout_ms,
+	    const char *peer);
+
 #endif

@@ -10,22 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dial.h"
 #include "httpget.h"
-#include "io.h"
-
-/* Wait until fd is ready for events; exits 111 after the timeout. */
-static void
-conn_wait(struct httpget *hg, short events, const char *what)
-{
-	int r;
-
-	r = io_wait(hg->hg_fd, events, io_deadline(hg->hg_timeout_ms));
-	if (r == -1)
-		err(EXIT_TEMP, "poll");
-	if (r == 0)
-		errx(EXIT_TEMP, "%s %s: timed out after %d s", what,
-		    hg->hg_peer, hg->hg_timeout_ms / 1000);
-}
 
 size_t
 conn_fill(struct httpget *hg)
@@ -58,7 +44,8 @@ conn_fill(struct httpget *hg)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			err(EXIT_TEMP, "read %s", hg->hg_peer);
-		conn_wait(hg, POLLIN, "read");
+		dial_wait(hg->hg_fd, POLLIN, hg->hg_timeout_ms, "read",
+		    hg->hg_peer);
 	}
 }
 
@@ -97,12 +84,7 @@ conn_getline(struct httpget *hg, size_t max, size_t *raw, size_t *len,
 void
 conn_send(struct httpget *hg, const void *buf, size_t len)
 {
-	if (io_write_all(hg->hg_fd, buf, len, hg->hg_timeout_ms) == 0)
-		return;
-	if (errno == ETIMEDOUT)
-		errx(EXIT_TEMP, "write %s: timed out after %d s", hg->hg_peer,
-		    hg->hg_timeout_ms / 1000);
-	err(EXIT_TEMP, "write %s", hg->hg_peer);
+	dial_send(hg->hg_fd, buf, len, hg->hg_timeout_ms, hg->hg_peer);
 }
 
 void
