@@ -11,6 +11,8 @@
 /* Room for any address addr_fmt() writes, and its port (bytes, NUL too). */
 #define ADDR_IPMAX	46	/* INET6_ADDRSTRLEN */
 #define ADDR_PORTMAX	6
+/* Room for addr_hostport()'s "[ADDR]:PORT". */
+#define ADDR_HOSTPORTMAX	(ADDR_IPMAX + ADDR_PORTMAX + 3)
 
 /*
  * Write the numeric address of sa (salen bytes; AF_INET or AF_INET6)

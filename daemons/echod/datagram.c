@@ -17,37 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "dguard.h"
 #include "echod.h"
 #include "log.h"
 
-static const char	*dgram_addr(const struct sockaddr_storage *, char *,
-			    size_t);
-static unsigned		 dgram_port(const struct sockaddr_storage *);
-
 /* Which datagrams may be answered: see lib/dguard.h. */
 static struct dguard	 dgram_guard;
-
-/* The sender's address, numeric, for the debug log. */
-static const char *
-dgram_addr(const struct sockaddr_storage *ss, char *ip, size_t len)
-{
-	const void *a = &((const struct sockaddr_in *)ss)->sin_addr;
-
-	if (ss->ss_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-	if (inet_ntop(ss->ss_family, a, ip, len) == NULL)
-		strlcpy(ip, "-", len);
-	return ip;
-}
-
-static unsigned
-dgram_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-}
 
 int
 echo_datagram(int fd, void *arg)
@@ -112,14 +88,14 @@ echo_datagram(int fd, void *arg)
 		nbytes += n;
 		if ((v = dguard_check(&dgram_guard, (struct sockaddr *)&ss,
 		    sslen, buf, n, serve_now_ms())) != DGUARD_ANSWER) {
-			char ip[INET6_ADDRSTRLEN];
+			char from[ADDR_HOSTPORTMAX];
 
 			/* A line per refusal would flood the log: the first. */
 			if (nrefused++ < 16)
-				log_debug("datagram: %zd bytes from %s:%u: not "
-				    "answered: %s", n, dgram_addr(&ss, ip,
-				    sizeof(ip)), dgram_port(&ss),
-				    dguard_reason(v));
+				log_debug("datagram: %zd bytes from %s: not "
+				    "answered: %s", n, addr_hostport(
+				    (struct sockaddr *)&ss, sslen, from,
+				    sizeof(from)), dguard_reason(v));
 			continue;
 		}
 		if (sendto(fd, buf, n, 0, (struct sockaddr *)&ss, sslen) == -1) {
@@ -128,10 +104,11 @@ echo_datagram(int fd, void *arg)
 		}
 		dguard_sent(&dgram_guard, buf, n);
 		if (log_getverbose()) {
-			char ip[INET6_ADDRSTRLEN];
+			char to[ADDR_HOSTPORTMAX];
 
-			log_debug("datagram: %zd bytes echoed to %s:%u", n,
-			    dgram_addr(&ss, ip, sizeof(ip)), dgram_port(&ss));
+			log_debug("datagram: %zd bytes echoed to %s", n,
+			    addr_hostport((struct sockaddr *)&ss, sslen, to,
+			    sizeof(to)));
 		}
 	}
 	log_info("datagram: idle %d s: exiting after %llu datagrams, %llu bytes, "
