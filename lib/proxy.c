@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "io.h"
 #include "proxy.h"
 
 /* Spec 2.2: the twelve bytes that open every v2 header. */
@@ -278,15 +279,6 @@ proxy_parse(const void *buf, size_t len, struct proxy_hdr *ph,
 	return proxy_v1(b, len, ph, why);
 }
 
-static long long
-proxy_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * recv(2) up to len bytes (flags as recv's) once fd is readable before
  * deadline. Returns the count, or -1 with errno (ETIMEDOUT; ECONNRESET
@@ -295,26 +287,11 @@ proxy_now_ms(void)
 static ssize_t
 proxy_recv(int fd, void *buf, size_t len, int flags, long long deadline)
 {
-	struct pollfd pfd;
-	long long left;
 	ssize_t n;
 
 	for (;;) {
-		left = deadline - proxy_now_ms();
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, (int)left) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (pfd.revents == 0)
-			continue;
+		if (io_wait(fd, POLLIN, deadline) != 1)
+			return -1;	/* ETIMEDOUT, or poll's errno */
 		n = recv(fd, buf, len, flags | MSG_DONTWAIT);
 		if (n > 0)
 			return n;
@@ -331,7 +308,7 @@ int
 proxy_read(int fd, int timeout_ms, struct proxy_hdr *ph, const char **why)
 {
 	unsigned char buf[PROXY_BUF], skip[512], *nl;
-	long long deadline = proxy_now_ms() + timeout_ms;
+	long long deadline = io_deadline(timeout_ms);
 	size_t have = 0, want;
 	ssize_t n;
 	enum proxy_result r;
