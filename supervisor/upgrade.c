@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "forkd.h"
+#include "io.h"
 #include "log.h"
 
 #define UPGRADE_ENV_FDS		"FORKD_LISTENERS"	/* "5,6,7" */
@@ -154,7 +155,6 @@ upgrade_stderr(struct forkd *f)
 int
 upgrade_ready(struct forkd *f)
 {
-	struct pollfd pfd;
 	long long deadline;
 	pid_t other;
 	char buf[16];
@@ -167,14 +167,10 @@ upgrade_ready(struct forkd *f)
 	    sizeof(UPGRADE_READY)) == -1)
 		log_warn("upgrade: telling the old forkd");
 	/* "GO": the old forkd let the pidfile go (or it is gone: EOF). */
-	deadline = now_ms() + UPGRADE_GO_MS;
-	pfd.fd = f->upgrade_fd;
-	pfd.events = POLLIN;
-	while (now_ms() < deadline) {
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) > 0 &&
-		    read(f->upgrade_fd, buf, sizeof(buf)) != -1)
+	deadline = io_deadline(UPGRADE_GO_MS);
+	while (io_wait(f->upgrade_fd, POLLIN, deadline) == 1)
+		if (read(f->upgrade_fd, buf, sizeof(buf)) != -1)
 			break;
-	}
 	close(f->upgrade_fd);
 	f->upgrade_fd = -1;
 	if (f->pidpath == NULL)
