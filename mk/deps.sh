@@ -10,7 +10,9 @@ set -eu
 cd "$(dirname "$0")/packages"
 case "${1:-build}" in
 build) lists=build.txt ;;
-*) lists=$(ls *.txt) ;;
+# The peers of make bench (nginx, lighttpd) only when benching.
+bench) lists="build.txt bench.txt" ;;
+*) lists=$(ls *.txt | grep -vx bench.txt) ;;
 esac
 want=$(sed -e 's/#.*//' $lists | tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u)
 missing=
