@@ -51,8 +51,10 @@ my @srv = ('taskset', '-c', $cpu_srv);
 my $dir = tmpdir();
 chmod(0755, $dir);
 mkdir("$dir/www");
-spit("$dir/www/1k.html", ('x' x 63 . "\n") x 16);
-spit("$dir/www/1m.bin", ('y' x 1023 . "\n") x 1024);
+spit("$dir/www/1k.html", scalar(('x' x 63) . "\n") x 16);
+spit("$dir/www/1m.bin", scalar(('y' x 1023) . "\n") x 1024);
+-s "$dir/www/1k.html" == 1024 && -s "$dir/www/1m.bin" == 1 << 20
+    or die "bench: the files to serve have the wrong sizes\n";
 chmod(0755, "$dir/www");
 chmod(0644, glob("$dir/www/*"));
 

@@ -51,7 +51,7 @@ main(int argc, char *argv[])
 	memset(&h, 0, sizeof(h));
 	h.h_timeout = 30;
 	h.h_idle = 5;
-	h.h_maxreq = 100;
+	h.h_maxreq = 1000;
 	h.h_maxconn = 512;
 	h.h_cgitime = 10;
 	h.h_maxbody = 1024 * 1024;

@@ -145,8 +145,12 @@ int	chunked_decode(struct chunked *cd, char *in, size_t len, char *out,
 /* response.c */
 /* Reason phrase of status code (RFC 9110 section 15). */
 const char *resp_reason(int status);
+/* Length of an IMF-fixdate (RFC 9110 5.6.7), bytes. */
+#define RESP_DATE_LEN	29
 /* IMF-fixdate of t (RFC 9110 5.6.7) into buf (at least 30 bytes). */
 void	resp_date(time_t t, char *buf, size_t len);
+/* IMF-fixdate of now, formatted at most once a second; static storage. */
+const char *resp_date_now(void);
 /* Parse an HTTP-date (any of the three forms); -1 if it is not one. */
 time_t	resp_parse_date(const char *s, size_t len);
 /*
@@ -180,6 +184,19 @@ void	resp_log_set(int on);
 char	*resp_vis(char *dst, const char *src, size_t len);
 /* Escape field f (may be NULL: "-") for the log into dst (LOG_VIS_MAX). */
 void	resp_log_field(char *dst, const struct http_field *f);
+
+/* alog.c: the access log, sent in batches. */
+/*
+ * From now on (a worker, after the sandbox) queue access log lines and
+ * send them to syslog together with alog_flush(), one sendmmsg(2) a
+ * round of the event loop. Under -d or forkd -d (FORKD_LOG=stderr) lines
+ * keep going out one by one through lib/log.c, copied to stderr.
+ */
+void	alog_batch(int debug);
+/* Log line msg (len bytes, no newline) at LOG_INFO, now or queued. */
+void	alog_add(const char *msg, size_t len);
+/* Send what is queued. */
+void	alog_flush(void);
 
 /* mime.c */
 /* Load file (mime.types(5) format); a missing file leaves the table. */

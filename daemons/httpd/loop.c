@@ -186,6 +186,7 @@ loop_listener(int lfd, void *arg)
 	for (i = 0; i < h->h_maxconn; i++)
 		l.l_free[l.l_nfree++] = h->h_maxconn - 1 - i;
 	loop_listen(&l, 1);
+	alog_batch(h->h_debug);
 
 	for (;;) {
 		/*
@@ -237,6 +238,8 @@ loop_listener(int lfd, void *arg)
 		}
 		loop_listen(&l, l.l_nfree > 0 && l.l_lfd != -1 &&
 		    !serve_stopping());
+		/* The access log lines of this round, in one send. */
+		alog_flush();
 	}
 }
 
@@ -258,7 +261,9 @@ loop_connection(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 	}
 	if ((c = conn_new(h, rfd, wfd, peer)) == NULL)
 		fatal("conn_new");
+	alog_batch(h->h_debug);
 	for (;;) {
+		alog_flush();
 		pfd.events = conn_events(c, &pfd.fd);
 		pfd.revents = 0;
 		left = conn_deadline(c) - serve_now_ms();
@@ -278,5 +283,6 @@ loop_connection(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 			break;
 	}
 	conn_free(c);
+	alog_flush();
 	return 0;
 }

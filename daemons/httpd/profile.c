@@ -35,6 +35,8 @@ static const int profile_worker_allow[] = {
 	SCMP_SYS(statx),
 	/* the CGI helper, our child, may die: reap it */
 	SCMP_SYS(wait4),
+	/* the access log, a batch of datagrams at a time (alog.c) */
+	SCMP_SYS(sendmmsg),
 	/* setproctitle, strptime */
 	SCMP_SYS(prctl),
 };

@@ -67,14 +67,70 @@ resp_reason(int status)
 	return i == -1 ? "Unknown" : resp_table[i].reason;
 }
 
+static const char resp_days[7][4] = {
+	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+};
+static const char resp_months[12][4] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+	"Nov", "Dec",
+};
+
+/* Two decimal digits of v (0-99) at p. */
+static char *
+resp_2d(char *p, int v)
+{
+	p[0] = '0' + v / 10;
+	p[1] = '0' + v % 10;
+	return p + 2;
+}
+
 void
 resp_date(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
+	char *p = buf;
 
-	/* IMF-fixdate, always GMT; the C locale's day and month names. */
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	/*
+	 * IMF-fixdate, always GMT, with the C locale's day and month names,
+	 * built by hand: strftime(3) is a measurable part of every head.
+	 */
+	if (len < RESP_DATE_LEN + 1 || gmtime_r(&t, &tm) == NULL ||
+	    tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
+		if (len > 0)
+			buf[0] = '\0';
+		return;
+	}
+	memcpy(p, resp_days[tm.tm_wday], 3);
+	p[3] = ',';
+	p[4] = ' ';
+	p = resp_2d(p + 5, tm.tm_mday);
+	*p++ = ' ';
+	memcpy(p, resp_months[tm.tm_mon], 3);
+	p[3] = ' ';
+	p = resp_2d(p + 4, (tm.tm_year + 1900) / 100);
+	p = resp_2d(p, (tm.tm_year + 1900) % 100);
+	*p++ = ' ';
+	p = resp_2d(p, tm.tm_hour);
+	*p++ = ':';
+	p = resp_2d(p, tm.tm_min);
+	*p++ = ':';
+	p = resp_2d(p, tm.tm_sec);
+	memcpy(p, " GMT", 5);
+}
+
+const char *
+resp_date_now(void)
+{
+	static char date[RESP_DATE_LEN + 1];
+	static time_t when = -1;
+	time_t now = time(NULL);
+
+	/* Once a second, as nginx and lighttpd do: time(2) is the vDSO. */
+	if (now != when) {
+		resp_date(now, date, sizeof(date));
+		when = now;
+	}
+	return date;
 }
 
 time_t
@@ -107,22 +163,50 @@ int
 resp_head(char *buf, size_t len, int version, int status, int keepalive,
     const char *extra)
 {
-	char date[64];
-	int n;
+	static const char server[] = "Server: forkd-httpd\r\n";
+	const char *reason = resp_reason(status), *conn;
+	size_t rl, cl, el, need;
+	char *p = buf;
 
-	resp_date(time(NULL), date, sizeof(date));
 	/*
 	 * A 1.1 server answers a 1.0 client with "HTTP/1.1" (RFC 9110 2.5);
-	 * persistence is then said with Connection (RFC 9112 9.3).
+	 * persistence is then said with Connection (RFC 9112 9.3). Built
+	 * with memcpy, not snprintf(3): this runs for every response.
 	 */
-	n = snprintf(buf, len, "HTTP/1.1 %d %s\r\nDate: %s\r\n"
-	    "Server: forkd-httpd\r\n%s%s\r\n", status, resp_reason(status),
-	    date,
-	    keepalive ? (version == HTTP_10 ? "Connection: keep-alive\r\n" :
-	    "") : "Connection: close\r\n", extra != NULL ? extra : "");
-	if (n < 0 || (size_t)n >= len)
+	conn = keepalive ? (version == HTTP_10 ? "Connection: keep-alive\r\n" :
+	    "") : "Connection: close\r\n";
+	if (status < 100 || status > 999)
 		return -1;
-	return n;
+	rl = strlen(reason);
+	cl = strlen(conn);
+	el = extra != NULL ? strlen(extra) : 0;
+	need = 13 + rl + 2 + 6 + RESP_DATE_LEN + 2 + sizeof(server) - 1 +
+	    cl + el + 2;
+	if (need >= len)
+		return -1;
+	memcpy(p, "HTTP/1.1 ", 9);
+	p[9] = '0' + status / 100;
+	p[10] = '0' + status / 10 % 10;
+	p[11] = '0' + status % 10;
+	p[12] = ' ';
+	p += 13;
+	memcpy(p, reason, rl);
+	p += rl;
+	memcpy(p, "\r\nDate: ", 8);
+	p += 8;
+	memcpy(p, resp_date_now(), RESP_DATE_LEN);
+	p += RESP_DATE_LEN;
+	memcpy(p, "\r\n", 2);
+	p += 2;
+	memcpy(p, server, sizeof(server) - 1);
+	p += sizeof(server) - 1;
+	memcpy(p, conn, cl);
+	p += cl;
+	if (el > 0)
+		memcpy(p, extra, el);
+	p += el;
+	memcpy(p, "\r\n", 3);
+	return (int)need;
 }
 
 int
@@ -164,6 +248,25 @@ resp_error(char *buf, size_t len, int version, int status, int keepalive,
 char *
 resp_vis(char *dst, const char *src, size_t len)
 {
+	size_t i;
+
+	/*
+	 * Printable ASCII but '\\' and '"' comes out of vis(3) unchanged:
+	 * copy it, without the multibyte conversions strnvisx(3) makes for
+	 * each byte. Anything else, or a field log_visx() would cut, goes
+	 * the long way, so the output is the same.
+	 */
+	if (len <= (LOG_VIS_MAX - 4) / 4) {
+		for (i = 0; i < len; i++)
+			if (src[i] < 0x20 || src[i] > 0x7e || src[i] == '\\' ||
+			    src[i] == '"')
+				break;
+		if (i == len) {
+			memcpy(dst, src, len);
+			dst[len] = '\0';
+			return dst;
+		}
+	}
 	/* As log_vis(), and '"' too: it would end a field of the line. */
 	return log_visx(dst, LOG_VIS_MAX, src, len, VIS_DQ);
 }
@@ -183,27 +286,67 @@ resp_log_set(int on)
 	resp_log_on = on;
 }
 
+/* Append the NUL-terminated s at *p, at most to end; returns the new end. */
+static char *
+resp_put(char *p, const char *end, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > (size_t)(end - p))
+		n = end - p;
+	memcpy(p, s, n);
+	return p + n;
+}
+
 void
 resp_log(const char *ip, const char *line, int status, long long bytes,
     const char *referer, const char *agent)
 {
-	char when[64], nbytes[32];
-	struct tm tm;
+	static char when[64];
+	static time_t whensec = -1;
+	char msg[LOG_LINE_MAX], nbytes[24], *p = msg, *q;
+	const char *end = msg + sizeof(msg) - 1;
 	time_t now = time(NULL);
+	struct tm tm;
 
 	if (!resp_log_on)
 		return;
-	localtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
-	if (bytes > 0)
-		snprintf(nbytes, sizeof(nbytes), "%lld", bytes);
-	else
-		strlcpy(nbytes, "-", sizeof(nbytes));
+	/* The local time, formatted once a second. */
+	if (now != whensec) {
+		localtime_r(&now, &tm);
+		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
+		whensec = now;
+	}
+	q = nbytes + sizeof(nbytes);
+	*--q = '\0';
+	if (bytes <= 0)
+		*--q = '-';
+	for (; bytes > 0; bytes /= 10)
+		*--q = '0' + bytes % 10;
 	/*
 	 * The combined log format: host ident authuser [date] "request"
 	 * status bytes "referer" "user-agent". Peer text was escaped with
 	 * resp_vis(): no control bytes, and no '"' to forge fields with.
 	 */
-	log_info("%s - - [%s] \"%s\" %d %s \"%s\" \"%s\"", ip, when, line,
-	    status, nbytes, referer, agent);
+	p = resp_put(p, end, ip);
+	p = resp_put(p, end, " - - [");
+	p = resp_put(p, end, when);
+	p = resp_put(p, end, "] \"");
+	p = resp_put(p, end, line);
+	p = resp_put(p, end, "\" ");
+	if (end - p >= 4 && status >= 100 && status <= 999) {
+		p[0] = '0' + status / 100;
+		p[1] = '0' + status / 10 % 10;
+		p[2] = '0' + status % 10;
+		p[3] = ' ';
+		p += 4;
+	}
+	p = resp_put(p, end, q);
+	p = resp_put(p, end, " \"");
+	p = resp_put(p, end, referer);
+	p = resp_put(p, end, "\" \"");
+	p = resp_put(p, end, agent);
+	p = resp_put(p, end, "\"");
+	*p = '\0';
+	alog_add(msg, p - msg);
 }
