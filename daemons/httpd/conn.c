@@ -51,6 +51,7 @@ struct conn {
 	size_t		 c_outlen;
 	size_t		 c_outoff;
 	int		 c_filefd;
+	struct fcache_entry *c_fcache;	/* c_filefd is the cache's */
 	off_t		 c_fileoff;
 	off_t		 c_fileleft;
 	int		 c_nosendfile;
@@ -77,6 +78,7 @@ static int	conn_skip(struct conn *);
 static int	conn_unchunk(struct conn *);
 static int	conn_linger(struct conn *);
 static void	conn_consume(struct conn *, size_t);
+static void	conn_file_close(struct conn *);
 
 struct conn *
 conn_new(struct httpd *h, int rfd, int wfd, const struct serve_peer *peer)
@@ -106,13 +108,24 @@ conn_new(struct httpd *h, int rfd, int wfd, const struct serve_peer *peer)
 	return c;
 }
 
+/* Done with the body file: close it, or give it back to the cache. */
+static void
+conn_file_close(struct conn *c)
+{
+	if (c->c_fcache != NULL)
+		fcache_release(c->c_fcache);
+	else if (c->c_filefd != -1)
+		close(c->c_filefd);
+	c->c_fcache = NULL;
+	c->c_filefd = -1;
+}
+
 void
 conn_free(struct conn *c)
 {
 	if (c == NULL)
 		return;
-	if (c->c_filefd != -1)
-		close(c->c_filefd);
+	conn_file_close(c);
 	serve_close(c->c_rfd);
 	if (c->c_wfd != c->c_rfd)
 		close(c->c_wfd);
@@ -264,7 +277,9 @@ conn_dispatch(struct conn *c, int st)
 		if (rp->r_version != HTTP_09 && (n = resp_head(c->c_out,
 		    sizeof(c->c_out), rp->r_version, fr.fr_status,
 		    c->c_keepalive, fr.fr_extra)) == -1) {
-			if (fr.fr_fd != -1)
+			if (fr.fr_cache != NULL)
+				fcache_release(fr.fr_cache);
+			else if (fr.fr_fd != -1)
 				close(fr.fr_fd);
 			conn_error(c, rp->r_version, 500, head, 1, NULL);
 			return;
@@ -273,12 +288,11 @@ conn_dispatch(struct conn *c, int st)
 		c->c_outoff = 0;
 		c->c_state = CS_WRITE;
 		c->c_filefd = fr.fr_fd;
+		c->c_fcache = fr.fr_cache;
 		c->c_fileoff = fr.fr_off;
 		c->c_fileleft = fr.fr_fd != -1 ? fr.fr_len : 0;
-		if (c->c_filefd != -1 && c->c_fileleft == 0) {
-			close(c->c_filefd);
-			c->c_filefd = -1;
-		}
+		if (c->c_filefd != -1 && c->c_fileleft == 0)
+			conn_file_close(c);
 		break;
 	default:
 		conn_error(c, rp->r_version, fr.fr_status, head,
@@ -308,10 +322,7 @@ conn_done(struct conn *c)
 
 	resp_log(c->c_peer.remote_ip, c->c_line, c->c_status,
 	    c->c_bytes + c->c_bodylen, c->c_referer, c->c_agent);
-	if (c->c_filefd != -1) {
-		close(c->c_filefd);
-		c->c_filefd = -1;
-	}
+	conn_file_close(c);
 	if (!c->c_keepalive) {
 		/*
 		 * Unread request bytes would make close(2) send RST, which
@@ -574,6 +585,13 @@ conn_event(struct conn *c)
 		}
 		if (r == -1)
 			return -1;
+		/*
+		 * A response went out and nothing more was read: the next
+		 * request is seldom here yet, so wait for the loop to say
+		 * it is instead of a read(2) that fails with EAGAIN.
+		 */
+		if (c->c_state == CS_READ && c->c_inlen == 0 && was != CS_READ)
+			break;
 	} while (c->c_state != was);
 	return 0;
 }

@@ -172,13 +172,14 @@ file_serve(struct httpd *h, const struct http_request *r,
 {
 	const struct http_field *f;
 	struct stat st;
-	char lm[64], loc[HTTPD_PATH_MAX * 3 + 2];
+	char lm[64], loc[HTTPD_PATH_MAX * 3 + 2], idx[HTTPD_PATH_MAX + 16];
 	const char *rel = r->r_path + 1, *name = r->r_path;
 	off_t first, last;
 	time_t ims;
 	int fd, dfd, rg;
 
 	fr->fr_fd = -1;
+	fr->fr_cache = NULL;
 	fr->fr_off = fr->fr_len = 0;
 	fr->fr_extra[0] = '\0';
 	if (*rel == '\0')
@@ -188,6 +189,8 @@ file_serve(struct httpd *h, const struct http_request *r,
 		fr->fr_status = 404;
 		return;
 	}
+	if (fcache_lookup(h, r, fr))
+		return;
 
 	/* O_PATH first: no open(2) side effects on a FIFO or a device. */
 	if ((fd = file_open(h->h_rootfd, rel, O_PATH)) == -1) {
@@ -282,12 +285,10 @@ file_serve(struct httpd *h, const struct http_request *r,
 		return;
 	/* Now open it for reading, by the same path, still beneath. */
 	if (name != r->r_path) {
-		char idx[HTTPD_PATH_MAX + 16];
-
 		snprintf(idx, sizeof(idx), "%sindex.html", r->r_path + 1);
-		fd = file_open(h->h_rootfd, idx, O_RDONLY | O_NONBLOCK);
-	} else
-		fd = file_open(h->h_rootfd, rel, O_RDONLY | O_NONBLOCK);
+		rel = idx;
+	}
+	fd = file_open(h->h_rootfd, rel, O_RDONLY | O_NONBLOCK);
 	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		fr->fr_status = fd == -1 ? file_errno_status(errno) : 403;
 		fr->fr_extra[0] = '\0';
@@ -296,4 +297,5 @@ file_serve(struct httpd *h, const struct http_request *r,
 		return;
 	}
 	fr->fr_fd = fd;
+	fcache_insert(r, rel, fr, &st);
 }

@@ -10,6 +10,7 @@
 #define HTTPD_H
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -205,9 +206,11 @@ void	mime_init(const char *file);
 const char *mime_type(const char *name);
 
 /* file.c: the answer to a static GET or HEAD. */
+struct fcache_entry;
 struct file_reply {
 	int		 fr_status;	/* 200, 206, 304, 301, 403, 404, 416 */
 	int		 fr_fd;		/* body file, -1: none */
+	struct fcache_entry *fr_cache;	/* fr_fd is the cache's: release it */
 	off_t		 fr_off;	/* first byte to send */
 	off_t		 fr_len;	/* bytes to send */
 	char		 fr_extra[1024];	/* header lines, CRLF each */
@@ -215,10 +218,29 @@ struct file_reply {
 /*
  * Resolve r's path beneath the document root and fill fr. Never opens a
  * file outside the root: openat2(2) with RESOLVE_BENEATH. fr_fd is owned
- * by the caller when >= 0.
+ * by the caller when >= 0 and fr_cache is NULL; otherwise the caller
+ * gives it back with fcache_release(fr_cache) once sent.
  */
 void	file_serve(struct httpd *h, const struct http_request *r,
 	    struct file_reply *fr);
+
+/* fcache.c: open files kept between requests. */
+#define FCACHE_SLOTS	128	/* files (and descriptors) kept per worker */
+/*
+ * The answer to GET or HEAD r from the cache into fr, when r's path was
+ * served whole before and still names the same file (one fstatat(2)).
+ * Returns 1 (fr filled, 200), or 0: resolve it with file_serve's long way.
+ */
+int	fcache_lookup(struct httpd *h, const struct http_request *r,
+	    struct file_reply *fr);
+/*
+ * Keep fr's open file (st its fstat, rel its path beneath the root) for
+ * r's path when fr is a whole 200 answer: fr_cache is then set.
+ */
+void	fcache_insert(const struct http_request *r, const char *rel,
+	    struct file_reply *fr, const struct stat *st);
+/* The connection has sent the cached file it was given. */
+void	fcache_release(struct fcache_entry *fe);
 
 /* conn.c */
 struct conn;

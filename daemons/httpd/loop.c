@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,12 @@ struct loop {
 	int		*l_events;	/* slot -> events registered */
 	int		*l_free;	/* stack of free slots */
 	int		 l_nfree;
+	/*
+	 * No connection's deadline is before this (ms): the slots are only
+	 * scanned once it has passed, not every round (512 slots by
+	 * default, most of them empty).
+	 */
+	long long	 l_next;
 };
 
 static int	loop_epoll_events(int);
@@ -38,6 +45,8 @@ static void	loop_accept(struct loop *);
 static void	loop_close(struct loop *, int);
 static void	loop_update(struct loop *, int);
 static int	loop_wait_ms(struct loop *);
+static void	loop_deadline(struct loop *, int);
+static void	loop_timeouts(struct loop *);
 
 /*
  * EPOLLRDHUP only while reading: the set is level-triggered, so a peer
@@ -139,27 +148,53 @@ loop_accept(struct loop *l)
 		slot = l->l_free[--l->l_nfree];
 		l->l_conns[slot] = c;
 		l->l_events[slot] = 0;
+		loop_deadline(l, slot);
 		loop_update(l, slot);
 	}
+}
+
+/* Slot's connection may have a new deadline: keep l_next below it. */
+static void
+loop_deadline(struct loop *l, int slot)
+{
+	long long d;
+
+	if (l->l_conns[slot] != NULL &&
+	    (d = conn_deadline(l->l_conns[slot])) < l->l_next)
+		l->l_next = d;
 }
 
 /* Milliseconds until the earliest connection deadline; -1: none. */
 static int
 loop_wait_ms(struct loop *l)
 {
-	long long now = serve_now_ms(), min = -1, d;
-	int i;
+	long long now;
 
-	for (i = 0; i < l->l_h->h_maxconn; i++) {
-		if (l->l_conns[i] == NULL)
-			continue;
-		d = conn_deadline(l->l_conns[i]);
-		if (min == -1 || d < min)
-			min = d;
-	}
-	if (min == -1)
+	if (l->l_next == LLONG_MAX)
 		return -1;
-	return min <= now ? 0 : (int)(min - now);
+	now = serve_now_ms();
+	return l->l_next <= now ? 0 : (int)(l->l_next - now);
+}
+
+/* A deadline has passed: time out whom it concerns, find the next one. */
+static void
+loop_timeouts(struct loop *l)
+{
+	long long now = serve_now_ms();
+	int slot;
+
+	l->l_next = LLONG_MAX;
+	for (slot = 0; slot < l->l_h->h_maxconn; slot++) {
+		if (l->l_conns[slot] == NULL)
+			continue;
+		if (conn_deadline(l->l_conns[slot]) <= now &&
+		    conn_timeout(l->l_conns[slot]) == -1) {
+			loop_close(l, slot);
+			continue;
+		}
+		loop_deadline(l, slot);
+		loop_update(l, slot);
+	}
 }
 
 int
@@ -168,12 +203,12 @@ loop_listener(int lfd, void *arg)
 	struct httpd *h = arg;
 	struct epoll_event evs[LOOP_EVENTS];
 	struct loop l;
-	long long now;
 	int i, n, slot;
 
 	memset(&l, 0, sizeof(l));
 	l.l_h = h;
 	l.l_lfd = lfd;
+	l.l_next = LLONG_MAX;
 	if (serve_nonblock(lfd, 1) == -1)
 		fatal("listener: O_NONBLOCK");
 	if ((l.l_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
@@ -223,19 +258,13 @@ loop_listener(int lfd, void *arg)
 				continue;
 			if (conn_event(l.l_conns[slot]) == -1)
 				loop_close(&l, slot);
-			else
+			else {
+				loop_deadline(&l, slot);
 				loop_update(&l, slot);
+			}
 		}
-		now = serve_now_ms();
-		for (slot = 0; slot < h->h_maxconn; slot++) {
-			if (l.l_conns[slot] == NULL ||
-			    conn_deadline(l.l_conns[slot]) > now)
-				continue;
-			if (conn_timeout(l.l_conns[slot]) == -1)
-				loop_close(&l, slot);
-			else
-				loop_update(&l, slot);
-		}
+		if (l.l_next <= serve_now_ms())
+			loop_timeouts(&l);
 		loop_listen(&l, l.l_nfree > 0 && l.l_lfd != -1 &&
 		    !serve_stopping());
 		/* The access log lines of this round, in one send. */

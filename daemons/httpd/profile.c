@@ -64,15 +64,16 @@ profile_worker(struct httpd *h)
 	rlim_t want;
 
 	/*
-	 * A connection holds a socket and a file, plus slack for syslog
-	 * and the helper's socket; only root may go past the hard limit,
+	 * A connection holds a socket and a file, plus the open-file cache
+	 * (fcache.c) and slack for syslog and the helper's socket; only root may go past the hard limit,
 	 * and forkd runs us as nobody.
 	 */
-	want = (rlim_t)h->h_maxconn * 2 + 32;
+	want = (rlim_t)h->h_maxconn * 2 + 32 + FCACHE_SLOTS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
 	    want > rl.rlim_max) {
 		want = rl.rlim_max;
-		h->h_maxconn = (int)((want - 32) / 2);
+		h->h_maxconn = want > 32 + FCACHE_SLOTS + 2 ?
+		    (int)((want - 32 - FCACHE_SLOTS) / 2) : 1;
 		log_warnx("at most %d connections: RLIMIT_NOFILE is %llu",
 		    h->h_maxconn, (unsigned long long)rl.rlim_max);
 	}

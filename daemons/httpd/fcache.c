@@ -1,0 +1,147 @@
+/*
+ * fcache: the open files of a worker, kept between requests.
+ *
+ * A static GET costs two openat2(2), two fstat(2) and the closes when
+ * resolved afresh (file.c). Once a file was served whole with 200, its
+ * descriptor and the header lines of that answer are kept here, keyed by
+ * the request's decoded path, and a later GET or HEAD of the same path
+ * costs one fstatat(2): the answer is reused only while the path still
+ * names the same inode with the same size, mtime and ctime, so a file
+ * changed, replaced or removed is seen at once (nginx's open_file_cache
+ * and lighttpd's stat cache trust theirs for a second or more). Requests
+ * with Range or If-Modified-Since take file.c's long way.
+ *
+ * An entry being sent by a connection is pinned (fe_refs): it is never
+ * closed under a transfer, and a new file that maps to its slot is then
+ * just not cached.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "httpd.h"
+
+#define FCACHE_PATH_MAX	256	/* longer paths are not cached */
+
+struct fcache_entry {
+	char		 fe_path[FCACHE_PATH_MAX];	/* r_path; "": free */
+	char		 fe_rel[FCACHE_PATH_MAX + 16];	/* opened beneath root */
+	int		 fe_fd;
+	int		 fe_refs;	/* connections sending it now */
+	dev_t		 fe_dev;
+	ino_t		 fe_ino;
+	off_t		 fe_size;
+	struct timespec	 fe_mtim;
+	struct timespec	 fe_ctim;
+	char		 fe_extra[sizeof(((struct file_reply *)0)->fr_extra)];
+};
+
+static struct fcache_entry *fcache;
+
+static unsigned int	fcache_hash(const char *);
+static int		fcache_same(const struct fcache_entry *,
+			    const struct stat *);
+
+/* FNV-1a of the path. */
+static unsigned int
+fcache_hash(const char *s)
+{
+	unsigned int h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % FCACHE_SLOTS;
+}
+
+static int
+fcache_same(const struct fcache_entry *fe, const struct stat *st)
+{
+	return st->st_dev == fe->fe_dev && st->st_ino == fe->fe_ino &&
+	    st->st_size == fe->fe_size && S_ISREG(st->st_mode) &&
+	    st->st_mtim.tv_sec == fe->fe_mtim.tv_sec &&
+	    st->st_mtim.tv_nsec == fe->fe_mtim.tv_nsec &&
+	    st->st_ctim.tv_sec == fe->fe_ctim.tv_sec &&
+	    st->st_ctim.tv_nsec == fe->fe_ctim.tv_nsec;
+}
+
+int
+fcache_lookup(struct httpd *h, const struct http_request *r,
+    struct file_reply *fr)
+{
+	struct fcache_entry *fe;
+	struct stat st;
+
+	if (fcache == NULL || strlen(r->r_path) >= FCACHE_PATH_MAX ||
+	    req_field(r, "Range") != NULL ||
+	    req_field(r, "If-Modified-Since") != NULL)
+		return 0;
+	fe = &fcache[fcache_hash(r->r_path)];
+	if (fe->fe_path[0] == '\0' || strcmp(fe->fe_path, r->r_path) != 0)
+		return 0;
+	/*
+	 * fe_rel was resolved beneath the root when it was opened; if the
+	 * path now leads anywhere else (a symlink swapped in), the inode
+	 * differs and file.c resolves it again with RESOLVE_BENEATH.
+	 */
+	if (fstatat(h->h_rootfd, fe->fe_rel, &st, 0) == -1 ||
+	    !fcache_same(fe, &st)) {
+		if (fe->fe_refs == 0) {
+			close(fe->fe_fd);
+			fe->fe_path[0] = '\0';
+		}
+		return 0;
+	}
+	fr->fr_status = 200;
+	fr->fr_off = 0;
+	fr->fr_len = fe->fe_size;
+	memcpy(fr->fr_extra, fe->fe_extra, sizeof(fr->fr_extra));
+	fr->fr_fd = -1;
+	fr->fr_cache = NULL;
+	if (strcmp(r->r_method, "HEAD") != 0) {
+		fr->fr_fd = fe->fe_fd;
+		fr->fr_cache = fe;
+		fe->fe_refs++;
+	}
+	return 1;
+}
+
+void
+fcache_insert(const struct http_request *r, const char *rel,
+    struct file_reply *fr, const struct stat *st)
+{
+	struct fcache_entry *fe;
+
+	if (fcache == NULL)
+		fcache = calloc(FCACHE_SLOTS, sizeof(*fcache));
+	if (fcache == NULL || fr->fr_fd == -1 || fr->fr_status != 200 ||
+	    fr->fr_off != 0 || fr->fr_len != st->st_size ||
+	    strlen(r->r_path) >= FCACHE_PATH_MAX ||
+	    strlen(rel) >= sizeof(fe->fe_rel))
+		return;
+	fe = &fcache[fcache_hash(r->r_path)];
+	if (fe->fe_path[0] != '\0') {
+		if (fe->fe_refs > 0)
+			return;	/* being sent: keep it, cache nothing */
+		close(fe->fe_fd);
+	}
+	strlcpy(fe->fe_path, r->r_path, sizeof(fe->fe_path));
+	strlcpy(fe->fe_rel, rel, sizeof(fe->fe_rel));
+	fe->fe_fd = fr->fr_fd;
+	fe->fe_refs = 1;
+	fe->fe_dev = st->st_dev;
+	fe->fe_ino = st->st_ino;
+	fe->fe_size = st->st_size;
+	fe->fe_mtim = st->st_mtim;
+	fe->fe_ctim = st->st_ctim;
+	memcpy(fe->fe_extra, fr->fr_extra, sizeof(fe->fe_extra));
+	fr->fr_cache = fe;
+}
+
+void
+fcache_release(struct fcache_entry *fe)
+{
+	fe->fe_refs--;
+}
