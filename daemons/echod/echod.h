@@ -61,7 +61,15 @@ struct echo_conn {
 	long long	 ec_last;	/* serve_now_ms() of the last progress,
 					   or of the FIN once ec_shut */
 	const char	*ec_why;	/* why it closed, for the log */
+	/* A large transfer: splice(2) through a pipe, see stream.c. */
+	bool		 ec_splice;	/* ec_pipe is open and in use */
+	bool		 ec_nosplice;	/* refused once: read/write only */
+	int		 ec_pipe[2];
+	size_t		 ec_piped;	/* bytes in the pipe, still to write */
 };
+
+/* Pipe capacity asked for a spliced connection (bytes, F_SETPIPE_SZ). */
+#define ECHO_PIPESZ	(1024 * 1024)
 
 /*
  * Scan len bytes at p for the terminator line "." (LF "." LF, ".\n" as

@@ -22,6 +22,9 @@ static const int echod_allow[] = {
 	SCMP_SYS(getpeername),
 	/* ending a connection after the terminator: FIN, then drain */
 	SCMP_SYS(shutdown),
+	/* a bulk transfer spliced through a pipe (stream.c) */
+	SCMP_SYS(pipe2),
+	SCMP_SYS(splice),
 	/* poll(2) is ppoll on some architectures' libc; both in the base */
 };
 
@@ -37,7 +40,11 @@ echod_rules(scmp_filter_ctx ctx)
 	    SCMP_A2(SCMP_CMP_EQ, SO_RCVTIMEO));
 }
 
-/* File descriptors beyond the connections: 0-2, syslog, slack. */
+/*
+ * File descriptors beyond the connections: 0-2, syslog, slack. A
+ * connection spliced through a pipe holds two more; when they run out,
+ * pipe2(2) fails with EMFILE and the connection stays on read/write.
+ */
 #define ECHOD_SPARE_FDS	16
 
 static struct sandbox_profile echod_profile = {

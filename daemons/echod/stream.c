@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,8 @@
 static uint64_t	stream_linger(int, int);
 static bool	conn_flush(struct echo_conn *);
 static bool	conn_linger(struct echo_conn *);
+static bool	conn_splice_start(struct echo_conn *);
+static bool	conn_splice(struct echo_conn *);
 
 size_t
 term_scan(enum echo_term *st, const unsigned char *p, size_t len,
@@ -199,11 +202,84 @@ conn_linger(struct echo_conn *ec)
 	    errno == EINTR);
 }
 
+/*
+ * A connection that fills the buffer in one read is a bulk transfer:
+ * from then on its bytes go socket -> pipe -> socket with splice(2),
+ * never copied through user space, up to ECHO_PIPESZ at a time instead
+ * of ECHO_BUFSZ. Not with -t, whose terminator must be looked for in
+ * the bytes. Returns false when splicing cannot be used (no pipe: EMFILE;
+ * it stays off for the connection).
+ */
+static bool
+conn_splice_start(struct echo_conn *ec)
+{
+	if (ec->ec_nosplice || ec->ec_env->e_terminator)
+		return false;
+	if (pipe2(ec->ec_pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		ec->ec_nosplice = true;
+		return false;
+	}
+	/* A bigger pipe when the system allows it; 64 KiB otherwise. */
+	(void)fcntl(ec->ec_pipe[1], F_SETPIPE_SZ, ECHO_PIPESZ);
+	ec->ec_splice = true;
+	ec->ec_piped = 0;
+	return true;
+}
+
+/*
+ * One step of a spliced connection: the pipe's bytes back to the peer,
+ * then, once it is empty, what the peer sent into it. The pipe holds the
+ * back-pressure the buffer holds otherwise. Returns false to close.
+ */
+static bool
+conn_splice(struct echo_conn *ec)
+{
+	ssize_t n;
+
+	for (;;) {
+		while (ec->ec_piped > 0) {
+			n = splice(ec->ec_pipe[0], NULL, ec->ec_fd, NULL,
+			    ec->ec_piped, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return true;
+			if (n <= 0) {
+				ec->ec_why = n == 0 ? "eof" : strerror(errno);
+				return false;
+			}
+			ec->ec_piped -= n;
+			ec->ec_out += n;
+			ec->ec_last = serve_now_ms();
+		}
+		n = splice(ec->ec_fd, NULL, ec->ec_pipe[1], NULL, ECHO_PIPESZ,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n == -1) {
+			ec->ec_why = strerror(errno);
+			return false;
+		}
+		if (n == 0) {
+			ec->ec_why = "eof";
+			return false;
+		}
+		ec->ec_in += n;
+		ec->ec_piped = n;
+		ec->ec_last = serve_now_ms();
+	}
+}
+
 bool
 handle_connection(struct echo_conn *ec)
 {
 	bool found = false;
 	ssize_t n;
+
+	if (ec->ec_splice)
+		return conn_splice(ec);
 
 	/* What the peer sent reaches it before we read more of its bytes. */
 	if (!conn_flush(ec))
@@ -238,12 +314,45 @@ handle_connection(struct echo_conn *ec)
 		return false;
 	if (ec->ec_done && ec->ec_off == ec->ec_len)
 		return conn_linger(ec);
+	/*
+	 * A full buffer: more is coming. Once this is written back, splice
+	 * the rest. A first splice refused (EINVAL: not a socket and
+	 * pipe) leaves the connection on read/write.
+	 */
+	if ((size_t)n == sizeof(ec->ec_buf) && ec->ec_off == ec->ec_len &&
+	    conn_splice_start(ec)) {
+		n = splice(ec->ec_fd, NULL, ec->ec_pipe[1], NULL, ECHO_PIPESZ,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			if (errno != EINVAL && errno != ENOSYS) {
+				ec->ec_why = strerror(errno);
+				return false;
+			}
+			close(ec->ec_pipe[0]);
+			close(ec->ec_pipe[1]);
+			ec->ec_splice = false;
+			ec->ec_nosplice = true;
+			return true;
+		}
+		if (n == 0) {
+			ec->ec_why = "eof";
+			return false;
+		}
+		if (n > 0) {
+			ec->ec_in += n;
+			ec->ec_piped = n;
+		}
+		return conn_splice(ec);
+	}
 	return true;
 }
 
 short
 echo_events(const struct echo_conn *ec)
 {
+	if (ec->ec_splice)
+		return ec->ec_piped > 0 ? POLLOUT : POLLIN;
 	return ec->ec_off < ec->ec_len ? POLLOUT : POLLIN;
 }
 
@@ -266,4 +375,9 @@ echo_close(struct echo_conn *ec)
 	    ec->ec_why != NULL ? ec->ec_why : "?");
 	serve_close(ec->ec_fd);
 	ec->ec_fd = -1;
+	if (ec->ec_splice) {
+		close(ec->ec_pipe[0]);
+		close(ec->ec_pipe[1]);
+		ec->ec_splice = false;
+	}
 }
