@@ -7,9 +7,10 @@
  * lines of one round of the event loop leave in one sendmmsg(2), each
  * still its own datagram in the RFC 3164 form syslog(3) gives it
  * ("<PRI>Mmm dd hh:mm:ss ident[pid]: line"), and a missing syslog daemon
- * is looked for again at most once a second. The socket is non-blocking:
- * a worker never waits on the log (nginx's syslog does the same), and a
- * batch the daemon cannot take now is lost, as datagrams are.
+ * is looked for again at most once a second. The socket blocks, as
+ * syslog(3)'s does: a datagram socket queues few messages (net.unix.
+ * max_dgram_qlen, 10 by default), and a burst of lines must wait for the
+ * daemon rather than be lost.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -83,8 +84,7 @@ alog_connect(void)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	strlcpy(sun.sun_path, _PATH_LOG, sizeof(sun.sun_path));
-	alog->al_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	alog->al_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (alog->al_fd == -1)
 		return;
 	if (connect(alog->al_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
@@ -156,10 +156,8 @@ alog_flush(void)
 		}
 		if (n == -1) {
 			/* The daemon went away: look for it again later. */
-			if (errno != EAGAIN && errno != ENOBUFS) {
-				close(alog->al_fd);
-				alog->al_fd = -1;
-			}
+			close(alog->al_fd);
+			alog->al_fd = -1;
 			break;
 		}
 	}
