@@ -252,6 +252,7 @@ conf_user(struct conf_ctx *c, struct servtab *sep, const char *field)
 	struct passwd *pw;
 	struct group *gr;
 	char *colon;
+	int n, want;
 
 	if ((sep->se_user = strdup(field)) == NULL)
 		return -1;
@@ -274,6 +275,32 @@ conf_user(struct conf_ctx *c, struct servtab *sep, const char *field)
 		}
 		sep->se_gid = gr->gr_gid;
 	}
+	/*
+	 * The supplementary groups initgroups(3) would give, looked up once
+	 * here (and on SIGHUP) instead of in every spawned child: a read of
+	 * the group database per connection is most of a nowait spawn.
+	 */
+	for (n = 16;;) {
+		gid_t *g = reallocarray(sep->se_groups, n, sizeof(*g));
+
+		if (g == NULL)
+			return -1;
+		sep->se_groups = g;
+		want = n;
+		if (getgrouplist(sep->se_user, sep->se_gid, g, &want) != -1) {
+			sep->se_ngroups = want;
+			break;
+		}
+		if (want <= n)
+			n *= 2;
+		else
+			n = want;
+		if (n > 65536) {
+			conf_error(c, "user", "too many groups for \"%s\"",
+			    sep->se_user);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -287,6 +314,7 @@ servtab_free(struct servtab *sep)
 	free(sep->se_service);
 	free(sep->se_user);
 	free(sep->se_group);
+	free(sep->se_groups);
 	free(sep->se_program);
 	persource_close(sep->se_ps);
 	for (i = 0; i < sep->se_argc; i++)

@@ -48,6 +48,10 @@ struct servtab {
 	char		*se_group;	/* NULL: the user's login group */
 	uid_t		 se_uid;
 	gid_t		 se_gid;
+	/* se_user's groups with se_gid, from getgrouplist(3) at config
+	   load: a spawn sets them without reading the group database. */
+	gid_t		*se_groups;
+	int		 se_ngroups;
 	char		*se_program;	/* absolute path */
 	char		*se_argv[SE_ARGV_MAX + 1];	/* NULL-terminated */
 	int		 se_argc;

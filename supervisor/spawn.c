@@ -25,6 +25,9 @@
 #include "persource.h"
 #include "serve.h"
 
+/* The signals forkd ignores, which a child sets back to the default. */
+static sigset_t	spawn_ignored;
+
 static struct child *child_add(struct forkd *, pid_t, struct servtab *, int);
 static void	spawn_env(int, const struct sockaddr_storage *);
 static void	spawn_front(struct servtab *);
@@ -297,8 +300,12 @@ spawn_child(struct servtab *sep, int fd, int errfd,
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/*
+	 * execv(2) resets caught signals itself; only the ignored ones
+	 * (SIGPIPE, and any forkd was started with) would stay ignored.
+	 */
 	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
+		if (sigismember(&spawn_ignored, sig) == 1)
 			signal(sig, SIG_DFL);
 	/* Its own session: Ctrl-C on forkd -d's terminal is forkd's. */
 	setsid();
@@ -314,7 +321,9 @@ spawn_child(struct servtab *sep, int fd, int errfd,
 	spawn_env(0, peer);
 
 	if (getuid() == 0) {
-		if (initgroups(sep->se_user, sep->se_gid) == -1) {
+		if ((sep->se_groups != NULL ? setgroups(sep->se_ngroups,
+		    sep->se_groups) : initgroups(sep->se_user,
+		    sep->se_gid)) == -1) {
 			dprintf(2, "initgroups %s: %s\n", sep->se_user,
 			    strerror(errno));
 			_exit(111);
@@ -371,8 +380,20 @@ pid_t
 spawn_handler(struct forkd *f, struct servtab *sep, int fd,
     const struct sockaddr_storage *peer)
 {
-	int pfd[2];
+	static int ignored_known;
+	struct sigaction sa;
+	int pfd[2], sig;
 	pid_t pid, self = getpid();
+
+	/* forkd's signal dispositions are set before its first spawn. */
+	if (!ignored_known) {
+		sigemptyset(&spawn_ignored);
+		for (sig = 1; sig < NSIG; sig++)
+			if (sigaction(sig, NULL, &sa) == 0 &&
+			    sa.sa_handler == SIG_IGN)
+				sigaddset(&spawn_ignored, sig);
+		ignored_known = 1;
+	}
 
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		log_warn("%s: pipe", sep->se_name);
