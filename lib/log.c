@@ -22,12 +22,20 @@
 static int log_verbose;
 static int log_topipe;		/* copy "<PRI>line" to fd 2 for forkd */
 static int log_toperson;	/* copy errors to fd 2 as err(3) does */
+/*
+ * Nothing listened on /dev/log when last looked (at log_init, then at most
+ * once a second): syslog(3) would make a socket, a failing connect and a
+ * close for every line, the most of a short connection's system calls.
+ */
+static int log_nosyslog;
+static time_t log_looked;
 static int log_facility = LOG_USER;
 static const char *log_ident;
 
 static int	log_stderr_person(void);
 static void	log_copy(const char *, const char *);
 static void	log_line(int, const char *);
+static int	log_syslog_absent(void);
 
 /*
  * Whether a copy of each line on stderr reaches a person: fd 2 is open
@@ -60,6 +68,24 @@ log_init(int debug, int facility, const char *ident)
 	else
 		log_toperson = log_stderr_person();
 	openlog(ident, opt, facility);
+	/* LOG_PERROR's copy on stderr comes from syslog(3): keep calling it. */
+	log_nosyslog = !(opt & LOG_PERROR) && log_syslog_listening() == 0;
+	log_looked = time(NULL);
+}
+
+/* Is nobody listening on /dev/log? Asked again at most once a second. */
+static int
+log_syslog_absent(void)
+{
+	time_t now;
+
+	if (!log_nosyslog)
+		return 0;
+	if ((now = time(NULL)) != log_looked) {
+		log_looked = now;
+		log_nosyslog = log_syslog_listening() == 0;
+	}
+	return log_nosyslog;
 }
 
 int
@@ -157,7 +183,8 @@ log_line(int pri, const char *msg)
 {
 	char prefix[64];
 
-	syslog(pri, "%s", msg);
+	if (!log_syslog_absent())
+		syslog(pri, "%s", msg);
 	if (log_topipe) {
 		snprintf(prefix, sizeof(prefix), "<%d>", log_facility |
 		    LOG_PRI(pri));
