@@ -404,5 +404,8 @@ for my $w (@work) {
 	}
 }
 printf "  %s: %s\n", $_, $note{$_} for sort keys %note;
+print "  note: nothing listens on /dev/log: httpd's access log lines went " .
+    "nowhere\n  (nginx and lighttpd wrote theirs to files); run a syslog " .
+    "daemon for a fair \"access log on\" row\n" unless -S '/dev/log';
 printf "\n%d of %d workloads below target\n", $short, scalar @work;
 exit 0;
