@@ -3,8 +3,9 @@
 # batches: neither may show. On one keep-alive connection to one worker,
 # a file rewritten in place, replaced by rename, removed, or swapped for
 # a symlink out of the document root is answered as it is now, never as
-# it was; HEAD after GET has the same head; and every request of a burst
-# of pipelined ones has its own access log line, in order.
+# it was, from its descriptor or from memory; HEAD after GET has the same
+# head; and every request of a burst of pipelined ones has its own access
+# log line, in order.
 use strict;
 use warnings;
 use FindBin;
@@ -14,6 +15,7 @@ use Forkd qw(build tmpdir syslog_start wait_log need_root wait_port
 use IO::Socket::IP;
 use IO::Select;
 use Test::More;
+use Time::HiRes qw(sleep);
 
 need_root();
 plan skip_all => 'build/httpd is not built' unless -x build('httpd');
@@ -86,6 +88,19 @@ symlink("$dir/secret", "$dir/www/b.txt") or die;
 $r = ask("GET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n");
 like($r->[0], qr{^HTTP/1\.1 403 }, 'a symlink out of the root swapped in: 403');
 unlike($r->[1], qr/outside/, 'and not the file it points to');
+
+# A small file unchanged for two seconds is kept in memory and sent with
+# its head; a rewrite in place, same size, is still seen at once.
+spit("$dir/www/d.txt", "dee\n");
+sleep(2.2);
+is(ask("GET /d.txt HTTP/1.1\r\nHost: x\r\n\r\n")->[1], "dee\n", 'd.txt');
+is(ask("GET /d.txt HTTP/1.1\r\nHost: x\r\n\r\n")->[1], "dee\n",
+    'd.txt from memory');
+open($fh, '+<', "$dir/www/d.txt") or die;
+print $fh "DEE\n";
+close($fh);
+is(ask("GET /d.txt HTTP/1.1\r\nHost: x\r\n\r\n")->[1], "DEE\n",
+    'a kept file rewritten in place is sent as it is now');
 
 # A burst of pipelined requests: one log line each, in order.
 spit("$dir/www/c.txt", "sea\n");

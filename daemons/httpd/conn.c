@@ -287,6 +287,16 @@ conn_dispatch(struct conn *c, int st)
 		c->c_outlen = n;
 		c->c_outoff = 0;
 		c->c_state = CS_WRITE;
+		/* A small cached file: head and body in one send. */
+		if (fr.fr_body != NULL && (size_t)n + fr.fr_len <=
+		    sizeof(c->c_out)) {
+			memcpy(c->c_out + n, fr.fr_body, fr.fr_len);
+			c->c_outlen += fr.fr_len;
+			c->c_bodylen = fr.fr_len;
+			fcache_release(fr.fr_cache);
+			fr.fr_cache = NULL;
+			fr.fr_fd = -1;
+		}
 		c->c_filefd = fr.fr_fd;
 		c->c_fcache = fr.fr_cache;
 		c->c_fileoff = fr.fr_off;

@@ -9,7 +9,9 @@
  * names the same inode with the same size, mtime and ctime, so a file
  * changed, replaced or removed is seen at once (nginx's open_file_cache
  * and lighttpd's stat cache trust theirs for a second or more). Requests
- * with Range or If-Modified-Since take file.c's long way.
+ * with Range or If-Modified-Since take file.c's long way. A small file
+ * settled for two seconds is kept in memory too (fcache_body()) and sent
+ * with its head in one send(2).
  *
  * An entry being sent by a connection is pinned (fe_refs): it is never
  * closed under a transfer, and a new file that maps to its slot is then
@@ -20,11 +22,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "httpd.h"
 
 #define FCACHE_PATH_MAX	256	/* longer paths are not cached */
+#define FCACHE_BODY_MAX	2048	/* files kept in memory, at most (bytes) */
 
 struct fcache_entry {
 	char		 fe_path[FCACHE_PATH_MAX];	/* r_path; "": free */
@@ -37,6 +41,7 @@ struct fcache_entry {
 	struct timespec	 fe_mtim;
 	struct timespec	 fe_ctim;
 	char		 fe_extra[sizeof(((struct file_reply *)0)->fr_extra)];
+	char		*fe_body;	/* a small file's bytes, or NULL */
 };
 
 static struct fcache_entry *fcache;
@@ -44,6 +49,7 @@ static struct fcache_entry *fcache;
 static unsigned int	fcache_hash(const char *);
 static int		fcache_same(const struct fcache_entry *,
 			    const struct stat *);
+static void		fcache_body(struct fcache_entry *);
 
 /* FNV-1a of the path. */
 static unsigned int
@@ -65,6 +71,32 @@ fcache_same(const struct fcache_entry *fe, const struct stat *st)
 	    st->st_mtim.tv_nsec == fe->fe_mtim.tv_nsec &&
 	    st->st_ctim.tv_sec == fe->fe_ctim.tv_sec &&
 	    st->st_ctim.tv_nsec == fe->fe_ctim.tv_nsec;
+}
+
+/*
+ * A small file's bytes, kept with its entry: its answer then leaves in
+ * one send with the head, no sendfile(2). A change in place moves the
+ * ctime, and the entry goes; but timestamps are as coarse as the kernel's
+ * clock tick, so a file changed less than two seconds ago is not copied
+ * yet (a write in the same tick would leave the ctime as it was) and is
+ * sent from its descriptor meanwhile.
+ */
+static void
+fcache_body(struct fcache_entry *fe)
+{
+	time_t now;
+
+	if (fe->fe_body != NULL || fe->fe_size == 0 ||
+	    fe->fe_size > FCACHE_BODY_MAX)
+		return;
+	now = time(NULL);
+	if (now - fe->fe_ctim.tv_sec < 2 || now - fe->fe_mtim.tv_sec < 2)
+		return;
+	if ((fe->fe_body = malloc(fe->fe_size)) != NULL &&
+	    pread(fe->fe_fd, fe->fe_body, fe->fe_size, 0) != fe->fe_size) {
+		free(fe->fe_body);
+		fe->fe_body = NULL;
+	}
 }
 
 int
@@ -90,19 +122,24 @@ fcache_lookup(struct httpd *h, const struct http_request *r,
 	    !fcache_same(fe, &st)) {
 		if (fe->fe_refs == 0) {
 			close(fe->fe_fd);
+			free(fe->fe_body);
+			fe->fe_body = NULL;
 			fe->fe_path[0] = '\0';
 		}
 		return 0;
 	}
+	fcache_body(fe);
 	fr->fr_status = 200;
 	fr->fr_off = 0;
 	fr->fr_len = fe->fe_size;
 	memcpy(fr->fr_extra, fe->fe_extra, sizeof(fr->fr_extra));
 	fr->fr_fd = -1;
 	fr->fr_cache = NULL;
+	fr->fr_body = NULL;
 	if (strcmp(r->r_method, "HEAD") != 0) {
 		fr->fr_fd = fe->fe_fd;
 		fr->fr_cache = fe;
+		fr->fr_body = fe->fe_body;
 		fe->fe_refs++;
 	}
 	return 1;
@@ -126,6 +163,8 @@ fcache_insert(const struct http_request *r, const char *rel,
 		if (fe->fe_refs > 0)
 			return;	/* being sent: keep it, cache nothing */
 		close(fe->fe_fd);
+		free(fe->fe_body);
+		fe->fe_body = NULL;
 	}
 	strlcpy(fe->fe_path, r->r_path, sizeof(fe->fe_path));
 	strlcpy(fe->fe_rel, rel, sizeof(fe->fe_rel));
@@ -138,6 +177,7 @@ fcache_insert(const struct http_request *r, const char *rel,
 	fe->fe_ctim = st->st_ctim;
 	memcpy(fe->fe_extra, fr->fr_extra, sizeof(fe->fe_extra));
 	fr->fr_cache = fe;
+	fcache_body(fe);
 }
 
 void

@@ -180,6 +180,7 @@ file_serve(struct httpd *h, const struct http_request *r,
 
 	fr->fr_fd = -1;
 	fr->fr_cache = NULL;
+	fr->fr_body = NULL;
 	fr->fr_off = fr->fr_len = 0;
 	fr->fr_extra[0] = '\0';
 	if (*rel == '\0')

@@ -211,6 +211,7 @@ struct file_reply {
 	int		 fr_status;	/* 200, 206, 304, 301, 403, 404, 416 */
 	int		 fr_fd;		/* body file, -1: none */
 	struct fcache_entry *fr_cache;	/* fr_fd is the cache's: release it */
+	const char	*fr_body;	/* NULL, or fr_len bytes in memory */
 	off_t		 fr_off;	/* first byte to send */
 	off_t		 fr_len;	/* bytes to send */
 	char		 fr_extra[1024];	/* header lines, CRLF each */
