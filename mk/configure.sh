@@ -25,7 +25,8 @@ if ! command -v pkg-config >/dev/null 2>&1; then
 fi
 
 # pkg-config module and the Debian package that ships its .pc file.
-mods='libbsd-overlay:libbsd-dev libseccomp:libseccomp-dev cmocka:libcmocka-dev'
+mods='libbsd-overlay:libbsd-dev libseccomp:libseccomp-dev cmocka:libcmocka-dev
+    libtls:libtls-dev libmagic:libmagic-dev'
 missing=
 for m in $mods; do
 	pkg-config --exists "${m%%:*}" 2>/dev/null ||
@@ -80,8 +81,10 @@ fi
 
 cat <<EOF
 # Written by mk/configure.sh; remade when the packages or the tree move.
-PKG_CFLAGS := $(pkg-config --cflags libbsd-overlay libseccomp)
+PKG_CFLAGS := $(pkg-config --cflags libbsd-overlay libseccomp libtls libmagic)
 PKG_LIBS := $(pkg-config --libs libbsd-overlay libseccomp)
+# send-email alone links TLS (libtls) and media types (libmagic).
+SEND_EMAIL_LIBS := $(pkg-config --libs libtls libmagic)
 CMOCKA_CFLAGS := $(pkg-config --cflags cmocka)
 CMOCKA_LIBS := $(pkg-config --libs cmocka)
 # Where make run and the tests run the programs from, and as whom.

@@ -25,7 +25,7 @@ my @p = ('-p', $port, '-t', 2);
 
 my ($rc, $out, $err) = run(undef, '-h');
 is($rc, 0, '-h: exit 0');
-like($out, qr/^usage: send-email \[-46hv\] .*server recipient/s, '-h: usage on stdout');
+like($out, qr/^usage: send-email \[-46hkSTv\] .*server\s+recipient/s, '-h: usage on stdout');
 
 ($rc, $out, $err) = run(undef);
 is($rc, 100, 'no operands: exit 100');

@@ -12,6 +12,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -33,30 +34,56 @@ static int	se_split_rcpt(struct se_state *, char **, int);
 static void	se_defaults(struct se_state *);
 static int	se_printable(const char *);
 static int	se_transaction(struct se_state *);
-static int	se_refused(struct se_state *, const char *);
 static int	se_status(int);
-static void	se_quit(struct se_state *);
 static void	se_ehlo_keywords(struct se_state *);
+static int	se_hello(struct se_state *);
+static int	se_starttls(struct se_state *);
+static void	se_password(struct se_state *, const char *);
 static void	se_trace_data(const struct se_state *, const struct se_buf *);
 
 static const char usage[] =
-    "send-email [-46hv] [-f from] [-H helo] [-p port] [-s subject]\n"
-    "                  [-t seconds] server recipient[,recipient...]\n"
-    "                  [recipient ...] [word | -]\n";
+    "send-email [-46hkSTv] [-a file] [-C cafile] [-f from] [-H helo]\n"
+    "                  [-i image] [-P passfile] [-p port] [-s subject]\n"
+    "                  [-t seconds] [-u user] server\n"
+    "                  recipient[,recipient...] [recipient ...] [word | -]\n";
 
 int
 main(int argc, char *argv[])
 {
+	const char *passfile = NULL;
 	int ch, r;
 
-	se.se_port = "25";
+	se.se_port = NULL;
 	se.se_family = AF_UNSPEC;
 	se.se_timeout_ms = SE_DEFAULT_TIMEOUT * 1000;
 	se.se_fd = -1;
 
 	cli_init(argv, EXIT_USAGE);
-	while ((ch = getopt(argc, argv, "46f:H:hp:s:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "46a:C:f:H:hi:kP:p:Ss:Tt:u:v")) != -1) {
 		switch (ch) {
+		case 'a':
+		case 'i':
+			attach_add(&se, optarg, ch == 'i');
+			break;
+		case 'C':
+			se.se_cafile = optarg;
+			break;
+		case 'k':
+			se.se_insecure = 1;
+			break;
+		case 'P':
+			passfile = optarg;
+			break;
+		case 'S':
+			if (se.se_tls_mode != SE_TLS_IMPLICIT)
+				se.se_tls_mode = SE_TLS_REQUIRE;
+			break;
+		case 'T':
+			se.se_tls_mode = SE_TLS_IMPLICIT;
+			break;
+		case 'u':
+			se.se_user = optarg;
+			break;
 		case '4':
 			se.se_family = AF_INET;
 			break;
@@ -92,6 +119,31 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 2)
 		cli_usage(usage);
+	if (se.se_port == NULL)
+		se.se_port = se.se_tls_mode == SE_TLS_IMPLICIT ? "465" : "25";
+	/*
+	 * AUTH PLAIN and LOGIN carry the password as it is: only inside
+	 * TLS (RFC 4954 4), so a user name asks for TLS as -S does.
+	 */
+	if (se.se_user != NULL) {
+		if (se.se_user[0] == '\0' || strlen(se.se_user) >
+		    SE_SECRET_MAX) {
+			warnx("-u: a user name of 1 to %d octets",
+			    SE_SECRET_MAX);
+			cli_usage(usage);
+		}
+		se_password(&se, passfile);
+		if (se.se_tls_mode == SE_TLS_AUTO)
+			se.se_tls_mode = SE_TLS_REQUIRE;
+	} else if (passfile != NULL) {
+		warnx("-P: a password without -u user");
+		cli_usage(usage);
+	}
+	if (se.se_insecure)
+		fprintf(stderr, "send-email: warning: -k: the server's TLS "
+		    "certificate and name are not verified\n");
+	if (conn_configure(&se) == -1)
+		errx(EXIT_USAGE, "-C %s", se.se_ioerr);
 
 	/*
 	 * Operands: the server, then recipients, then the word when there
@@ -126,9 +178,53 @@ main(int argc, char *argv[])
 		err(EXIT_TEMP, "signal");
 	if ((r = dial_connect(&se)) != 0)
 		return r;
+	if (se.se_tls_mode == SE_TLS_IMPLICIT && conn_tls(&se) == -1) {
+		fprintf(stderr, "send-email: %s port %s: %s%s\n", se.se_server,
+		    se.se_port, se.se_ioerr, se.se_insecure ? "" :
+		    " (-C names a private CA)");
+		conn_close(&se);
+		return EXIT_TEMP;
+	}
 	r = se_transaction(&se);
-	close(se.se_fd);
+	conn_close(&se);
 	return r;
+}
+
+/*
+ * The password: the first line of passfile, or $SEND_EMAIL_PASSWORD;
+ * never an operand, which every user would see in ps(1).
+ */
+static void
+se_password(struct se_state *st, const char *passfile)
+{
+	const char *env;
+	size_t len;
+	ssize_t n;
+	int fd;
+
+	if (passfile != NULL) {
+		if ((fd = open(passfile, O_RDONLY | O_CLOEXEC)) == -1)
+			err(EXIT_USAGE, "-P %s", passfile);
+		n = read(fd, st->se_pass, sizeof(st->se_pass) - 1);
+		if (n == -1)
+			err(EXIT_USAGE, "-P %s", passfile);
+		close(fd);
+		st->se_pass[n] = '\0';
+		len = strcspn(st->se_pass, "\r\n");
+		if (len == (size_t)n && n == sizeof(st->se_pass) - 1)
+			errx(EXIT_USAGE, "-P %s: a password longer than %d "
+			    "octets", passfile, SE_SECRET_MAX);
+		st->se_pass[len] = '\0';
+	} else if ((env = getenv("SEND_EMAIL_PASSWORD")) != NULL) {
+		if (strlcpy(st->se_pass, env, sizeof(st->se_pass)) >=
+		    sizeof(st->se_pass))
+			errx(EXIT_USAGE, "SEND_EMAIL_PASSWORD: longer than %d "
+			    "octets", SE_SECRET_MAX);
+	} else
+		errx(EXIT_USAGE, "-u %s: no password: give -P passfile or "
+		    "set SEND_EMAIL_PASSWORD", st->se_user);
+	if (st->se_pass[0] == '\0')
+		errx(EXIT_USAGE, "-u %s: the password is empty", st->se_user);
 }
 
 /*
@@ -248,7 +344,7 @@ se_status(int code)
 }
 
 /* Report a refusal with the server's words, say QUIT, give the status. */
-static int
+int
 se_refused(struct se_state *st, const char *what)
 {
 	char msg[SE_LINE_MAX * 2];
@@ -264,7 +360,7 @@ se_refused(struct se_state *st, const char *what)
 }
 
 /* RFC 5321 4.1.1.10: QUIT, and wait for the 221 (or give up). */
-static void
+void
 se_quit(struct se_state *st)
 {
 	if (reply_command(st, "QUIT") == 0)
@@ -286,6 +382,21 @@ se_ehlo_keywords(struct se_state *st)
 		arg = strchr(kw, ' ');
 		if (strcasecmp(kw, "8BITMIME") == 0)
 			st->se_8bitmime = 1;
+		else if (strcasecmp(kw, "STARTTLS") == 0)
+			st->se_starttls = 1;
+		else if (strncasecmp(kw, "AUTH", 4) == 0 &&
+		    (kw[4] == ' ' || kw[4] == '=')) {
+			/* "AUTH PLAIN LOGIN"; "AUTH=" is an old form of it */
+			char mechs[SE_LINE_MAX], *m, *p;
+
+			strlcpy(mechs, kw + 5, sizeof(mechs));
+			for (p = mechs; (m = strsep(&p, " ")) != NULL;) {
+				if (strcasecmp(m, "PLAIN") == 0)
+					st->se_auth_plain = 1;
+				else if (strcasecmp(m, "LOGIN") == 0)
+					st->se_auth_login = 1;
+			}
+		}
 		else if (strncasecmp(kw, "SIZE", 4) == 0 &&
 		    (kw[4] == '\0' || kw[4] == ' ') && arg != NULL)
 			st->se_size = strtoull(arg + 1, NULL, 10);
@@ -308,20 +419,17 @@ se_trace_data(const struct se_state *st, const struct se_buf *data)
 	}
 }
 
+/*
+ * EHLO, or HELO when EHLO gets a 5xx (RFC 5321 4.1.4), the keywords
+ * noted. Returns 0 or the exit status.
+ */
 static int
-se_transaction(struct se_state *st)
+se_hello(struct se_state *st)
 {
-	struct se_buf data = { NULL, 0, 0 };
-	char what[SE_PATH_MAX + 64], param[64];
-	size_t i, nrefused = 0;
-	int status = EXIT_SUCCESS, worst = 0;
-
-	/* RFC 5321 3.1: 220 greeting; 554 means "go away" (exit 100). */
-	if (reply_read(st) == -1)
-		return EXIT_TEMP;
-	if (st->se_reply.r_code != 220)
-		return se_refused(st, "greeting");
-
+	/* RFC 3207 4.2: after TLS, nothing said before it counts. */
+	st->se_esmtp = st->se_8bitmime = st->se_starttls = 0;
+	st->se_auth_plain = st->se_auth_login = 0;
+	st->se_size = 0;
 	if (reply_command(st, "EHLO %s", st->se_helo) == -1 ||
 	    reply_read(st) == -1)
 		return EXIT_TEMP;
@@ -336,7 +444,84 @@ se_transaction(struct se_state *st)
 		return se_refused(st, "EHLO");
 	else
 		se_ehlo_keywords(st);
+	return 0;
+}
 
+/*
+ * STARTTLS (RFC 3207) when offered, or required by -S or -u; then EHLO
+ * again, inside TLS. Returns 0 (in TLS, or in the clear when TLS is not
+ * required and not offered) or the exit status.
+ */
+static int
+se_starttls(struct se_state *st)
+{
+	int required = st->se_tls_mode == SE_TLS_REQUIRE;
+
+	if (!st->se_starttls) {
+		if (!required)
+			return 0;
+		fprintf(stderr, "send-email: %s does not offer STARTTLS, which "
+		    "%s requires\n", st->se_server, st->se_user != NULL ?
+		    "AUTH (-u)" : "-S");
+		se_quit(st);
+		return EXIT_TEMP;
+	}
+	if (reply_command(st, "STARTTLS") == -1 || reply_read(st) == -1)
+		return EXIT_TEMP;
+	if (st->se_reply.r_code != 220) {
+		/* RFC 3207 4: after a 454 the client may go on in the clear. */
+		if (!required && st->se_reply.r_code / 100 == 4) {
+			if (st->se_verbose)
+				fprintf(stderr, "* STARTTLS refused; going on "
+				    "in the clear\n");
+			return 0;
+		}
+		return se_refused(st, "STARTTLS");
+	}
+	/*
+	 * Bytes after the 220 came before TLS and could be anyone's (the
+	 * response injection twin of CVE-2011-0411): refuse them.
+	 */
+	if (st->se_rlen > 0) {
+		fprintf(stderr, "send-email: %s sent data after its 220 to "
+		    "STARTTLS, before TLS (RFC 3207 5); giving up\n",
+		    st->se_server);
+		return EXIT_TEMP;
+	}
+	if (conn_tls(st) == -1) {
+		fprintf(stderr, "send-email: STARTTLS with %s: %s%s\n",
+		    st->se_server, st->se_ioerr, st->se_insecure ? "" :
+		    " (-C names a private CA)");
+		return EXIT_TEMP;
+	}
+	return se_hello(st);
+}
+
+static int
+se_transaction(struct se_state *st)
+{
+	struct se_buf data = { NULL, 0, 0 };
+	char what[SE_PATH_MAX + 64], param[64];
+	size_t i, nrefused = 0;
+	int status = EXIT_SUCCESS, worst = 0;
+
+	/* RFC 5321 3.1: 220 greeting; 554 means "go away" (exit 100). */
+	if (reply_read(st) == -1)
+		return EXIT_TEMP;
+	if (st->se_reply.r_code != 220)
+		return se_refused(st, "greeting");
+	if ((status = se_hello(st)) != 0)
+		return status;
+	if (st->se_tls == NULL && (status = se_starttls(st)) != 0)
+		return status;
+	if (st->se_user != NULL && (status = auth_login(st)) != 0)
+		return status;
+
+	if (message_compose(st) == -1) {
+		warn("message");
+		se_quit(st);
+		return EXIT_TEMP;
+	}
 	if (message_stuff(&st->se_msg, &data) == -1) {
 		warn("message");
 		se_quit(st);
@@ -409,9 +594,8 @@ se_transaction(struct se_state *st)
 	}
 	se_trace_data(st, &data);
 	strlcpy(st->se_cmd, "after the end of data", sizeof(st->se_cmd));
-	if (serve_write_all(st->se_fd, data.b_data, data.b_len,
-	    st->se_timeout_ms) == -1) {
-		warn("write to %s", st->se_server);
+	if (conn_write(st, data.b_data, data.b_len) == -1) {
+		warnx("write to %s: %s", st->se_server, st->se_ioerr);
 		status = EXIT_TEMP;
 		goto out;
 	}

@@ -1,7 +1,7 @@
 /*
  * message: the RFC 5322 message send-email sends, built in memory: the
- * header fields Date, From, To, Subject, Message-ID (and the MIME ones
- * when the body is not ASCII), a blank line, the body. Every line ends
+ * header fields Date, From, To, Subject, Message-ID, then the body that
+ * mime.c shapes once the server's EHLO keywords are known. Every line ends
  * in CRLF whatever the input used (RFC 5322 2.3: CR and LF only ever
  * together), and a line longer than 998 octets is refused, not wrapped
  * (RFC 5322 2.1.1): wrapping would change what the author wrote.
@@ -23,48 +23,6 @@ static int	message_text(struct se_state *, const char *, size_t,
 static int	message_read_stdin(struct se_buf *);
 static int	message_subject(struct se_state *, struct se_buf *);
 static int	message_to(struct se_state *, struct se_buf *);
-
-int
-buf_add(struct se_buf *b, const void *p, size_t len)
-{
-	char *n;
-	size_t cap;
-
-	if (len > SIZE_MAX / 2 - b->b_len) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (b->b_len + len + 1 > b->b_cap) {
-		cap = b->b_cap ? b->b_cap : 1024;
-		while (cap < b->b_len + len + 1)
-			cap *= 2;
-		if ((n = realloc(b->b_data, cap)) == NULL)
-			return -1;
-		b->b_data = n;
-		b->b_cap = cap;
-	}
-	memcpy(b->b_data + b->b_len, p, len);
-	b->b_len += len;
-	b->b_data[b->b_len] = '\0';
-	return 0;
-}
-
-int
-buf_printf(struct se_buf *b, const char *fmt, ...)
-{
-	char *s;
-	va_list ap;
-	int n, r;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n == -1)
-		return -1;
-	r = buf_add(b, s, n);
-	free(s);
-	return r;
-}
 
 /* Read all of stdin into b, at most SE_BODY_MAX bytes. */
 static int
@@ -145,9 +103,6 @@ nomem:
 	return -1;
 }
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /*
  * Subject: as given when it is printable ASCII; otherwise as RFC 2047
  * encoded-words "=?UTF-8?B?...?=" of at most 75 characters (2047 section
@@ -157,8 +112,7 @@ static int
 message_subject(struct se_state *st, struct se_buf *b)
 {
 	const unsigned char *s = (const unsigned char *)st->se_subject;
-	size_t len = strlen(st->se_subject), i, n, k;
-	unsigned int v;
+	size_t len = strlen(st->se_subject), i, n;
 	int ascii = 1;
 
 	for (i = 0; i < len; i++) {
@@ -189,24 +143,9 @@ message_subject(struct se_state *st, struct se_buf *b)
 		while (n > 1 && i + n < len && (s[i + n] & 0xc0) == 0x80)
 			n--;
 		if (buf_add(b, i == 0 ? " =?UTF-8?B?" : "\r\n =?UTF-8?B?",
-		    i == 0 ? 11 : 13) == -1)
-			return -1;
-		for (k = 0; k < n; k += 3) {
-			char q[4];
-
-			v = s[i + k] << 16;
-			if (k + 1 < n)
-				v |= s[i + k + 1] << 8;
-			if (k + 2 < n)
-				v |= s[i + k + 2];
-			q[0] = b64[(v >> 18) & 63];
-			q[1] = b64[(v >> 12) & 63];
-			q[2] = k + 1 < n ? b64[(v >> 6) & 63] : '=';
-			q[3] = k + 2 < n ? b64[v & 63] : '=';
-			if (buf_add(b, q, 4) == -1)
-				return -1;
-		}
-		if (buf_add(b, "?=", 2) == -1)
+		    i == 0 ? 11 : 13) == -1 ||
+		    mime_base64(b, s + i, n, 0) == -1 ||
+		    buf_add(b, "?=", 2) == -1)
 			return -1;
 	}
 	return buf_add(b, "\r\n", 2);
@@ -243,8 +182,8 @@ message_to(struct se_state *st, struct se_buf *b)
 int
 message_build(struct se_state *st)
 {
-	struct se_buf raw = { NULL, 0, 0 }, body = { NULL, 0, 0 };
-	struct se_buf *m = &st->se_msg;
+	struct se_buf raw = { NULL, 0, 0 };
+	struct se_buf *m = &st->se_head;
 	char date[64];
 	struct tm tm;
 	time_t now;
@@ -254,13 +193,13 @@ message_build(struct se_state *st)
 		if (buf_add(&raw, st->se_word, strlen(st->se_word)) == -1)
 			goto nomem;
 		if (message_text(st, raw.b_data, raw.b_len, "word",
-		    &body) == -1)
+		    &st->se_text) == -1)
 			goto out;
 	} else {
 		if (message_read_stdin(&raw) == -1)
 			goto out;
 		if (message_text(st, raw.b_data ? raw.b_data : "", raw.b_len,
-		    "stdin", &body) == -1)
+		    "stdin", &st->se_text) == -1)
 			goto out;
 	}
 
@@ -283,15 +222,9 @@ message_build(struct se_state *st)
 	if (buf_printf(m, "Message-ID: <%lld.%ld.%08x@%s>\r\n",
 	    (long long)now, (long)getpid(), arc4random(), st->se_helo) == -1)
 		goto nomem;
-	/* RFC 2045 4 and 5, RFC 6152: 8-bit text needs a charset. */
-	if (st->se_8bit &&
-	    buf_printf(m, "MIME-Version: 1.0\r\n"
-	    "Content-Type: text/plain; charset=UTF-8\r\n"
-	    "Content-Transfer-Encoding: 8bit\r\n") == -1)
-		goto nomem;
-	if (buf_add(m, "\r\n", 2) == -1 ||
-	    (body.b_len > 0 && buf_add(m, body.b_data, body.b_len) == -1))
-		goto nomem;
+	/* A MIME boundary no text holds: "=_" cannot begin a QP line. */
+	snprintf(st->se_boundary, sizeof(st->se_boundary), "%08x%08x",
+	    arc4random(), arc4random());
 	r = 0;
 	goto out;
 nomem:
@@ -299,8 +232,27 @@ nomem:
 	    strerror(errno));
 out:
 	free(raw.b_data);
-	free(body.b_data);
 	return r == 0 ? 0 : EXIT_USAGE;
+}
+
+int
+message_compose(struct se_state *st)
+{
+	struct mime_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.mi_text = st->se_text.b_data != NULL ? st->se_text.b_data : "";
+	in.mi_textlen = st->se_text.b_len;
+	in.mi_parts = st->se_parts;
+	in.mi_nparts = st->se_nparts;
+	in.mi_boundary = st->se_boundary;
+	in.mi_domain = st->se_helo;
+	in.mi_8bitmime = st->se_esmtp && st->se_8bitmime;
+	st->se_msg.b_len = 0;
+	if (buf_add(&st->se_msg, st->se_head.b_data, st->se_head.b_len) == -1 ||
+	    mime_build(&in, &st->se_msg, &st->se_8bit) == -1)
+		return -1;
+	return 0;
 }
 
 int

@@ -64,30 +64,61 @@ reply_string(const struct se_reply *r, char *dst, size_t dstsize)
 	return dst;
 }
 
-int
-reply_command(struct se_state *st, const char *fmt, ...)
+/* Send the line fmt/ap with CRLF; -v shows shown, or the line itself. */
+static int
+reply_vcommand(struct se_state *st, const char *shown, const char *fmt,
+    va_list ap)
 {
 	char line[SE_LINE_MAX];
-	va_list ap;
-	int n;
+	int n, r;
 
-	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
-	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
 		fprintf(stderr, "send-email: command too long\n");
 		return -1;
 	}
-	reply_trace(st, 'C', line, n);
+	if (shown != NULL)
+		reply_trace(st, 'C', shown, strlen(shown));
+	else
+		reply_trace(st, 'C', line, n);
+	/* A secret's line is named by its shown form in messages too. */
 	snprintf(st->se_cmd, sizeof(st->se_cmd), "after %.*s",
-	    (int)strcspn(line, " "), line);
+	    (int)strcspn(shown != NULL ? shown : line, " "),
+	    shown != NULL ? shown : line);
 	memcpy(line + n, "\r\n", 2);
-	if (serve_write_all(st->se_fd, line, n + 2, st->se_timeout_ms) == -1) {
+	r = conn_write(st, line, n + 2);
+	explicit_bzero(line, sizeof(line));
+	if (r == -1) {
 		fprintf(stderr, "send-email: write to %s: %s\n", st->se_server,
-		    strerror(errno));
+		    st->se_ioerr);
 		return -1;
 	}
 	return 0;
+}
+
+int
+reply_command(struct se_state *st, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = reply_vcommand(st, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int
+reply_command_secret(struct se_state *st, const char *shown,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = reply_vcommand(st, shown, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /*
@@ -100,12 +131,9 @@ static int
 reply_getline(struct se_state *st, char *line, size_t *lenp,
     long long deadline)
 {
-	struct pollfd pfd;
 	char *nl;
 	size_t len;
 	ssize_t n;
-	long long left;
-	int r;
 
 	for (;;) {
 		nl = memchr(st->se_rbuf, '\n', st->se_rlen);
@@ -124,30 +152,17 @@ reply_getline(struct se_state *st, char *line, size_t *lenp,
 		}
 		if (st->se_rlen >= SE_LINE_MAX)
 			goto toolong;
-		left = deadline - serve_now_ms();
-		if (left <= 0) {
+		n = conn_read(st, st->se_rbuf + st->se_rlen,
+		    sizeof(st->se_rbuf) - st->se_rlen, deadline);
+		if (n == -2) {
 			fprintf(stderr, "send-email: %s: no reply within %d "
 			    "s (%s)\n", st->se_server,
 			    st->se_timeout_ms / 1000, reply_context(st));
 			return -1;
 		}
-		pfd.fd = st->se_fd;
-		pfd.events = POLLIN;
-		r = poll(&pfd, 1, (int)left);
-		if (r == -1 && errno != EINTR) {
-			fprintf(stderr, "send-email: poll: %s\n",
-			    strerror(errno));
-			return -1;
-		}
-		if (r <= 0)
-			continue;
-		n = read(st->se_fd, st->se_rbuf + st->se_rlen,
-		    sizeof(st->se_rbuf) - st->se_rlen);
 		if (n == -1) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
 			fprintf(stderr, "send-email: read from %s: %s "
-			    "(%s)\n", st->se_server, strerror(errno),
+			    "(%s)\n", st->se_server, st->se_ioerr,
 			    reply_context(st));
 			return -1;
 		}
