@@ -181,7 +181,7 @@ main(int argc, char *argv[])
 	if (se.se_tls_mode == SE_TLS_IMPLICIT && conn_tls(&se) == -1) {
 		fprintf(stderr, "send-email: %s port %s: %s%s\n", se.se_server,
 		    se.se_port, se.se_ioerr, se.se_insecure ? "" :
-		    " (-C names a private CA)");
+		    " (a private CA is given with -C cafile)");
 		conn_close(&se);
 		return EXIT_TEMP;
 	}
@@ -491,7 +491,7 @@ se_starttls(struct se_state *st)
 	if (conn_tls(st) == -1) {
 		fprintf(stderr, "send-email: STARTTLS with %s: %s%s\n",
 		    st->se_server, st->se_ioerr, st->se_insecure ? "" :
-		    " (-C names a private CA)");
+		    " (a private CA is given with -C cafile)");
 		return EXIT_TEMP;
 	}
 	return se_hello(st);
