@@ -29,7 +29,7 @@ my $c = make_certs($dir);
 my $peer = "$FindBin::Bin/lib/aiosmtpd-peer.py";
 my $n = 0;
 my @started;
-END { for (@started) { kill('TERM', $_); waitpid($_, 0) } }
+END { local $?; for (@started) { kill('TERM', $_); waitpid($_, 0) } }
 
 # aiosmtpd on a free port in $mode with the certificate $cert/$key.
 # Returns { pid, port, out (its directory: msgN, log) }.

@@ -239,8 +239,11 @@ mime_type_ok(const char *t)
  * "; filename=..." for Content-Disposition (RFC 2183 2.3): a quoted
  * string when the name is short printable ASCII, otherwise RFC 2231
  * extended parameters, UTF-8 percent-encoded, continued in pieces of
- * at most 60 characters so every line stays under 78 (RFC 2231 3, 4).
+ * at most MIME_PIECE characters so every line stays under 78 (RFC 2231
+ * 3, 4; RFC 5322 2.1.1).
  */
+#define MIME_PIECE	54
+
 static int
 mime_filename(struct se_buf *out, const char *name)
 {
@@ -281,13 +284,14 @@ mime_filename(struct se_buf *out, const char *name)
 		if (buf_add(&enc, pct, 3) == -1)
 			goto out;
 	}
-	if (enc.b_len <= 60) {
+	if (enc.b_len <= MIME_PIECE) {
 		r = buf_printf(out, ";\r\n filename*=UTF-8''%s",
 		    enc.b_data != NULL ? enc.b_data : "");
 		goto out;
 	}
 	for (i = n = 0; i < enc.b_len; i += piece, n++) {
-		piece = enc.b_len - i > 60 ? 60 : enc.b_len - i;
+		piece = enc.b_len - i > MIME_PIECE ? MIME_PIECE :
+		    enc.b_len - i;
 		/* Never cut a %XX in two. */
 		if (i + piece < enc.b_len) {
 			if (enc.b_data[i + piece - 1] == '%')
