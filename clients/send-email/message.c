@@ -18,8 +18,8 @@
 
 #include "send-email.h"
 
-static int	message_text(struct se_state *, const char *, size_t,
-		    const char *, struct se_buf *);
+static int	message_text(const char *, size_t, const char *,
+		    struct se_buf *);
 static int	message_read_stdin(struct se_buf *);
 static int	message_subject(struct se_state *, struct se_buf *);
 static int	message_to(struct se_state *, struct se_buf *);
@@ -59,11 +59,12 @@ message_read_stdin(struct se_buf *b)
  * Copy text (len bytes, from where, for messages) into out as lines
  * ending in CRLF. LF, CRLF and a lone CR each end a line; a last line
  * without an end gets one. Refuses NUL (RFC 5322 2.3) and lines over
- * SE_TEXT_MAX octets (2.1.1). Sets st->se_8bit on a byte >= 0x80.
+ * SE_TEXT_MAX octets (2.1.1). Whether 8-bit text goes as it is or
+ * quoted-printable is mime.c's to say, once EHLO has been answered.
  */
 static int
-message_text(struct se_state *st, const char *text, size_t len,
-    const char *where, struct se_buf *out)
+message_text(const char *text, size_t len, const char *where,
+    struct se_buf *out)
 {
 	size_t i, start, lineno = 1, end;
 
@@ -74,8 +75,6 @@ message_text(struct se_state *st, const char *text, size_t len,
 				    "byte (RFC 5322 2.3)\n", where, lineno);
 				return -1;
 			}
-			if ((unsigned char)text[i] >= 0x80)
-				st->se_8bit = 1;
 			continue;
 		}
 		end = i;
@@ -192,13 +191,13 @@ message_build(struct se_state *st)
 	if (st->se_word != NULL) {
 		if (buf_add(&raw, st->se_word, strlen(st->se_word)) == -1)
 			goto nomem;
-		if (message_text(st, raw.b_data, raw.b_len, "word",
+		if (message_text(raw.b_data, raw.b_len, "word",
 		    &st->se_text) == -1)
 			goto out;
 	} else {
 		if (message_read_stdin(&raw) == -1)
 			goto out;
-		if (message_text(st, raw.b_data ? raw.b_data : "", raw.b_len,
+		if (message_text(raw.b_data ? raw.b_data : "", raw.b_len,
 		    "stdin", &st->se_text) == -1)
 			goto out;
 	}
