@@ -267,4 +267,19 @@ for my $c (["250-fake.test\r\n251 mixed\r\n", qr/malformed reply \(RFC 5321 4\.2
 	unlike($raw, qr/^HELO/m, 'EHLO 421: no HELO');
 }
 
+# 10. 8-bit text to a server without 8BITMIME: quoted-printable, no BODY=
+# (RFC 6152 3), so the text still arrives whole through a 7-bit path.
+{
+	my $s = server(EHLO => "250-fake.test\r\n250 SIZE 100000\r\n");
+	my ($rc, undef, $err) = run("caf\x{c3}\x{a9} = ok \n", '-t', 5, '-p',
+	    $s->{port}, '127.0.0.1', 'a@example.org');
+	my $raw = done($s);
+	is($rc, 0, '8-bit text, no 8BITMIME: exit 0') or diag($err);
+	like($raw, qr/^MAIL FROM:<[^>]*> SIZE=\d+\r$/m, 'no BODY=8BITMIME');
+	my $data = data_of($raw);
+	like($data, qr/^Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =3D ok=20\r\n\.\r\n\z/m,
+	    'the text quoted-printable (RFC 2045 6.7)');
+	unlike($data, qr/[\x80-\xff]/, 'no 8-bit byte on the wire');
+}
+
 done_testing();
