@@ -173,6 +173,7 @@ conn_write(struct se_state *st, const void *buf, size_t len)
 			} else {
 				p += n;
 				len -= n;
+				deadline = serve_now_ms() + st->se_timeout_ms;
 				continue;
 			}
 		} else {
@@ -180,6 +181,7 @@ conn_write(struct se_state *st, const void *buf, size_t len)
 			if (n >= 0) {
 				p += n;
 				len -= n;
+				deadline = serve_now_ms() + st->se_timeout_ms;
 				continue;
 			}
 			if (errno != EINTR && errno != EAGAIN) {
@@ -191,7 +193,7 @@ conn_write(struct se_state *st, const void *buf, size_t len)
 		}
 		if ((r = conn_wait(st, ev, deadline)) == -2)
 			snprintf(st->se_ioerr, sizeof(st->se_ioerr),
-			    "could not write within %d s",
+			    "no byte taken within %d s",
 			    st->se_timeout_ms / 1000);
 		if (r != 0)
 			return -1;

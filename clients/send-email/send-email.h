@@ -247,7 +247,11 @@ int	conn_tls(struct se_state *st);
 ssize_t	conn_read(struct se_state *st, void *buf, size_t len,
 	    long long deadline);
 
-/* Write all len bytes within se_timeout_ms. Returns 0 or -1. */
+/*
+ * Write all len bytes, giving up when the server takes no byte for
+ * se_timeout_ms (a large attachment may take longer than that in all).
+ * Returns 0 or -1.
+ */
 int	conn_write(struct se_state *st, const void *buf, size_t len);
 
 /* End TLS (close_notify, RFC 8446 6.1) and close the socket. */
