@@ -1,4 +1,3 @@
-/* units: clients/send-email/mime.c clients/send-email/buf.c */
 /*
  * Unit tests of send-email's MIME builder (clients/send-email/mime.c), a
  * pure function of its inputs: base64 and quoted-printable (RFC 2045),
