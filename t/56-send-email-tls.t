@@ -98,6 +98,16 @@ my $secret = encode_base64("\0alice\0open sesame", '');
 	is(peer_log($p), "AUTH PLAIN tls=1 ok=1\nDATA from=" . ((getpwuid($<))[0])
 	    . '@' . `hostname` =~ s/\n//r . " to=bob\@example.org tls=1 auth=1\n"
 	    . "AUTH PLAIN tls=1 ok=0\n", 'no message after the refusal');
+	($rc, undef, $err) = run(\%pw, '-C', $c->{ca}, '-u', 'weak', '-p',
+	    $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
+	is($rc, 100, '534, mechanism too weak: exit 100');
+	is($err, "send-email: AUTH PLAIN: 534 5.7.9 Authentication mechanism is too weak\n",
+	    '534: the server\'s line');
+	($rc, undef, $err) = run(\%pw, '-C', $c->{ca}, '-u', 'later', '-p',
+	    $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
+	is($rc, 111, '454, temporary failure: exit 111');
+	is($err, "send-email: AUTH PLAIN: 454 4.7.0 Temporary authentication failure\n",
+	    '454: the server\'s line');
 	($rc, undef, $err) = run({}, '-u', 'alice', '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 100, '-u without a password: exit 100');
 	like($err, qr/no password: give -P passfile or set SEND_EMAIL_PASSWORD/, '... says how to give one');

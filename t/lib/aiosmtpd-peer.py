@@ -42,6 +42,14 @@ def authenticator(server, session, envelope, mechanism, auth_data):
           and auth_data.login == b"alice"
           and auth_data.password == b"open sesame")
     log.write("AUTH %s tls=%d ok=%d\n" % (mechanism, tls(server), ok))
+    # Two users whose logins fail as RFC 4954 6 lets a server say.
+    login = getattr(auth_data, "login", b"")
+    if login == b"weak":
+        return AuthResult(success=False, handled=False,
+                          message="534 5.7.9 Authentication mechanism is too weak")
+    if login == b"later":
+        return AuthResult(success=False, handled=False,
+                          message="454 4.7.0 Temporary authentication failure")
     return AuthResult(success=ok, handled=False)
 
 
