@@ -83,8 +83,9 @@ cat <<EOF
 # Written by mk/configure.sh; remade when the packages or the tree move.
 PKG_CFLAGS := $(pkg-config --cflags libbsd-overlay libseccomp libtls libmagic)
 PKG_LIBS := $(pkg-config --libs libbsd-overlay libseccomp)
-# send-email alone links TLS (libtls) and media types (libmagic).
+# send-email links TLS (libtls) and media types (libmagic); smtpd TLS.
 SEND_EMAIL_LIBS := $(pkg-config --libs libtls libmagic)
+SMTPD_LIBS := $(pkg-config --libs libtls)
 CMOCKA_CFLAGS := $(pkg-config --cflags cmocka)
 CMOCKA_LIBS := $(pkg-config --libs cmocka)
 # Where make run and the tests run the programs from, and as whom.

@@ -116,6 +116,7 @@ smtp_deliver(struct smtp_session *s, size_t size)
 	memset(&m, 0, sizeof(m));
 	m.m_helo = s->s_heloname;
 	m.m_peer = s->s_peer;
+	m.m_tls = s->s_tls != NULL;
 	m.m_sender = s->s_sender;
 	m.m_rcpts = s->s_rcpts;
 	m.m_nrcpts = s->s_nrcpts;

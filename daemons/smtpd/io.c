@@ -21,6 +21,16 @@ smtp_flush(struct smtp_session *s)
 {
 	if (s->s_outlen == 0 || s->s_dead)
 		return s->s_dead ? -1 : 0;
+	if (s->s_tls != NULL) {
+		if (smtp_tls_write(s, s->s_out, s->s_outlen, serve_now_ms() +
+		    (long long)s->s_sd->sd_timeout * 1000) <= 0) {
+			s->s_dead = 1;
+			s->s_outlen = 0;
+			return -1;
+		}
+		s->s_outlen = 0;
+		return 0;
+	}
 	if (serve_write_all(s->s_wfd, s->s_out, s->s_outlen,
 	    s->s_sd->sd_timeout * 1000) == -1) {
 		log_debug("%s: write: %s", s->s_peer, strerror(errno));
@@ -52,6 +62,13 @@ smtp_fill(struct smtp_session *s, long long deadline)
 		memmove(s->s_in, s->s_in + s->s_inoff, s->s_inlen - s->s_inoff);
 		s->s_inlen -= s->s_inoff;
 		s->s_inoff = 0;
+	}
+	if (s->s_tls != NULL) {
+		n = smtp_tls_read(s, s->s_in + s->s_inlen,
+		    sizeof(s->s_in) - s->s_inlen, deadline);
+		if (n > 0)
+			s->s_inlen += n;
+		return n > 0 ? 1 : (int)n;
 	}
 	for (;;) {
 		if ((left = deadline - serve_now_ms()) <= 0)

@@ -548,6 +548,7 @@ mbox_literal(const char *peer, char *buf, size_t len)
 /*
  * The lines smtpd writes before the body. -F seed (smtpd(8) STANDARDS):
  *   Received: from HELO by NAME (CS4410MP3)
+ * ("with ESMTPS" after it for mail that came inside TLS, RFC 3848)
  *   Number: N
  *   From: SENDER
  *   To: RCPT            (one a recipient)
@@ -571,8 +572,9 @@ mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
 	if ((fp = open_memstream(&buf, &len)) == NULL)
 		return 0;
 	if (sd->sd_format == SMTPD_FMT_SEED) {
-		fprintf(fp, "Received: from %s by %s (CS4410MP3)\n"
-		    "Number: ", m->m_helo, sd->sd_name);
+		fprintf(fp, "Received: from %s by %s (CS4410MP3)%s\n"
+		    "Number: ", m->m_helo, sd->sd_name,
+		    m->m_tls ? " with ESMTPS" : "");
 		*split = ftell(fp);
 		fprintf(fp, "\nFrom: %s\n",
 		    m->m_sender[0] != '\0' ? m->m_sender : "<>");
@@ -587,12 +589,12 @@ mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
 		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
 		    &tm);
 		fprintf(fp, "From %s %s\nReturn-Path: <%s>\n"
-		    "Received: from %s (%s) by %s (CS4410MP3); %s\n"
+		    "Received: from %s (%s) by %s (CS4410MP3)%s; %s\n"
 		    "Number: ",
 		    m->m_sender[0] != '\0' ? m->m_sender : "MAILER-DAEMON",
 		    fromdate, m->m_sender, m->m_helo,
 		    mbox_literal(m->m_peer, lit, sizeof(lit)), sd->sd_name,
-		    date);
+		    m->m_tls ? " with ESMTPS" : "", date);
 		*split = ftell(fp);
 		fputc('\n', fp);
 		/* A message without a header of its own: keep the body one. */

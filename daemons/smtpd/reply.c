@@ -195,3 +195,24 @@ smtp_err_timeout(struct smtp_session *s)
 	    s->s_sd->sd_name);
 	s->s_quit = 1;
 }
+
+/* RFC 3207 4: STARTTLS without a certificate configured (-c, -k). */
+void
+smtp_err_tls_unavailable(struct smtp_session *s)
+{
+	smtp_error(s, "454 4.7.0 TLS not available");
+}
+
+/* RFC 3207 4.2: STARTTLS is not offered again inside TLS. */
+void
+smtp_err_tls_active(struct smtp_session *s)
+{
+	smtp_error(s, "503 5.5.1 Error: TLS already active");
+}
+
+/* RFC 3207 4: -S, and MAIL before STARTTLS. */
+void
+smtp_err_tls_required(struct smtp_session *s)
+{
+	smtp_error(s, "530 5.7.0 Must issue a STARTTLS command first");
+}

@@ -39,6 +39,7 @@ static int	smtp_check_data(struct smtp_session *, char *);
 static int	smtp_check_rset(struct smtp_session *, char *);
 static int	smtp_check_quit(struct smtp_session *, char *);
 static int	smtp_check_vrfy(struct smtp_session *, char *);
+static int	smtp_check_starttls(struct smtp_session *, char *);
 static void	smtp_proceed_helo(struct smtp_session *, char *);
 static void	smtp_proceed_ehlo(struct smtp_session *, char *);
 static void	smtp_proceed_mail(struct smtp_session *, char *);
@@ -48,6 +49,7 @@ static void	smtp_proceed_rset(struct smtp_session *, char *);
 static void	smtp_proceed_noop(struct smtp_session *, char *);
 static void	smtp_proceed_quit(struct smtp_session *, char *);
 static void	smtp_proceed_vrfy(struct smtp_session *, char *);
+static void	smtp_proceed_starttls(struct smtp_session *, char *);
 
 static const struct smtp_cmd smtp_cmds[] = {
 	{ "HELO", smtp_check_helo, smtp_proceed_helo, 0 },
@@ -59,6 +61,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "NOOP", NULL, smtp_proceed_noop, 1 },
 	{ "QUIT", smtp_check_quit, smtp_proceed_quit, 0 },
 	{ "VRFY", smtp_check_vrfy, smtp_proceed_vrfy, 1 },
+	{ "STARTTLS", smtp_check_starttls, smtp_proceed_starttls, 0 },
 };
 #define SMTP_NCMDS	(sizeof(smtp_cmds) / sizeof(smtp_cmds[0]))
 
@@ -182,7 +185,37 @@ smtp_proceed_ehlo(struct smtp_session *s, char *arg)
 	smtp_reply(s, "250-PIPELINING");
 	smtp_reply(s, "250-SIZE %zu", s->s_sd->sd_maxsize);
 	smtp_reply(s, "250-8BITMIME");
+	/* RFC 3207 4: offered only when configured, and not inside TLS. */
+	if (s->s_sd->sd_tls != NULL && s->s_tls == NULL)
+		smtp_reply(s, "250-STARTTLS");
 	smtp_reply(s, "250 ENHANCEDSTATUSCODES");
+}
+
+/* STARTTLS (RFC 3207 4): no argument; once; only when configured. */
+static int
+smtp_check_starttls(struct smtp_session *s, char *arg)
+{
+	if (*smtp_trim(arg) != '\0') {
+		smtp_err_syntax(s, "STARTTLS");
+		return -1;
+	}
+	if (s->s_tls != NULL) {
+		smtp_err_tls_active(s);
+		return -1;
+	}
+	if (s->s_sd->sd_tls == NULL) {
+		smtp_err_tls_unavailable(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+smtp_proceed_starttls(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	smtp_starttls(s);
 }
 
 /* MAIL FROM (RFC 5321 4.1.1.2) with RFC 1870 SIZE and RFC 6152 BODY. */
@@ -241,6 +274,10 @@ smtp_check_mail(struct smtp_session *s, char *arg)
 	}
 	if (s->s_mail) {
 		smtp_err_nested(s);
+		return -1;
+	}
+	if (s->s_sd->sd_tlsrequire && s->s_tls == NULL) {
+		smtp_err_tls_required(s);
 		return -1;
 	}
 	if (smtp_mail_params(s, params) == -1)
@@ -514,6 +551,7 @@ smtp_session(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 		}
 	}
 	smtp_flush(s);
+	smtp_tls_end(s);
 	if (s->s_socket)
 		smtp_linger(s);
 	log_debug("%s: closed", s->s_peer);

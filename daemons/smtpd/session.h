@@ -8,6 +8,7 @@
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "smtpd.h"
 
@@ -47,6 +48,7 @@ struct smtp_session {
 	char		*s_body;	/* the message as stored, LF ends */
 	size_t		 s_bodylen;	/* bytes */
 	size_t		 s_bodycap;	/* bytes allocated */
+	struct tls	*s_tls;		/* after STARTTLS; NULL: in the clear */
 };
 
 /*
@@ -74,6 +76,9 @@ void	smtp_err_bare(struct smtp_session *);
 void	smtp_err_storage(struct smtp_session *);
 void	smtp_err_local(struct smtp_session *);
 void	smtp_err_timeout(struct smtp_session *);
+void	smtp_err_tls_unavailable(struct smtp_session *);
+void	smtp_err_tls_active(struct smtp_session *);
+void	smtp_err_tls_required(struct smtp_session *);
 
 /*
  * io.c. smtp_flush() writes the queued replies (0, or -1: the peer is
@@ -87,6 +92,21 @@ int	smtp_flush(struct smtp_session *);
 int	smtp_fill(struct smtp_session *, long long);
 enum smtp_line smtp_getline(struct smtp_session *, char **, size_t *);
 void	smtp_linger(struct smtp_session *);
+
+/*
+ * tls.c. smtp_starttls() runs the server side of the TLS handshake
+ * (RFC 3207 4) on the session's descriptors after the 220 was flushed;
+ * on success the session forgets what the client said before (4.2). On
+ * failure it logs why and marks the session dead. smtp_tls_read() and
+ * smtp_tls_write() move bytes through TLS until deadline (serve_now_ms()
+ * milliseconds): bytes moved, 0 at EOF or an error, -1 on timeout.
+ * smtp_tls_end() sends close_notify and frees the connection.
+ */
+void	smtp_starttls(struct smtp_session *);
+ssize_t	smtp_tls_read(struct smtp_session *, void *, size_t, long long);
+ssize_t	smtp_tls_write(struct smtp_session *, const void *, size_t,
+	    long long);
+void	smtp_tls_end(struct smtp_session *);
 
 /* data.c: read the message after 354, then deliver or refuse it. */
 void	smtp_data(struct smtp_session *);

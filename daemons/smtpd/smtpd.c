@@ -20,9 +20,9 @@
 #include "smtpd.h"
 
 static const char usage[] =
-    "smtpd [-dhv] [-b count] [-e errors] [-F seed|mbox] [-j count]\n"
-    "             [-m spooldir] [-n name] [-r bytes_per_second]\n"
-    "             [-s bytes] [-t seconds]\n";
+    "smtpd [-dhSv] [-b count] [-c certfile] [-e errors] [-F seed|mbox]\n"
+    "             [-j count] [-k keyfile] [-m spooldir] [-n name]\n"
+    "             [-r bytes_per_second] [-s bytes] [-t seconds]\n";
 
 int
 main(int argc, char *argv[])
@@ -33,6 +33,7 @@ main(int argc, char *argv[])
 	/* Over forkd's per-source limits: RFC 5321 3.8 / 4.3.2, 421. */
 	static char refusal[128 + sizeof(((struct smtpd *)0)->sd_name)];
 	struct smtpd sd;
+	const char *certfile = NULL, *keyfile = NULL;
 	int ch, debug = 0, verbose = 0;
 
 	memset(&sd, 0, sizeof(sd));
@@ -47,8 +48,17 @@ main(int argc, char *argv[])
 	sd.sd_spoolfd = sd.sd_lockfd = -1;
 
 	cli_init(argv, EXIT_USAGE);
-	while ((ch = getopt(argc, argv, "b:de:F:hj:m:n:r:s:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:de:F:hj:k:m:n:r:Ss:t:v")) != -1) {
 		switch (ch) {
+		case 'c':
+			certfile = optarg;
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'S':
+			sd.sd_tlsrequire = 1;
+			break;
 		case 'b':
 			sd.sd_backup = cli_number("-b", optarg, 0, LONG_MAX);
 			break;
@@ -101,6 +111,14 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		cli_usage(usage);
+	if ((certfile == NULL) != (keyfile == NULL)) {
+		warnx("-c and -k go together: a certificate and its key");
+		cli_usage(usage);
+	}
+	if (sd.sd_tlsrequire && certfile == NULL) {
+		warnx("-S: TLS needs -c certfile -k keyfile");
+		cli_usage(usage);
+	}
 	if (sd.sd_name[0] == '\0') {
 		if (gethostname(sd.sd_name, sizeof(sd.sd_name)) == -1)
 			err(EXIT_TEMP, "gethostname");
@@ -126,6 +144,9 @@ main(int argc, char *argv[])
 		log_warn("spool %s", sd.sd_spool);
 		exit(EXIT_TEMP);
 	}
+	/* Read now: the sandbox lets smtpd open nothing but spool files. */
+	if (certfile != NULL && smtpd_tls_load(&sd, certfile, keyfile) == -1)
+		exit(EXIT_USAGE);
 	snprintf(refusal, sizeof(refusal), "421 4.7.0 %s Error: too many "
 	    "connections from your address\r\n", sd.sd_name);
 	handler.sh_refusal = refusal;

@@ -7,6 +7,7 @@
  * io.c      input and output with deadlines
  * data.c    the message text after DATA
  * mailbox.c delivery into the spool: lock, numbering, append, backups
+ * tls.c     STARTTLS (RFC 3207) with libtls
  * profile.c the seccomp profile
  */
 #ifndef SMTPD_H
@@ -29,6 +30,8 @@ enum smtpd_format {
 	SMTPD_FMT_MBOX,		/* mboxrd */
 };
 
+struct tls;
+
 /* The one state struct of the program: options and the open spool. */
 struct smtpd {
 	char		 sd_name[SMTPD_NAME_MAX];	/* -n, the netid */
@@ -45,6 +48,8 @@ struct smtpd {
 	int		 sd_spare;		/* a backup took the spare */
 	int		 sd_crash;		/* SMTPD_TEST_CRASH points */
 	int		 sd_crash_permille;	/* its chance at each */
+	struct tls	*sd_tls;		/* -c/-k loaded; NULL: no TLS */
+	int		 sd_tlsrequire;		/* -S: TLS before MAIL */
 };
 
 /* Test-only crash points of a delivery (SMTPD_TEST_CRASH, smtpd(8)). */
@@ -63,6 +68,7 @@ struct smtpd_msg {
 	const char	*m_body;	/* body, LF line ends, already escaped */
 	size_t		 m_bodylen;	/* bytes */
 	size_t		 m_size;	/* message size as received, bytes */
+	int		 m_tls;		/* received inside TLS (RFC 3848) */
 };
 
 /*
@@ -88,6 +94,14 @@ long long mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m);
  */
 int	smtp_session(int rfd, int wfd, const struct serve_peer *peer,
 	    void *arg);
+
+/*
+ * tls.c. smtpd_tls_load() reads the certificate chain and key (PEM
+ * files) into sd->sd_tls, before the sandbox. Returns 0, or -1 after
+ * logging why (a file missing or unreadable, not PEM, a key that is not
+ * the certificate's).
+ */
+int	smtpd_tls_load(struct smtpd *sd, const char *cert, const char *key);
 
 /* profile.c: the seccomp profile of smtpd. */
 extern const struct sandbox_profile smtpd_profile;
