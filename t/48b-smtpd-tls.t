@@ -181,7 +181,18 @@ EOF
 	    '... names the pair') or diag($err);
 }
 
-# 7. Plaintext sessions keep the seed's Received line byte for byte.
+# 7. Our own client: send-email -S verifies the certificate and sends.
+{
+	my ($port, $spool) = start('-F', 'mbox', @tls);
+	my ($rc, $out, $err) = run_cmd("mine\n", build('send-email'), '-S', '-C',
+	    $c->{ca}, '-p', $port, '-f', 'a@example.org', '-H', 'se.example',
+	    '127.0.0.1', 'b@example.org');
+	is($rc, 0, 'send-email -S: exit 0') or diag($err);
+	like(slurp("$spool/mailbox") // '', qr/^Received: from se\.example \(\[127\.0\.0\.1\]\) by netid \(CS4410MP3\) with ESMTPS; /m,
+	    'send-email: ESMTPS recorded');
+}
+
+# 8. Plaintext sessions keep the seed's Received line byte for byte.
 {
 	my ($port, $spool) = start(@tls);
 	my $s = connect_tcp($port);
