@@ -14,6 +14,7 @@
 #include <tls.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "serve.h"
 #include "send-email.h"
 
@@ -23,24 +24,15 @@ static int	conn_wait(struct se_state *, short, long long);
 static int
 conn_wait(struct se_state *st, short events, long long deadline)
 {
-	struct pollfd pfd;
-	long long left;
-	int r;
-
-	for (;;) {
-		left = deadline - serve_now_ms();
-		if (left <= 0)
-			return -2;
-		pfd.fd = st->se_fd;
-		pfd.events = events;
-		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
-		if (r > 0)
-			return 0;
-		if (r == -1 && errno != EINTR) {
-			snprintf(st->se_ioerr, sizeof(st->se_ioerr),
-			    "poll: %s", strerror(errno));
-			return -1;
-		}
+	switch (io_wait(st->se_fd, events, deadline)) {
+	case 1:
+		return 0;
+	case 0:
+		return -2;
+	default:
+		snprintf(st->se_ioerr, sizeof(st->se_ioerr), "poll: %s",
+		    strerror(errno));
+		return -1;
 	}
 }
 

@@ -6,6 +6,10 @@
  * from then on files are reached only relative to the spool's O_DIRECTORY
  * descriptor, so opening, renaming and locking is all it may do to the
  * file system.
+ *
+ * STARTTLS (tls.c) adds nothing: the certificate and key are read and
+ * parsed before the sandbox (-c, -k), and a handshake needs memory,
+ * getrandom(2), the clock and I/O on the connection, all in the base set.
  */
 #include <signal.h>
 #include <unistd.h>

@@ -11,12 +11,12 @@
  */
 #include <sys/types.h>
 
-#include <errno.h>
 #include <poll.h>
 #include <string.h>
 #include <tls.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "serve.h"
 #include "smtpd.h"
@@ -68,21 +68,13 @@ fail:
 static int
 smtp_tls_wait(struct smtp_session *s, ssize_t want, long long deadline)
 {
-	struct pollfd pfd;
-	long long left;
 	int r;
 
-	pfd.fd = want == TLS_WANT_POLLIN ? s->s_rfd : s->s_wfd;
-	pfd.events = want == TLS_WANT_POLLIN ? POLLIN : POLLOUT;
-	for (;;) {
-		if ((left = deadline - serve_now_ms()) <= 0)
-			return -1;
-		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
-		if (r > 0)
-			return 0;
-		if (r == -1 && errno != EINTR)
-			return -2;
-	}
+	if (want == TLS_WANT_POLLIN)
+		r = io_wait(s->s_rfd, POLLIN, deadline);
+	else
+		r = io_wait(s->s_wfd, POLLOUT, deadline);
+	return r == 1 ? 0 : r == 0 ? -1 : -2;
 }
 
 void
