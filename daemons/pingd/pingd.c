@@ -297,7 +297,9 @@ main(int argc, char *argv[])
 		fd = pingd_bind(address, port);
 		return pingd_serve(fd, pd);
 	}
-	if (serve_kind(0) != SERVE_DATAGRAM && isatty(0))
+	/* A socket passed by systemd (LISTEN_FDS) is on fd 3, not fd 0. */
+	if (serve_kind(0) != SERVE_DATAGRAM && isatty(0) &&
+	    getenv("LISTEN_FDS") == NULL)
 		errx(EXIT_USAGE, "fd 0 is a terminal, not a datagram socket: "
 		    "use -p port to bind one");
 	return serve_main(&pingd_handler, pd);
