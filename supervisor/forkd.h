@@ -137,8 +137,6 @@ int	listen_inherit(int fd, const char *from, char *err, size_t errlen);
 /* Close the inherited sockets no service took; returns how many. */
 int	listen_inherit_drop(void);
 
-#endif
-
 /* A running handler. */
 struct child {
 	pid_t		 ch_pid;
@@ -290,3 +288,5 @@ void	pool_exited(struct servtab *sep, long long lived, int quick);
 
 /* Milliseconds on CLOCK_MONOTONIC: clock_ms() (lib/clock.h). */
 long long now_ms(void);
+
+#endif
