@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "forkd.h"
 #include "persource.h"
 #include "proxy.h"
@@ -70,7 +71,7 @@ admit_nowait(struct servtab *sep, const struct sockaddr_storage *peer)
 	 * The slot is this process's: the pid stays the handler's across
 	 * exec, and forkd gives the slot back when it reaps the pid.
 	 */
-	switch (persource_enter(sep->se_ps, ip, getpid(), now_ms(), &logit)) {
+	switch (persource_enter(sep->se_ps, ip, getpid(), clock_ms(), &logit)) {
 	case PERSOURCE_OK:
 		break;
 	case PERSOURCE_UNCOUNTED:

@@ -286,7 +286,4 @@ int	pool_refill(struct forkd *f);
 /* Account a prefork handler's exit after it ran for lived ms. */
 void	pool_exited(struct servtab *sep, long long lived, int quick);
 
-/* Milliseconds on CLOCK_MONOTONIC: clock_ms() (lib/clock.h). */
-long long now_ms(void);
-
 #endif

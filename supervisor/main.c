@@ -49,12 +49,6 @@ static void	forkd_blocking(struct servtab *);
 static int	forkd_pidfile_write(struct pidfh *);
 static int	forkd_pidfile_read(const char *, pid_t *);
 
-long long
-now_ms(void)
-{
-	return clock_ms();
-}
-
 static const char usage[] =
     "forkd [-dnv] [-f config] [-p pidfile] [-t seconds]\n";
 
@@ -177,7 +171,7 @@ forkd_open(struct servtab *sep)
 static int
 forkd_rate(struct servtab *sep)
 {
-	long long now = now_ms();
+	long long now = clock_ms();
 
 	if (sep->se_max == 0)
 		return 1;
@@ -208,7 +202,7 @@ forkd_accept(struct forkd *f, struct servtab *sep)
 		if (spawn_handler(f, sep, sep->se_fd, NULL) != -1)
 			sep->se_busy = 1;
 		else
-			sep->se_pause_until = now_ms() + 1000;
+			sep->se_pause_until = clock_ms() + 1000;
 		return;
 	}
 	for (i = 0; i < FORKD_ACCEPTS && sep->se_fd != -1; i++) {
@@ -226,7 +220,7 @@ forkd_accept(struct forkd *f, struct servtab *sep)
 		if (forkd_rate(sep) &&
 		    spawn_handler(f, sep, fd, &ss) == -1) {
 			/* Out of processes: the backlog waits a second. */
-			sep->se_pause_until = now_ms() + 1000;
+			sep->se_pause_until = clock_ms() + 1000;
 			close(fd);
 			return;
 		}
@@ -331,7 +325,7 @@ forkd_reconfig(struct forkd *f)
 	for (sep = list; sep != NULL; sep = sep->se_next)
 		if (forkd_open(sep) == -1 && sep->se_disabled_until == 0)
 			/* Retried in a minute, as inetd does. */
-			sep->se_disabled_until = now_ms() + 60000;
+			sep->se_disabled_until = clock_ms() + 60000;
 	setproctitle("%s", f->conffile);
 	log_info("reload: %s", f->conffile);
 }
@@ -354,7 +348,7 @@ forkd_stop(struct forkd *f)
 	if (f->stopping)
 		return;
 	f->stopping = 1;
-	f->stop_deadline = now_ms() + f->stop_ms;
+	f->stop_deadline = clock_ms() + f->stop_ms;
 	f->kill_deadline = 0;
 	/* A new forkd still starting would serve on without us: stop it. */
 	if (f->up.up_pid != 0) {
@@ -443,7 +437,7 @@ forkd_loop(struct forkd *f)
 	int timeout, w;
 
 	for (;;) {
-		now = now_ms();
+		now = clock_ms();
 		if (f->stopping && (f->nchildren == 0 ||
 		    (f->kill_deadline != 0 && now >= f->kill_deadline)))
 			forkd_exit(f);
@@ -563,7 +557,7 @@ main(int argc, char *argv[])
 	f.conffile = FORKD_CONF;
 	f.sigfd = -1;
 	f.stop_ms = FORKD_STOP_MS;
-	f.started = now_ms();
+	f.started = clock_ms();
 	/* Before setproctitle takes argv's memory over. */
 	upgrade_init(&f, argv[0]);
 	setproctitle_init(argc, argv, environ);

@@ -10,6 +10,7 @@
  */
 #include <limits.h>
 
+#include "clock.h"
 #include "forkd.h"
 #include "log.h"
 
@@ -24,12 +25,12 @@ pool_exited(struct servtab *sep, long long lived, int quick)
 		return;
 	}
 	/* One doubling per wave of spawns, not per dead handler. */
-	if (now_ms() >= sep->se_next_spawn) {
+	if (clock_ms() >= sep->se_next_spawn) {
 		sep->se_backoff = sep->se_backoff == 0 ? POOL_BACKOFF_MIN :
 		    sep->se_backoff * 2;
 		if (sep->se_backoff > POOL_BACKOFF_MAX)
 			sep->se_backoff = POOL_BACKOFF_MAX;
-		sep->se_next_spawn = now_ms() + sep->se_backoff;
+		sep->se_next_spawn = clock_ms() + sep->se_backoff;
 		log_warnx("%s: handler died %lld ms after start: next in "
 		    "%d ms", sep->se_name, lived, sep->se_backoff);
 	}
@@ -39,7 +40,7 @@ int
 pool_refill(struct forkd *f)
 {
 	struct servtab *sep;
-	long long now = now_ms(), wait = -1;
+	long long now = clock_ms(), wait = -1;
 
 	if (f->stopping)
 		return -1;

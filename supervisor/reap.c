@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "clock.h"
 #include "forkd.h"
 #include "log.h"
 #include "persource.h"
@@ -68,7 +69,7 @@ reap_children(struct forkd *f)
 			log_debug("pid %ld: not ours, reaped", (long)pid);
 			continue;
 		}
-		lived = now_ms() - ch->ch_started;
+		lived = clock_ms() - ch->ch_started;
 		reap_log(ch, status, lived, f->stopping);
 		if ((sep = ch->ch_sep) != NULL) {
 			sep->se_nchild--;

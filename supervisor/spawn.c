@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <vis.h>
 
+#include "clock.h"
 #include "forkd.h"
 #include "log.h"
 #include "persource.h"
@@ -57,7 +58,7 @@ child_add(struct forkd *f, pid_t pid, struct servtab *sep, int errfd)
 	ch->ch_sep = sep;
 	strlcpy(ch->ch_name, sep->se_name, sizeof(ch->ch_name));
 	ch->ch_errfd = errfd;
-	ch->ch_started = now_ms();
+	ch->ch_started = clock_ms();
 	ch->ch_listener = sep->se_mode != SE_NOWAIT;
 	return ch;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "forkd.h"
 #include "log.h"
 #include "persource.h"
@@ -120,7 +121,7 @@ status_log(struct forkd *f)
 	struct child *ch;
 	char line[STATUS_LINE], mode[64], state[64], exits[STATUS_LINE / 2],
 	    refused[64];
-	long long now = now_ms();
+	long long now = clock_ms();
 	size_t i;
 	int n = 0;
 

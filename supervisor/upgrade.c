@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "forkd.h"
 #include "io.h"
 #include "log.h"
@@ -176,9 +177,9 @@ upgrade_ready(struct forkd *f)
 	if (f->pidpath == NULL)
 		return 0;
 	/* The lock is free now, or in a moment. */
-	deadline = now_ms() + UPGRADE_GO_MS;
+	deadline = clock_ms() + UPGRADE_GO_MS;
 	while ((f->pfh = pidfile_open(f->pidpath, 0644, &other)) == NULL &&
-	    errno == EEXIST && now_ms() < deadline)
+	    errno == EEXIST && clock_ms() < deadline)
 		poll(NULL, 0, 50);
 	if (f->pfh == NULL) {
 		log_warn("upgrade: pidfile %s", f->pidpath);
@@ -290,7 +291,7 @@ upgrade_start(struct forkd *f)
 	f->up.up_pid = pid;
 	f->up.up_fd = sp[0];
 	f->up.up_len = 0;
-	f->up.up_deadline = now_ms() + UPGRADE_READY_MS;
+	f->up.up_deadline = clock_ms() + UPGRADE_READY_MS;
 	log_info("upgrade: starting %s as pid %ld", f->exepath, (long)pid);
 }
 
@@ -382,7 +383,7 @@ upgrade_timeout(struct forkd *f)
 {
 	pid_t pid = f->up.up_pid;
 
-	if (pid == 0 || now_ms() < f->up.up_deadline)
+	if (pid == 0 || clock_ms() < f->up.up_deadline)
 		return;
 	upgrade_fail(f, "was not ready in time, killed");
 	kill(pid, SIGKILL);
