@@ -255,14 +255,41 @@ pid_t	spawn_handler(struct forkd *f, struct servtab *sep, int fd,
 	    const struct sockaddr_storage *peer);
 /* Read what children wrote to stderr on fd and log whole lines. */
 void	spawn_stderr(struct forkd *f, struct child *ch);
-/* Find the child with pid; NULL if none. */
-struct child *spawn_find(struct forkd *f, pid_t pid);
 /* Forget child ch (after its exit), closing its pipe after a last read. */
 void	spawn_forget(struct forkd *f, struct child *ch);
+
+/*
+ * child: the table of running handlers in f. A struct child pointer holds
+ * only until the next child_add or child_remove (entries move).
+ * child_add records pid, a handler of sep whose stderr pipe is errfd, started
+ * now; returns its entry, or NULL when out of memory.
+ */
+struct child *child_add(struct forkd *f, pid_t pid, struct servtab *sep,
+	    int errfd);
+/* The child with pid; NULL if none. */
+struct child *child_find(struct forkd *f, pid_t pid);
+/* Iterate every child: the one after ch (NULL: the first); NULL at the end. */
+struct child *child_next(struct forkd *f, struct child *ch);
+/* The same over the children of sep (NULL: of removed services). */
+struct child *child_next_of(struct forkd *f, const struct servtab *sep,
+	    struct child *ch);
+/* Take ch out of the table (its pipe is the caller's to close). */
+void	child_remove(struct forkd *f, struct child *ch);
+/* The children of from belong to to (NULL: from is being removed). */
+void	child_move(struct forkd *f, const struct servtab *from,
+	    struct servtab *to);
 /* Send sig to every child of sep (NULL: of every service). */
-void	spawn_signal(struct forkd *f, struct servtab *sep, int sig);
-/* Children of sep are orphaned: sep is going away. */
-void	spawn_orphan(struct forkd *f, struct servtab *sep);
+void	child_signal(struct forkd *f, const struct servtab *sep, int sig);
+/* Send sig to every child holding a listener (wait, prefork). */
+void	child_signal_listeners(struct forkd *f, int sig);
+/*
+ * A pool made smaller: send sig to the children of sep past the first
+ * keep. Returns how many were signalled.
+ */
+int	child_kill_excess(struct forkd *f, const struct servtab *sep, int keep,
+	    int sig);
+/* 1 if a child of sep holds its listener (a wait or prefork handler). */
+int	child_holds_listener(struct forkd *f, const struct servtab *sep);
 
 /*
  * admit: in a nowait handler's child, after the privileges are dropped and

@@ -233,8 +233,6 @@ forkd_reconfig(struct forkd *f)
 {
 	struct servtab *list, *sep, *o;
 	char err[8192], *line, *next;
-	size_t i;
-	int n;
 
 	if (conf_parse(f->conffile, &list, err, sizeof(err)) == -1) {
 		for (line = err; line != NULL && *line != '\0'; line = next) {
@@ -277,9 +275,7 @@ forkd_reconfig(struct forkd *f)
 			    sep->se_maxcpm);
 		status_carry(sep, o);
 		o->se_fd = -1;
-		for (i = 0; i < f->nchildren; i++)
-			if (f->children[i].ch_sep == o)
-				f->children[i].ch_sep = sep;
+		child_move(f, o, sep);
 		/*
 		 * O_NONBLOCK is shared with the handlers holding the socket
 		 * (a multiplexing handler sets it itself): touch it only when
@@ -291,7 +287,7 @@ forkd_reconfig(struct forkd *f)
 		if (o->se_mode == SE_PREFORK && !conf_same_handler(o, sep)) {
 			log_info("%s: handler changed: replacing the pool",
 			    sep->se_name);
-			spawn_signal(f, sep, SIGTERM);
+			child_signal(f, sep, SIGTERM);
 			/* A fixed program starts at once, not after the
 			 * broken one's back-off. */
 			sep->se_backoff = 0;
@@ -299,14 +295,10 @@ forkd_reconfig(struct forkd *f)
 		} else if (sep->se_mode == SE_PREFORK &&
 		    sep->se_nchild > sep->se_max) {
 			/* A smaller pool: end the handlers past its size. */
-			n = sep->se_nchild - sep->se_max;
 			log_info("%s: pool of %d: ending %d handlers",
-			    sep->se_name, sep->se_max, n);
-			for (i = 0; n > 0 && i < f->nchildren; i++)
-				if (f->children[i].ch_sep == sep) {
-					kill(f->children[i].ch_pid, SIGTERM);
-					n--;
-				}
+			    sep->se_name, sep->se_max,
+			    sep->se_nchild - sep->se_max);
+			child_kill_excess(f, sep, sep->se_max, SIGTERM);
 		}
 	}
 	for (o = f->services; o != NULL; o = o->se_next) {
@@ -315,8 +307,8 @@ forkd_reconfig(struct forkd *f)
 		log_info("%s: removed", o->se_name);
 		/* A pool accepts forever: stop it. Others finish. */
 		if (o->se_mode == SE_PREFORK)
-			spawn_signal(f, o, SIGTERM);
-		spawn_orphan(f, o);
+			child_signal(f, o, SIGTERM);
+		child_move(f, o, NULL);
 		listen_close(o);
 	}
 	conf_free(f->services);
@@ -343,7 +335,6 @@ void
 forkd_stop(struct forkd *f)
 {
 	struct servtab *sep;
-	size_t i;
 
 	if (f->stopping)
 		return;
@@ -364,23 +355,21 @@ forkd_stop(struct forkd *f)
 		listen_close(sep);
 	log_info("stopping: %zu children to end within %d ms", f->nchildren,
 	    f->stop_ms);
-	for (i = 0; i < f->nchildren; i++)
-		if (f->children[i].ch_listener)
-			kill(f->children[i].ch_pid, SIGTERM);
+	child_signal_listeners(f, SIGTERM);
 }
 
 static void __attribute__((noreturn))
 forkd_exit(struct forkd *f)
 {
-	size_t i;
+	struct child *ch;
 
 	if (f->nchildren > 0) {
 		log_warnx("stopping: %zu children did not end in %d ms: "
 		    "killing them", f->nchildren, f->stop_ms);
-		spawn_signal(f, NULL, SIGKILL);
-		for (i = f->nchildren; i > 0; i--) {
-			waitpid(f->children[i - 1].ch_pid, NULL, 0);
-			spawn_forget(f, &f->children[i - 1]);
+		child_signal(f, NULL, SIGKILL);
+		while ((ch = child_next(f, NULL)) != NULL) {
+			waitpid(ch->ch_pid, NULL, 0);
+			spawn_forget(f, ch);
 		}
 	}
 	if (f->pfh != NULL)
@@ -432,6 +421,7 @@ forkd_loop(struct forkd *f)
 {
 	struct pollfd *pfd = NULL;
 	struct servtab **psep = NULL, *sep;
+	struct child **pch = NULL, *ch;
 	size_t npfd, maxpfd = 0, i, nsvc, nlisten;
 	long long now;
 	int timeout, w;
@@ -446,7 +436,7 @@ forkd_loop(struct forkd *f)
 			log_warnx("stopping: %zu children still run at the "
 			    "bound of %d ms: SIGTERM", f->nchildren,
 			    f->stop_ms);
-			spawn_signal(f, NULL, SIGTERM);
+			child_signal(f, NULL, SIGTERM);
 			f->kill_deadline = now + FORKD_KILL_MS;
 		}
 		upgrade_timeout(f);
@@ -475,9 +465,11 @@ forkd_loop(struct forkd *f)
 			maxpfd = 2 + nsvc + f->nchildren + 64;
 			free(pfd);
 			free(psep);
+			free(pch);
 			pfd = calloc(maxpfd, sizeof(*pfd));
 			psep = calloc(maxpfd, sizeof(*psep));
-			if (pfd == NULL || psep == NULL)
+			pch = calloc(maxpfd, sizeof(*pch));
+			if (pfd == NULL || psep == NULL || pch == NULL)
 				fatal("calloc");
 		}
 		npfd = 0;
@@ -505,8 +497,9 @@ forkd_loop(struct forkd *f)
 			pfd[npfd++].events = POLLIN;
 		}
 		nlisten = npfd;
-		for (i = 0; i < f->nchildren; i++) {
-			pfd[npfd].fd = f->children[i].ch_errfd;
+		for (ch = NULL; (ch = child_next(f, ch)) != NULL;) {
+			pch[npfd] = ch;
+			pfd[npfd].fd = ch->ch_errfd;
 			pfd[npfd++].events = POLLIN;
 		}
 		if (poll(pfd, npfd, timeout) == -1) {
@@ -515,12 +508,12 @@ forkd_loop(struct forkd *f)
 			continue;
 		}
 		/*
-		 * Children's pipes first: the indexes below hold only until
-		 * the signals are handled (reaping reorders the table).
+		 * Children's pipes first: the entries below hold only until
+		 * a child is added or reaped (the table moves).
 		 */
 		for (i = nlisten; i < npfd; i++)
 			if (pfd[i].revents != 0 && pfd[i].fd != -1)
-				spawn_stderr(f, &f->children[i - nlisten]);
+				spawn_stderr(f, pch[i]);
 		for (i = 2; i < nlisten; i++)
 			if (pfd[i].revents != 0 && psep[i]->se_fd != -1 &&
 			    !psep[i]->se_busy && !f->stopping)

@@ -65,7 +65,7 @@ reap_children(struct forkd *f)
 			upgrade_reaped(f, status);
 			continue;
 		}
-		if ((ch = spawn_find(f, pid)) == NULL) {
+		if ((ch = child_find(f, pid)) == NULL) {
 			log_debug("pid %ld: not ours, reaped", (long)pid);
 			continue;
 		}

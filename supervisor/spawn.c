@@ -29,7 +29,6 @@
 /* The signals forkd ignores, which a child sets back to the default. */
 static sigset_t	spawn_ignored;
 
-static struct child *child_add(struct forkd *, pid_t, struct servtab *, int);
 static void	spawn_env(int, const struct sockaddr_storage *);
 static void	spawn_front(struct servtab *);
 static void	spawn_started(const struct servtab *, pid_t,
@@ -37,42 +36,6 @@ static void	spawn_started(const struct servtab *, pid_t,
 static void	spawn_child(struct servtab *, int, int,
 		    const struct sockaddr_storage *, pid_t)
 		    __attribute__((noreturn));
-
-static struct child *
-child_add(struct forkd *f, pid_t pid, struct servtab *sep, int errfd)
-{
-	struct child *ch;
-
-	if (f->nchildren == f->maxchildren) {
-		size_t n = f->maxchildren ? f->maxchildren * 2 : 64;
-		struct child *c = reallocarray(f->children, n, sizeof(*c));
-
-		if (c == NULL)
-			return NULL;
-		f->children = c;
-		f->maxchildren = n;
-	}
-	ch = &f->children[f->nchildren++];
-	memset(ch, 0, sizeof(*ch));
-	ch->ch_pid = pid;
-	ch->ch_sep = sep;
-	strlcpy(ch->ch_name, sep->se_name, sizeof(ch->ch_name));
-	ch->ch_errfd = errfd;
-	ch->ch_started = clock_ms();
-	ch->ch_listener = sep->se_mode != SE_NOWAIT;
-	return ch;
-}
-
-struct child *
-spawn_find(struct forkd *f, pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < f->nchildren; i++)
-		if (f->children[i].ch_pid == pid)
-			return &f->children[i];
-	return NULL;
-}
 
 /*
  * One line a handler wrote to stderr. A line starting "<PRI>" is the copy
@@ -144,8 +107,6 @@ spawn_stderr(struct forkd *f, struct child *ch)
 void
 spawn_forget(struct forkd *f, struct child *ch)
 {
-	size_t i = ch - f->children;
-
 	/* The child is gone: what it wrote is all in the pipe now. */
 	if (ch->ch_errfd != -1) {
 		int fl = fcntl(ch->ch_errfd, F_GETFL);
@@ -157,27 +118,7 @@ spawn_forget(struct forkd *f, struct child *ch)
 		if (ch->ch_errfd != -1)
 			close(ch->ch_errfd);
 	}
-	f->children[i] = f->children[--f->nchildren];
-}
-
-void
-spawn_signal(struct forkd *f, struct servtab *sep, int sig)
-{
-	size_t i;
-
-	for (i = 0; i < f->nchildren; i++)
-		if (sep == NULL || f->children[i].ch_sep == sep)
-			kill(f->children[i].ch_pid, sig);
-}
-
-void
-spawn_orphan(struct forkd *f, struct servtab *sep)
-{
-	size_t i;
-
-	for (i = 0; i < f->nchildren; i++)
-		if (f->children[i].ch_sep == sep)
-			f->children[i].ch_sep = NULL;
+	child_remove(f, ch);
 }
 
 /*

@@ -122,7 +122,6 @@ status_log(struct forkd *f)
 	char line[STATUS_LINE], mode[64], state[64], exits[STATUS_LINE / 2],
 	    refused[64];
 	long long now = clock_ms();
-	size_t i;
 	int n = 0;
 
 	for (sep = f->services; sep != NULL; sep = sep->se_next)
@@ -143,25 +142,18 @@ status_log(struct forkd *f)
 		    "%d, spawned %lu, %s%s", sep->se_name, mode, state,
 		    sep->se_nchild, sep->se_nspawned, exits, refused);
 		log_info("%s", line);
-		for (i = 0; i < f->nchildren; i++) {
-			ch = &f->children[i];
-			if (ch->ch_sep != sep)
-				continue;
+		for (ch = NULL; (ch = child_next_of(f, sep, ch)) != NULL;)
 			log_info("status: %s: pid %ld age %lld.%03lld s",
 			    sep->se_name, (long)ch->ch_pid,
 			    (now - ch->ch_started) / 1000,
 			    (now - ch->ch_started) % 1000);
-		}
 	}
 	/* Handlers of services a reload removed, finishing. */
-	for (i = 0; i < f->nchildren; i++) {
-		ch = &f->children[i];
-		if (ch->ch_sep == NULL)
-			log_info("status: %s (removed): pid %ld age "
-			    "%lld.%03lld s", ch->ch_name, (long)ch->ch_pid,
-			    (now - ch->ch_started) / 1000,
-			    (now - ch->ch_started) % 1000);
-	}
+	for (ch = NULL; (ch = child_next_of(f, NULL, ch)) != NULL;)
+		log_info("status: %s (removed): pid %ld age %lld.%03lld s",
+		    ch->ch_name, (long)ch->ch_pid,
+		    (now - ch->ch_started) / 1000,
+		    (now - ch->ch_started) % 1000);
 }
 
 void

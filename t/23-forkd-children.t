@@ -1,0 +1,12 @@
+#!/usr/bin/perl
+# The table of running handlers in forkd, unit tests (cmocka, TAP output):
+# t/unit/child_test.c.
+use strict;
+use warnings;
+use FindBin;
+my $bin = "$FindBin::Bin/../build/t/child_test";
+if (!-x $bin) {
+	print "1..0 # SKIP $bin is not built (make all)\n";
+	exit 0;
+}
+exec($bin) or die "exec $bin: $!";
