@@ -136,6 +136,17 @@ void	listen_close(struct servtab *sep);
 int	listen_inherit(int fd, const char *from, char *err, size_t errlen);
 /* Close the inherited sockets no service took; returns how many. */
 int	listen_inherit_drop(void);
+/* The mode for the "listening" log line ("prefork.8", "wait"). */
+const char *listen_mode_name(const struct servtab *sep, char *buf,
+	    size_t len);
+/* Set sep's listener's O_NONBLOCK for its mode (see listen.c). */
+void	listen_flags(struct servtab *sep);
+/*
+ * Bind sep if it is not bound (a reload, the end of the looping guard's
+ * pause), set its flags, reset the guard's count and log "listening".
+ * Returns 0, or -1 (logged) when the bind fails.
+ */
+int	listen_start(struct servtab *sep);
 
 /* A running handler. */
 struct child {
@@ -185,12 +196,26 @@ struct forkd {
 };
 
 /*
- * main: start the drain (SIGTERM, or the hand-over after an upgrade):
+ * loop: the event loop: poll(2) over the signalfd, the upgrade's
+ * handshake, the listeners forkd accepts on and the children's stderr
+ * pipes, until the drain ends.
+ */
+void	forkd_loop(struct forkd *f) __attribute__((noreturn));
+/*
+ * loop: start the drain (SIGTERM, or the hand-over after an upgrade):
  * listeners closed, handlers holding a listener sent SIGTERM, forkd exits
  * 0 once every handler has ended, or at the bound (-t), after a second
  * SIGTERM and then SIGKILL to what is left.
  */
 void	forkd_stop(struct forkd *f);
+
+/*
+ * reload: SIGHUP: read the config again; a service whose address, port
+ * and socket type stay keeps its socket, its children and its counters;
+ * new ones are bound, removed ones closed (their handlers finish). A
+ * config with errors is logged and the running one stays.
+ */
+void	reload_conf(struct forkd *f);
 
 /*
  * upgrade (the old forkd's side): SIGUSR2 forks and executes f->exepath

@@ -199,3 +199,66 @@ listen_close(struct servtab *sep)
 		sep->se_fd = -1;
 	}
 }
+
+const char *
+listen_mode_name(const struct servtab *sep, char *buf, size_t len)
+{
+	if (sep->se_mode == SE_PREFORK)
+		snprintf(buf, len, "prefork.%d", sep->se_max);
+	else
+		snprintf(buf, len, "%s", sep->se_mode == SE_WAIT ? "wait" :
+		    "nowait");
+	return buf;
+}
+
+/*
+ * The parent accepts for nowait services: their listeners are
+ * non-blocking. wait and prefork handlers accept themselves and may
+ * expect a blocking socket, and O_NONBLOCK is shared by every process
+ * holding the socket, so theirs are blocking.
+ */
+void
+listen_flags(struct servtab *sep)
+{
+	int fl;
+
+	if (sep->se_fd == -1 || (fl = fcntl(sep->se_fd, F_GETFL)) == -1)
+		return;
+	if (sep->se_mode == SE_NOWAIT)
+		fl |= O_NONBLOCK;
+	else if (!sep->se_inherited)
+		fl &= ~O_NONBLOCK;
+	/*
+	 * An inherited socket is left as its holders have it: the old
+	 * forkd's handlers (echod, httpd) made it non-blocking and still
+	 * accept on it while they drain; made blocking, one of them could
+	 * sleep in accept(2) with its drain signal blocked.
+	 */
+	fcntl(sep->se_fd, F_SETFL, fl);
+}
+
+int
+listen_start(struct servtab *sep)
+{
+	char msg[256], mode[32];
+
+	if (sep->se_fd != -1)
+		return 0;
+	if (listen_open(sep, msg, sizeof(msg)) == -1) {
+		log_warnx("%s", msg);
+		return -1;
+	}
+	listen_flags(sep);
+	/*
+	 * Bound anew (a reload or the end of the looping guard's pause):
+	 * the spawns that tripped the guard count no more, or the next
+	 * connection would trip it again.
+	 */
+	sep->se_disabled_until = 0;
+	sep->se_count = 0;
+	sep->se_count_start = 0;
+	log_info("%s: listening, %s, %s as %s", sep->se_name,
+	    listen_mode_name(sep, mode, sizeof(mode)), sep->se_program,
+	    sep->se_user);
+	return 0;
+}
