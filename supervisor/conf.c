@@ -35,7 +35,6 @@ static void	conf_error(struct conf_ctx *, const char *, const char *, ...)
 static int	conf_addr(struct conf_ctx *, struct servtab *, const char *);
 static int	conf_port(struct conf_ctx *, struct servtab *, const char *,
 		    int *);
-static int	conf_mode(struct conf_ctx *, struct servtab *, const char *);
 static int	conf_user(struct conf_ctx *, struct servtab *, const char *);
 static struct servtab *conf_line(struct conf_ctx *, char **, int);
 
@@ -123,129 +122,6 @@ conf_port(struct conf_ctx *c, struct servtab *sep, const char *service,
 	return 0;
 }
 
-/* One number of the limits after the mode: empty is 0. */
-static int
-conf_limit(struct conf_ctx *c, const char *field, const char *what,
-    const char *s, int *out)
-{
-	const char *errstr;
-
-	if (*s == '\0') {
-		*out = 0;
-		return 0;
-	}
-	*out = (int)strtonum(s, 0, 1000000, &errstr);
-	if (errstr != NULL) {
-		conf_error(c, "wait/nowait", "\"%s\": %s \"%s\" is %s",
-		    field, what, s, errstr);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The mode field: wait|nowait[.max]|prefork.N, FreeBSD inetd's
- * /max-child/max-connections-per-ip-per-minute/max-child-per-ip, and
- * "+proxy".
- */
-static int
-conf_mode(struct conf_ctx *c, struct servtab *sep, const char *whole)
-{
-	static const char *const what[3] = { "max-child",
-	    "max-connections-per-ip-per-minute", "max-child-per-ip" };
-	int *limit[3] = { &sep->se_maxchild, &sep->se_maxcpm,
-	    &sep->se_maxperip };
-	char buf[128], *field, *plus, *slash, *next;
-	const char *dot, *errstr;
-	size_t len;
-	int i;
-
-	if (strlcpy(buf, whole, sizeof(buf)) >= sizeof(buf)) {
-		conf_error(c, "wait/nowait", "\"%s\": too long", whole);
-		return -1;
-	}
-	field = buf;
-	if ((plus = strchr(field, '+')) != NULL) {
-		*plus++ = '\0';
-		if (strcmp(plus, "proxy") != 0) {
-			conf_error(c, "wait/nowait", "\"%s\": the only suffix "
-			    "is +proxy", whole);
-			return -1;
-		}
-		sep->se_proxy = 1;
-	}
-	if ((slash = strchr(field, '/')) != NULL)
-		*slash++ = '\0';
-	for (i = 0; slash != NULL; i++) {
-		if (i == 3) {
-			conf_error(c, "wait/nowait", "\"%s\": at most three "
-			    "limits (max-child/max-connections-per-ip-per-"
-			    "minute/max-child-per-ip)", whole);
-			return -1;
-		}
-		if ((next = strchr(slash, '/')) != NULL)
-			*next++ = '\0';
-		if (conf_limit(c, whole, what[i], slash, limit[i]) == -1)
-			return -1;
-		slash = next;
-	}
-
-	dot = strchr(field, '.');
-	len = dot != NULL ? (size_t)(dot - field) : strlen(field);
-	if (len == 4 && strncmp(field, "wait", 4) == 0) {
-		sep->se_mode = SE_WAIT;
-		sep->se_max = SE_MAX_DEFAULT;
-	} else if (len == 6 && strncmp(field, "nowait", 6) == 0) {
-		sep->se_mode = SE_NOWAIT;
-		sep->se_max = SE_MAX_DEFAULT;
-	} else if (len == 7 && strncmp(field, "prefork", 7) == 0) {
-		sep->se_mode = SE_PREFORK;
-		if (dot == NULL) {
-			conf_error(c, "wait/nowait", "\"prefork\" needs a "
-			    "pool size: prefork.N");
-			return -1;
-		}
-	} else {
-		conf_error(c, "wait/nowait", "\"%s\": expected wait, "
-		    "nowait[.max] or prefork.N", whole);
-		return -1;
-	}
-	if (dot != NULL) {
-		long long max = sep->se_mode == SE_PREFORK ?
-		    SE_PREFORK_MAX : 1000000;
-		sep->se_max = (int)strtonum(dot + 1,
-		    sep->se_mode == SE_PREFORK ? 1 : 0, max, &errstr);
-		if (errstr != NULL) {
-			conf_error(c, "wait/nowait", "\"%s\": the number "
-			    "after the dot is %s", whole, errstr);
-			return -1;
-		}
-	}
-	if (sep->se_mode == SE_NOWAIT && sep->se_socktype != SOCK_STREAM) {
-		conf_error(c, "wait/nowait", "nowait needs a stream socket: "
-		    "datagram services are wait");
-		return -1;
-	}
-	if (sep->se_mode == SE_PREFORK && sep->se_socktype != SOCK_STREAM) {
-		conf_error(c, "wait/nowait", "prefork needs a stream socket: "
-		    "datagram services are wait");
-		return -1;
-	}
-	if (sep->se_maxchild > 0 && sep->se_mode != SE_NOWAIT) {
-		conf_error(c, "wait/nowait", "\"%s\": max-child is for "
-		    "nowait (wait runs one handler, prefork.N N): give 0",
-		    whole);
-		return -1;
-	}
-	if (sep->se_socktype != SOCK_STREAM &&
-	    (sep->se_proxy || SE_PERSOURCE(sep))) {
-		conf_error(c, "wait/nowait", "\"%s\": +proxy and per-source "
-		    "limits are for stream services", whole);
-		return -1;
-	}
-	return 0;
-}
-
 static int
 conf_user(struct conf_ctx *c, struct servtab *sep, const char *field)
 {
@@ -322,13 +198,129 @@ servtab_free(struct servtab *sep)
 	free(sep);
 }
 
+/* [addr:]service: the address is IPv4, [IPv6] or "*". -1: no service. */
+static int
+conf_service(struct conf_ctx *c, struct servtab *sep, char *field,
+    char **service)
+{
+	char *hostfield = NULL, *p;
+
+	*service = field;
+	if (field[0] == '[') {
+		if ((p = strstr(field, "]:")) == NULL) {
+			conf_error(c, "address", "\"%s\": expected "
+			    "[IPv6]:service", field);
+			return -1;
+		}
+		*p = '\0';
+		hostfield = field + 1;
+		*service = p + 2;
+	} else if ((p = strrchr(field, ':')) != NULL) {
+		*p = '\0';
+		hostfield = field;
+		*service = p + 1;
+	}
+	if (**service == '\0') {
+		conf_error(c, "service", "missing after the address");
+		return -1;
+	}
+	sep->se_service = strdup(*service);
+	if (hostfield != NULL)
+		sep->se_host = strdup(hostfield);
+	return 0;
+}
+
+/* socktype and proto, which must agree. Returns 1 when bad. */
+static int
+conf_socktype(struct conf_ctx *c, struct servtab *sep, const char *type,
+    const char *proto)
+{
+	int bad = 0;
+
+	if (strcmp(type, "stream") == 0)
+		sep->se_socktype = SOCK_STREAM;
+	else if (strcmp(type, "dgram") == 0)
+		sep->se_socktype = SOCK_DGRAM;
+	else {
+		conf_error(c, "socktype", "\"%s\": expected stream or dgram",
+		    type);
+		bad = 1;
+	}
+	if (strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0)
+		sep->se_family = AF_INET;
+	else if (strcmp(proto, "tcp6") == 0 || strcmp(proto, "udp6") == 0)
+		sep->se_family = AF_INET6;
+	else {
+		conf_error(c, "proto", "\"%s\": expected tcp, tcp6, udp or "
+		    "udp6", proto);
+		bad = 1;
+	}
+	if (!bad) {
+		strlcpy(sep->se_proto, proto, sizeof(sep->se_proto));
+		if ((sep->se_socktype == SOCK_STREAM) != (proto[0] == 't')) {
+			conf_error(c, "proto", "\"%s\" does not go with "
+			    "socktype %s", proto, type);
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
+/* The address to bind with its port, and the name for logs. 1: bad. */
+static int
+conf_bind_addr(struct conf_ctx *c, struct servtab *sep, const char *service)
+{
+	int port = 0;
+
+	if (conf_addr(c, sep, sep->se_host) == -1 ||
+	    conf_port(c, sep, service, &port) == -1)
+		return 1;
+	if (sep->se_family == AF_INET)
+		((struct sockaddr_in *)&sep->se_addr)->sin_port =
+		    htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)&sep->se_addr)->sin6_port =
+		    htons((uint16_t)port);
+	if (sep->se_host != NULL && sep->se_family == AF_INET6)
+		snprintf(sep->se_name, sizeof(sep->se_name), "[%s]:%s/%s",
+		    sep->se_host, service, sep->se_proto);
+	else if (sep->se_host != NULL)
+		snprintf(sep->se_name, sizeof(sep->se_name), "%s:%s/%s",
+		    sep->se_host, service, sep->se_proto);
+	else
+		snprintf(sep->se_name, sizeof(sep->se_name), "%s/%s",
+		    service, sep->se_proto);
+	return 0;
+}
+
+/* The program: an absolute path to something we may execute. 1: bad. */
+static int
+conf_program(struct conf_ctx *c, struct servtab *sep, char **f, int nf)
+{
+	int bad = 0, i;
+
+	if (f[5][0] != '/') {
+		conf_error(c, "program", "\"%s\" is not an absolute path",
+		    f[5]);
+		bad = 1;
+	} else if (access(f[5], X_OK) == -1) {
+		conf_error(c, "program", "%s: %s", f[5], strerror(errno));
+		bad = 1;
+	}
+	sep->se_program = strdup(f[5]);
+	for (i = 6; i < nf; i++)
+		sep->se_argv[sep->se_argc++] = strdup(f[i]);
+	sep->se_argv[sep->se_argc] = NULL;
+	return bad;
+}
+
 /* Parse the fields of one line; NULL after logging its errors. */
 static struct servtab *
 conf_line(struct conf_ctx *c, char **f, int nf)
 {
 	struct servtab *sep;
-	char *hostfield = NULL, *service, *p;
-	int port = 0, bad = 0, i;
+	char *service, why[256];
+	int bad;
 
 	if (nf < 7) {
 		conf_error(c, nf == 0 ? "service" : "program", "%d fields: "
@@ -345,99 +337,21 @@ conf_line(struct conf_ctx *c, char **f, int nf)
 	sep->se_fd = -1;
 	sep->se_line = c->line;
 	sep->se_file = strdup(c->path);
-
-	/* [addr:]service: the address is IPv4, [IPv6] or "*". */
-	service = f[0];
-	if (f[0][0] == '[') {
-		if ((p = strstr(f[0], "]:")) == NULL) {
-			conf_error(c, "address", "\"%s\": expected "
-			    "[IPv6]:service", f[0]);
-			servtab_free(sep);
-			return NULL;
-		}
-		*p = '\0';
-		hostfield = f[0] + 1;
-		service = p + 2;
-	} else if ((p = strrchr(f[0], ':')) != NULL) {
-		*p = '\0';
-		hostfield = f[0];
-		service = p + 1;
-	}
-	if (*service == '\0') {
-		conf_error(c, "service", "missing after the address");
+	if (conf_service(c, sep, f[0], &service) == -1) {
 		servtab_free(sep);
 		return NULL;
 	}
-	sep->se_service = strdup(service);
-	if (hostfield != NULL)
-		sep->se_host = strdup(hostfield);
-
-	/* socktype and proto, which must agree. */
-	if (strcmp(f[1], "stream") == 0)
-		sep->se_socktype = SOCK_STREAM;
-	else if (strcmp(f[1], "dgram") == 0)
-		sep->se_socktype = SOCK_DGRAM;
-	else {
-		conf_error(c, "socktype", "\"%s\": expected stream or dgram",
-		    f[1]);
+	bad = conf_socktype(c, sep, f[1], f[2]);
+	if (!bad)
+		bad = conf_bind_addr(c, sep, service);
+	if (!bad && conf_mode_parse(sep, f[3], why, sizeof(why)) == -1) {
+		conf_error(c, "wait/nowait", "%s", why);
 		bad = 1;
 	}
-	if (strcmp(f[2], "tcp") == 0 || strcmp(f[2], "udp") == 0)
-		sep->se_family = AF_INET;
-	else if (strcmp(f[2], "tcp6") == 0 || strcmp(f[2], "udp6") == 0)
-		sep->se_family = AF_INET6;
-	else {
-		conf_error(c, "proto", "\"%s\": expected tcp, tcp6, udp or "
-		    "udp6", f[2]);
-		bad = 1;
-	}
-	if (!bad) {
-		strlcpy(sep->se_proto, f[2], sizeof(sep->se_proto));
-		if ((sep->se_socktype == SOCK_STREAM) != (f[2][0] == 't')) {
-			conf_error(c, "proto", "\"%s\" does not go with "
-			    "socktype %s", f[2], f[1]);
-			bad = 1;
-		}
-	}
-	if (!bad && conf_addr(c, sep, sep->se_host) == -1)
-		bad = 1;
-	if (!bad && conf_port(c, sep, service, &port) == -1)
-		bad = 1;
-	if (!bad) {
-		if (sep->se_family == AF_INET)
-			((struct sockaddr_in *)&sep->se_addr)->sin_port =
-			    htons((uint16_t)port);
-		else
-			((struct sockaddr_in6 *)&sep->se_addr)->sin6_port =
-			    htons((uint16_t)port);
-		if (sep->se_host != NULL && sep->se_family == AF_INET6)
-			snprintf(sep->se_name, sizeof(sep->se_name),
-			    "[%s]:%s/%s", sep->se_host, service, f[2]);
-		else if (sep->se_host != NULL)
-			snprintf(sep->se_name, sizeof(sep->se_name),
-			    "%s:%s/%s", sep->se_host, service, f[2]);
-		else
-			snprintf(sep->se_name, sizeof(sep->se_name), "%s/%s",
-			    service, f[2]);
-	}
-	if (!bad && conf_mode(c, sep, f[3]) == -1)
-		bad = 1;
 	if (conf_user(c, sep, f[4]) == -1)
 		bad = 1;
-
-	/* The program: an absolute path to something we may execute. */
-	if (f[5][0] != '/') {
-		conf_error(c, "program", "\"%s\" is not an absolute path",
-		    f[5]);
+	if (conf_program(c, sep, f, nf))
 		bad = 1;
-	} else if (access(f[5], X_OK) == -1) {
-		conf_error(c, "program", "%s: %s", f[5], strerror(errno));
-		bad = 1;
-	}
-	sep->se_program = strdup(f[5]);
-	for (i = 6; i < nf; i++)
-		sep->se_argv[sep->se_argc++] = strdup(f[i]);
-	sep->se_argv[sep->se_argc] = NULL;
 	if (bad) {
 		servtab_free(sep);
 		return NULL;
@@ -445,13 +359,57 @@ conf_line(struct conf_ctx *c, char **f, int nf)
 	return sep;
 }
 
+/*
+ * Split line (len bytes) into f at blanks, up to a '#' field. Returns the
+ * number of fields, 0 for a blank or comment line, -1 (said) when bad.
+ */
+static int
+conf_fields(struct conf_ctx *c, char *line, size_t len, char **f)
+{
+	char *p;
+	int nf = 0;
+
+	/* strtok would stop at a NUL byte and drop the rest unseen. */
+	if (memchr(line, '\0', len) != NULL) {
+		conf_error(c, "line", "a NUL byte");
+		return -1;
+	}
+	for (p = strtok(line, " \t\r"); p != NULL && *p != '#';
+	    p = strtok(NULL, " \t\r")) {
+		if (nf == CONF_FIELDS_MAX) {
+			conf_error(c, "arguments", "more than %d",
+			    SE_ARGV_MAX);
+			return -1;
+		}
+		f[nf++] = p;
+	}
+	return nf;
+}
+
+/* 1 if no service in list has sep's listener; else 0, said, sep freed. */
+static int
+conf_unique(struct conf_ctx *c, const struct servtab *list,
+    struct servtab *sep)
+{
+	const struct servtab *o;
+
+	for (o = list; o != NULL; o = o->se_next)
+		if (conf_same_listener(o, sep)) {
+			conf_error(c, "service", "%s is already on line %d",
+			    sep->se_name, o->se_line);
+			servtab_free(sep);
+			return 0;
+		}
+	return 1;
+}
+
 int
 conf_parse(const char *path, struct servtab **list, char *err, size_t errlen)
 {
 	struct conf_ctx c;
-	struct servtab *head = NULL, **tail = &head, *sep, *o;
+	struct servtab *head = NULL, **tail = &head, *sep;
 	const char delim[3] = { '\\', '\\', '\0' };
-	char *line, *f[CONF_FIELDS_MAX + 1], *p;
+	char *line, *f[CONF_FIELDS_MAX + 1];
 	size_t len, lineno = 0;
 	FILE *fp;
 	int nf;
@@ -484,48 +442,13 @@ conf_parse(const char *path, struct servtab **list, char *err, size_t errlen)
 			break;
 		/* The record's first line, past leading blank lines. */
 		c.line = (int)start;
-		/* strtok would stop at a NUL byte and drop the rest unseen. */
-		if (memchr(line, '\0', len) != NULL) {
-			conf_error(&c, "line", "a NUL byte");
-			free(line);
-			continue;
-		}
-		nf = 0;
-		for (p = strtok(line, " \t\r"); p != NULL && *p != '#';
-		    p = strtok(NULL, " \t\r")) {
-			if (nf == CONF_FIELDS_MAX) {
-				nf++;
-				break;
-			}
-			f[nf++] = p;
-		}
-		if (nf == 0) {
-			free(line);
-			continue;
-		}
-		if (nf > CONF_FIELDS_MAX) {
-			conf_error(&c, "arguments", "more than %d",
-			    SE_ARGV_MAX);
-			free(line);
-			continue;
-		}
-		sep = conf_line(&c, f, nf);
+		nf = conf_fields(&c, line, len, f);
+		sep = nf > 0 ? conf_line(&c, f, nf) : NULL;
 		free(line);
-		if (sep == NULL)
-			continue;
-		for (o = head; o != NULL; o = o->se_next) {
-			if (conf_same_listener(o, sep)) {
-				conf_error(&c, "service", "%s is already "
-				    "on line %d", sep->se_name, o->se_line);
-				servtab_free(sep);
-				sep = NULL;
-				break;
-			}
+		if (sep != NULL && conf_unique(&c, head, sep)) {
+			*tail = sep;
+			tail = &sep->se_next;
 		}
-		if (sep == NULL)
-			continue;
-		*tail = sep;
-		tail = &sep->se_next;
 	}
 	if (ferror(fp)) {
 		c.line = (int)lineno;

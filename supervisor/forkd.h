@@ -103,6 +103,13 @@ struct servtab {
  */
 int	conf_parse(const char *path, struct servtab **list, char *err,
 	    size_t errlen);
+/*
+ * mode: the mode field of one line ("nowait.256/0/0/2+proxy") into sep's
+ * se_mode, se_max, limits and se_proxy; sep->se_socktype must be set.
+ * Returns 0, or -1 with why (whylen bytes) saying what is wrong.
+ */
+int	conf_mode_parse(struct servtab *sep, const char *whole, char *why,
+	    size_t whylen);
 /* Free a list from conf_parse(). */
 void	conf_free(struct servtab *list);
 /*
