@@ -60,6 +60,9 @@ struct servtab {
 	/* Run time. */
 	int		 se_fd;		/* the listener; -1 when closed */
 	int		 se_busy;	/* wait: a handler holds the socket */
+	int		 se_nonblock;	/* nowait: forkd made the listener
+					   non-blocking (listen_flags) and
+					   accepts on it */
 	int		 se_nchild;	/* handlers running */
 	long long	 se_count_start; /* .max window start (ms) */
 	int		 se_count;	/* spawns in the window */
@@ -146,7 +149,11 @@ int	listen_inherit_drop(void);
 /* The mode for the "listening" log line ("prefork.8", "wait"). */
 const char *listen_mode_name(const struct servtab *sep, char *buf,
 	    size_t len);
-/* Set sep's listener's O_NONBLOCK for its mode (see listen.c). */
+/*
+ * Set O_NONBLOCK on sep's listener for nowait (forkd accepts), clear it
+ * for wait and prefork (their handlers accept); only on a socket no
+ * handler holds. Sets se_nonblock.
+ */
 void	listen_flags(struct servtab *sep);
 /*
  * Bind sep if it is not bound (a reload, the end of the looping guard's
@@ -223,6 +230,12 @@ void	forkd_stop(struct forkd *f);
  * config with errors is logged and the running one stays.
  */
 void	reload_conf(struct forkd *f);
+/*
+ * A reload that changed sep's mode between nowait and the others leaves
+ * its listener's O_NONBLOCK as it is while a handler holds the socket:
+ * set it for the new mode once none does (called after each reap).
+ */
+void	reload_flags(struct forkd *f, struct servtab *sep);
 
 /*
  * upgrade (the old forkd's side): SIGUSR2 forks and executes f->exepath

@@ -214,8 +214,11 @@ listen_mode_name(const struct servtab *sep, char *buf, size_t len)
 /*
  * The parent accepts for nowait services: their listeners are
  * non-blocking. wait and prefork handlers accept themselves and may
- * expect a blocking socket, and O_NONBLOCK is shared by every process
- * holding the socket, so theirs are blocking.
+ * expect a blocking socket, so theirs are blocking. O_NONBLOCK belongs to
+ * the file description every holder of the socket shares: this is called
+ * only on a socket no handler holds (a new one, or on a reload once the
+ * handlers of the old mode are gone, reload_flags), so a handler that set
+ * the flag itself keeps it.
  */
 void
 listen_flags(struct servtab *sep)
@@ -234,7 +237,9 @@ listen_flags(struct servtab *sep)
 	 * accept on it while they drain; made blocking, one of them could
 	 * sleep in accept(2) with its drain signal blocked.
 	 */
-	fcntl(sep->se_fd, F_SETFL, fl);
+	if (fcntl(sep->se_fd, F_SETFL, fl) != -1)
+		sep->se_nonblock = (fl & O_NONBLOCK) != 0 &&
+		    sep->se_mode == SE_NOWAIT;
 }
 
 int

@@ -298,6 +298,9 @@ loop_fill(struct forkd *f, struct loop_poll *lp, long long now, int *timeout)
 		if (sep->se_mode == SE_NOWAIT && sep->se_maxchild > 0 &&
 		    sep->se_nchild >= sep->se_maxchild)
 			continue;
+		/* Turned nowait, its old handlers still hold it. */
+		if (sep->se_mode == SE_NOWAIT && !sep->se_nonblock)
+			continue;
 		if (now < sep->se_pause_until) {
 			if (sep->se_pause_until - now < *timeout)
 				*timeout = (int)(sep->se_pause_until - now);

@@ -53,7 +53,7 @@ reap_children(struct forkd *f)
 	struct child *ch;
 	long long lived;
 	pid_t pid;
-	int status, ours, n;
+	int status, ours, n, holder;
 
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
@@ -101,6 +101,9 @@ reap_children(struct forkd *f)
 				break;
 			}
 		}
+		holder = ch->ch_listener;
 		spawn_forget(f, ch);
+		if (holder && sep != NULL)
+			reload_flags(f, sep);
 	}
 }

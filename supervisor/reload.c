@@ -72,14 +72,24 @@ reload_keep(struct forkd *f, struct servtab *o, struct servtab *sep)
 	if (sep->se_ps != NULL)
 		persource_set(sep->se_ps, sep->se_maxperip, sep->se_maxcpm);
 	status_carry(sep, o);
+	sep->se_nonblock = o->se_nonblock;
 	o->se_fd = -1;
 	child_move(f, o, sep);
+	reload_flags(f, sep);
+}
+
+void
+reload_flags(struct forkd *f, struct servtab *sep)
+{
 	/*
-	 * O_NONBLOCK is shared with the handlers holding the socket
-	 * (a multiplexing handler sets it itself): touch it only when
-	 * the mode changes.
+	 * O_NONBLOCK is shared with the handlers holding the socket (a
+	 * multiplexing handler sets it itself): it changes only with the
+	 * mode, and only once no handler holds the socket. Until then a
+	 * service turned nowait is not polled (the backlog waits), as for
+	 * a busy wait service.
 	 */
-	if ((o->se_mode == SE_NOWAIT) != (sep->se_mode == SE_NOWAIT))
+	if ((sep->se_mode == SE_NOWAIT) != sep->se_nonblock &&
+	    !child_holds_listener(f, sep))
 		listen_flags(sep);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # forkd's edge cases found in review: a reload ends the looping guard's
-# pause, a wait service turned nowait by a reload, a prefork pool shrunk by
-# a reload, and forkd started with its standard descriptors closed.
+# pause, a wait or prefork service turned nowait by a reload, a prefork
+# pool shrunk by a reload, and forkd started with its standard descriptors
+# closed.
 use strict;
 use warnings;
 use FindBin;
@@ -14,7 +15,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 need_root();
-plan tests => 35;
+plan tests => 41;
 
 # One line from $s, or undef after $timeout seconds.
 sub read_line {
@@ -116,6 +117,38 @@ sub reload {
 	my $c2 = connect_tcp($p);
 	is($c2 ? read_line($c2) : undef, "hi\n",
 	    'mode: the service is served nowait after it');
+	forkd_stop($f);
+}
+
+# A prefork service turned nowait by a reload while a handler still holds
+# the socket: forkd leaves the socket's O_NONBLOCK, which that handler
+# shares, as it is until the handler exits, then accepts for the service.
+{
+	my $p = free_port();
+	my $dir = tmpdir();
+	chmod(0755, $dir);
+	# Ignores the drain's SIGTERM; says how it finds its listener.
+	spit("$dir/flags", q{use Fcntl; $SIG{TERM} = 'IGNORE';}
+	    . q{ open(my $l, '+<&=', 0) or die; accept(my $c, $l) or die;}
+	    . q{ syswrite($c, "ready\n"); my $x = <$c>;}
+	    . q{ my $fl = fcntl($l, F_GETFL, 0);}
+	    . q{ syswrite($c, ($fl & O_NONBLOCK) ? "nonblocking\n" : "blocking\n");}
+	    . q{ exit 0;});
+	my $f = forkd_start(dir => $dir, conf =>
+	    "127.0.0.1:$p stream tcp prefork.1 nobody /usr/bin/perl perl $dir/flags\n");
+	ok(wait_log($f->{sl}, qr/started: 1 services/), 'flags: forkd started');
+	my $c1 = connect_tcp($p);
+	is($c1 ? read_line($c1) : undef, "ready\n",
+	    'flags: the prefork handler holds the socket and a connection');
+	ok(reload($f, "127.0.0.1:$p stream tcp nowait nobody /bin/echo echo hi\n"),
+	    'flags: reloaded as nowait');
+	syswrite($c1, "flags\n") if $c1;
+	is($c1 ? read_line($c1) : undef, "blocking\n",
+	    'flags: the handler\'s listener stays blocking under it');
+	ok(wait_children($f->{pid}, 0), 'flags: ... and the handler exits');
+	my $c2 = connect_tcp($p);
+	is($c2 ? read_line($c2) : undef, "hi\n",
+	    'flags: the service is served nowait after it');
 	forkd_stop($f);
 }
 
