@@ -446,16 +446,17 @@ serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 	struct serve_peer peer;
 	struct pollfd pfd;
 	sigset_t blocked;
-	int fd, fl, listening = 1;
+	int fd, listening = 1;
 
+	/*
+	 * Wait in serve_poll(), where the supervisor's death may arrive,
+	 * never in accept(2): so the listener is non-blocking, and a worker
+	 * that loses the race gets EAGAIN and waits again. The flag is the
+	 * socket's, shared with the other workers; forkd changes it only
+	 * on a socket no handler holds.
+	 */
+	(void)serve_nonblock(lfd, 1);
 	for (;;) {
-		/*
-		 * Wait in serve_poll(), where the supervisor's death may
-		 * arrive, never in accept(2): so the listener is made
-		 * non-blocking, anew each round, as forkd makes prefork
-		 * listeners blocking again when it re-reads its config. A
-		 * worker that loses the race gets EAGAIN and waits again.
-		 */
 		pfd.fd = lfd;
 		pfd.events = POLLIN;
 		if (serve_poll(&pfd, 1, -1) == -1 && errno != EINTR) {
@@ -469,8 +470,6 @@ serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 			    serve_stop_reason());
 			return 0;
 		}
-		if ((fl = fcntl(lfd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
-			(void)serve_nonblock(lfd, 1);
 		fd = serve_accept(lfd, SOCK_CLOEXEC, &peer);
 		if (fd == -1) {
 			switch (serve_accept_error(errno)) {

@@ -23,8 +23,6 @@
 
 /* After EMFILE and the like, rest the listener this long (ms). */
 #define LISTENER_PAUSE_MS	1000
-/* The longest a blocking accept(2) may hold the loop (ms); see below. */
-#define LISTENER_ACCEPT_MS	20
 
 struct listener {
 	const struct echod *l_env;
@@ -45,17 +43,7 @@ listener_accept(struct listener *l)
 {
 	struct serve_peer peer;
 	struct echo_conn *ec;
-	int fd, fl;
-
-	/*
-	 * O_NONBLOCK belongs to the file description that every worker and
-	 * the supervisor share, and forkd makes prefork listeners blocking
-	 * again when it re-reads its config: set it anew before each round,
-	 * or a worker that lost the race for a connection would sleep in
-	 * accept(2) while its own connections wait.
-	 */
-	if ((fl = fcntl(l->l_fd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
-		(void)serve_nonblock(l->l_fd, 1);
+	int fd;
 
 	while (l->l_nconns < l->l_env->e_maxconns) {
 		fd = serve_accept(l->l_fd, SOCK_NONBLOCK | SOCK_CLOEXEC, &peer);
@@ -141,7 +129,6 @@ int
 echo_listener(int lfd, void *arg)
 {
 	struct listener l;
-	struct timeval tv;
 	long long now;
 	int i, n, nconns;
 
@@ -154,21 +141,15 @@ echo_listener(int lfd, void *arg)
 		log_warn("listener: calloc");
 		return 111;
 	}
-	/* Workers share the listener: a lost race must give EAGAIN. */
+	/*
+	 * Workers share the listener: a lost race must give EAGAIN. The
+	 * flag is the socket's, which forkd changes only on a socket no
+	 * handler holds: set once, it stays.
+	 */
 	if (serve_nonblock(lfd, 1) == -1) {
 		log_warn("listener: O_NONBLOCK");
 		return 111;
 	}
-	/*
-	 * And should the flag be cleared between our fcntl and accept (a
-	 * reload of the supervisor), accept(2) on Linux still gives up
-	 * after the socket's receive timeout. Accepted sockets inherit it,
-	 * but they are non-blocking.
-	 */
-	tv.tv_sec = 0;
-	tv.tv_usec = LISTENER_ACCEPT_MS * 1000;
-	if (setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
-		log_warn("listener: SO_RCVTIMEO");
 	log_debug("listener: up to %d connections, idle %d s",
 	    l.l_env->e_maxconns, l.l_env->e_idle);
 
