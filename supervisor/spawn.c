@@ -31,6 +31,7 @@ static sigset_t	spawn_ignored;
 
 static void	spawn_env(int, const struct sockaddr_storage *);
 static void	spawn_front(struct servtab *);
+static void	spawn_user(const struct servtab *);
 static void	spawn_started(const struct servtab *, pid_t,
 		    const struct sockaddr_storage *);
 static void	spawn_child(struct servtab *, int, int,
@@ -228,6 +229,47 @@ spawn_front(struct servtab *sep)
 }
 
 /*
+ * In the child: the service's groups, group and user (when forkd runs as
+ * root; otherwise it must be that user already). A failure is said on
+ * fd 2 and the child exits 111.
+ */
+static void
+spawn_user(const struct servtab *sep)
+{
+	if (getuid() == 0) {
+		if ((sep->se_groups != NULL ? setgroups(sep->se_ngroups,
+		    sep->se_groups) : initgroups(sep->se_user,
+		    sep->se_gid)) == -1) {
+			dprintf(2, "initgroups %s: %s\n", sep->se_user,
+			    strerror(errno));
+			_exit(111);
+		}
+		if (setgid(sep->se_gid) == -1 || getgid() != sep->se_gid ||
+		    getegid() != sep->se_gid) {
+			dprintf(2, "setgid %u: %s\n", (unsigned)sep->se_gid,
+			    strerror(errno));
+			_exit(111);
+		}
+		if (setuid(sep->se_uid) == -1) {
+			dprintf(2, "setuid %u: %s\n", (unsigned)sep->se_uid,
+			    strerror(errno));
+			_exit(111);
+		}
+		/* Check it took, and that root cannot be regained. */
+		if (sep->se_uid != 0 && (getuid() != sep->se_uid ||
+		    geteuid() != sep->se_uid || setuid(0) != -1)) {
+			dprintf(2, "setuid %u did not take\n",
+			    (unsigned)sep->se_uid);
+			_exit(111);
+		}
+	} else if (geteuid() != sep->se_uid) {
+		dprintf(2, "cannot run as %s: forkd is not root\n",
+		    sep->se_user);
+		_exit(111);
+	}
+}
+
+/*
  * In the child: fds 0 and 1 the socket, fd 2 the stderr pipe, nothing else
  * open; the environment; the service's user and group; exec. Anything that
  * fails is said on fd 2 (so forkd logs it) and the child exits 111: it never
@@ -262,37 +304,7 @@ spawn_child(struct servtab *sep, int fd, int errfd,
 	closefrom(sep->se_ps != NULL ? 4 : 3);
 	spawn_env(0, peer);
 
-	if (getuid() == 0) {
-		if ((sep->se_groups != NULL ? setgroups(sep->se_ngroups,
-		    sep->se_groups) : initgroups(sep->se_user,
-		    sep->se_gid)) == -1) {
-			dprintf(2, "initgroups %s: %s\n", sep->se_user,
-			    strerror(errno));
-			_exit(111);
-		}
-		if (setgid(sep->se_gid) == -1 || getgid() != sep->se_gid ||
-		    getegid() != sep->se_gid) {
-			dprintf(2, "setgid %u: %s\n", (unsigned)sep->se_gid,
-			    strerror(errno));
-			_exit(111);
-		}
-		if (setuid(sep->se_uid) == -1) {
-			dprintf(2, "setuid %u: %s\n", (unsigned)sep->se_uid,
-			    strerror(errno));
-			_exit(111);
-		}
-		/* Check it took, and that root cannot be regained. */
-		if (sep->se_uid != 0 && (getuid() != sep->se_uid ||
-		    geteuid() != sep->se_uid || setuid(0) != -1)) {
-			dprintf(2, "setuid %u did not take\n",
-			    (unsigned)sep->se_uid);
-			_exit(111);
-		}
-	} else if (geteuid() != sep->se_uid) {
-		dprintf(2, "cannot run as %s: forkd is not root\n",
-		    sep->se_user);
-		_exit(111);
-	}
+	spawn_user(sep);
 	if (sep->se_mode == SE_NOWAIT && peer != NULL)
 		admit_nowait(sep, peer);
 	/*
