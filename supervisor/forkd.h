@@ -214,14 +214,14 @@ struct forkd {
  * handshake, the listeners forkd accepts on and the children's stderr
  * pipes, until the drain ends.
  */
-void	forkd_loop(struct forkd *f) __attribute__((noreturn));
+void	loop_run(struct forkd *f) __attribute__((noreturn));
 /*
  * loop: start the drain (SIGTERM, or the hand-over after an upgrade):
  * listeners closed, handlers holding a listener sent SIGTERM, forkd exits
  * 0 once every handler has ended, or at the bound (-t), after a second
  * SIGTERM and then SIGKILL to what is left.
  */
-void	forkd_stop(struct forkd *f);
+void	loop_drain(struct forkd *f);
 
 /*
  * reload: SIGHUP: read the config again; a service whose address, port

@@ -103,7 +103,7 @@ loop_accept(struct forkd *f, struct servtab *sep)
  * then SIGKILL.
  */
 void
-forkd_stop(struct forkd *f)
+loop_drain(struct forkd *f)
 {
 	struct servtab *sep;
 
@@ -130,7 +130,7 @@ forkd_stop(struct forkd *f)
 }
 
 static void __attribute__((noreturn))
-forkd_exit(struct forkd *f)
+loop_exit(struct forkd *f)
 {
 	struct child *ch;
 
@@ -153,7 +153,7 @@ forkd_exit(struct forkd *f)
 }
 
 static void
-forkd_signals(struct forkd *f)
+loop_signals(struct forkd *f)
 {
 	struct signalfd_siginfo si;
 	ssize_t n;
@@ -173,7 +173,7 @@ forkd_signals(struct forkd *f)
 		case SIGTERM:
 		case SIGINT:
 			log_info("%s: stopping", strsignal(si.ssi_signo));
-			forkd_stop(f);
+			loop_drain(f);
 			break;
 		case SIGUSR1:
 			status_log(f);
@@ -208,7 +208,7 @@ loop_deadlines(struct forkd *f, long long now)
 
 	if (f->stopping && (f->nchildren == 0 ||
 	    (f->kill_deadline != 0 && now >= f->kill_deadline)))
-		forkd_exit(f);
+		loop_exit(f);
 	if (f->stopping && f->kill_deadline == 0 && now >= f->stop_deadline) {
 		log_warnx("stopping: %zu children still run at the bound of "
 		    "%d ms: SIGTERM", f->nchildren, f->stop_ms);
@@ -340,11 +340,11 @@ loop_dispatch(struct forkd *f, struct loop_poll *lp)
 	if (pfd[1].revents != 0 && f->up.up_fd != -1)
 		upgrade_read(f);
 	if (pfd[0].revents & POLLIN)
-		forkd_signals(f);
+		loop_signals(f);
 }
 
 void
-forkd_loop(struct forkd *f)
+loop_run(struct forkd *f)
 {
 	struct loop_poll lp;
 	long long now;

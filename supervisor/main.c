@@ -7,28 +7,23 @@
  */
 #include <sys/types.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libutil.h>
 #include <paths.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "clock.h"
 #include "forkd.h"
 #include "log.h"
-#include "persource.h"
 
 #define FORKD_CONF	PREFIX "/etc/forkd.conf"
 #define FORKD_PIDFILE	"/var/run/forkd.pid"
@@ -305,5 +300,5 @@ main(int argc, char *argv[])
 		fatal("signalfd");
 	signal(SIGPIPE, SIG_IGN);
 	main_started(&f);
-	forkd_loop(&f);
+	loop_run(&f);
 }

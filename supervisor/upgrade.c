@@ -8,7 +8,7 @@
  *     serves on                        binds what is new, starts its pools
  *                                 <-   "READY"
  *   pidfile_close, "GO"           ->   pidfile_open/write: its pid
- *   drains (forkd_stop), exits 0       serves
+ *   drains (loop_drain), exits 0       serves
  *
  * Until READY every line the new forkd writes to stderr (its err(3)
  * messages: a config with errors, a bind that fails) reaches the old
@@ -332,7 +332,7 @@ upgrade_handoff(struct forkd *f)
 	f->up.up_pid = 0;
 	log_info("upgrade: pid %ld serves now; draining %zu handlers",
 	    (long)f->up.up_handed, f->nchildren);
-	forkd_stop(f);
+	loop_drain(f);
 }
 
 void
