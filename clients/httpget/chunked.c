@@ -11,61 +11,70 @@
  * Chunk data is streamed through the receive buffer, never allocated.
  */
 #include <ctype.h>
-#include <err.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "httpget.h"
 
-static uint64_t	chunked_size(struct httpget *);
-static void	chunked_trailer(struct httpget *);
-static void	chunked_crlf(struct httpget *);
-static void	chunked_bad(struct httpget *, const char *);
+static int	chunked_size(struct httpget *, uint64_t *);
+static int	chunked_trailer(struct httpget *);
+static int	chunked_crlf(struct httpget *);
+static int	chunked_bad(struct httpget *, const char *);
 
-static void
+/* Say why the body is refused, in hg_error. Returns -1. */
+static int
 chunked_bad(struct httpget *hg, const char *what)
 {
-	errx(EXIT_FAILURE, "response from %s: chunked body: %s", hg->hg_peer,
-	    what);
+	snprintf(hg->hg_error, sizeof(hg->hg_error),
+	    "response from %s: chunked body: %s", hg->hg_peer, what);
+	return -1;
 }
 
 /*
  * chunk-size [ chunk-ext ] CRLF; chunk-size = 1*HEXDIG. Extensions
  * (";" name [ "=" value ], RFC 9112 7.1.1) are skipped: we understand
- * none, and the line bound keeps them short.
+ * none, and the line bound keeps them short. The size goes to *sizep.
+ * Returns 0 or -1.
  */
-static uint64_t
-chunked_size(struct httpget *hg)
+static int
+chunked_size(struct httpget *hg, uint64_t *sizep)
 {
 	size_t raw, len, i;
 	uint64_t n = 0;
 	char *line;
-	int c;
+	int c, r;
 
-	line = conn_getline(hg, HG_CHUNKLINE_MAX, &raw, &len,
+	r = conn_getline(hg, HG_CHUNKLINE_MAX, &line, &raw, &len,
 	    "chunk-size line");
-	if (line == NULL)
-		chunked_bad(hg, "truncated before a chunk-size");
+	if (r == -1)
+		return -1;
+	if (r == 0)
+		return chunked_bad(hg, "truncated before a chunk-size");
 	for (i = 0; i < len && isxdigit((unsigned char)line[i]); i++) {
 		c = (unsigned char)line[i];
 		c = isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
 		if (n > (HG_CHUNK_MAX >> 4))
-			chunked_bad(hg, "chunk-size too large");
+			return chunked_bad(hg, "chunk-size too large");
 		n = (n << 4) | (uint64_t)c;
 	}
 	if (i == 0)
-		chunked_bad(hg, "malformed chunk-size");
+		return chunked_bad(hg, "malformed chunk-size");
 	/* BWS before ";" (RFC 9112 7.1.1), then the extensions or nothing. */
 	while (i < len && (line[i] == ' ' || line[i] == '\t'))
 		i++;
 	if (i < len && line[i] != ';')
-		chunked_bad(hg, "malformed chunk-size");
+		return chunked_bad(hg, "malformed chunk-size");
 	if (n > HG_CHUNK_MAX)
-		chunked_bad(hg, "chunk-size too large");
-	return n;
+		return chunked_bad(hg, "chunk-size too large");
+	*sizep = n;
+	return 0;
 }
 
-/* chunk-data ends with CRLF (or a bare LF, RFC 9112 2.2), nothing else. */
-static void
+/*
+ * chunk-data ends with CRLF (or a bare LF, RFC 9112 2.2), nothing else.
+ * Returns 0 or -1.
+ */
+static int
 chunked_crlf(struct httpget *hg)
 {
 	const char *p;
@@ -78,46 +87,56 @@ chunked_crlf(struct httpget *hg)
 	else if (hg->hg_len - hg->hg_off >= 2 && p[0] == '\r' && p[1] == '\n')
 		hg->hg_off += 2;
 	else if (hg->hg_len - hg->hg_off < 2)
-		chunked_bad(hg, "truncated after chunk-data");
+		return chunked_bad(hg, "truncated after chunk-data");
 	else
-		chunked_bad(hg, "no CRLF after chunk-data");
+		return chunked_bad(hg, "no CRLF after chunk-data");
+	return 0;
 }
 
 /*
  * trailer-section = *( field-line CRLF ), then the final CRLF (RFC 9112
  * 7.1.2). Read and discarded: nothing we print depends on it, and a
- * recipient may drop trailer fields it does not understand.
+ * recipient may drop trailer fields it does not understand. Returns 0 or
+ * -1.
  */
-static void
+static int
 chunked_trailer(struct httpget *hg)
 {
 	size_t raw, len, total = 0;
+	char *line;
+	int r;
 
 	for (;;) {
-		if (conn_getline(hg, HG_LINE_MAX, &raw, &len,
-		    "trailer field") == NULL)
-			chunked_bad(hg, "truncated in the trailer section");
+		r = conn_getline(hg, HG_LINE_MAX, &line, &raw, &len,
+		    "trailer field");
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			return chunked_bad(hg,
+			    "truncated in the trailer section");
 		if (len == 0)
-			return;
+			return 0;
 		total += raw;
 		if (total > HG_TRAILER_MAX)
-			chunked_bad(hg, "trailer section too large");
+			return chunked_bad(hg, "trailer section too large");
 	}
 }
 
-void
+int
 chunked_body(struct httpget *hg)
 {
 	uint64_t size, got;
 
 	for (;;) {
-		size = chunked_size(hg);
+		if (chunked_size(hg, &size) == -1)
+			return -1;
 		if (size == 0)
 			break;
 		got = conn_copy(hg, size);
 		if (got < size)
-			chunked_bad(hg, "truncated chunk-data");
-		chunked_crlf(hg);
+			return chunked_bad(hg, "truncated chunk-data");
+		if (chunked_crlf(hg) == -1)
+			return -1;
 	}
-	chunked_trailer(hg);
+	return chunked_trailer(hg);
 }

@@ -7,6 +7,7 @@
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,9 +50,9 @@ conn_fill(struct httpget *hg)
 	}
 }
 
-char *
-conn_getline(struct httpget *hg, size_t max, size_t *raw, size_t *len,
-    const char *what)
+int
+conn_getline(struct httpget *hg, size_t max, char **linep, size_t *raw,
+    size_t *len, const char *what)
 {
 	char *line, *nl;
 	size_t have;
@@ -63,13 +64,11 @@ conn_getline(struct httpget *hg, size_t max, size_t *raw, size_t *len,
 		if (nl != NULL)
 			break;
 		if (have >= max)
-			errx(EXIT_FAILURE, "%s %s: %s longer than %zu bytes",
-			    "response from", hg->hg_peer, what, max);
+			goto toolong;
 		if (conn_fill(hg) == 0) {
 			if (hg->hg_eof)
-				return NULL;
-			/* Buffer full and still no LF: max > HG_BUFSIZE. */
-			errx(EXIT_FAILURE, "%s: line too long", what);
+				return 0;
+			goto toolong;	/* buffer full: max > HG_BUFSIZE */
 		}
 	}
 	*raw = (size_t)(nl - line) + 1;
@@ -78,7 +77,13 @@ conn_getline(struct httpget *hg, size_t max, size_t *raw, size_t *len,
 	if (*len > 0 && line[*len - 1] == '\r')
 		(*len)--;
 	hg->hg_off += *raw;
-	return line;
+	*linep = line;
+	return 1;
+toolong:
+	snprintf(hg->hg_error, sizeof(hg->hg_error),
+	    "response from %s: %s longer than %zu bytes", hg->hg_peer, what,
+	    max);
+	return -1;
 }
 
 void

@@ -4,10 +4,13 @@
  * Content-Length, chunked and close-delimited bodies, every read under a
  * deadline, every buffer bounded, hostile input refused, never trusted.
  *
- * Errors end the program at once with err(3)/errx(3) and the exit status
- * of the project: 1 a failure (a bad or non-2xx response, an output
- * error), 100 a usage error, 111 a temporary failure (no connection, a
- * timeout, a reset).
+ * The response parsers (response.c, chunked.c, conn_getline) return -1
+ * with the reason in hg_error on a malformed response, so they can be
+ * driven from a buffer; main() ends the program with it. I/O failures end
+ * the program at once with err(3)/errx(3) and the exit status of the
+ * project: 1 a failure (a bad or non-2xx response, an output error), 100
+ * a usage error, 111 a temporary failure (no connection, a timeout, a
+ * reset).
  */
 #ifndef HTTPGET_H
 #define HTTPGET_H
@@ -70,6 +73,9 @@ struct httpget {
 	char		 hg_statusline[256];	/* vis'd, for stderr */
 	enum hg_framing	 hg_framing;
 	uint64_t	 hg_length;	/* for HG_BODY_LENGTH, bytes */
+
+	/* why a parser returned -1, for stderr */
+	char		 hg_error[256];
 };
 
 /* dial.c */
@@ -90,14 +96,14 @@ void	dial_connect(struct httpget *hg);
 size_t	conn_fill(struct httpget *hg);
 /*
  * The next line in the buffer, reading more as needed, at most max bytes
- * with its terminator (max <= HG_BUFSIZE). *raw gets the length with the
- * CRLF (or a bare LF, RFC 9112 2.2), *len the length without it; the line
- * is consumed. Returns a pointer into the buffer, valid until the next
- * conn_* call, or NULL at end of stream. Exits 1, naming what, when the
- * line is longer than max.
+ * with its terminator (max <= HG_BUFSIZE). *line gets a pointer into the
+ * buffer, valid until the next conn_* call; *raw the length with the CRLF
+ * (or a bare LF, RFC 9112 2.2), *len the length without it; the line is
+ * consumed. Returns 1, 0 at end of stream, or -1 when the line is longer
+ * than max (hg_error names what).
  */
-char	*conn_getline(struct httpget *hg, size_t max, size_t *raw,
-	    size_t *len, const char *what);
+int	conn_getline(struct httpget *hg, size_t max, char **line,
+	    size_t *raw, size_t *len, const char *what);
 /* Send all len bytes of buf within hg_timeout_ms. Exits 111 on failure. */
 void	conn_send(struct httpget *hg, const void *buf, size_t len);
 /* Write len bytes to the output. Exits 1 on failure. */
@@ -112,19 +118,24 @@ uint64_t conn_copy(struct httpget *hg, uint64_t n);
 /*
  * Read the status line and header section of the final response (RFC
  * 9112 4, 5), skipping 1xx interim responses (RFC 9110 15.2), and decide
- * the framing of its body (RFC 9112 6.3). With -i, what was read is
- * written to the output as it came. Exits 1 on a malformed response.
+ * the framing of its body (RFC 9112 6.3): sets hg_status, hg_statusline,
+ * hg_framing, hg_length. With -i, what was read is written to the output
+ * as it came. Returns 0, or -1 on a malformed or truncated response with
+ * the reason in hg_error.
  */
-void	response_head(struct httpget *hg);
-/* Read the body per hg_framing and write it out. Exits 1 on truncation. */
-void	response_body(struct httpget *hg);
+int	response_head(struct httpget *hg);
+/*
+ * Read the body per hg_framing and write it out. Returns 0, or -1 on a
+ * truncated or malformed body with the reason in hg_error.
+ */
+int	response_body(struct httpget *hg);
 
 /* chunked.c */
 /*
  * Decode a chunked body (RFC 9112 7.1) to the output: chunk sizes and
- * extensions bounded, trailer section read and discarded (7.1.2). Exits 1
- * on a malformed or truncated body.
+ * extensions bounded, trailer section read and discarded (7.1.2). Returns
+ * 0, or -1 on a malformed or truncated body with the reason in hg_error.
  */
-void	chunked_body(struct httpget *hg);
+int	chunked_body(struct httpget *hg);
 
 #endif

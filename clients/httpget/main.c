@@ -167,10 +167,12 @@ main(int argc, char *argv[])
 	sandbox_enter(&httpget_profile);
 
 	httpget_request(hg);
-	response_head(hg);
+	if (response_head(hg) == -1)
+		errx(EXIT_FAILURE, "%s", hg->hg_error);
 	if (hg->hg_status < 200 || hg->hg_status > 299)
 		warnx("%s", hg->hg_statusline);
-	response_body(hg);
+	if (response_body(hg) == -1)
+		errx(EXIT_FAILURE, "%s", hg->hg_error);
 	if (hg->hg_out != STDOUT_FILENO && close(hg->hg_out) == -1)
 		err(EXIT_FAILURE, "%s", hg->hg_outfile);
 	close(hg->hg_fd);

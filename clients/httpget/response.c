@@ -3,8 +3,8 @@
  * 4, 5) and the framing of its body (RFC 9112 6.3).
  */
 #include <ctype.h>
-#include <err.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,18 +20,21 @@ struct response_fields {
 };
 
 static int	response_status(struct httpget *, const char *, size_t);
-static void	response_field(struct httpget *, struct response_fields *,
+static int	response_field(struct httpget *, struct response_fields *,
 		    const char *, size_t);
-static void	response_content_length(struct httpget *,
+static int	response_content_length(struct httpget *,
 		    struct response_fields *, const char *, size_t);
 static void	response_transfer_encoding(struct response_fields *,
 		    const char *, size_t);
-static void	response_bad(struct httpget *, const char *);
+static int	response_bad(struct httpget *, const char *);
 
-static void
+/* Say why the response is refused, in hg_error. Returns -1. */
+static int
 response_bad(struct httpget *hg, const char *what)
 {
-	errx(EXIT_FAILURE, "response from %s: %s", hg->hg_peer, what);
+	snprintf(hg->hg_error, sizeof(hg->hg_error), "response from %s: %s",
+	    hg->hg_peer, what);
+	return -1;
 }
 
 /* tchar of RFC 9110 5.6.2. */
@@ -44,7 +47,7 @@ response_tchar(unsigned char c)
 /*
  * status-line = HTTP-version SP status-code SP [ reason-phrase ]
  * (RFC 9112 4). A missing SP after the code is tolerated, as most clients
- * do. Returns the status code; keeps a printable copy for stderr.
+ * do. Returns the status code, or -1; keeps a printable copy for stderr.
  */
 static int
 response_status(struct httpget *hg, const char *line, size_t len)
@@ -59,12 +62,12 @@ response_status(struct httpget *hg, const char *line, size_t len)
 	    !isdigit((unsigned char)line[10]) ||
 	    !isdigit((unsigned char)line[11]) ||
 	    (len > 12 && line[12] != ' '))
-		response_bad(hg, "malformed status line");
+		return response_bad(hg, "malformed status line");
 	if (line[5] != '1')
-		response_bad(hg, "not HTTP/1.x");
+		return response_bad(hg, "not HTTP/1.x");
 	code = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
 	if (code < 100)
-		response_bad(hg, "malformed status code");
+		return response_bad(hg, "malformed status code");
 	/* The reason phrase is the server's text: no control bytes out. */
 	for (i = j = 0; i < len && j + 1 < sizeof(hg->hg_statusline); i++) {
 		unsigned char c = (unsigned char)line[i];
@@ -77,9 +80,10 @@ response_status(struct httpget *hg, const char *line, size_t len)
 /*
  * Content-Length = 1*DIGIT (RFC 9110 8.6). A list of identical values is
  * that value; differing ones, or anything else, are an unrecoverable
- * error (RFC 9112 6.3 item 5): the body cannot be delimited.
+ * error (RFC 9112 6.3 item 5): the body cannot be delimited. Returns 0
+ * or -1.
  */
-static void
+static int
 response_content_length(struct httpget *hg, struct response_fields *rf,
     const char *v, size_t len)
 {
@@ -88,28 +92,30 @@ response_content_length(struct httpget *hg, struct response_fields *rf,
 
 	while (i < len) {
 		if (!isdigit((unsigned char)v[i]))
-			response_bad(hg, "invalid Content-Length");
+			return response_bad(hg, "invalid Content-Length");
 		n = 0;
 		for (; i < len && isdigit((unsigned char)v[i]); i++) {
 			if (n > (UINT64_C(1) << 62) / 10)
-				response_bad(hg, "Content-Length too large");
+				return response_bad(hg,
+				    "Content-Length too large");
 			n = n * 10 + (uint64_t)(v[i] - '0');
 		}
 		if (rf->rf_cl && n != rf->rf_length)
-			response_bad(hg, "conflicting Content-Length");
+			return response_bad(hg, "conflicting Content-Length");
 		rf->rf_cl = 1;
 		rf->rf_length = n;
 		while (i < len && (v[i] == ' ' || v[i] == '\t'))
 			i++;
 		if (i < len && v[i] != ',')
-			response_bad(hg, "invalid Content-Length");
+			return response_bad(hg, "invalid Content-Length");
 		if (i < len)
 			i++;
 		while (i < len && (v[i] == ' ' || v[i] == '\t'))
 			i++;
 	}
 	if (!rf->rf_cl)
-		response_bad(hg, "empty Content-Length");
+		return response_bad(hg, "empty Content-Length");
+	return 0;
 }
 
 /*
@@ -142,8 +148,11 @@ response_transfer_encoding(struct response_fields *rf, const char *v,
 	}
 }
 
-/* field-line = field-name ":" OWS field-value OWS (RFC 9112 5). */
-static void
+/*
+ * field-line = field-name ":" OWS field-value OWS (RFC 9112 5). Returns 0
+ * or -1.
+ */
+static int
 response_field(struct httpget *hg, struct response_fields *rf,
     const char *line, size_t len)
 {
@@ -156,15 +165,15 @@ response_field(struct httpget *hg, struct response_fields *rf,
 	 */
 	if (line[0] == ' ' || line[0] == '\t') {
 		if (rf->rf_last)
-			response_bad(hg, "folded Content-Length or "
+			return response_bad(hg, "folded Content-Length or "
 			    "Transfer-Encoding");
-		return;
+		return 0;
 	}
 	for (i = 0; i < len && response_tchar((unsigned char)line[i]); i++)
 		;
 	/* No whitespace between name and colon (RFC 9112 5.1). */
 	if (i == 0 || i == len || line[i] != ':')
-		response_bad(hg, "malformed header field");
+		return response_bad(hg, "malformed header field");
 	vs = i + 1;
 	while (vs < len && (line[vs] == ' ' || line[vs] == '\t'))
 		vs++;
@@ -173,54 +182,66 @@ response_field(struct httpget *hg, struct response_fields *rf,
 		ve--;
 	rf->rf_last = 0;
 	if (i == 14 && strncasecmp(line, "Content-Length", 14) == 0) {
-		response_content_length(hg, rf, line + vs, ve - vs);
+		if (response_content_length(hg, rf, line + vs, ve - vs) == -1)
+			return -1;
 		rf->rf_last = 1;
 	} else if (i == 17 &&
 	    strncasecmp(line, "Transfer-Encoding", 17) == 0) {
 		response_transfer_encoding(rf, line + vs, ve - vs);
 		rf->rf_last = 1;
 	}
+	return 0;
 }
 
-void
+int
 response_head(struct httpget *hg)
 {
 	struct response_fields rf;
 	size_t raw, len, total, nfields;
 	char *line;
-	int code, interim = 0;
+	int code, interim = 0, r;
 
 	for (;;) {
 		/* An endless run of 1xx would be an endless wait: bound it. */
 		if (interim++ > HG_INTERIM_MAX)
-			response_bad(hg, "too many interim (1xx) responses");
+			return response_bad(hg,
+			    "too many interim (1xx) responses");
 		memset(&rf, 0, sizeof(rf));
-		line = conn_getline(hg, HG_LINE_MAX, &raw, &len,
+		r = conn_getline(hg, HG_LINE_MAX, &line, &raw, &len,
 		    "status line");
-		if (line == NULL)
-			response_bad(hg, hg->hg_len == hg->hg_off ?
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			return response_bad(hg, hg->hg_len == hg->hg_off ?
 			    "closed without a response" :
 			    "closed in the status line");
-		code = response_status(hg, line, len);
+		if ((code = response_status(hg, line, len)) == -1)
+			return -1;
 		if (hg->hg_include)
 			conn_output(hg, line, raw);
 		total = raw;
 		nfields = 0;
 		for (;;) {
-			line = conn_getline(hg, HG_LINE_MAX, &raw, &len,
+			r = conn_getline(hg, HG_LINE_MAX, &line, &raw, &len,
 			    "header field");
-			if (line == NULL)
-				response_bad(hg, "closed in the header section");
+			if (r == -1)
+				return -1;
+			if (r == 0)
+				return response_bad(hg,
+				    "closed in the header section");
 			total += raw;
 			if (total > HG_HEADER_MAX)
-				response_bad(hg, "header section too large");
+				return response_bad(hg,
+				    "header section too large");
 			if (hg->hg_include)
 				conn_output(hg, line, raw);
 			if (len == 0)
 				break;
 			if (++nfields > HG_FIELDS_MAX)
-				response_bad(hg, "too many header fields");
-			response_field(hg, &rf, line, len);
+				return response_bad(hg,
+				    "too many header fields");
+			if (response_field(hg, &rf, line, len) == -1)
+				return -1;
 		}
 		/*
 		 * 1xx are interim (RFC 9110 15.2): the final response
@@ -243,9 +264,10 @@ response_head(struct httpget *hg)
 		hg->hg_length = rf.rf_length;
 	} else
 		hg->hg_framing = HG_BODY_CLOSE;
+	return 0;
 }
 
-void
+int
 response_body(struct httpget *hg)
 {
 	uint64_t got;
@@ -255,18 +277,21 @@ response_body(struct httpget *hg)
 		break;
 	case HG_BODY_LENGTH:
 		got = conn_copy(hg, hg->hg_length);
-		if (got < hg->hg_length)
-			errx(EXIT_FAILURE, "response from %s: body truncated "
-			    "at %llu of %llu bytes", hg->hg_peer,
+		if (got < hg->hg_length) {
+			snprintf(hg->hg_error, sizeof(hg->hg_error),
+			    "response from %s: body truncated at %llu of "
+			    "%llu bytes", hg->hg_peer,
 			    (unsigned long long)got,
 			    (unsigned long long)hg->hg_length);
+			return -1;
+		}
 		break;
 	case HG_BODY_CHUNKED:
-		chunked_body(hg);
-		break;
+		return chunked_body(hg);
 	case HG_BODY_CLOSE:
 		/* RFC 9112 6.3 item 8: the body is whatever comes. */
 		conn_copy(hg, UINT64_MAX);
 		break;
 	}
+	return 0;
 }
