@@ -41,7 +41,6 @@
 #define ICMP_FILTER	1	/* <linux/icmp.h>, which clashes with glibc's */
 #endif
 
-#define ICMP_HDRLEN	8	/* type, code, checksum, identifier, sequence */
 #define ICMP_NSEQ	65536	/* the sequence number is 16 bits */
 #define ICMP_RCVBUF	(65536 + 512)
 
@@ -80,46 +79,16 @@ struct icmp_ctx {
 };
 
 static int	icmp_open(struct icmp_ctx *);
-static uint16_t	icmp_cksum(const void *, size_t);
 static int	icmp_send(struct icmp_ctx *);
 static void	icmp_expire(struct icmp_ctx *, long long);
 static void	icmp_read(struct icmp_ctx *);
 static void	icmp_read_errqueue(struct icmp_ctx *);
 static void	icmp_input(struct icmp_ctx *, const unsigned char *, size_t,
 		    const char *, int);
-static void	icmp_reply(struct icmp_ctx *, const unsigned char *, size_t,
-		    const char *, int);
+static void	icmp_reply(struct icmp_ctx *, const struct icmp_msg *,
+		    size_t, const char *, int);
 static void	icmp_error(struct icmp_ctx *, int, int, uint32_t, uint16_t,
 		    const char *);
-static int	icmp_quoted_echo(struct icmp_ctx *, const unsigned char *, int,
-		    uint16_t *);
-static int	icmp_quoted4(struct icmp_ctx *, const unsigned char *, size_t,
-		    uint16_t *);
-static int	icmp_quoted6(struct icmp_ctx *, const unsigned char *, size_t,
-		    uint16_t *);
-static const char *icmp_errname(int, int, int, uint32_t, char *, size_t);
-
-/*
- * RFC 1071 Internet checksum: the one's complement of the one's complement
- * sum of 16-bit words, an odd last byte padded with zero.
- */
-static uint16_t
-icmp_cksum(const void *buf, size_t len)
-{
-	const unsigned char *b = buf;
-	uint32_t sum = 0;
-
-	while (len > 1) {
-		sum += (uint32_t)b[0] << 8 | b[1];
-		b += 2;
-		len -= 2;
-	}
-	if (len == 1)
-		sum += (uint32_t)b[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
-}
 
 /*
  * Open the ping socket, or the raw socket when ping_group_range does not
@@ -330,9 +299,9 @@ icmp_read(struct icmp_ctx *c)
 	} cbuf;
 	char addr[INET6_ADDRSTRLEN];
 	const unsigned char *b;
-	size_t len, hlen;
+	size_t len;
 	ssize_t n;
-	int ttl, i;
+	int ttl, i, hlen;
 
 	/* A bound on a flood from other pingers on a raw socket. */
 	for (i = 0; i < 64; i++) {
@@ -378,16 +347,10 @@ icmp_read(struct icmp_ctx *c)
 			 * and header length against what arrived before we
 			 * step over it (RFC 791: IHL in 32-bit words, >= 5).
 			 */
-			if (len < sizeof(struct ip))
+			if ((hlen = icmp_parse_ip4(b, len, &ttl)) == -1)
 				continue;
-			if ((b[0] >> 4) != 4)
-				continue;
-			hlen = (size_t)(b[0] & 0x0f) * 4;
-			if (hlen < sizeof(struct ip) || hlen > len)
-				continue;
-			ttl = b[8];
 			b += hlen;
-			len -= hlen;
+			len -= (size_t)hlen;
 		}
 		icmp_input(c, b, len, addr, ttl);
 	}
@@ -490,131 +453,38 @@ icmp_input(struct icmp_ctx *c, const unsigned char *b, size_t len,
     const char *addr, int ttl)
 {
 	struct pinger *p = c->c_p;
-	uint32_t info;
-	uint16_t seq;
-	int type, code;
+	struct icmp_msg m;
 
-	if (len < ICMP_HDRLEN)
+	/*
+	 * The kernel checks no checksum for a raw socket; a reply that
+	 * fails it is damaged, not ours.
+	 */
+	if (!c->c_v6 && c->c_raw && len >= ICMP_HDRLEN &&
+	    b[0] == ICMP_ECHOREPLY && icmp_cksum(b, len) != 0) {
+		if (p->p_verbose)
+			printf("From %s: bad ICMP checksum, ignored\n", addr);
 		return;
-	type = b[0];
-	code = b[1];
-	if (c->c_v6) {
-		if (type == ICMP6_ECHO_REPLY) {
-			icmp_reply(c, b, len, addr, ttl);
-			return;
-		}
-		if (type == ICMP6_ECHO_REQUEST)
-			return;		/* our own, looped back */
-		if (type != ICMP6_DST_UNREACH && type != ICMP6_PACKET_TOO_BIG &&
-		    type != ICMP6_TIME_EXCEEDED && type != ICMP6_PARAM_PROB)
-			return;
-		if (icmp_quoted6(c, b + ICMP_HDRLEN, len - ICMP_HDRLEN,
-		    &seq) == -1)
-			return;
-	} else {
-		if (type == ICMP_ECHOREPLY) {
-			/*
-			 * The kernel checks no checksum for a raw socket;
-			 * a reply that fails it is damaged, not ours.
-			 */
-			if (c->c_raw && icmp_cksum(b, len) != 0) {
-				if (p->p_verbose)
-					printf("From %s: bad ICMP checksum, "
-					    "ignored\n", addr);
-				return;
-			}
-			icmp_reply(c, b, len, addr, ttl);
-			return;
-		}
-		if (type == ICMP_ECHO)
-			return;		/* our own, looped back */
-		if (type != ICMP_UNREACH && type != ICMP_TIMXCEED &&
-		    type != ICMP_PARAMPROB)
-			return;
-		if (icmp_quoted4(c, b + ICMP_HDRLEN, len - ICMP_HDRLEN,
-		    &seq) == -1)
-			return;
 	}
-	/* Bytes 4-7: the next-hop MTU or the pointer, by type. */
-	info = (uint32_t)b[4] << 24 | (uint32_t)b[5] << 16 |
-	    (uint32_t)b[6] << 8 | b[7];
-	if (!c->c_v6 && type == ICMP_UNREACH)
-		info &= 0xffff;		/* RFC 1191: MTU in the low half */
-	icmp_error(c, type, code, info, seq, addr);
+	switch (icmp_parse(b, len, c->c_v6, c->c_ident, &p->p_addr, &m)) {
+	case ICMP_MSG_REPLY:
+		icmp_reply(c, &m, len, addr, ttl);
+		break;
+	case ICMP_MSG_ERROR:
+		icmp_error(c, m.im_type, m.im_code, m.im_info, m.im_seq,
+		    addr);
+		break;
+	default:
+		/* Our own requests looped back, other pingers', noise. */
+		break;
+	}
 }
 
 /*
- * The ICMP header quoted in an error (ICMP_HDRLEN bytes, already checked
- * to be there): an echo request (type want) with our identifier. Its
- * sequence number goes to *seq. Returns 0, or -1 when it is not ours.
- */
-static int
-icmp_quoted_echo(struct icmp_ctx *c, const unsigned char *q, int want,
-    uint16_t *seq)
-{
-	uint16_t v;
-
-	if (q[0] != want)
-		return -1;
-	memcpy(&v, q + 4, 2);
-	if (ntohs(v) != c->c_ident)
-		return -1;
-	memcpy(&v, q + 6, 2);
-	*seq = ntohs(v);
-	return 0;
-}
-
-/*
- * The datagram an IPv4 ICMP error quotes (RFC 792: "Internet Header + 64
- * bits of Original Data Datagram") must be an echo request of ours to our
- * target. Its IHL is the peer's word: checked against what is there.
- */
-static int
-icmp_quoted4(struct icmp_ctx *c, const unsigned char *q, size_t len,
-    uint16_t *seq)
-{
-	const struct sockaddr_in *sin = (const void *)&c->c_p->p_addr;
-	size_t hlen;
-
-	if (len < sizeof(struct ip) || (q[0] >> 4) != 4)
-		return -1;
-	hlen = (size_t)(q[0] & 0x0f) * 4;
-	if (hlen < sizeof(struct ip) || hlen + ICMP_HDRLEN > len)
-		return -1;
-	if (q[9] != IPPROTO_ICMP)
-		return -1;
-	if (memcmp(q + 16, &sin->sin_addr, 4) != 0)
-		return -1;		/* not to our target */
-	return icmp_quoted_echo(c, q + hlen, ICMP_ECHO, seq);
-}
-
-/*
- * RFC 4443 section 2.4 (c): an ICMPv6 error carries as much of the
- * offending packet as fits. Ours has no extension headers: the IPv6
- * header's next header is ICMPv6 right away.
- */
-static int
-icmp_quoted6(struct icmp_ctx *c, const unsigned char *q, size_t len,
-    uint16_t *seq)
-{
-	const struct sockaddr_in6 *sin6 = (const void *)&c->c_p->p_addr;
-
-	if (len < sizeof(struct ip6_hdr) + ICMP_HDRLEN || (q[0] >> 4) != 6)
-		return -1;
-	if (q[6] != IPPROTO_ICMPV6)
-		return -1;
-	if (memcmp(q + 24, &sin6->sin6_addr, 16) != 0)
-		return -1;
-	return icmp_quoted_echo(c, q + sizeof(struct ip6_hdr),
-	    ICMP6_ECHO_REQUEST, seq);
-}
-
-/*
- * An echo reply: ours if the identifier is ours, the sequence number is
- * one we sent and the payload carries the very timestamp we sent with it.
+ * An echo reply with our identifier (len bytes in all): ours if the
+ * sequence number is one we sent and the payload carries the very timestamp we sent with it.
  */
 static void
-icmp_reply(struct icmp_ctx *c, const unsigned char *b, size_t len,
+icmp_reply(struct icmp_ctx *c, const struct icmp_msg *m, size_t len,
     const char *addr, int ttl)
 {
 	struct pinger *p = c->c_p;
@@ -622,21 +492,16 @@ icmp_reply(struct icmp_ctx *c, const unsigned char *b, size_t len,
 	struct icmp_stamp st;
 	char ttlbuf[16], tbuf[32];
 	long long now, rtt = -1;
-	uint16_t v, seq;
+	uint16_t seq = m->im_seq;
 	int dup = 0;
 
-	memcpy(&v, b + 4, 2);
-	if (ntohs(v) != c->c_ident)
-		return;			/* another pinger's */
-	memcpy(&v, b + 6, 2);
-	seq = ntohs(v);
 	s = &c->c_seq[seq];
 	if (s->s_state == SEQ_FREE)
 		return;			/* never sent */
 	if ((size_t)p->p_datalen >= sizeof(st)) {
-		if (len < ICMP_HDRLEN + sizeof(st))
+		if (m->im_datalen < sizeof(st))
 			return;
-		memcpy(&st, b + ICMP_HDRLEN, sizeof(st));
+		memcpy(&st, m->im_data, sizeof(st));
 		if (st.st_sec != s->s_stamp.st_sec ||
 		    st.st_nsec != s->s_stamp.st_nsec) {
 			if (p->p_verbose)
@@ -702,95 +567,6 @@ icmp_error(struct icmp_ctx *c, int type, int code, uint32_t info,
 		printf("From %s icmp_seq=%u %s\n", addr, seq,
 		    icmp_errname(c->c_v6, type, code, info, name,
 		    sizeof(name)));
-}
-
-/*
- * The names of the errors: RFC 792 and RFC 1812 section 5.2.7.1 for IPv4
- * type 3, RFC 792 for type 11, RFC 4443 section 3 for ICMPv6. The wording
- * is the one ping(8) users know.
- */
-static const char *
-icmp_errname(int v6, int type, int code, uint32_t info, char *buf,
-    size_t size)
-{
-	static const char *unreach4[] = {
-		"Destination Net Unreachable",		/* 0 */
-		"Destination Host Unreachable",		/* 1 */
-		"Destination Protocol Unreachable",	/* 2 */
-		"Destination Port Unreachable",		/* 3 */
-		NULL,					/* 4: with MTU */
-		"Source Route Failed",			/* 5 */
-		"Destination Net Unknown",		/* 6 */
-		"Destination Host Unknown",		/* 7 */
-		"Source Host Isolated",			/* 8 */
-		"Destination Net Prohibited",		/* 9 */
-		"Destination Host Prohibited",		/* 10 */
-		"Destination Net Unreachable for Type of Service", /* 11 */
-		"Destination Host Unreachable for Type of Service", /* 12 */
-		"Packet filtered",			/* 13 */
-		"Precedence Violation",			/* 14 */
-		"Precedence Cutoff",			/* 15 */
-	};
-	static const char *unreach6[] = {
-		"No route",				/* 0 */
-		"Administratively prohibited",		/* 1 */
-		"Beyond scope of source address",	/* 2 */
-		"Address unreachable",			/* 3 */
-		"Port unreachable",			/* 4 */
-		"Source address failed ingress/egress policy", /* 5 */
-		"Reject route to destination",		/* 6 */
-	};
-
-	if (!v6) {
-		switch (type) {
-		case ICMP_UNREACH:
-			if (code == ICMP_UNREACH_NEEDFRAG)
-				snprintf(buf, size, "Frag needed and DF set "
-				    "(mtu = %u)", info);
-			else if (code >= 0 && code < (int)(sizeof(unreach4) /
-			    sizeof(unreach4[0])))
-				snprintf(buf, size, "%s", unreach4[code]);
-			else
-				snprintf(buf, size, "Dest Unreachable, Bad "
-				    "Code: %d", code);
-			return buf;
-		case ICMP_TIMXCEED:
-			snprintf(buf, size, "%s", code == 0 ?
-			    "Time to live exceeded" :
-			    "Frag reassembly time exceeded");
-			return buf;
-		case ICMP_PARAMPROB:
-			snprintf(buf, size, "Parameter problem: pointer = %u",
-			    info >> 24);
-			return buf;
-		}
-	} else {
-		switch (type) {
-		case ICMP6_DST_UNREACH:
-			if (code >= 0 && code < (int)(sizeof(unreach6) /
-			    sizeof(unreach6[0])))
-				snprintf(buf, size,
-				    "Destination unreachable: %s",
-				    unreach6[code]);
-			else
-				snprintf(buf, size, "Destination unreachable: "
-				    "Unknown code %d", code);
-			return buf;
-		case ICMP6_PACKET_TOO_BIG:
-			snprintf(buf, size, "Packet too big: mtu=%u", info);
-			return buf;
-		case ICMP6_TIME_EXCEEDED:
-			snprintf(buf, size, "Time exceeded: %s", code == 0 ?
-			    "Hop limit" : "Fragment reassembly time exceeded");
-			return buf;
-		case ICMP6_PARAM_PROB:
-			snprintf(buf, size, "Parameter problem: code %d, "
-			    "pointer %u", code, info);
-			return buf;
-		}
-	}
-	snprintf(buf, size, "ICMP type %d code %d", type, code);
-	return buf;
 }
 
 int

@@ -68,6 +68,56 @@ extern sigset_t pinger_waitmask;
 /* icmp.c: run the ICMP echo pinger; returns the exit status. */
 int	icmp_run(struct pinger *p);
 
+/* icmpmsg.c: received ICMP messages, functions of their bytes alone. */
+#define ICMP_HDRLEN	8	/* type, code, checksum, identifier, sequence */
+
+enum icmp_msg_kind {
+	ICMP_MSG_IGNORE,	/* not about an echo request of ours */
+	ICMP_MSG_REPLY,		/* an echo reply with our identifier */
+	ICMP_MSG_ERROR,		/* an error quoting an echo request of ours */
+};
+
+/* What icmp_parse() found in one message. */
+struct icmp_msg {
+	int		 im_type;	/* ICMP or ICMPv6 type and code */
+	int		 im_code;
+	uint32_t	 im_info;	/* errors: next-hop MTU or pointer */
+	uint16_t	 im_seq;	/* the echo's sequence number */
+	const unsigned char *im_data;	/* a reply's payload ... */
+	size_t		 im_datalen;	/* ... and its length in bytes */
+};
+
+/*
+ * Classify the ICMP message at b, len bytes from its ICMP header on (an
+ * ICMPv6 one when v6), for a pinger with identifier ident (host order)
+ * sending echo requests to target (a sockaddr_in, or a sockaddr_in6 when
+ * v6). Returns ICMP_MSG_REPLY (im_type, im_code, im_seq, im_data and
+ * im_datalen set), ICMP_MSG_ERROR (an RFC 792 type 3, 11 or 12 error, or
+ * an RFC 4443 section 3 one, whose quoted datagram is an echo request
+ * from ident to target: im_type, im_code, im_info, im_seq set), or
+ * ICMP_MSG_IGNORE for anything else, however short or malformed. The
+ * checksum is not checked here (see icmp_cksum()).
+ */
+int	icmp_parse(const unsigned char *b, size_t len, int v6, uint16_t ident,
+	    const struct sockaddr_storage *target, struct icmp_msg *m);
+/*
+ * The IPv4 header a raw socket hands over first (RFC 791), len bytes at
+ * b: its version and header length are checked against len. Returns the
+ * header length in bytes with the TTL in *ttl, or -1 if it is malformed.
+ */
+int	icmp_parse_ip4(const unsigned char *b, size_t len, int *ttl);
+/*
+ * RFC 1071 Internet checksum of len bytes at buf, in network order: 0
+ * over a message that carries a correct one.
+ */
+uint16_t icmp_cksum(const void *buf, size_t len);
+/*
+ * The text ping(8) prints for an error of type and code (ICMPv6 when v6)
+ * with info (MTU or pointer), into buf (size bytes). Returns buf.
+ */
+const char *icmp_errname(int v6, int type, int code, uint32_t info,
+	    char *buf, size_t size);
+
 /* udp.c: the UDP pinger (-u) and the heartbeat client (-H). */
 int	udp_ping_run(struct pinger *p);
 int	udp_heartbeat_run(struct pinger *p);
