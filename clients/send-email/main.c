@@ -35,7 +35,6 @@ static void	se_defaults(struct se_state *);
 static int	se_printable(const char *);
 static int	se_transaction(struct se_state *);
 static int	se_status(int);
-static void	se_ehlo_keywords(struct se_state *);
 static int	se_hello(struct se_state *);
 static int	se_starttls(struct se_state *);
 static void	se_password(struct se_state *, const char *);
@@ -367,42 +366,6 @@ se_quit(struct se_state *st)
 		(void)reply_read(st);
 }
 
-/* Keywords of a 250 EHLO reply we act on (RFC 5321 4.1.1.1). */
-static void
-se_ehlo_keywords(struct se_state *st)
-{
-	const struct se_reply *r = &st->se_reply;
-	const char *kw, *arg;
-	size_t i;
-
-	st->se_esmtp = 1;
-	/* The first line is the server's domain and greeting text. */
-	for (i = 1; i < r->r_nlines; i++) {
-		kw = r->r_text[i];
-		arg = strchr(kw, ' ');
-		if (strcasecmp(kw, "8BITMIME") == 0)
-			st->se_8bitmime = 1;
-		else if (strcasecmp(kw, "STARTTLS") == 0)
-			st->se_starttls = 1;
-		else if (strncasecmp(kw, "AUTH", 4) == 0 &&
-		    (kw[4] == ' ' || kw[4] == '=')) {
-			/* "AUTH PLAIN LOGIN"; "AUTH=" is an old form of it */
-			char mechs[SE_LINE_MAX], *m, *p;
-
-			strlcpy(mechs, kw + 5, sizeof(mechs));
-			for (p = mechs; (m = strsep(&p, " ")) != NULL;) {
-				if (strcasecmp(m, "PLAIN") == 0)
-					st->se_auth_plain = 1;
-				else if (strcasecmp(m, "LOGIN") == 0)
-					st->se_auth_login = 1;
-			}
-		}
-		else if (strncasecmp(kw, "SIZE", 4) == 0 &&
-		    (kw[4] == '\0' || kw[4] == ' ') && arg != NULL)
-			st->se_size = strtoull(arg + 1, NULL, 10);
-	}
-}
-
 static void
 se_trace_data(const struct se_state *st, const struct se_buf *data)
 {
@@ -443,7 +406,7 @@ se_hello(struct se_state *st)
 	} else if (st->se_reply.r_code / 100 != 2)
 		return se_refused(st, "EHLO");
 	else
-		se_ehlo_keywords(st);
+		reply_ehlo_keywords(st);
 	return 0;
 }
 

@@ -10,7 +10,9 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <vis.h>
 
@@ -182,13 +184,80 @@ toolong:
 }
 
 int
+reply_parse_line(struct se_reply *r, const char *line, size_t len)
+{
+	int code;
+
+	/*
+	 * RFC 5321 4.2: Reply-line = *( Reply-code "-" [ textstring ] CRLF )
+	 * Reply-code [ SP textstring ] CRLF, the code three digits, the
+	 * first 2 to 5 (4.2.1).
+	 */
+	if (len < 3 || line[0] < '2' || line[0] > '5' ||
+	    line[1] < '0' || line[1] > '9' ||
+	    line[2] < '0' || line[2] > '9' ||
+	    (len > 3 && line[3] != ' ' && line[3] != '-'))
+		return -1;
+	code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	if (r->r_nlines > 0 && code != r->r_code)
+		return -1;
+	r->r_code = code;
+	if (r->r_nlines < SE_REPLY_LINES) {
+		size_t n = len > 4 ? len - 4 : 0;
+
+		if (n >= SE_LINE_MAX)
+			n = SE_LINE_MAX - 1;
+		if (n > 0)
+			memcpy(r->r_text[r->r_nlines], line + 4, n);
+		r->r_text[r->r_nlines][n] = '\0';
+		r->r_nlines++;
+	}
+	return len == 3 || line[3] == ' ';
+}
+
+void
+reply_ehlo_keywords(struct se_state *st)
+{
+	const struct se_reply *r = &st->se_reply;
+	const char *kw, *arg;
+	size_t i;
+
+	st->se_esmtp = 1;
+	/* The first line is the server's domain and greeting text. */
+	for (i = 1; i < r->r_nlines; i++) {
+		kw = r->r_text[i];
+		arg = strchr(kw, ' ');
+		if (strcasecmp(kw, "8BITMIME") == 0)
+			st->se_8bitmime = 1;
+		else if (strcasecmp(kw, "STARTTLS") == 0)
+			st->se_starttls = 1;
+		else if (strncasecmp(kw, "AUTH", 4) == 0 &&
+		    (kw[4] == ' ' || kw[4] == '=')) {
+			/* "AUTH PLAIN LOGIN"; "AUTH=" is an old form of it */
+			char mechs[SE_LINE_MAX], *m, *p;
+
+			strlcpy(mechs, kw + 5, sizeof(mechs));
+			for (p = mechs; (m = strsep(&p, " ")) != NULL;) {
+				if (strcasecmp(m, "PLAIN") == 0)
+					st->se_auth_plain = 1;
+				else if (strcasecmp(m, "LOGIN") == 0)
+					st->se_auth_login = 1;
+			}
+		}
+		else if (strncasecmp(kw, "SIZE", 4) == 0 &&
+		    (kw[4] == '\0' || kw[4] == ' ') && arg != NULL)
+			st->se_size = strtoull(arg + 1, NULL, 10);
+	}
+}
+
+int
 reply_read(struct se_state *st)
 {
 	struct se_reply *r = &st->se_reply;
 	char line[SE_LINE_MAX], vis[SE_LINE_MAX * 4 + 1];
 	long long deadline;
 	size_t len;
-	int code, last;
+	int last;
 
 	deadline = serve_now_ms() + st->se_timeout_ms;
 	r->r_code = 0;
@@ -197,27 +266,8 @@ reply_read(struct se_state *st)
 		if (reply_getline(st, line, &len, deadline) == -1)
 			return -1;
 		reply_trace(st, 'S', line, len);
-		/*
-		 * RFC 5321 4.2: Reply-line = *( Reply-code "-" [ textstring ]
-		 * CRLF ) Reply-code [ SP textstring ] CRLF, the code three
-		 * digits, the first 2 to 5 (4.2.1).
-		 */
-		if (len < 3 || line[0] < '2' || line[0] > '5' ||
-		    line[1] < '0' || line[1] > '9' ||
-		    line[2] < '0' || line[2] > '9' ||
-		    (len > 3 && line[3] != ' ' && line[3] != '-'))
+		if ((last = reply_parse_line(r, line, len)) == -1)
 			goto bad;
-		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-		    (line[2] - '0');
-		if (r->r_nlines > 0 && code != r->r_code)
-			goto bad;
-		r->r_code = code;
-		last = len == 3 || line[3] == ' ';
-		if (r->r_nlines < SE_REPLY_LINES) {
-			strlcpy(r->r_text[r->r_nlines],
-			    len > 4 ? line + 4 : "", SE_LINE_MAX);
-			r->r_nlines++;
-		}
 	} while (!last);
 	return 0;
 bad:

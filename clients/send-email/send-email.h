@@ -153,6 +153,26 @@ int	dial_connect(struct se_state *st);
 int	reply_read(struct se_state *st);
 
 /*
+ * Add one reply line (len bytes at line, without its CRLF; need not be
+ * NUL-terminated) to r, whose r_nlines is 0 for a new reply: RFC 5321
+ * 4.2, "xyz-text" or "xyz text" or "xyz", the code's first digit 2 to 5
+ * (4.2.1), every line of a multi-line reply with the same code. The text
+ * after the code is kept (cut at SE_LINE_MAX - 1 bytes; lines past
+ * SE_REPLY_LINES are checked, not kept). Returns 1 for the reply's last
+ * line, 0 when more lines follow, -1 for a malformed line.
+ */
+int	reply_parse_line(struct se_reply *r, const char *line, size_t len);
+
+/*
+ * The EHLO keywords (RFC 5321 4.1.1.1) we act on in the 250 reply in
+ * st->se_reply, one per line after the first: 8BITMIME (RFC 6152) sets
+ * se_8bitmime, STARTTLS (RFC 3207) se_starttls, "AUTH PLAIN LOGIN" (RFC
+ * 4954; "AUTH=" too) se_auth_plain and se_auth_login, "SIZE n" (RFC 1870)
+ * se_size to n bytes. Sets se_esmtp.
+ */
+void	reply_ehlo_keywords(struct se_state *st);
+
+/*
  * Send one command line (without CRLF; it is added) within
  * se_timeout_ms. Returns 0, or -1 after printing why on stderr.
  */
