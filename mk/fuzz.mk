@@ -26,7 +26,7 @@ FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link \
 	       $(FUZZ_SAN) -Wall -Wextra -std=gnu11 -D_GNU_SOURCE \
 	       -DLIBBSD_OPENBSD_VIS -Ilib $(PKG_CFLAGS) -DPREFIX='"$(PREFIX)"' \
-	       -MMD -MP
+	       -Wno-missing-field-initializers -MMD -MP
 
 fuzz_units = $(shell sed -n '1s|^/\* units: \(.*\) \*/|\1|p' fuzz/$(1).c)
 

@@ -3,7 +3,9 @@
 use strict;
 use warnings;
 use FindBin;
-my $bin = "$FindBin::Bin/../build/t/conf_test";
+use lib "$FindBin::Bin/lib";
+use Forkd qw(build);
+my $bin = build('t/conf_test');
 if (!-x $bin) {
 	print "1..0 # SKIP $bin is not built (make all)\n";
 	exit 0;
