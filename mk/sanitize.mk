@@ -29,3 +29,7 @@ endif
 .PHONY: check-asan
 check-asan:
 	$(MAKE) SANITIZE=1 check
+
+# Included before the GNUmakefile's first rule: make's default goal is
+# still to be that rule (all), not the one above.
+.DEFAULT_GOAL :=
