@@ -50,9 +50,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)icmp_cksum(data, size);
 	/* Any type and code has a name, in the buffer's bound. */
 	if (size >= 8) {
-		(void)icmp_errname(v6, data[0], data[1], (uint32_t)data[4] << 24 |
-		    (uint32_t)data[5] << 16 | (uint32_t)data[6] << 8 | data[7],
-		    name, sizeof(name));
+		uint32_t info = (uint32_t)data[4] << 24 |
+		    (uint32_t)data[5] << 16 | (uint32_t)data[6] << 8 | data[7];
+
+		(void)icmp_errname(v6, data[0], data[1], info, name,
+		    sizeof(name));
 		if (strlen(name) >= sizeof(name))
 			abort();
 	}
