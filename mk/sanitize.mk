@@ -26,9 +26,12 @@ LDFLAGS  += $(SAN_FLAGS) -Wl,--undefined=__asan_default_options \
 export FORKD_BUILD := $(B)
 endif
 
-.PHONY: check-asan
+.PHONY: check-asan clean-asan
 check-asan:
 	$(MAKE) SANITIZE=1 check
+clean: clean-asan
+clean-asan:
+	rm -rf build-asan
 
 # Included before the GNUmakefile's first rule: make's default goal is
 # still to be that rule (all), not the one above.
