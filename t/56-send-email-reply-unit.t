@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# Unit tests of send-email's reply and EHLO keyword parsers (cmocka, TAP output): t/unit/reply_test.c.
+# Unit tests of send-email's reply and EHLO keyword parsers
+# (cmocka, TAP output): t/unit/reply_test.c.
 use strict;
 use warnings;
 use FindBin;

@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# Unit tests of pinger's ICMP and ICMPv6 message parsing (cmocka, TAP output): t/unit/icmpmsg_test.c.
+# Unit tests of pinger's ICMP and ICMPv6 message parsing
+# (cmocka, TAP output): t/unit/icmpmsg_test.c.
 use strict;
 use warnings;
 use FindBin;
