@@ -33,9 +33,12 @@ fuzz_units = $(shell sed -n '1s|^/\* units: \(.*\) \*/|\1|p' fuzz/$(1).c)
 FUZZ_REPLAY := $(FUZZ_ALL:%=$(B)/fuzz/replay-%)
 FUZZ_BINS   := $(FUZZERS:%=$(FUZZ_B)/%)
 
-.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean fuzz-cc
 fuzz-replay: $(FUZZ_REPLAY)
-fuzz-build: $(FUZZ_BINS)
+fuzz-build: fuzz-cc $(FUZZ_BINS)
+fuzz-cc:
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: no $(FUZZ_CC)" \
+	    "(Debian: apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 check: $(FUZZ_REPLAY)
 clean: fuzz-clean
 
@@ -64,7 +67,7 @@ endef
 $(foreach f,$(FUZZ_ALL),$(eval $(call fuzz_rule,$(f))))
 
 # Each harness for FUZZTIME seconds; a summary line each, the logs kept.
-fuzz: $(FUZZ_BINS)
+fuzz: fuzz-cc $(FUZZ_BINS)
 	@mkdir -p $(FUZZ_B)/artifacts; fail=0; \
 	for f in $(FUZZERS); do \
 	    mkdir -p $(FUZZ_B)/corpus/$$f; \
