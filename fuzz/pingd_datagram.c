@@ -5,8 +5,9 @@
  * client table, loss and delay), over a run of datagrams. Each is
  *   ctl(1) len(2, big-endian) payload(len)
  * where ctl's bit 7 picks heartbeat or ping, bits 0-6 the source (one of
- * 128 IPv4 and IPv6 addresses and ports, more than the table holds). The
- * socket is -1: replies fail in sendto(2), as they may for real.
+ * 128 IPv4 and IPv6 addresses and ports, more than the table holds; a few
+ * are reflector ports dguard refuses). The socket is -1: replies fail in
+ * sendto(2), as they may for real.
  */
 #include <sys/socket.h>
 
@@ -33,7 +34,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	log_setverbose(1);
 	memset(&pd, 0, sizeof(pd));
 	pd.pd_fd = -1;
-	pd.pd_port = 12000;
+	dguard_init(&pd.pd_guard, -1);
+	pd.pd_guard.dg_port = 12000;	/* as if bound there */
 	pd.pd_down_s = 3;
 	while (size >= 3) {
 		ctl = data[0];
