@@ -66,8 +66,10 @@ numbers_check(struct sx_run *run)
 	unsigned dups = 0;
 	size_t i;
 
-	qsort(run->r_numbers, run->r_nnumbers, sizeof(*run->r_numbers),
-	    cmp_ulong);
+	/* No number at all leaves r_numbers NULL, which qsort(3) may not get. */
+	if (run->r_nnumbers > 1)
+		qsort(run->r_numbers, run->r_nnumbers,
+		    sizeof(*run->r_numbers), cmp_ulong);
 	for (i = 1; i < run->r_nnumbers; i++)
 		if (run->r_numbers[i] == run->r_numbers[i - 1]) {
 			dups++;
