@@ -62,9 +62,16 @@ $(FUZZ_B)/libforkd.a: $(LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
 define fuzz_rule
 $(FUZZ_B)/$(1): $(FUZZ_B)/obj/fuzz/$(1).o $(FUZZ_B)/obj/fuzz/quiet.o \
     $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(call fuzz_units,$(1))) $(FUZZ_B)/libforkd.a
-	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $$@ $$^ $(LDLIBS)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach f,$(FUZZ_ALL),$(eval $(call fuzz_rule,$(f))))
+
+# The libraries their program links beyond libforkd's (libtls): TLS is in
+# the I/O the session and the reply reader go through.
+$(B)/fuzz/replay-send_email_reply $(FUZZ_B)/send_email_reply: \
+    LDLIBS += $(SEND_EMAIL_LIBS)
+$(B)/fuzz/replay-smtpd_session $(FUZZ_B)/smtpd_session: \
+    LDLIBS += $(SMTPD_LIBS)
 
 # Each harness for FUZZTIME seconds; a summary line each, the logs kept.
 fuzz: fuzz-cc $(FUZZ_BINS)
