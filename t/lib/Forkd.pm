@@ -22,7 +22,8 @@ use Time::HiRes qw(sleep time);
 our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
     need_root connect_tcp slurp spit listen_exec dgram_exec udp_bound
-    udp_client recv_dgram wait_exit run_cmd read_lines read_n cmocka_run);
+    udp_client recv_dgram wait_exit run_cmd read_lines read_n cmocka_run
+    tcp_listening);
 
 # Processes a test started through this module: stopped at its end, however
 # it ends, so no forkd or listener outlives a failed test.
@@ -340,7 +341,8 @@ sub connect_tcp {
 
 # Start build/forkd -d on config text $conf (written to dir/forkd.conf) in
 # a temporary directory with its syslog captured. Options: dir, args
-# (extra forkd arguments), wait_ports (TCP ports to wait for), env.
+# (extra forkd arguments), wait_ports (TCP ports to wait for: dies when one
+# never listens), env, prefix (a command forkd runs under, as setpriv).
 # Returns { pid, dir, conf, sl (the syslog capture), stderr (file) }.
 sub forkd_start {
 	my (%o) = @_;
@@ -355,16 +357,36 @@ sub forkd_start {
 		open(STDOUT, '>', "$dir/forkd.stdout");
 		open(STDERR, '>', $stderr);
 		%ENV = (%ENV, %{ $o{env} // {} });
-		exec(syslog_wrap($sl), build('forkd'), '-d', '-f', $conf,
+		exec(@{ $o{prefix} // [] }, syslog_wrap($sl), build('forkd'),
+		    '-d', '-f', $conf,
 		    @{ $o{args} // [] }) or POSIX::_exit(127);
 	}
 	push @STARTED, $pid;
 	my $f = { pid => $pid, dir => $dir, conf => $conf, sl => $sl,
 	    stderr => $stderr };
 	for my $p (@{ $o{wait_ports} // [] }) {
-		wait_port($p, 5) or warn "forkd_start: port $p never answered";
+		tcp_listening($p, 5) or die "forkd_start: port $p never "
+		    . "listened: " . (slurp($stderr) // '');
 	}
 	return $f;
+}
+
+# Wait up to $timeout seconds for a TCP socket listening on $port (any
+# address, IPv4 or IPv6), read from /proc/net: no connection is made, so
+# no nowait handler is spawned for a probe. Returns 1/0.
+sub tcp_listening {
+	my ($port, $timeout) = @_;
+	my $hex = sprintf('%04X', $port);
+	my $end = time + $timeout;
+	while (1) {
+		for my $t ('/proc/net/tcp', '/proc/net/tcp6') {
+			my $s = slurp($t) // next;
+			# sl local_address rem_address st: 0A is LISTEN.
+			return 1 if $s =~ /^\s*\d+: [0-9A-F]+:$hex [0-9A-F]+:[0-9A-F]{4} 0A /m;
+		}
+		return 0 if time >= $end;
+		sleep(0.05);
+	}
 }
 
 # SIGTERM forkd and wait for it (up to $timeout s, then SIGKILL). Returns

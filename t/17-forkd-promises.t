@@ -1,0 +1,424 @@
+#!/usr/bin/perl
+# forkd's promises checked on the processes themselves, not on the log
+# lines that announce them: every handler runs with a loaded seccomp filter
+# that kills on a forbidden call; a nowait handler holds exactly fds 0-2,
+# its own session and the UCSPI-TCP variables; a reload replaces a pool
+# whose program changed and stops a removed one; tcp6/udp6 services are
+# IPv6-only; SIGINT stops forkd as SIGTERM does; -d without -p writes no
+# pidfile; nowait.0 has no looping cap; user:group and the user's
+# supplementary groups at run time; a handler that cannot drop privileges
+# says why and exits 111.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Forkd qw(build forkd_start forkd_stop wait_log connect_tcp need_root
+    free_port free_udp_port log_lines slurp spit tmpdir read_lines read_n
+    wait_port);
+use IO::Select;
+use IO::Socket::IP;
+use POSIX ();
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+need_root();
+
+my ($echod, $smtpd, $httpd) = map { build($_) } qw(echod smtpd httpd);
+plan skip_all => 'build the handlers first (make)'
+    unless -x $echod && -x $smtpd && -x $httpd;
+
+$SIG{PIPE} = 'IGNORE';
+
+# Children of $pid from /proc: pid => comm.
+sub children {
+	my ($pid) = @_;
+	my %k;
+	for my $d (glob('/proc/[0-9]*')) {
+		my $st = slurp("$d/stat") // next;
+		$k{$1} = $2 if $st =~ /^(\d+) \((.*?)\) \S (\d+)/ && $3 == $pid;
+	}
+	return %k;
+}
+
+# Wait up to $timeout s (default 5) for a child of $pid named $comm; its pid.
+sub wait_child {
+	my ($pid, $comm, $timeout) = @_;
+	my $end = time + ($timeout // 5);
+	while (time < $end) {
+		my %k = children($pid);
+		my ($c) = grep { $k{$_} eq $comm } sort keys %k;
+		return $c if $c;
+		sleep(0.05);
+	}
+	return undef;
+}
+
+# A process is alive when it exists and is not a zombie.
+sub alive {
+	my ($pid) = @_;
+	my $st = slurp("/proc/$pid/stat") // return 0;
+	return $st =~ /^\d+ \(.*\) ([^Z]) / ? 1 : 0;
+}
+
+# Wait up to $timeout s for $cond->() to be true.
+sub wait_for {
+	my ($cond, $timeout) = @_;
+	my $end = time + ($timeout // 5);
+	while (time < $end) {
+		return 1 if $cond->();
+		sleep(0.05);
+	}
+	return 0;
+}
+
+sub status_field {
+	my ($pid, $field) = @_;
+	my $s = slurp("/proc/$pid/status") // return undef;
+	return $s =~ /^\Q$field\E:\s*(.*)$/m ? $1 : undef;
+}
+
+# A count of lines matching $re in $f's log.
+sub count_log {
+	my ($f, $re) = @_;
+	return scalar(grep { $_ =~ $re } log_lines($f->{sl}));
+}
+
+sub reload {
+	my ($f, $conf) = @_;
+	my $n = count_log($f, qr/reload: /);
+	spit($f->{conf}, $conf);
+	kill('HUP', $f->{pid});
+	return wait_for(sub { count_log($f, qr/reload: /) > $n });
+}
+
+# Every handler under forkd runs filtered: Seccomp 2 (filter mode) and
+# NoNewPrivs 1 in /proc/PID/status, whatever its mode; and a forbidden call
+# kills it (a preloaded library makes one on SIGURG, after the filter is in).
+{
+	my $dir = tmpdir();
+	my $spool = "$dir/spool";
+	mkdir $spool;
+	mkdir "$dir/www";
+	spit("$dir/www/index.html", "hello\n");
+	# httpd runs as nobody: the document root must be readable.
+	chmod 0755, $dir, "$dir/www";
+	chmod 0644, "$dir/www/index.html";
+	my ($pe, $ps, $ph, $pu) = (free_port(), free_port(), free_port(),
+	    free_udp_port());
+	my $conf = "127.0.0.1:$pe stream tcp nowait root $echod echod\n"
+	    . "127.0.0.1:$ps stream tcp nowait root $smtpd smtpd -n mx.test "
+	    . "-m $spool\n"
+	    . "127.0.0.1:$ph stream tcp prefork.1 nobody $httpd httpd "
+	    . "-r $dir/www\n"
+	    . "127.0.0.1:$pu dgram udp wait root $echod echod -x 30\n";
+	my %env;
+	my $so = "$dir/violate.so";
+	spit("$dir/violate.c", <<'EOC');
+#include <signal.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+/* On SIGURG: a system call no handler's profile allows. */
+static void violate(int sig) { (void)sig; syscall(SYS_uname, 0); }
+__attribute__((constructor)) static void
+violate_init(void) { signal(SIGURG, violate); }
+EOC
+	my $have_so = system("cc -shared -fPIC -o $so $dir/violate.c "
+	    . "2>/dev/null") == 0;
+	$env{LD_PRELOAD} = $so if $have_so;
+	my $f = forkd_start(dir => $dir, conf => $conf, env => \%env,
+	    wait_ports => [$ph]);
+	my $fpid = $f->{pid};
+
+	my $e = connect_tcp($pe) or die "echod: $!";
+	syswrite($e, "x\n");
+	is(read_n($e, 2, 5), "x\n", 'sandbox: echod (nowait) answers');
+	my $s = connect_tcp($ps) or die "smtpd: $!";
+	like(read_lines($s, 1, 5), qr/^220 /, 'sandbox: smtpd (nowait) greets');
+	my $h = connect_tcp($ph) or die "httpd: $!";
+	syswrite($h, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	like(read_n($h, 12, 5), qr{^HTTP/1\.1 200},
+	    'sandbox: httpd (prefork) answers');
+	my $u = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $pu,
+	    Proto => 'udp') or die "udp: $!";
+	$u->send("d\n");
+	my $got = IO::Select->new($u)->can_read(5) ? do { $u->recv(my $b, 99);
+	    $b } : undef;
+	is($got, "d\n", 'sandbox: echod (wait, udp) answers');
+
+	my %k = children($fpid);
+	my %by = ();
+	push @{ $by{$k{$_}} }, $_ for keys %k;
+	is(scalar(@{ $by{echod} // [] }), 2, 'sandbox: two echod handlers run');
+	for my $name (qw(echod smtpd httpd)) {
+		for my $pid (@{ $by{$name} // [] }) {
+			is(status_field($pid, 'Seccomp'), 2,
+			    "sandbox: $name pid $pid: Seccomp 2 (filter loaded)");
+			is(status_field($pid, 'NoNewPrivs'), 1,
+			    "sandbox: $name pid $pid: NoNewPrivs 1");
+		}
+	}
+	ok(@{ $by{smtpd} // [] } && @{ $by{httpd} // [] },
+	    'sandbox: smtpd and httpd handlers found') or diag(explain(\%k));
+	SKIP: {
+		skip('no cc to build the violating library', 6) unless $have_so;
+		for my $name (qw(echod smtpd httpd)) {
+			my ($pid) = @{ $by{$name} // [] } or next;
+			kill('URG', $pid);
+			ok(wait_for(sub { !alive($pid) }),
+			    "sandbox: $name ends at a forbidden call");
+		}
+		for my $name (qw(echod smtpd httpd)) {
+			ok(wait_log($f->{sl}, qr/: pid $by{$name}[0] killed by SIGSYS: /),
+			    "sandbox: forkd logs the violation of $name (SIGSYS)");
+		}
+	}
+	forkd_stop($f);
+}
+
+# A nowait handler holds fds 0, 1 and 2 and nothing else, leads its own
+# session, and has PROTO and the four TCP variables of tcp-environ(5).
+{
+	my $p = free_port();
+	my $perl = $^X;
+	my $script = 'my @o; for (0 .. 1023) { my $d = POSIX::dup($_); '
+	    . 'next unless defined $d; push @o, $_; POSIX::close($d) } '
+	    . 'my ($sid) = (split " ", (do { local (@ARGV, $/) = '
+	    . '"/proc/$$/stat"; <> } =~ s/^.*\) //sr))[3]; '
+	    . 'print "fds @o\nsid ", ($sid == $$ ? "own" : "inherited"), "\n"; '
+	    . 'print "$_=", ($ENV{$_} // "-"), "\n" for qw(PROTO TCPREMOTEIP '
+	    . 'TCPREMOTEPORT TCPLOCALIP TCPLOCALPORT);';
+	my $conf = "127.0.0.1:$p stream tcp nowait nobody $perl perl "
+	    . "-MPOSIX -e $script\n";
+	# The line's fields are split on blanks: the script goes in a file.
+	my $dir = tmpdir();
+	spit("$dir/h.pl", "use POSIX;\n$script\n");
+	chmod 0755, $dir;
+	chmod 0644, "$dir/h.pl";
+	$conf = "127.0.0.1:$p stream tcp nowait nobody $perl perl $dir/h.pl\n";
+	my $f = forkd_start(dir => $dir, conf => $conf);
+	ok(wait_log($f->{sl}, qr/started: 1 services/), 'nowait: forkd ready');
+	my $c = connect_tcp($p) or die "connect: $!";
+	my $out = read_n($c, 4096, 5);
+	# perl opens its script on a descriptor it closes before running it.
+	like($out, qr/^fds 0 1 2$/m, 'nowait: the handler holds fds 0-2 only')
+	    or diag($out);
+	like($out, qr/^sid own$/m, 'nowait: the handler leads its own session');
+	is(($out =~ /^PROTO=(.*)$/m)[0], 'TCP', 'nowait: PROTO=TCP');
+	is(($out =~ /^TCPREMOTEIP=(.*)$/m)[0], '127.0.0.1',
+	    'nowait: TCPREMOTEIP');
+	is(($out =~ /^TCPREMOTEPORT=(.*)$/m)[0], $c->sockport,
+	    'nowait: TCPREMOTEPORT is the client\'s port');
+	is(($out =~ /^TCPLOCALIP=(.*)$/m)[0], '127.0.0.1', 'nowait: TCPLOCALIP');
+	is(($out =~ /^TCPLOCALPORT=(.*)$/m)[0], $p, 'nowait: TCPLOCALPORT');
+	forkd_stop($f);
+}
+
+# A reload replaces a pool whose program changed and stops a removed pool:
+# afterwards no old worker is alive (a zombie counts as dead only once
+# /proc says Z), new connections reach the new program, and the removed
+# service's port refuses.
+{
+	my $dir = tmpdir();
+	my ($p1, $p2) = (free_port(), free_port());
+	my $conf = "127.0.0.1:$p1 stream tcp prefork.2 nobody $echod echod\n"
+	    . "127.0.0.1:$p2 stream tcp prefork.1 nobody $echod echod\n";
+	my $f = forkd_start(dir => $dir, conf => $conf, wait_ports => [$p1, $p2]);
+	ok(wait_for(sub { my %k = children($f->{pid}); keys(%k) == 3 }),
+	    'reload: three echod workers run');
+	my %old = children($f->{pid});
+	my $c = connect_tcp($p1);
+	syswrite($c, "one\n");
+	is(read_n($c, 4, 5), "one\n", 'reload: the old pool echoes');
+	close($c);
+	# The same listener, another program: httpd on a document root.
+	mkdir "$dir/www";
+	chmod 0755, $dir, "$dir/www";
+	spit("$dir/www/index.html", "new pool\n");
+	chmod 0644, "$dir/www/index.html";
+	ok(reload($f, "127.0.0.1:$p1 stream tcp prefork.2 nobody $httpd httpd "
+	    . "-r $dir/www\n"), 'reload: done');
+	ok(wait_for(sub { !grep { alive($_) } keys %old }, 10),
+	    'reload: every old worker has ended (none alive, none a zombie)')
+	    or diag(join(' ', map { "$_=" . (slurp("/proc/$_/stat") // '-') }
+	    keys %old));
+	ok(wait_for(sub { my %k = children($f->{pid});
+	    (grep { $_ eq 'httpd' } values %k) == 2 }),
+	    'reload: two httpd workers replace them');
+	$c = connect_tcp($p1);
+	syswrite($c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	    if $c;
+	like($c ? read_n($c, 65536, 5) : '', qr/\r\n\r\nnew pool\n\z/,
+	    'reload: the port now serves the new program');
+	ok(wait_for(sub { !connect_tcp($p2) }),
+	    'reload: the removed service\'s port refuses connections');
+	forkd_stop($f);
+}
+
+# tcp6 and udp6 services are bound IPv6-only (forkd.conf(5)): reached on
+# ::1, not on 127.0.0.1 through a v4-mapped address.
+SKIP: {
+	my $probe = IO::Socket::IP->new(LocalAddr => '::1', LocalPort => 0,
+	    Proto => 'tcp', Listen => 1);
+	skip('no IPv6 loopback', 5) unless $probe;
+	close($probe);
+	my ($pt, $pu) = (free_port(), free_udp_port());
+	my $conf = "$pt stream tcp6 nowait nobody $echod echod\n"
+	    . "$pu dgram udp6 wait nobody $echod echod -x 30\n";
+	my $f = forkd_start(conf => $conf);
+	ok(wait_port($pt, 5, '::1'), 'tcp6: reached on ::1');
+	my $c4 = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $pt,
+	    Proto => 'tcp');
+	ok(!$c4, 'tcp6: 127.0.0.1 is refused (IPV6_V6ONLY)');
+	my $u6 = IO::Socket::IP->new(PeerHost => '::1', PeerPort => $pu,
+	    Proto => 'udp') or die "udp6: $!";
+	$u6->send("six\n");
+	my $got = IO::Select->new($u6)->can_read(5) ? do { $u6->recv(my $b, 99);
+	    $b } : undef;
+	is($got, "six\n", 'udp6: answered on ::1');
+	# An IPv4 datagram to the port: no socket of forkd's takes it.
+	my $u4 = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $pu,
+	    Proto => 'udp') or die "udp4: $!";
+	$u4->send("four\n");
+	# An ICMP port unreachable makes the socket readable too: only data
+	# counts as an answer.
+	my $b4 = '';
+	$u4->recv($b4, 99) if IO::Select->new($u4)->can_read(1);
+	is($b4 // '', '', 'udp6: 127.0.0.1 not answered');
+	my $bound = join('', map { slurp($_) // '' } '/proc/net/udp');
+	my $hex = sprintf(':%04X ', $pu);
+	ok($bound !~ /^\s*\d+: [0-9A-F]{8}\Q$hex\E/m,
+	    'udp6: no IPv4 socket bound on the port');
+	forkd_stop($f);
+}
+
+# SIGINT does what SIGTERM does: handlers stopped, pidfile removed, exit 0.
+{
+	my $dir = tmpdir();
+	my $p = free_port();
+	my $f = forkd_start(dir => $dir, args => ['-p', "$dir/forkd.pid"],
+	    conf => "127.0.0.1:$p stream tcp prefork.2 nobody $echod echod\n",
+	    wait_ports => [$p]);
+	ok(wait_for(sub { -s "$dir/forkd.pid" }), 'SIGINT: pidfile written');
+	ok(wait_for(sub { my %k = children($f->{pid}); keys(%k) == 2 }),
+	    'SIGINT: two workers');
+	my %k = children($f->{pid});
+	kill('INT', $f->{pid});
+	my $end = time + 10;
+	my $st;
+	while (time < $end) {
+		if (waitpid($f->{pid}, POSIX::WNOHANG()) == $f->{pid}) {
+			$st = $?;
+			last;
+		}
+		sleep(0.05);
+	}
+	$f->{pid} = 0 if defined $st;
+	is($st, 0, 'SIGINT: forkd exits 0');
+	ok(!grep({ alive($_) } keys %k), 'SIGINT: its workers are gone');
+	ok(!-e "$dir/forkd.pid", 'SIGINT: pidfile removed');
+	ok(wait_log($f->{sl}, qr/stopping: \d+ children to end/),
+	    'SIGINT: logged as a stop');
+	forkd_stop($f);
+}
+
+# -d without -p writes no pidfile (forkd.8): not the default one.
+SKIP: {
+	my $default = '/var/run/forkd.pid';
+	skip("$default exists already (a forkd runs here?)", 1) if -e $default;
+	my $p = free_port();
+	my $f = forkd_start(
+	    conf => "127.0.0.1:$p stream tcp nowait nobody /bin/echo echo\n");
+	ok(wait_log($f->{sl}, qr/started: 1 services/), '-d: forkd started');
+	ok(!-e $default, "-d without -p: no $default");
+	forkd_stop($f);
+}
+
+# nowait.0: no looping cap (forkd.conf(5)); nowait.3 closes after 3.
+{
+	my ($p0, $p3) = (free_port(), free_port());
+	my $f = forkd_start(conf =>
+	    "127.0.0.1:$p0 stream tcp nowait.0 nobody /bin/echo echo zero\n"
+	    . "127.0.0.1:$p3 stream tcp nowait.3 nobody /bin/echo echo three\n");
+	ok(wait_log($f->{sl}, qr/started: 2 services/), '.max: forkd started');
+	my ($n0, $n3) = (0, 0);
+	for (1 .. 12) {
+		my $c = connect_tcp($p0) or last;
+		$n0++ if read_n($c, 5, 5) eq "zero\n";
+	}
+	for (1 .. 5) {
+		my $c = connect_tcp($p3) or last;
+		$n3++ if read_n($c, 6, 5) eq "three\n";
+	}
+	is($n0, 12, 'nowait.0: 12 connections in a row all served');
+	ok(!count_log($f, qr/\Q127.0.0.1:$p0\E.*more than/),
+	    'nowait.0: the looping guard never trips');
+	is($n3, 3, 'nowait.3: the fourth connection in 60 s is refused');
+	forkd_stop($f);
+}
+
+# user:group and the user's supplementary groups (initgroups) at run time.
+# The test gets its own /etc/passwd and /etc/group in a private mount
+# namespace, so the machine's files are never touched.
+SKIP: {
+	skip('mount namespace not available', 4)
+	    if system('unshare -m true 2>/dev/null') != 0;
+	my $dir = tmpdir();
+	chmod 0755, $dir;
+	my $pw = slurp('/etc/passwd');
+	my $gr = slurp('/etc/group');
+	spit("$dir/passwd", $pw . "forkdt:x:4711:4711::/nonexistent:"
+	    . "/usr/sbin/nologin\n");
+	spit("$dir/group", $gr . "forkdt:x:4711:\nforkdg1:x:4712:forkdt\n"
+	    . "forkdg2:x:4713:forkdt\nforkdmain:x:4714:\n");
+	my $p1 = free_port();
+	my $p2 = free_port();
+	my $id = '/usr/bin/id';
+	my $conf = "127.0.0.1:$p1 stream tcp nowait forkdt $id id\n"
+	    . "127.0.0.1:$p2 stream tcp nowait forkdt:forkdmain $id id\n";
+	# forkd under a wrapper that binds the files over /etc's first.
+	my $wrap = "$dir/wrap.sh";
+	spit($wrap, "#!/bin/sh\nset -e\nmount --bind $dir/passwd /etc/passwd\n"
+	    . "mount --bind $dir/group /etc/group\nexec \"\$@\"\n");
+	chmod 0755, $wrap;
+	my $f = forkd_start(dir => $dir, conf => $conf,
+	    prefix => ['unshare', '-m', $wrap]);
+	ok(wait_log($f->{sl}, qr/started: 2 services/), 'groups: forkd started')
+	    or diag(slurp($f->{stderr}));
+	my $c = connect_tcp($p1);
+	my $out = $c ? read_n($c, 4096, 5) : '';
+	like($out, qr/^uid=4711\(forkdt\) gid=4711\(forkdt\) groups=(\S+)$/m,
+	    'groups: user forkdt, its primary group') or diag($out);
+	my ($g) = $out =~ /groups=(\S+)/;
+	is(join(',', sort map { /^(\d+)/ } split(/,/, $g // '')),
+	    '4711,4712,4713', 'groups: supplementary groups forkdg1, forkdg2');
+	$c = connect_tcp($p2);
+	$out = $c ? read_n($c, 4096, 5) : '';
+	like($out, qr/^uid=4711\(forkdt\) gid=4714\(forkdmain\) /m,
+	    'groups: user:group sets the group') or diag($out);
+	forkd_stop($f);
+}
+
+# A handler that cannot drop privileges says why and exits 111, and never
+# runs the program: here forkd runs without CAP_SETGID and CAP_SETUID.
+SKIP: {
+	skip('setpriv(1) not installed', 3)
+	    if system('setpriv --version >/dev/null 2>&1') != 0;
+	my $dir = tmpdir();
+	my $p = free_port();
+	my $f = forkd_start(dir => $dir,
+	    conf => "127.0.0.1:$p stream tcp nowait nobody /bin/echo echo ran\n",
+	    prefix => ['setpriv', '--bounding-set', '-setgid,-setuid',
+	    '--inh-caps', '-setgid,-setuid']);
+	ok(wait_log($f->{sl}, qr/started: 1 services/), 'privileges: started')
+	    or diag(slurp($f->{stderr}));
+	my $c = connect_tcp($p);
+	is($c ? read_n($c, 64, 5) : 'no connection', '',
+	    'privileges: the program never runs');
+	ok(wait_log($f->{sl}, qr/pid \d+: (initgroups|setgid|setuid) \S+: Operation not permitted/),
+	    'privileges: the reason is logged');
+	ok(wait_log($f->{sl}, qr/pid \d+ exited 111 /),
+	    'privileges: the handler exits 111');
+	forkd_stop($f);
+}
+
+done_testing();
