@@ -64,7 +64,10 @@ is($n, 20, '20 datagrams in a burst, 20 answers');
 # Silence: echod leaves after -x 1, exit 0.
 my $t0 = time;
 my $st = wait_exit($pid, 5);
+my $idle = time - $t0;
 ok(defined $st, 'echod exits after -x 1 second without a datagram');
+cmp_ok($idle, '>=', 0.95, 'not before its second of silence')
+    or diag("exited after $idle s");
 is($st, 0, 'idle exit status 0');
 my $log = slurp($err) // '';
 like($log, qr/datagram: serving 127\.0\.0\.1:$port/, 'log: serving line');
