@@ -35,7 +35,7 @@ my $dir = tmpdir();
 	my $st = wait_exit($pid, 10);
 	my $took = time - $t0;
 	is($st, 0, 'idle: echod exits 0');
-	cmp_ok($took, '>=', 3 * 0.95, 'idle: not before -x 3 s of silence')
+	cmp_ok($took, '>=', 3 * 0.9, 'idle: not before -x 3 s of silence')
 	    or diag("exited after $took s");
 	cmp_ok($took, '<=', 3 * 1.2, 'idle: within 20 % of -x 3')
 	    or diag("exited after $took s");
