@@ -23,7 +23,7 @@ our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
     need_root connect_tcp slurp spit listen_exec dgram_exec udp_bound
     udp_client recv_dgram wait_exit run_cmd read_lines read_n cmocka_run
-    tcp_listening);
+    tcp_listening alive);
 
 # Processes a test started through this module: stopped at its end, however
 # it ends, so no forkd or listener outlives a failed test.
@@ -286,6 +286,15 @@ sub wait_exit {
 		sleep(0.02);
 	}
 	return undef;
+}
+
+# Whether process $pid runs: it exists and is not a zombie. kill(0, pid)
+# succeeds on an unreaped zombie, so a handler that died unnoticed would
+# pass for a living one.
+sub alive {
+	my ($pid) = @_;
+	my $st = slurp("/proc/$pid/stat") // return 0;
+	return $st =~ /^\d+ \(.*\) ([A-Za-z]) / && $1 ne 'Z' && $1 ne 'X' ? 1 : 0;
 }
 
 # Run @cmd to its end with $stdin (bytes; undef: empty) on its standard
