@@ -1,0 +1,11 @@
+#!/usr/bin/perl
+# The prefork pool's back-off, unit tests (cmocka, TAP output): t/unit/pool_test.c.
+use strict;
+use warnings;
+use FindBin;
+my $bin = "$FindBin::Bin/../build/t/pool_test";
+if (!-x $bin) {
+	print "1..0 # SKIP $bin is not built (make all)\n";
+	exit 0;
+}
+exec($bin) or die "exec $bin: $!";
