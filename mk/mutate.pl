@@ -1,0 +1,267 @@
+#!/usr/bin/perl
+# mutate: mutation testing of the files whose mistakes cost most. Each
+# mutant changes one line of one file with one classic operator (a
+# relational or equality operator flipped, && and || swapped, + and -
+# swapped, a constant moved by one, a call or assignment deleted, a return
+# value changed, a condition negated); the program that file goes into is
+# rebuilt and the test files that cover it are run; a mutant is killed
+# when one of them fails (or runs past its time). It works on a copy of the
+# tree, never on the tree itself, and prints the share killed per file.
+#
+#   perl mk/mutate.pl [file ...]        (make mutate runs it)
+#   MUTANTS=N   mutants sampled per file (default 10; 0: all of them)
+#   SEED=N      the sample's seed (default 1): the same N, the same mutants
+#   TIMEOUT=S   seconds a test file may run (default 300)
+#   KEEP=1      keep the copy (its path is printed)
+#   LIST=1      only list the sampled mutants
+#
+# No well-kept mutation tool for C is packaged where this project builds
+# (Debian, npm): this runner is the project's own, small on purpose.
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use List::Util qw(shuffle);
+
+my $top = abs_path(dirname(abs_path($0)) . '/..');
+
+# What each file is built into, and the tests that cover it.
+my %target = (
+	'lib/sandbox.c' => {
+		make => [qw(build/echod build/smtpd build/httpd build/pingd)],
+		tests => [qw(t/17-forkd-promises.t t/87-pingd-forkd.t
+		    t/47-smtpd-syslog.t t/66-httpd-review.t)],
+	},
+	'supervisor/spawn.c' => {
+		make => ['build/forkd'],
+		tests => [qw(t/17-forkd-promises.t t/14-forkd-logs.t
+		    t/10-forkd-modes.t t/15-forkd-persource.t)],
+	},
+	'supervisor/reap.c' => {
+		make => ['build/forkd'],
+		tests => [qw(t/17-forkd-promises.t t/14-forkd-logs.t
+		    t/10-forkd-modes.t t/12-forkd-guards.t)],
+	},
+	'daemons/smtpd/mailbox.c' => {
+		make => ['build/smtpd'],
+		tests => [qw(t/45-smtpd-durability.t t/49c-smtpd-promises.t
+		    t/40-smtpd-seed.t t/48-smtpd-options.t)],
+	},
+	'daemons/smtpd/data.c' => {
+		make => ['build/smtpd'],
+		tests => [qw(t/40-smtpd-seed.t t/41-smtpd-dialogue.t
+		    t/43-smtpd-limits.t t/49-smtpd-review.t)],
+	},
+	'daemons/httpd/request.c' => {
+		make => ['build/httpd'],
+		tests => [qw(t/60-httpd-static.t t/61-httpd-escape.t
+		    t/66-httpd-review.t t/67-httpd-chunked.t)],
+	},
+	'daemons/httpd/file.c' => {
+		make => ['build/httpd'],
+		tests => [qw(t/60-httpd-static.t t/61-httpd-escape.t
+		    t/66-httpd-review.t)],
+	},
+);
+my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c
+    daemons/smtpd/mailbox.c daemons/smtpd/data.c daemons/httpd/request.c
+    daemons/httpd/file.c);
+
+my $nmut = $ENV{MUTANTS} // 10;
+my $seed = $ENV{SEED} // 1;
+my $timeout = $ENV{TIMEOUT} // 300;
+my @files = @ARGV ? @ARGV : @order;
+for (@files) { die "mutate: $_: no targets known for it\n" unless $target{$_} }
+
+# The positions of line $l that are code: not in a string, a character
+# constant or a comment. $incomment carries a /* */ across lines.
+sub code_mask {
+	my ($l, $incomment) = @_;
+	my @m = (0) x length($l);
+	my $i = 0;
+	while ($i < length($l)) {
+		my $c = substr($l, $i, 1);
+		if ($$incomment) {
+			if (substr($l, $i, 2) eq '*/') { $$incomment = 0; $i += 2 }
+			else { $i++ }
+			next;
+		}
+		if (substr($l, $i, 2) eq '/*') { $$incomment = 1; $i += 2; next }
+		last if substr($l, $i, 2) eq '//';
+		if ($c eq '"' || $c eq "'") {
+			my $j = $i + 1;
+			while ($j < length($l) && substr($l, $j, 1) ne $c) {
+				$j++ if substr($l, $j, 1) eq '\\';
+				$j++;
+			}
+			$i = $j + 1;
+			next;
+		}
+		$m[$i++] = 1;
+	}
+	return @m;
+}
+
+# Every mutant of one line: [description, new line].
+sub line_mutants {
+	my ($l, $mask) = @_;
+	my @out;
+	my %flip = ('<' => '<=', '<=' => '<', '>' => '>=', '>=' => '>',
+	    '==' => '!=', '!=' => '==', '&&' => '||', '||' => '&&',
+	    ' + ' => ' - ', ' - ' => ' + ', '++' => '--', '--' => '++');
+	while ($l =~ /(->|<<=|>>=|<<|>>|<=|>=|==|!=|&&|\|\||<|>| \+ | - |\+\+|--)/g) {
+		my ($op, $at) = ($1, $-[1]);
+		next unless $flip{$op} && $mask->[$at] && $mask->[$at + length($op) - 1];
+		my $n = $l;
+		substr($n, $at, length($op)) = $flip{$op};
+		push @out, ["'$op' -> '$flip{$op}'", $n];
+	}
+	while ($l =~ /(?<![\w.])(\d+)(?![\w.])/g) {
+		my ($v, $at) = ($1, $-[1]);
+		next unless $mask->[$at];
+		my $w = $v == 0 ? 1 : $v == 1 ? 0 : $v + 1;
+		my $n = $l;
+		substr($n, $at, length($v)) = $w;
+		push @out, ["constant $v -> $w", $n];
+	}
+	my ($ind) = $l =~ /^(\s*)/;
+	my $code = join('', map { $mask->[$_] ? substr($l, $_, 1) : ' ' }
+	    0 .. length($l) - 1);
+	if ($l =~ /^\s*return (-1|0|1);\s*$/) {
+		my $w = $1 eq '0' ? '-1' : '0';
+		push @out, ["return $1 -> return $w", "${ind}return $w;"];
+	} elsif ($code =~ /^\s*(?!return\b|if\b|while\b|for\b|switch\b|case\b|else\b|do\b|goto\b|break\b|continue\b|sizeof\b)[A-Za-z_][\w.>\[\]-]*\s*(\(.*\)|[+|&-]?=[^=].*);\s*$/
+	    && $code !~ /^\s*[A-Za-z_]\w*(\s+\**|\s*\*+\s*)[A-Za-z_]\w*\s*(=|\[|;|,)/) {
+		# A call or an assignment, whole on this line.
+		push @out, ['statement deleted', "$ind;"];
+	}
+	if ($code =~ /^(\s*(?:\}\s*else\s+)?(?:if|while)\s*)\((.*)\)(\s*\{?\s*)$/) {
+		my ($pre, $cond, $post) = ($1, $2, $3);
+		my $d = 0;
+		my $ok = 1;
+		for my $ch (split(//, $cond)) {
+			$d++ if $ch eq '(';
+			$d-- if $ch eq ')';
+			$ok = 0 if $d < 0;
+		}
+		if ($ok && $d == 0) {
+			my $rawcond = substr($l, length($pre) + 1, length($cond));
+			push @out, ['condition negated',
+			    "$pre(!($rawcond))$post"];
+		}
+	}
+	return @out;
+}
+
+# Every mutant of a file: [line number (from 1), description, new line].
+sub file_mutants {
+	my ($path) = @_;
+	open(my $fh, '<', $path) or die "mutate: $path: $!";
+	my @lines = <$fh>;
+	chomp(@lines);
+	my @all;
+	my $incomment = 0;
+	for my $i (0 .. $#lines) {
+		my $l = $lines[$i];
+		my @mask = code_mask($l, \$incomment);
+		next if $l =~ /^\s*#/ || !grep { $_ } @mask;
+		push @all, map { [$i + 1, @$_] } line_mutants($l, \@mask);
+	}
+	return (\@lines, \@all);
+}
+
+sub run_quiet {
+	my ($dir, $log, @cmd) = @_;
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		chdir($dir) or exit 127;
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>>', $log);
+		open(STDERR, '>&', \*STDOUT);
+		exec(@cmd) or exit 127;
+	}
+	waitpid($pid, 0);
+	return $?;
+}
+
+# LIST=1: print the mutants the sample would try, and stop.
+if ($ENV{LIST}) {
+	for my $file (@files) {
+		my ($lines, $all) = file_mutants("$top/$file");
+		srand($seed);
+		my @pick = shuffle(@$all);
+		@pick = @pick[0 .. $nmut - 1] if $nmut > 0 && @pick > $nmut;
+		printf("%s: %d possible\n", $file, scalar(@$all));
+		printf("%s:%d: %s\n\t%s\n", $file, @$_) for
+		    sort { $a->[0] <=> $b->[0] } @pick;
+	}
+	exit 0;
+}
+
+# The copy: the tree with its build, so only the mutated program rebuilds.
+my $copy = tempdir('forkd-mutate-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
+system('cp', '-a', "$top/.", $copy) == 0 or die "mutate: copy failed\n";
+print "mutate: working in $copy\n" if $ENV{KEEP};
+my $log = "$copy/mutate.log";
+run_quiet($copy, $log, 'make', 'all') == 0
+    or die "mutate: the unmutated tree does not build (see $log)\n";
+
+my (@table, @survivors);
+for my $file (@files) {
+	my $t = $target{$file};
+	my ($lines, $all) = file_mutants("$copy/$file");
+	srand($seed);
+	my @pick = shuffle(@$all);
+	@pick = @pick[0 .. $nmut - 1] if $nmut > 0 && @pick > $nmut;
+	@pick = sort { $a->[0] <=> $b->[0] } @pick;
+	my ($killed, $lived, $stillborn) = (0, 0, 0);
+	for my $m (@pick) {
+		my ($no, $what, $new) = @$m;
+		my @mut = @$lines;
+		$mut[$no - 1] = $new;
+		open(my $out, '>', "$copy/$file") or die "$file: $!";
+		print $out join("\n", @mut), "\n";
+		close($out);
+		my $fate;
+		if (run_quiet($copy, $log, 'make', @{ $t->{make} }) != 0) {
+			$stillborn++;
+			$fate = 'does not build';
+		} else {
+			$fate = 'survived';
+			for my $test (@{ $t->{tests} }) {
+				my $st = run_quiet($copy, $log, 'timeout', '-k', '5',
+				    $timeout, 'prove', $test);
+				if ($st != 0) {
+					$fate = "killed by $test";
+					last;
+				}
+			}
+			if ($fate eq 'survived') {
+				$lived++;
+				push @survivors, "$file:$no: $what\n\t-$lines->[$no - 1]\n\t+$new";
+			} else {
+				$killed++;
+			}
+		}
+		printf("%s:%d: %s: %s\n", $file, $no, $what, $fate);
+	}
+	# The file as it was, rebuilt, for the next file's tests.
+	open(my $out, '>', "$copy/$file") or die "$file: $!";
+	print $out join("\n", @$lines), "\n";
+	close($out);
+	run_quiet($copy, $log, 'make', @{ $t->{make} });
+	push @table, [$file, scalar(@$all), $killed, $lived, $stillborn];
+}
+
+print "\nmutants per file (seed $seed, up to $nmut a file" .
+    ($nmut ? '' : ': all') . ")\n";
+printf("%-26s %9s %6s %8s %10s %7s\n", 'file', 'possible', 'killed',
+    'survived', 'stillborn', 'killed%');
+for my $r (@table) {
+	my ($f, $all, $k, $s, $sb) = @$r;
+	printf("%-26s %9d %6d %8d %10d %6s\n", $f, $all, $k, $s, $sb,
+	    $k + $s ? sprintf('%.0f%%', 100 * $k / ($k + $s)) : '-');
+}
+print "\nsurvivors:\n", map { "$_\n" } @survivors if @survivors;
+exit 0;
