@@ -128,7 +128,7 @@ Forkd::spit($f->{conf}, Forkd::slurp($f->{conf}) .
 kill('HUP', $f->{pid});
 ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$ps\E\/tcp: listening/), 'SIGHUP adds a service');
 my $s = connect_tcp($ps);
-my $line = <$s>;
+my $line = $s ? Forkd::read_line($s) : undef;
 is($line, "TCP 127.0.0.1 127.0.0.1:$ps\n", 'nowait handler sees PROTO, TCPREMOTEIP, TCPLOCALIP, TCPLOCALPORT');
 ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$ps\E\/tcp: pid \d+: to stderr/),
     "the handler's stderr reaches syslog tagged with service and pid");

@@ -51,7 +51,14 @@ for my $case (
 	$pipe->autoflush(1);
 	for my $piece ("one\n", ".", "\r", "\n", "two\n") {
 		print $pipe $piece;
-		select(undef, undef, undef, 0.05);
+		# Each piece its own read: wait until echod has taken it
+		# from the pipe (FIONREAD, 0x541B on Linux, says 0), 5 s at most.
+		my $end = time + 5;
+		while (time < $end) {
+			my $n = pack('i', 0);
+			last unless ioctl($pipe, 0x541B, $n) && unpack('i', $n) > 0;
+			select(undef, undef, undef, 0.01);
+		}
 	}
 	close($pipe);
 	is(slurp("$dir/out2"), "one\n.\r\n", '-t: terminator split across reads');

@@ -61,7 +61,8 @@ sub session {
 	my $s = session();
 	my ($got, $dt) = drain($s, 4);
 	is($got, $T, 'dormant client: 421 line, then EOF');
-	ok($dt > 0.8 && $dt < 2.5, sprintf('after %.2f s (-t 1)', $dt));
+	# Not early; late only by an order of magnitude (the default -t is 10).
+	ok($dt > 0.8 && $dt < 5, sprintf('after %.2f s (-t 1)', $dt));
 }
 
 # A command that does not complete in time, though bytes keep coming.
@@ -75,7 +76,8 @@ sub session {
 	my ($got) = drain($s, 3);
 	my $dt = time - $t0;
 	is($got, $T, 'slow command: 421');
-	ok($dt < 2.8, sprintf('within %.2f s', $dt));
+	# The deadline that runs from the reply is t/49c's to check exactly.
+	ok($dt < 5, sprintf('within %.2f s', $dt));
 }
 
 # Dormant in the data phase.

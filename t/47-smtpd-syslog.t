@@ -75,6 +75,10 @@ is($t, "220 mx.test SMTP CS4410MP3\r\n"
 like(wait_log($sl, qr/timeout/) // '', qr/127\.0\.0\.1:\d+: timeout$/,
     'the timeout is logged with the peer');
 ok(Forkd::alive($pid), 'smtpd is still serving (not a zombie)');
+my $again = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port);
+like($again ? Forkd::read_lines($again, 1, 5) : 'refused',
+    qr/^220 mx\.test /, '... and greets the next client');
+close($again) if $again;
 my @bad = grep { /not allowed/ } log_lines($sl);
 is("@bad", '', 'FORKD_SANDBOX=trap: no syscall outside the profile');
 ok(scalar(grep { /sandbox: entered \(trap mode\)/ } log_lines($sl)),

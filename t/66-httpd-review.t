@@ -85,7 +85,17 @@ ok(Forkd::wait_port($port, 5), 'httpd answers');
 	# The answer has begun: the worker fills the socket buffers within
 	# milliseconds, then has nothing to do but wait.
 	ok(IO::Select->new($s)->can_read(5), 'the answer to a stalled client begins');
-	sleep(0.2);
+	# Filled once the bytes queued for us stop growing (FIONREAD,
+	# 0x541B on Linux), 5 s at most.
+	my ($last, $same, $fend) = (-1, 0, time + 5);
+	while ($same < 3 && time < $fend) {
+		my $q = pack('i', 0);
+		ioctl($s, 0x541B, $q);
+		$q = unpack('i', $q);
+		$same = $q == $last ? $same + 1 : 0;
+		$last = $q;
+		sleep(0.05);
+	}
 	my ($t0, $c1) = (time, cpu());
 	sleep(1);
 	my $used = cpu() - $c1;

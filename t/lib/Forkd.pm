@@ -23,7 +23,7 @@ our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
     need_root connect_tcp slurp spit listen_exec dgram_exec udp_bound
     udp_client recv_dgram wait_exit run_cmd read_lines read_n cmocka_run
-    tcp_listening alive);
+    tcp_listening alive read_line);
 
 # Processes a test started through this module: stopped at its end, however
 # it ends, so no forkd or listener outlives a failed test.
@@ -37,6 +37,15 @@ END {
 		waitpid($p, 0) if $p;
 	}
 	$? = $st;
+}
+
+# A watchdog: a test file that hangs (a read that never returns after a
+# regression) dies after FORKD_TEST_TIMEOUT seconds (default 900; 0: none)
+# and fails, instead of hanging prove. Its END stops what it started.
+my $WATCHDOG = $ENV{FORKD_TEST_TIMEOUT} // 900;
+if ($WATCHDOG > 0) {
+	$SIG{ALRM} = sub { die "test timed out after $WATCHDOG s (FORKD_TEST_TIMEOUT)\n" };
+	alarm($WATCHDOG);
 }
 
 our $TOP = "$FindBin::Bin/..";
@@ -327,6 +336,19 @@ sub read_lines {
 		$got .= $buf;
 	}
 	return $got;
+}
+
+# One LF-ended line from $s (byte by byte, so nothing after it is taken),
+# or undef when $timeout seconds (default 5) pass without one or the peer
+# closes first.
+sub read_line {
+	my ($s, $timeout) = @_;
+	my ($line, $sel, $end) = ('', IO::Select->new($s), time + ($timeout // 5));
+	while ($line !~ /\n\z/ && (my $left = $end - time) > 0) {
+		last unless $sel->can_read($left);
+		last unless sysread($s, $line, 1, length($line));
+	}
+	return $line =~ /\n\z/ ? $line : undef;
 }
 
 # Read from $s until $n bytes, EOF or $timeout seconds (default 5) in
