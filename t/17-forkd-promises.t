@@ -195,7 +195,11 @@ EOC
 	chmod 0755, $dir;
 	chmod 0644, "$dir/h.pl";
 	$conf = "127.0.0.1:$p stream tcp nowait nobody $perl perl $dir/h.pl\n";
-	my $f = forkd_start(dir => $dir, conf => $conf);
+	# forkd inherits descriptors its parent left open (3 and 250 here;
+	# make's jobserver pipes under make check): no handler may see them.
+	my $f = forkd_start(dir => $dir, conf => $conf, prefix => [$^X,
+	    '-MPOSIX', '-e', 'my $fd = POSIX::open("/dev/null", O_RDONLY); '
+	    . 'POSIX::dup2($fd, 250); exec @ARGV or die "exec: $!"']);
 	ok(wait_log($f->{sl}, qr/started: 1 services/), 'nowait: forkd ready');
 	my $c = connect_tcp($p) or die "connect: $!";
 	my $out = read_n($c, 4096, 5);
