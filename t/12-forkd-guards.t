@@ -13,7 +13,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 need_root();
-plan tests => 28;
+plan tests => 29;
 
 my $forkd = build('forkd');
 my $dir = tmpdir();
