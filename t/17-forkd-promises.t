@@ -117,10 +117,19 @@ sub reload {
 #include <signal.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <errno.h>
+#include <fcntl.h>
 /* On SIGURG: a system call no handler's profile allows. */
 static void violate(int sig) { (void)sig; syscall(SYS_uname, 0); }
+/* On SIGWINCH: one httpd's profile refuses (EACCES) without a kill. */
+static void refused(int sig) {
+	(void)sig;
+	if (syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY) == -1 &&
+	    errno == EACCES)
+		write(2, "openat refused: EACCES\n", 23);
+}
 __attribute__((constructor)) static void
-violate_init(void) { signal(SIGURG, violate); }
+violate_init(void) { signal(SIGURG, violate); signal(SIGWINCH, refused); }
 EOC
 	my $have_so = system("cc -shared -fPIC -o $so $dir/violate.c "
 	    . "2>/dev/null") == 0;
@@ -160,7 +169,12 @@ EOC
 	ok(@{ $by{smtpd} // [] } && @{ $by{httpd} // [] },
 	    'sandbox: smtpd and httpd handlers found') or diag(explain(\%k));
 	SKIP: {
-		skip('no cc to build the violating library', 6) unless $have_so;
+		skip('no cc to build the violating library', 8) unless $have_so;
+		my ($hp) = @{ $by{httpd} // [] };
+		kill('WINCH', $hp) if $hp;
+		ok(wait_log($f->{sl}, qr/: pid $hp: openat refused: EACCES/),
+		    'sandbox: a call httpd\'s profile refuses fails with EACCES');
+		ok(alive($hp), '... and httpd lives on');
 		for my $name (qw(echod smtpd httpd)) {
 			my ($pid) = @{ $by{$name} // [] } or next;
 			kill('URG', $pid);
@@ -217,6 +231,24 @@ EOC
 	forkd_stop($f);
 }
 
+# What a handler writes to stderr in pieces is logged as one line.
+{
+	my $dir = tmpdir();
+	chmod 0755, $dir;
+	my $p = free_port();
+	spit("$dir/pieces.sh", "#!/bin/sh\nprintf 'part one, ' >&2\nsleep 0.3\n"
+	    . "printf 'part two\\n' >&2\necho done\n");
+	chmod 0755, "$dir/pieces.sh";
+	my $f = forkd_start(dir => $dir,
+	    conf => "127.0.0.1:$p stream tcp nowait nobody $dir/pieces.sh x\n",
+	    wait_ports => [$p]);
+	my $c = connect_tcp($p);
+	is($c ? read_n($c, 5, 5) : '', "done\n", 'stderr: the handler ran');
+	ok(wait_log($f->{sl}, qr/: pid \d+: part one, part two$/),
+	    'stderr: a line written in two pieces is logged whole');
+	forkd_stop($f);
+}
+
 # A reload replaces a pool whose program changed and stops a removed pool:
 # afterwards no old worker is alive (a zombie counts as dead only once
 # /proc says Z), new connections reach the new program, and the removed
@@ -224,12 +256,19 @@ EOC
 {
 	my $dir = tmpdir();
 	my ($p1, $p2) = (free_port(), free_port());
+	my $p3 = free_port();
+	my $kept = "127.0.0.1:$p3 stream tcp prefork.1 nobody $echod echod -t\n";
 	my $conf = "127.0.0.1:$p1 stream tcp prefork.2 nobody $echod echod\n"
-	    . "127.0.0.1:$p2 stream tcp prefork.1 nobody $echod echod\n";
-	my $f = forkd_start(dir => $dir, conf => $conf, wait_ports => [$p1, $p2]);
-	ok(wait_for(sub { my %k = children($f->{pid}); keys(%k) == 3 }),
-	    'reload: three echod workers run');
+	    . "127.0.0.1:$p2 stream tcp prefork.1 nobody $echod echod\n" . $kept;
+	my $f = forkd_start(dir => $dir, conf => $conf,
+	    wait_ports => [$p1, $p2, $p3]);
+	ok(wait_for(sub { my %k = children($f->{pid}); keys(%k) == 4 }),
+	    'reload: four echod workers run');
+	# The kept service's worker: the one whose command line has -t.
+	my ($keep) = grep { (slurp("/proc/$_/cmdline") // '') =~ /\0-t\0/ }
+	    keys %{ { children($f->{pid}) } };
 	my %old = children($f->{pid});
+	delete $old{$keep} if $keep;
 	my $c = connect_tcp($p1);
 	syswrite($c, "one\n");
 	is(read_n($c, 4, 5), "one\n", 'reload: the old pool echoes');
@@ -240,7 +279,7 @@ EOC
 	spit("$dir/www/index.html", "new pool\n");
 	chmod 0644, "$dir/www/index.html";
 	ok(reload($f, "127.0.0.1:$p1 stream tcp prefork.2 nobody $httpd httpd "
-	    . "-r $dir/www\n"), 'reload: done');
+	    . "-r $dir/www\n" . $kept), 'reload: done');
 	ok(wait_for(sub { !grep { alive($_) } keys %old }, 10),
 	    'reload: every old worker has ended (none alive, none a zombie)')
 	    or diag(join(' ', map { "$_=" . (slurp("/proc/$_/stat") // '-') }
@@ -255,6 +294,10 @@ EOC
 	    'reload: the port now serves the new program');
 	ok(wait_for(sub { !connect_tcp($p2) }),
 	    'reload: the removed service\'s port refuses connections');
+	ok($keep && alive($keep), 'reload: the unchanged service keeps its worker');
+	my %now = children($f->{pid});
+	is(scalar(grep { $_ eq 'echod' } values %now), 1,
+	    'reload: ... and it has no other');
 	forkd_stop($f);
 }
 
