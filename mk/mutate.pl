@@ -41,7 +41,7 @@ my %target = (
 	'supervisor/reap.c' => {
 		make => ['build/forkd'],
 		tests => [qw(t/17-forkd-promises.t t/14-forkd-logs.t
-		    t/10-forkd-modes.t t/12-forkd-guards.t)],
+		    t/10-forkd-modes.t t/12-forkd-guards.t t/03-pool.t)],
 	},
 	'daemons/smtpd/mailbox.c' => {
 		make => ['build/smtpd'],
@@ -51,12 +51,14 @@ my %target = (
 	'daemons/smtpd/data.c' => {
 		make => ['build/smtpd'],
 		tests => [qw(t/40-smtpd-seed.t t/41-smtpd-dialogue.t
-		    t/43-smtpd-limits.t t/49-smtpd-review.t)],
+		    t/43-smtpd-limits.t t/49-smtpd-review.t
+		    t/49c-smtpd-promises.t)],
 	},
 	'daemons/httpd/request.c' => {
 		make => ['build/httpd'],
 		tests => [qw(t/60-httpd-static.t t/61-httpd-escape.t
-		    t/66-httpd-review.t t/67-httpd-chunked.t)],
+		    t/66-httpd-review.t t/66b-httpd-tokens.t
+		    t/67-httpd-chunked.t)],
 	},
 	'daemons/httpd/file.c' => {
 		make => ['build/httpd'],

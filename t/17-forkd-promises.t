@@ -301,6 +301,20 @@ EOC
 	forkd_stop($f);
 }
 
+# A prefork handler killed (SIGKILL) in its first second counts as dying at
+# start: the pool backs off. Only forkd's own SIGTERM is no failure.
+{
+	my $p = free_port();
+	my $f = forkd_start(
+	    conf => "127.0.0.1:$p stream tcp prefork.1 nobody $echod echod\n",
+	    wait_ports => [$p]);
+	my $w = wait_child($f->{pid}, 'echod');
+	kill('KILL', $w) if $w;
+	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: handler died \d+ ms after start: next in 250 ms/),
+	    'back-off: a worker killed in its first second backs the pool off');
+	forkd_stop($f);
+}
+
 # tcp6 and udp6 services are bound IPv6-only (forkd.conf(5)): reached on
 # ::1, not on 127.0.0.1 through a v4-mapped address.
 SKIP: {

@@ -76,4 +76,39 @@ sub crlf { join('', map { "$_\r\n" } @_) }
 	    "tail: the cut of $len bytes is logged");
 }
 
+# A state record of the right size that does not parse is an error (smtpd
+# says why and exits 111, a temporary failure), never taken for "message
+# 0, length 0": the mailbox stays as it was.
+{
+	my $spool = tmpdir();
+	my $dir = tmpdir();
+	spit("$dir/in", crlf('HELO h', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>',
+	    'DATA') . "one\r\n" . crlf('.', 'QUIT'));
+	like(scalar `$smtpd -n mx.test -m $spool < $dir/in 2>/dev/null`,
+	    qr/delivered message 1/, 'state: message 1');
+	my $before = slurp("$spool/mailbox");
+	spit("$spool/smtpd.lock", ('x' x 41) . "\n");
+	my $out = `$smtpd -n mx.test -m $spool < $dir/in 2>$dir/err`;
+	is($? >> 8, 111, 'state: a record that does not parse: exit 111');
+	like(slurp("$dir/err") // '', qr/spool .*: Invalid argument/,
+	    'state: ... saying why');
+	unlike($out, qr/delivered/, 'state: nothing delivered');
+	is(slurp("$spool/mailbox"), $before, 'state: the mailbox is untouched');
+}
+
+# -F mbox (mboxrd): a body line matching ^>*From  gets one more '>', the
+# shortest such line too; others stay as they are.
+{
+	my $spool = tmpdir();
+	my $dir = tmpdir();
+	spit("$dir/in", crlf('HELO h', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>',
+	    'DATA', 'From ', '>From x', 'From x', 'Fromage', 'From', '.',
+	    'QUIT'));
+	like(scalar `$smtpd -n mx.test -m $spool -F mbox < $dir/in 2>/dev/null`,
+	    qr/delivered message 1/, 'mboxrd: delivered');
+	my $mb = slurp("$spool/mailbox") // '';
+	like($mb, qr/\n\n>From \n>>From x\n>From x\nFromage\nFrom\n/,
+	    'mboxrd: "From ", ">From x", "From x" quoted; "Fromage", "From" not');
+}
+
 done_testing();
