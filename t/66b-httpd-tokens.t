@@ -1,7 +1,9 @@
 #!/usr/bin/perl
-# httpd: the Connection header is a list of tokens (RFC 9110 7.6.1), each
-# matched whole and without regard to case: "close" ends the connection
-# after the response, "closed" or "clos" does not.
+# httpd and the tokens of a request: the Connection header is a list of
+# tokens (RFC 9110 7.6.1), each matched whole and without regard to case
+# ("close" ends the connection after the response, "closed" does not); a
+# field name is a token of any tchar, digits 0-9 included (RFC 9110 5.6.2);
+# a Range of "bytes=N-", "bytes=-N" and "bytes=-" (RFC 9110 14.1.2).
 use strict;
 use warnings;
 use FindBin;
@@ -33,4 +35,27 @@ is(two('keep-alive, CLOSE'), 1, '"CLOSE" in a list: the same');
 is(two('closed'), 2, '"closed" is another token: both answered');
 is(two('clos'), 2, '"clos" is another token: both answered');
 is(two('upgrade, closer'), 2, '"closer" in a list: both answered');
+# One response to a request with the extra header lines $extra.
+sub one {
+	my ($path, $extra) = @_;
+	my $s = connect_tcp($port) or die "connect: $!";
+	syswrite($s, "GET $path HTTP/1.1\r\nHost: a\r\n$extra"
+	    . "Connection: close\r\n\r\n");
+	return read_n($s, 1 << 16, 5);
+}
+
+like(one('/', "X9: y\r\nA0-9: z\r\n"), qr{^HTTP/1\.1 200 },
+    'field names with digits 0-9: 200');
+like(one('/', "X\@: y\r\n"), qr{^HTTP/1\.1 400 }, 'a field name with "@": 400');
+
+spit("$root/f.txt", '0123456789');
+my $r = one('/f.txt', "Range: bytes=3-\r\n");
+like($r, qr{^HTTP/1\.1 206 .*\r\nContent-Range: bytes 3-9/10\r\n.*\r\n\r\n3456789\z}s,
+    'Range bytes=3-: 206, bytes 3-9/10');
+$r = one('/f.txt', "Range: bytes=-4\r\n");
+like($r, qr{^HTTP/1\.1 206 .*\r\nContent-Range: bytes 6-9/10\r\n.*\r\n\r\n6789\z}s,
+    'Range bytes=-4: 206, the last 4 bytes');
+$r = one('/f.txt', "Range: bytes=-\r\n");
+like($r, qr{^HTTP/1\.1 200 .*\r\n\r\n0123456789\z}s,
+    'Range bytes=- (no number): ignored, 200 and the whole file');
 done_testing();
