@@ -1,4 +1,3 @@
-/* units: supervisor/pool.c */
 /*
  * Unit tests of the prefork pool (supervisor/pool.c): the back-off after
  * handlers that die at start doubles from 250 ms, is capped at a minute,
