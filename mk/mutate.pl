@@ -3,8 +3,8 @@
 # mutant changes one line of one file with one classic operator (a
 # relational or equality operator flipped, && and || swapped, + and -
 # swapped, a constant moved by one, a call or assignment deleted, a return
-# value changed, a condition negated); the program that file goes into is
-# rebuilt and the test files that cover it are run; a mutant is killed
+# value changed, a condition negated); the programs that file goes into are
+# relinked (make all) and the test files that cover it run; a mutant is killed
 # when one of them fails (or runs past its time). It works on a copy of the
 # tree, never on the tree itself, and prints the share killed per file.
 #
@@ -26,42 +26,35 @@ use List::Util qw(shuffle);
 
 my $top = abs_path(dirname(abs_path($0)) . '/..');
 
-# What each file is built into, and the tests that cover it.
+# The tests that cover each file (make all relinks what it goes into).
 my %target = (
 	'lib/sandbox.c' => {
-		make => [qw(build/echod build/smtpd build/httpd build/pingd)],
 		tests => [qw(t/17-forkd-promises.t t/87-pingd-forkd.t
 		    t/47-smtpd-syslog.t t/66-httpd-review.t)],
 	},
 	'supervisor/spawn.c' => {
-		make => ['build/forkd'],
 		tests => [qw(t/17-forkd-promises.t t/14-forkd-logs.t
 		    t/10-forkd-modes.t t/15-forkd-persource.t)],
 	},
 	'supervisor/reap.c' => {
-		make => ['build/forkd'],
 		tests => [qw(t/17-forkd-promises.t t/14-forkd-logs.t
 		    t/10-forkd-modes.t t/12-forkd-guards.t t/03-pool.t)],
 	},
 	'daemons/smtpd/mailbox.c' => {
-		make => ['build/smtpd'],
 		tests => [qw(t/45-smtpd-durability.t t/49c-smtpd-promises.t
 		    t/40-smtpd-seed.t t/48-smtpd-options.t)],
 	},
 	'daemons/smtpd/data.c' => {
-		make => ['build/smtpd'],
 		tests => [qw(t/40-smtpd-seed.t t/41-smtpd-dialogue.t
 		    t/43-smtpd-limits.t t/49-smtpd-review.t
 		    t/49c-smtpd-promises.t)],
 	},
 	'daemons/httpd/request.c' => {
-		make => ['build/httpd'],
 		tests => [qw(t/60-httpd-static.t t/61-httpd-escape.t
 		    t/66-httpd-review.t t/66b-httpd-tokens.t
 		    t/67-httpd-chunked.t)],
 	},
 	'daemons/httpd/file.c' => {
-		make => ['build/httpd'],
 		tests => [qw(t/60-httpd-static.t t/61-httpd-escape.t
 		    t/66-httpd-review.t)],
 	},
@@ -204,6 +197,9 @@ if ($ENV{LIST}) {
 # The copy: the tree with its build, so only the mutated program rebuilds.
 my $copy = tempdir('forkd-mutate-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{KEEP});
 system('cp', '-a', "$top/.", $copy) == 0 or die "mutate: copy failed\n";
+# The copy configures itself: the original's build/config.mk names the
+# original's run directory (where make stages the programs) and its stage.
+unlink("$copy/build/config.mk", "$copy/build/stage");
 print "mutate: working in $copy\n" if $ENV{KEEP};
 my $log = "$copy/mutate.log";
 run_quiet($copy, $log, 'make', 'all') == 0
@@ -226,7 +222,9 @@ for my $file (@files) {
 		print $out join("\n", @mut), "\n";
 		close($out);
 		my $fate;
-		if (run_quiet($copy, $log, 'make', @{ $t->{make} }) != 0) {
+		# make all: only the programs the file goes into are relinked,
+		# and staged where the tests run them from.
+		if (run_quiet($copy, $log, 'make', 'all') != 0) {
 			$stillborn++;
 			$fate = 'does not build';
 		} else {
@@ -252,7 +250,7 @@ for my $file (@files) {
 	open(my $out, '>', "$copy/$file") or die "$file: $!";
 	print $out join("\n", @$lines), "\n";
 	close($out);
-	run_quiet($copy, $log, 'make', @{ $t->{make} });
+	run_quiet($copy, $log, 'make', 'all');
 	push @table, [$file, scalar(@$all), $killed, $lived, $stillborn];
 }
 
