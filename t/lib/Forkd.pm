@@ -396,7 +396,7 @@ sub forkd_start {
 	my $f = { pid => $pid, dir => $dir, conf => $conf, sl => $sl,
 	    stderr => $stderr };
 	for my $p (@{ $o{wait_ports} // [] }) {
-		tcp_listening($p, 5) or die "forkd_start: port $p never "
+		tcp_listening($p, 20) or die "forkd_start: port $p never "
 		    . "listened: " . (slurp($stderr) // '');
 	}
 	return $f;
