@@ -55,6 +55,12 @@ like($r, qr{^HTTP/1\.1 206 .*\r\nContent-Range: bytes 3-9/10\r\n.*\r\n\r\n345678
 $r = one('/f.txt', "Range: bytes=-4\r\n");
 like($r, qr{^HTTP/1\.1 206 .*\r\nContent-Range: bytes 6-9/10\r\n.*\r\n\r\n6789\z}s,
     'Range bytes=-4: 206, the last 4 bytes');
+$r = one('/f.txt', "Range: bytes=3-5 \r\n");
+like($r, qr{^HTTP/1\.1 206 .*\r\nContent-Range: bytes 3-5/10\r\n.*\r\n\r\n345\z}s,
+    'Range bytes=3-5 with a blank after it: 206');
+$r = one('/f.txt', "Range: bytes=3-5x\r\n");
+like($r, qr{^HTTP/1\.1 200 .*\r\n\r\n0123456789\z}s,
+    'Range bytes=3-5x (junk after the range): ignored, 200');
 $r = one('/f.txt', "Range: bytes=-\r\n");
 like($r, qr{^HTTP/1\.1 200 .*\r\n\r\n0123456789\z}s,
     'Range bytes=- (no number): ignored, 200 and the whole file');
