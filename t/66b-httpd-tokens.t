@@ -46,6 +46,8 @@ sub one {
 
 like(one('/', "X9: y\r\nA0-9: z\r\n"), qr{^HTTP/1\.1 200 },
     'field names with digits 0-9: 200');
+like(one('/', "Authorization: x\r\nAZaz: y\r\n"), qr{^HTTP/1\.1 200 },
+    'field names with the letters a, z, A and Z: 200');
 like(one('/', "X\@: y\r\n"), qr{^HTTP/1\.1 400 }, 'a field name with "@": 400');
 
 spit("$root/f.txt", '0123456789');
