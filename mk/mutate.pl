@@ -42,7 +42,8 @@ my %target = (
 	},
 	'daemons/smtpd/mailbox.c' => {
 		tests => [qw(t/45-smtpd-durability.t t/49c-smtpd-promises.t
-		    t/40-smtpd-seed.t t/48-smtpd-options.t)],
+		    t/40-smtpd-seed.t t/48-smtpd-options.t
+		    t/44-smtpd-concurrent.t)],
 	},
 	'daemons/smtpd/data.c' => {
 		tests => [qw(t/40-smtpd-seed.t t/41-smtpd-dialogue.t

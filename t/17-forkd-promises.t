@@ -312,6 +312,41 @@ EOC
 	kill('KILL', $w) if $w;
 	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: handler died \d+ ms after start: next in 250 ms/),
 	    'back-off: a worker killed in its first second backs the pool off');
+	# One that lived past its first second is replaced at once, no
+	# back-off logged.
+	my $w2;
+	ok(wait_for(sub { ($w2) = grep { $_ != ($w // 0) }
+	    grep { alive($_) } wait_child($f->{pid}, 'echod') // (); $w2 }),
+	    'back-off: the worker replaced');
+	wait_for(sub { 0 }, 1.3);	# it lives past its first second
+	my $died = count_log($f, qr/\Q127.0.0.1:$p\E\/tcp: handler died/);
+	kill('KILL', $w2) if $w2;
+	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: pid $w2 killed by signal 9/),
+	    'back-off: the worker that lived was killed');
+	ok(wait_for(sub { my $n = wait_child($f->{pid}, 'echod', 0.1);
+	    $n && $n != $w2 }), 'back-off: ... and replaced');
+	is(count_log($f, qr/\Q127.0.0.1:$p\E\/tcp: handler died/), $died,
+	    'back-off: no back-off for a worker that lived');
+	forkd_stop($f);
+}
+
+# A program whose execv fails: the reason, and exit 111.
+{
+	my $dir = tmpdir();
+	chmod 0755, $dir;
+	my $p = free_port();
+	# Executable, but its interpreter is missing: execv fails (ENOENT).
+	spit("$dir/noexec", "#!/nonexistent/sh\necho ran\n");
+	chmod 0755, "$dir/noexec";
+	my $f = forkd_start(dir => $dir,
+	    conf => "127.0.0.1:$p stream tcp nowait nobody $dir/noexec noexec\n",
+	    wait_ports => [$p]);
+	my $c = connect_tcp($p);
+	is($c ? read_n($c, 64, 5) : '', '', 'execv: nothing runs');
+	ok(wait_log($f->{sl}, qr/: pid \d+: execv \Q$dir\E\/noexec: No such file or directory/),
+	    'execv: the reason is logged');
+	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: pid \d+ exited 111 /),
+	    'execv: the handler exits 111');
 	forkd_stop($f);
 }
 
