@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "../../supervisor/forkd.h"
 #include "log.h"
 
@@ -25,7 +26,7 @@ static int spawns, spawn_fails;
 static char last_log[256];
 
 long long
-now_ms(void)
+clock_ms(void)
 {
 	return fake_now;
 }
