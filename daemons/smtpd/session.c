@@ -272,7 +272,7 @@ smtp_check_mail(struct smtp_session *s, char *arg)
 		smtp_err_need(s, "HELO");
 		return -1;
 	}
-	if (s->s_mail) {
+	if (s->s_tx.tx_mail) {
 		smtp_err_nested(s);
 		return -1;
 	}
@@ -290,8 +290,8 @@ smtp_check_mail(struct smtp_session *s, char *arg)
 static void
 smtp_proceed_mail(struct smtp_session *s, char *addr)
 {
-	strlcpy(s->s_sender, addr, sizeof(s->s_sender));
-	s->s_mail = 1;
+	strlcpy(s->s_tx.tx_sender, addr, sizeof(s->s_tx.tx_sender));
+	s->s_tx.tx_mail = 1;
 	smtp_reply(s, "250 OK");
 }
 
@@ -315,7 +315,7 @@ smtp_check_rcpt(struct smtp_session *s, char *arg)
 		smtp_err_need(s, "HELO");
 		return -1;
 	}
-	if (!s->s_mail) {
+	if (!s->s_tx.tx_mail) {
 		smtp_err_need(s, "MAIL");
 		return -1;
 	}
@@ -323,7 +323,7 @@ smtp_check_rcpt(struct smtp_session *s, char *arg)
 		smtp_err_param(s);
 		return -1;
 	}
-	if (s->s_nrcpts >= SMTPD_RCPT_MAX) {
+	if (s->s_tx.tx_nrcpts >= SMTPD_RCPT_MAX) {
 		smtp_err_rcpts(s);
 		return -1;
 	}
@@ -340,7 +340,7 @@ smtp_proceed_rcpt(struct smtp_session *s, char *addr)
 		smtp_err_local(s);
 		return;
 	}
-	s->s_rcpts[s->s_nrcpts++] = copy;
+	s->s_tx.tx_rcpts[s->s_tx.tx_nrcpts++] = copy;
 	smtp_reply(s, "250 OK");
 }
 
@@ -366,11 +366,11 @@ smtp_check_data(struct smtp_session *s, char *arg)
 		smtp_err_need(s, "HELO");
 		return -1;
 	}
-	if (!s->s_mail) {
+	if (!s->s_tx.tx_mail) {
 		smtp_err_need(s, "MAIL");
 		return -1;
 	}
-	if (s->s_nrcpts == 0) {
+	if (s->s_tx.tx_nrcpts == 0) {
 		smtp_err_need(s, "RCPT");
 		return -1;
 	}
@@ -382,7 +382,7 @@ smtp_proceed_data(struct smtp_session *s, char *arg)
 {
 	(void)arg;
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	smtp_data(s);
+	smtp_text_begin(s);
 }
 
 /* RSET, NOOP, QUIT, VRFY (RFC 5321 4.1.1.5 - 4.1.1.10). */
@@ -403,7 +403,7 @@ static void
 smtp_proceed_rset(struct smtp_session *s, char *arg)
 {
 	(void)arg;
-	smtp_reset(s);
+	smtp_tx_reset(&s->s_tx);
 	smtp_reply(s, "250 OK");
 }
 
@@ -439,19 +439,6 @@ smtp_proceed_vrfy(struct smtp_session *s, char *arg)
 	(void)arg;
 	smtp_reply(s, "252 2.1.5 Cannot VRFY user, but will accept message "
 	    "and attempt delivery");
-}
-
-void
-smtp_reset(struct smtp_session *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->s_nrcpts; i++)
-		free(s->s_rcpts[i]);
-	s->s_nrcpts = 0;
-	s->s_mail = 0;
-	s->s_sender[0] = '\0';
-	s->s_bodylen = 0;
 }
 
 /* One connection. */
@@ -533,15 +520,23 @@ smtp_session(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 	log_debug("%s: connected", s->s_peer);
 
 	smtp_reply(s, "220 %s SMTP CS4410MP3", s->s_sd->sd_name);
+	/* One loop, one read with one deadline, in either state. */
 	while (!s->s_quit && !s->s_dead) {
-		switch ((r = smtp_getline(s, &line, &len))) {
+		r = smtp_getline(s, &line, &len);
+		if (s->s_state == SMTP_STATE_DATA) {
+			smtp_text(s, r, line, len);
+			continue;
+		}
+		switch (r) {
 		case LINE_OK:
 			smtp_command(s, line, len);
 			break;
 		case LINE_LONG:
+		case LINE_PART:
 			smtp_err_cmd_long(s);
 			break;
 		case LINE_TIMEOUT:
+		case LINE_SLOW:
 			log_info("%s: timeout", s->s_peer);
 			smtp_err_timeout(s);
 			break;
@@ -555,8 +550,7 @@ smtp_session(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 	if (s->s_socket)
 		smtp_linger(s);
 	log_debug("%s: closed", s->s_peer);
-	smtp_reset(s);
-	free(s->s_body);
+	smtp_tx_free(&s->s_tx);
 	free(s);
 	return 0;
 }
