@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # smtpd's rules for the message text after DATA, as pure functions of a
-# line (cmocka, TAP output): t/unit/smtpdata_test.c.
+# line, and the split of a MAIL or RCPT path (cmocka, TAP output):
+# t/unit/smtpdata_test.c.
 use strict;
 use warnings;
 use FindBin;

@@ -2,7 +2,8 @@
  * session.h: what the files of the SMTP dialogue share (session.c, the
  * commands and the loop; io.c, input and output with deadlines; text.c,
  * the DATA state; data.c, the rules of the message text; reply.c, the
- * replies). Not used outside daemons/smtpd.
+ * replies; path.c, the arguments of commands). Not used outside
+ * daemons/smtpd.
  */
 #ifndef SMTPD_SESSION_H
 #define SMTPD_SESSION_H
@@ -143,6 +144,20 @@ ssize_t	smtp_tls_read(struct smtp_session *, void *, size_t, long long);
 ssize_t	smtp_tls_write(struct smtp_session *, const void *, size_t,
 	    long long);
 void	smtp_tls_end(struct smtp_session *);
+
+/*
+ * path.c, pure functions of a command's argument. smtp_trim() strips
+ * blanks from both ends in place. smtp_printable(): only printable ASCII
+ * without blanks, as smtpd(8) defines an address. smtp_path() splits
+ * "<path> params" or a bare "path" (RFC 5321 4.1.2) in place: *addr the
+ * path without angle brackets, *params what follows; 0, or -1 on a
+ * syntax error (empty, no '>', no blank before the parameters).
+ * smtp_valid_addr(): printable and short enough to store.
+ */
+char	*smtp_trim(char *);
+int	smtp_printable(const char *);
+int	smtp_path(char *, char **, char **);
+int	smtp_valid_addr(const char *);
 
 /*
  * text.c: the DATA state. smtp_text_begin() enters it after 354;

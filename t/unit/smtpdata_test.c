@@ -5,7 +5,9 @@
  * (4.5.3.1.6), the size limit (RFC 1870), and the quoting of mboxrd
  * "From " lines and of lines that could start a record in the seed
  * format. Each case feeds text lines, without their CRLF, and checks the
- * verdict and the bytes that would be stored. Run by t/40b-smtpd-data.t
+ * verdict and the bytes that would be stored. Also smtp_path()
+ * (daemons/smtpd/path.c), which splits the argument of MAIL FROM: and
+ * RCPT TO: into its path and parameters (RFC 5321 4.1.2). Run by t/40b-smtpd-data.t
  * with cmocka's TAP output.
  */
 #include <setjmp.h>
@@ -183,6 +185,42 @@ test_reset(void **state)
 	assert_null(tx.tx_body);
 }
 
+static void
+test_path(void **state)
+{
+	static const struct {
+		const char *in, *addr, *params;
+	} good[] = {
+		{ "<a@b>", "a@b", "" },
+		{ "  <a@b>  ", "a@b", "" },
+		{ "<>", "", "" },
+		{ "<a@b> SIZE=10 BODY=8BITMIME", "a@b", "SIZE=10 BODY=8BITMIME" },
+		{ "<a@b>   SIZE=10\t", "a@b", "SIZE=10" },
+		{ "a@b", "a@b", "" },
+		{ "student @CS4410", "student @CS4410", "" },
+		{ "<a b>", "a b", "" },
+	};
+	static const char *const bad[] = { "", "   ", "<a@b", "<a@b>SIZE=1",
+	    "<a@b>\tSIZE=1" };
+	char buf[128], *addr, *params;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		strlcpy(buf, good[i].in, sizeof(buf));
+		assert_int_equal(smtp_path(buf, &addr, &params), 0);
+		assert_string_equal(addr, good[i].addr);
+		assert_string_equal(params, good[i].params);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strlcpy(buf, bad[i], sizeof(buf));
+		assert_int_equal(smtp_path(buf, &addr, &params), -1);
+	}
+	assert_true(smtp_valid_addr("a@b"));
+	assert_false(smtp_valid_addr("a b"));
+	assert_false(smtp_valid_addr("a\x7f"));
+}
+
 int
 main(void)
 {
@@ -194,6 +232,7 @@ main(void)
 		cmocka_unit_test(test_quote_mbox),
 		cmocka_unit_test(test_quote_seed),
 		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_path),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
