@@ -135,6 +135,7 @@ static int	mbox_covered(struct smtpd *sd, long long number,
 static void	mbox_rollback(struct smtpd *sd, int fd, int e,
 		    const struct mbox_state *orig, const struct mbox_state *ap);
 static int	mbox_boot(char *boot);
+static int	mbox_cut(struct smtpd *sd, off_t length);
 static void	mbox_test_setup(struct smtpd *sd);
 static void	mbox_test_crash(const struct smtpd *sd, int point);
 
@@ -377,13 +378,36 @@ mbox_test_crash(const struct smtpd *sd, int point)
 		raise(SIGKILL);
 }
 
+/*
+ * After a restart, cut the mailbox back to length (bytes), the end of
+ * the last committed record. Returns 0, or -1 with errno when it could
+ * not be cut or synced; a mailbox that cannot be opened is left alone.
+ */
+static int
+mbox_cut(struct smtpd *sd, off_t length)
+{
+	struct stat sb;
+	int fd, r = 0;
+
+	fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (fd != -1 && fstat(fd, &sb) == 0 && sb.st_size > length) {
+		log_warnx("mailbox: restarted: cutting %lld bytes "
+		    "never committed", (long long)(sb.st_size - length));
+		if (ftruncate(fd, length) == -1 || fdatasync(fd) == -1)
+			r = -1;
+	}
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
 int
 mbox_open(struct smtpd *sd)
 {
 	struct mbox_state cs, as;
-	struct stat sb;
 	char boot[MBOX_BOOT_LEN + 1];
-	int fd, r, e;
+	int r, e;
 
 	mbox_test_setup(sd);
 	if (mbox_boot(boot) == -1)
@@ -424,19 +448,8 @@ mbox_open(struct smtpd *sd)
 		 * what was appended but not committed may be half on disk,
 		 * and none of it was answered with 250.
 		 */
-		fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CLOEXEC |
-		    O_NOFOLLOW);
-		if (fd != -1 && fstat(fd, &sb) == 0 &&
-		    sb.st_size > cs.st_length) {
-			log_warnx("mailbox: restarted: cutting %lld bytes "
-			    "never committed", (long long)(sb.st_size -
-			    cs.st_length));
-			if (ftruncate(fd, cs.st_length) == -1 ||
-			    fdatasync(fd) == -1)
-				r = -1;
-		}
-		if (fd != -1)
-			close(fd);
+		if (mbox_cut(sd, cs.st_length) == -1)
+			r = -1;
 		/*
 		 * A pending committed line on disk was written after
 		 * mailbox's sync: its numbers are whole in mailbox.
