@@ -126,9 +126,16 @@ static int	mbox_due(const struct smtpd *sd, const struct mbox_state *ap);
 static int	mbox_backup(struct smtpd *sd, struct mbox_state *cp,
 		    struct mbox_state *ap);
 static int	mbox_commit(struct smtpd *sd, long long *unbacked);
+static off_t	mbox_record(int fd, off_t at, char *head, size_t headlen,
+		    size_t split, const struct smtpd_msg *m, long long number);
+static int	mbox_append(struct smtpd *sd, const struct smtpd_msg *m,
+		    long long *number, unsigned long *epoch, long long *unbacked);
+static int	mbox_covered(struct smtpd *sd, long long number,
+		    unsigned long epoch, long long *unbacked);
 static void	mbox_rollback(struct smtpd *sd, int fd, int e,
 		    const struct mbox_state *orig, const struct mbox_state *ap);
 static int	mbox_boot(char *boot);
+static int	mbox_cut(struct smtpd *sd, off_t length);
 static void	mbox_test_setup(struct smtpd *sd);
 static void	mbox_test_crash(const struct smtpd *sd, int point);
 
@@ -371,13 +378,36 @@ mbox_test_crash(const struct smtpd *sd, int point)
 		raise(SIGKILL);
 }
 
+/*
+ * After a restart, cut the mailbox back to length (bytes), the end of
+ * the last committed record. Returns 0, or -1 with errno when it could
+ * not be cut or synced; a mailbox that cannot be opened is left alone.
+ */
+static int
+mbox_cut(struct smtpd *sd, off_t length)
+{
+	struct stat sb;
+	int fd, r = 0;
+
+	fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (fd != -1 && fstat(fd, &sb) == 0 && sb.st_size > length) {
+		log_warnx("mailbox: restarted: cutting %lld bytes "
+		    "never committed", (long long)(sb.st_size - length));
+		if (ftruncate(fd, length) == -1 || fdatasync(fd) == -1)
+			r = -1;
+	}
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
 int
 mbox_open(struct smtpd *sd)
 {
 	struct mbox_state cs, as;
-	struct stat sb;
 	char boot[MBOX_BOOT_LEN + 1];
-	int fd, r, e;
+	int r, e;
 
 	mbox_test_setup(sd);
 	if (mbox_boot(boot) == -1)
@@ -418,19 +448,8 @@ mbox_open(struct smtpd *sd)
 		 * what was appended but not committed may be half on disk,
 		 * and none of it was answered with 250.
 		 */
-		fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CLOEXEC |
-		    O_NOFOLLOW);
-		if (fd != -1 && fstat(fd, &sb) == 0 &&
-		    sb.st_size > cs.st_length) {
-			log_warnx("mailbox: restarted: cutting %lld bytes "
-			    "never committed", (long long)(sb.st_size -
-			    cs.st_length));
-			if (ftruncate(fd, cs.st_length) == -1 ||
-			    fdatasync(fd) == -1)
-				r = -1;
-		}
-		if (fd != -1)
-			close(fd);
+		if (mbox_cut(sd, cs.st_length) == -1)
+			r = -1;
 		/*
 		 * A pending committed line on disk was written after
 		 * mailbox's sync: its numbers are whole in mailbox.
@@ -852,57 +871,18 @@ rollback:
 	return -1;
 }
 
-long long
-mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
+/*
+ * Write one record at offset at: the head with the message number at
+ * split (bytes into head), the body, and the blank line that ends it.
+ * Returns its length in bytes, or -1 with errno.
+ */
+static off_t
+mbox_record(int fd, off_t at, char *head, size_t headlen, size_t split,
+    const struct smtpd_msg *m, long long number)
 {
-	struct mbox_state as, cs;
 	struct iovec iov[5];
-	char *head = NULL, num[24];
-	size_t headlen, split = 0;
-	off_t at;
-	long long number, unbacked = 0;
-	unsigned long epoch;
-	int fd = -1, e, r;
+	char num[24];
 
-	if ((headlen = mbox_header(sd, m, &head, &split)) == 0) {
-		errno = ENOMEM;
-		return -1;
-	}
-	/* 1. Append under the append lock. */
-	for (;;) {
-		if (mbox_lock(sd->sd_lockfd) == -1)
-			goto out;
-		if (mbox_read(sd->sd_lockfd, MBOX_APPENDED, &as) != 0) {
-			errno = EINVAL;
-			log_warn("spool state " MBOX_LOCK);
-			goto fail;
-		}
-		if ((fd = mbox_tidy(sd, &as)) == -1)
-			goto fail;
-		if (!mbox_due(sd, &as) || as.st_number == unbacked)
-			break;
-		/*
-		 * A closed group not yet backed up (its leader was killed,
-		 * or is about to do it): commit and back it up first, so no
-		 * record of the next group goes into its file. Appenders may
-		 * close another group meanwhile: look again. A backup that
-		 * cannot be made is logged, and delivery goes on.
-		 */
-		close(fd);
-		fd = -1;
-		mbox_unlock(sd->sd_lockfd);
-		if (mbox_sync_lock(sd->sd_lockfd, F_WRLCK) == -1)
-			goto out;
-		r = mbox_commit(sd, &unbacked);
-		e = errno;
-		mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
-		if (r == -1) {
-			errno = e;
-			goto out;
-		}
-	}
-	at = as.st_length;
-	number = as.st_number + 1;
 	iov[0].iov_base = head;
 	iov[0].iov_len = split;
 	iov[1].iov_base = num;
@@ -914,23 +894,108 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 	iov[4].iov_base = (void *)"\n";
 	iov[4].iov_len = 1;
 	if (mbox_pwritev(fd, iov, 5, at) == -1)
+		return -1;
+	return headlen + iov[1].iov_len + m->m_bodylen + 1;
+}
+
+/*
+ * 1. Append the record under the append lock. Returns 0 with *number
+ * and *epoch set, or -1 with errno; nothing partial stays. A closed
+ * group not yet backed up (its leader was killed, or is about to do it)
+ * is committed and backed up first, so no record of the next group goes
+ * into its file. Appenders may close another group meanwhile: look
+ * again. A backup that cannot be made is logged, and delivery goes on.
+ */
+static int
+mbox_append(struct smtpd *sd, const struct smtpd_msg *m, long long *numberp,
+    unsigned long *epoch, long long *unbacked)
+{
+	struct mbox_state as;
+	char *head = NULL;
+	size_t headlen, split = 0;
+	off_t at, len;
+	long long number;
+	int fd = -1, e, r;
+
+	if ((headlen = mbox_header(sd, m, &head, &split)) == 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (;;) {
+		if (mbox_lock(sd->sd_lockfd) == -1)
+			goto out;
+		if (mbox_read(sd->sd_lockfd, MBOX_APPENDED, &as) != 0) {
+			errno = EINVAL;
+			log_warn("spool state " MBOX_LOCK);
+			goto fail;
+		}
+		if ((fd = mbox_tidy(sd, &as)) == -1)
+			goto fail;
+		if (!mbox_due(sd, &as) || as.st_number == *unbacked)
+			break;
+		/* A closed group not yet backed up: see above. */
+		close(fd);
+		fd = -1;
+		mbox_unlock(sd->sd_lockfd);
+		if (mbox_sync_lock(sd->sd_lockfd, F_WRLCK) == -1)
+			goto out;
+		r = mbox_commit(sd, unbacked);
+		e = errno;
+		mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+		if (r == -1) {
+			errno = e;
+			goto out;
+		}
+	}
+	at = as.st_length;
+	number = as.st_number + 1;
+	if ((len = mbox_record(fd, at, head, headlen, split, m,
+	    number)) == -1)
 		goto undo;
 	as.st_number = number;
-	as.st_length = at + headlen + iov[1].iov_len + m->m_bodylen + 1;
+	as.st_length = at + len;
 	if (mbox_write(sd->sd_lockfd, MBOX_APPENDED, &as) == -1)
 		goto undo;
-	epoch = as.st_epoch;
+	*numberp = number;
+	*epoch = as.st_epoch;
 	mbox_unlock(sd->sd_lockfd);
 	close(fd);
 	free(head);
-	mbox_test_crash(sd, SMTPD_CRASH_APPENDED);
+	return 0;
 
-	/*
-	 * 2. Covered by a commit, this one's own or its leader's. A shared
-	 * hold of the sync lock is enough to look: the deliveries that waited
-	 * for a leader all look at once when it lets go, and only one not
-	 * covered yet takes it exclusively, and looks again.
-	 */
+undo:
+	/* Nothing partial stays: back to the length before the message. */
+	e = errno;
+	if (ftruncate(fd, at) == -1)
+		log_warn("mailbox: cannot cut back to %lld", (long long)at);
+	errno = e;
+fail:
+	e = errno;
+	mbox_unlock(sd->sd_lockfd);
+	if (fd != -1)
+		close(fd);
+	errno = e;
+out:
+	e = errno;
+	free(head);
+	errno = e;
+	return -1;
+}
+
+/*
+ * 2. Covered by a commit, this one's own or its leader's. A shared
+ * hold of the sync lock is enough to look: the deliveries that waited
+ * for a leader all look at once when it lets go, and only one not
+ * covered yet takes it exclusively, and looks again. Returns 0, or -1
+ * with errno (the group's error when it was rolled back).
+ */
+static int
+mbox_covered(struct smtpd *sd, long long number, unsigned long epoch,
+    long long *unbacked)
+{
+	struct mbox_state cs;
+	int e, r;
+
 	if (mbox_sync_lock(sd->sd_lockfd, F_RDLCK) == -1)
 		return -1;
 	r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
@@ -943,7 +1008,7 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 	}
 	if (r == 0 && cs.st_epoch == epoch && (cs.st_number < number ||
 	    cs.st_pending)) {
-		if (mbox_commit(sd, &unbacked) == -1) {
+		if (mbox_commit(sd, unbacked) == -1) {
 			e = errno;
 			mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
 			errno = e;
@@ -963,26 +1028,22 @@ mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
 		errno = cs.st_error != 0 ? cs.st_error : EIO;
 		return -1;
 	}
+	return 0;
+}
+
+long long
+mbox_deliver(struct smtpd *sd, const struct smtpd_msg *m)
+{
+	long long number, unbacked = 0;
+	unsigned long epoch;
+
+	if (mbox_append(sd, m, &number, &epoch, &unbacked) == -1)
+		return -1;
+	mbox_test_crash(sd, SMTPD_CRASH_APPENDED);
+	if (mbox_covered(sd, number, epoch, &unbacked) == -1)
+		return -1;
 	mbox_test_crash(sd, SMTPD_CRASH_COMMITTED);
 	if (sd->sd_spare)
 		mbox_spare(sd);
 	return number;
-
-undo:
-	/* Nothing partial stays: back to the length before the message. */
-	e = errno;
-	if (ftruncate(fd, at) == -1)
-		log_warn("mailbox: cannot cut back to %lld", (long long)at);
-	errno = e;
-fail:
-	e = errno;
-	mbox_unlock(sd->sd_lockfd);
-	if (fd != -1)
-		close(fd);
-	errno = e;
-out:
-	e = errno;
-	free(head);
-	errno = e;
-	return -1;
 }

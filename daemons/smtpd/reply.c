@@ -169,7 +169,7 @@ smtp_err_size(struct smtp_session *s)
 	smtp_error(s, "552 5.3.4 Error: message size exceeds fixed limit");
 }
 
-/* SMTP smuggling (CVE-2023-51764): see smtp_data(). */
+/* SMTP smuggling (CVE-2023-51764): see smtp_data_line(). */
 void
 smtp_err_bare(struct smtp_session *s)
 {

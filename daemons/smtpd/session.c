@@ -65,61 +65,6 @@ static const struct smtp_cmd smtp_cmds[] = {
 };
 #define SMTP_NCMDS	(sizeof(smtp_cmds) / sizeof(smtp_cmds[0]))
 
-/* Helpers for arguments. */
-
-static char *
-smtp_trim(char *p)
-{
-	char *e;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	e = p + strlen(p);
-	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-		*--e = '\0';
-	return p;
-}
-
-/* An address is "consecutive, printable ASCII characters" (smtpd(8)). */
-static int
-smtp_printable(const char *p)
-{
-	for (; *p != '\0'; p++)
-		if (*p < 0x21 || *p > 0x7e)
-			return 0;
-	return 1;
-}
-
-/*
- * Split "<path> params" or "path" (RFC 5321 4.1.2, and the assignment's bare
- * addresses): *addr is the path without angle brackets, *params what
- * follows the closing bracket. Without brackets the whole argument is the
- * path, so "student @CS4410" is one (bad) address, as smtpd(8) has it.
- * Returns 0, or -1 on a syntax error (an empty argument, no '>').
- */
-static int
-smtp_path(char *arg, char **addr, char **params)
-{
-	char *gt;
-
-	arg = smtp_trim(arg);
-	*params = arg + strlen(arg);
-	if (*arg == '<') {
-		if ((gt = strchr(arg, '>')) == NULL)
-			return -1;
-		*gt = '\0';
-		*params = smtp_trim(gt + 1);
-		if (**params != '\0' && gt[1] != ' ')
-			return -1;
-		*addr = arg + 1;
-		return 0;
-	}
-	if (*arg == '\0')
-		return -1;
-	*addr = arg;
-	return 0;
-}
-
 /* The text after "FROM:" or "TO:", or NULL. */
 static char *
 smtp_after(char *arg, const char *word)
@@ -129,12 +74,6 @@ smtp_after(char *arg, const char *word)
 	if (strncasecmp(arg, word, n) != 0)
 		return NULL;
 	return arg + n;
-}
-
-static int
-smtp_valid_addr(const char *addr)
-{
-	return strlen(addr) < SMTPD_PATH_MAX - 2 && smtp_printable(addr);
 }
 
 /* HELO and EHLO (RFC 5321 4.1.1.1). */
@@ -272,7 +211,7 @@ smtp_check_mail(struct smtp_session *s, char *arg)
 		smtp_err_need(s, "HELO");
 		return -1;
 	}
-	if (s->s_mail) {
+	if (s->s_tx.tx_mail) {
 		smtp_err_nested(s);
 		return -1;
 	}
@@ -290,8 +229,8 @@ smtp_check_mail(struct smtp_session *s, char *arg)
 static void
 smtp_proceed_mail(struct smtp_session *s, char *addr)
 {
-	strlcpy(s->s_sender, addr, sizeof(s->s_sender));
-	s->s_mail = 1;
+	strlcpy(s->s_tx.tx_sender, addr, sizeof(s->s_tx.tx_sender));
+	s->s_tx.tx_mail = 1;
 	smtp_reply(s, "250 OK");
 }
 
@@ -315,7 +254,7 @@ smtp_check_rcpt(struct smtp_session *s, char *arg)
 		smtp_err_need(s, "HELO");
 		return -1;
 	}
-	if (!s->s_mail) {
+	if (!s->s_tx.tx_mail) {
 		smtp_err_need(s, "MAIL");
 		return -1;
 	}
@@ -323,7 +262,7 @@ smtp_check_rcpt(struct smtp_session *s, char *arg)
 		smtp_err_param(s);
 		return -1;
 	}
-	if (s->s_nrcpts >= SMTPD_RCPT_MAX) {
+	if (s->s_tx.tx_nrcpts >= SMTPD_RCPT_MAX) {
 		smtp_err_rcpts(s);
 		return -1;
 	}
@@ -340,7 +279,7 @@ smtp_proceed_rcpt(struct smtp_session *s, char *addr)
 		smtp_err_local(s);
 		return;
 	}
-	s->s_rcpts[s->s_nrcpts++] = copy;
+	s->s_tx.tx_rcpts[s->s_tx.tx_nrcpts++] = copy;
 	smtp_reply(s, "250 OK");
 }
 
@@ -366,11 +305,11 @@ smtp_check_data(struct smtp_session *s, char *arg)
 		smtp_err_need(s, "HELO");
 		return -1;
 	}
-	if (!s->s_mail) {
+	if (!s->s_tx.tx_mail) {
 		smtp_err_need(s, "MAIL");
 		return -1;
 	}
-	if (s->s_nrcpts == 0) {
+	if (s->s_tx.tx_nrcpts == 0) {
 		smtp_err_need(s, "RCPT");
 		return -1;
 	}
@@ -382,7 +321,7 @@ smtp_proceed_data(struct smtp_session *s, char *arg)
 {
 	(void)arg;
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	smtp_data(s);
+	smtp_text_begin(s);
 }
 
 /* RSET, NOOP, QUIT, VRFY (RFC 5321 4.1.1.5 - 4.1.1.10). */
@@ -403,7 +342,7 @@ static void
 smtp_proceed_rset(struct smtp_session *s, char *arg)
 {
 	(void)arg;
-	smtp_reset(s);
+	smtp_tx_reset(&s->s_tx);
 	smtp_reply(s, "250 OK");
 }
 
@@ -439,19 +378,6 @@ smtp_proceed_vrfy(struct smtp_session *s, char *arg)
 	(void)arg;
 	smtp_reply(s, "252 2.1.5 Cannot VRFY user, but will accept message "
 	    "and attempt delivery");
-}
-
-void
-smtp_reset(struct smtp_session *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->s_nrcpts; i++)
-		free(s->s_rcpts[i]);
-	s->s_nrcpts = 0;
-	s->s_mail = 0;
-	s->s_sender[0] = '\0';
-	s->s_bodylen = 0;
 }
 
 /* One connection. */
@@ -533,15 +459,23 @@ smtp_session(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 	log_debug("%s: connected", s->s_peer);
 
 	smtp_reply(s, "220 %s SMTP CS4410MP3", s->s_sd->sd_name);
+	/* One loop, one read with one deadline, in either state. */
 	while (!s->s_quit && !s->s_dead) {
-		switch ((r = smtp_getline(s, &line, &len))) {
+		r = smtp_getline(s, &line, &len);
+		if (s->s_state == SMTP_STATE_DATA) {
+			smtp_text(s, r, line, len);
+			continue;
+		}
+		switch (r) {
 		case LINE_OK:
 			smtp_command(s, line, len);
 			break;
 		case LINE_LONG:
+		case LINE_PART:
 			smtp_err_cmd_long(s);
 			break;
 		case LINE_TIMEOUT:
+		case LINE_SLOW:
 			log_info("%s: timeout", s->s_peer);
 			smtp_err_timeout(s);
 			break;
@@ -555,8 +489,7 @@ smtp_session(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 	if (s->s_socket)
 		smtp_linger(s);
 	log_debug("%s: closed", s->s_peer);
-	smtp_reset(s);
-	free(s->s_body);
+	smtp_tx_free(&s->s_tx);
 	free(s);
 	return 0;
 }

@@ -116,7 +116,7 @@ smtp_starttls(struct smtp_session *s)
 	/* RFC 3207 4.2: the client says EHLO again; no transaction. */
 	s->s_helo = 0;
 	s->s_heloname[0] = '\0';
-	smtp_reset(s);
+	smtp_tx_reset(&s->s_tx);
 }
 
 ssize_t
