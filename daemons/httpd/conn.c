@@ -39,6 +39,7 @@ struct conn {
 	long long	 c_deadline;	/* ms, CLOCK_MONOTONIC */
 	int		 c_nreq;	/* requests answered */
 	int		 c_keepalive;	/* keep after this response */
+	struct http_request c_req;	/* the request at the front of c_in */
 
 	char		 c_in[HTTPD_HEAD_MAX * 2];
 	size_t		 c_inlen;
@@ -192,7 +193,7 @@ static void
 conn_dispatch(struct conn *c, int st)
 {
 	struct httpd *h = c->c_h;
-	struct http_request *rp = h->h_req;
+	struct http_request *rp = &c->c_req;
 	struct file_reply fr;
 	long long avail, here;
 	int head, n, get;
@@ -382,7 +383,7 @@ static int
 conn_read(struct conn *c)
 {
 	struct httpd *h = c->c_h;
-	struct http_request *rp = h->h_req;
+	struct http_request *rp = &c->c_req;
 	ssize_t n;
 	int st;
 
@@ -390,11 +391,10 @@ conn_read(struct conn *c)
 		if (c->c_chunking) {
 			if ((st = conn_unchunk(c)) != REQ_INCOMPLETE) {
 				/*
-				 * h_req may hold another connection's
-				 * request by now: parse the head again.
+				 * c_req still points into the head at the
+				 * front of c_in: the body after it went.
 				 */
 				c->c_chunking = 0;
-				(void)req_parse(c->c_in, c->c_headlen, rp);
 				conn_dispatch(c, st);
 				return 0;
 			}

@@ -45,7 +45,6 @@ struct httpd {
 	int		 h_dotfiles;	/* -D: serve names starting with '.' */
 	const char	*h_mimefile;	/* -M, default /etc/mime.types */
 	int		 h_nconn;	/* connections open now */
-	struct http_request *h_req;	/* the request being parsed */
 };
 
 /* One header field of a request, pointing into the connection's buffer. */
