@@ -69,6 +69,10 @@ struct conn {
 #define CONN_LINGER_MS	2000
 
 static void	conn_dispatch(struct conn *, int);
+static int	conn_begin(struct conn *);
+static void	conn_cgi(struct conn *, int, long long, long long);
+static void	conn_refuse(struct conn *);
+static int	conn_static(struct conn *, int);
 static void	conn_error(struct conn *, int, int, int, int, const char *);
 static int	conn_done(struct conn *);
 static void	conn_log_cut(struct conn *);
@@ -188,15 +192,14 @@ conn_error(struct conn *c, int version, int status, int head, int close,
 	c->c_state = CS_WRITE;
 }
 
-/* Answer the request at the front of c_in; st is req_parse()'s result. */
-static void
-conn_dispatch(struct conn *c, int st)
+/*
+ * A new response to c_req begins: the access log fields, the -t clock,
+ * and whether the connection is kept after it. Returns 1 for HEAD.
+ */
+static int
+conn_begin(struct conn *c)
 {
-	struct httpd *h = c->c_h;
 	struct http_request *rp = &c->c_req;
-	struct file_reply fr;
-	long long avail, here;
-	int head, n, get;
 
 	c->c_nreq++;
 	c->c_bytes = c->c_bodylen = 0;
@@ -204,19 +207,127 @@ conn_dispatch(struct conn *c, int st)
 	    sizeof(c->c_line));
 	resp_log_field(c->c_referer, req_field(rp, "Referer"));
 	resp_log_field(c->c_agent, req_field(rp, "User-Agent"));
-	c->c_deadline = serve_now_ms() + h->h_timeout * 1000LL;
-	head = strcmp(rp->r_method, "HEAD") == 0;
-	get = strcmp(rp->r_method, "GET") == 0;
+	c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
 	/* Stopping (serve.h): this response is the connection's last. */
-	c->c_keepalive = rp->r_keepalive && c->c_nreq < h->h_maxreq &&
+	c->c_keepalive = rp->r_keepalive && c->c_nreq < c->c_h->h_maxreq &&
 	    rp->r_version != HTTP_09 && !serve_stopping();
+	return strcmp(rp->r_method, "HEAD") == 0;
+}
 
-	if (st != REQ_OK) {
-		conn_error(c, rp->r_version, st, head, 1, NULL);
+/*
+ * A request under /cgi-bin/: hand the connection to the CGI helper with
+ * the body bytes read so far (avail of them after the head; here of
+ * them inside Content-Length).
+ */
+static void
+conn_cgi(struct conn *c, int head, long long avail, long long here)
+{
+	struct http_request *rp = &c->c_req;
+	int st;
+
+	if (!head && strcmp(rp->r_method, "GET") != 0 &&
+	    strcmp(rp->r_method, "POST") != 0) {
+		conn_error(c, rp->r_version, 405, head, 1,
+		    "Allow: GET, HEAD, POST\r\n");
 		return;
 	}
-	if (rp->r_clen > h->h_maxbody) {
-		conn_error(c, rp->r_version, 413, head, 1, NULL);
+	st = cgi_handoff(c->c_h, c->c_rfd, c->c_wfd, rp, &c->c_peer,
+	    c->c_in + rp->r_headlen, rp->r_chunked ? avail : here);
+	if (st == 0) {
+		c->c_handed = 1;
+		return;
+	}
+	conn_error(c, rp->r_version, st, head, 1, NULL);
+}
+
+/* A method other than GET or HEAD for a static file: 405 or 501. */
+static void
+conn_refuse(struct conn *c)
+{
+	static const char *const known[] = { "POST", "PUT", "DELETE",
+	    "OPTIONS", "TRACE", "CONNECT", "PATCH" };
+	struct http_request *rp = &c->c_req;
+	size_t i;
+
+	/* RFC 9110 15.5.6: 405 names what is allowed. */
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(rp->r_method, known[i]) == 0)
+			break;
+	if (i < sizeof(known) / sizeof(known[0]))
+		conn_error(c, rp->r_version, 405, 0, 0,
+		    "Allow: GET, HEAD\r\n");
+	else
+		conn_error(c, rp->r_version, 501, 0, 1, NULL);
+}
+
+/*
+ * A static GET or HEAD: file_serve()'s answer into c_out and the body
+ * file. Returns 0, or -1 when the head did not fit (500 instead, the
+ * request left in c_in as the connection closes).
+ */
+static int
+conn_static(struct conn *c, int head)
+{
+	struct http_request *rp = &c->c_req;
+	struct file_reply fr;
+	int n;
+
+	file_serve(c->c_h, rp, &fr);
+	c->c_status = fr.fr_status;
+	if (fr.fr_status != 200 && fr.fr_status != 206 &&
+	    fr.fr_status != 304) {
+		conn_error(c, rp->r_version, fr.fr_status, head,
+		    fr.fr_status >= 500, fr.fr_extra);
+		return 0;
+	}
+	n = 0;
+	if (rp->r_version != HTTP_09 && (n = resp_head(c->c_out,
+	    sizeof(c->c_out), rp->r_version, fr.fr_status,
+	    c->c_keepalive, fr.fr_extra)) == -1) {
+		if (fr.fr_cache != NULL)
+			fcache_release(fr.fr_cache);
+		else if (fr.fr_fd != -1)
+			close(fr.fr_fd);
+		conn_error(c, rp->r_version, 500, head, 1, NULL);
+		return -1;
+	}
+	c->c_outlen = n;
+	c->c_outoff = 0;
+	c->c_state = CS_WRITE;
+	/* A small cached file: head and body in one send. */
+	if (fr.fr_body != NULL && (size_t)n + fr.fr_len <= sizeof(c->c_out)) {
+		memcpy(c->c_out + n, fr.fr_body, fr.fr_len);
+		c->c_outlen += fr.fr_len;
+		c->c_bodylen = fr.fr_len;
+		fcache_release(fr.fr_cache);
+		fr.fr_cache = NULL;
+		fr.fr_fd = -1;
+	}
+	c->c_filefd = fr.fr_fd;
+	c->c_fcache = fr.fr_cache;
+	c->c_fileoff = fr.fr_off;
+	c->c_fileleft = fr.fr_fd != -1 ? fr.fr_len : 0;
+	if (c->c_filefd != -1 && c->c_fileleft == 0)
+		conn_file_close(c);
+	return 0;
+}
+
+/*
+ * Answer the request at the front of c_in (c_req); st is req_parse()'s
+ * result. A router: errors of the head, CGI, other methods, files.
+ */
+static void
+conn_dispatch(struct conn *c, int st)
+{
+	struct http_request *rp = &c->c_req;
+	long long avail, here;
+	int head;
+
+	head = conn_begin(c);
+	if (st == REQ_OK && rp->r_clen > c->c_h->h_maxbody)
+		st = 413;
+	if (st != REQ_OK) {
+		conn_error(c, rp->r_version, st, head, 1, NULL);
 		return;
 	}
 	/*
@@ -226,90 +337,19 @@ conn_dispatch(struct conn *c, int st)
 	 */
 	avail = c->c_inlen - rp->r_headlen;
 	here = rp->r_clen > 0 ? (avail < rp->r_clen ? avail : rp->r_clen) : 0;
-
-	if (cgi_match(rp->r_path) && h->h_cgifd != -1) {
-		if (!get && !head && strcmp(rp->r_method, "POST") != 0) {
-			conn_error(c, rp->r_version, 405, head, 1,
-			    "Allow: GET, HEAD, POST\r\n");
-			return;
-		}
-		st = cgi_handoff(h, c->c_rfd, c->c_wfd, rp, &c->c_peer,
-		    c->c_in + rp->r_headlen, rp->r_chunked ? avail : here);
-		if (st == 0) {
-			c->c_handed = 1;
-			return;
-		}
-		conn_error(c, rp->r_version, st, head, 1, NULL);
+	if (cgi_match(rp->r_path) && c->c_h->h_cgifd != -1) {
+		conn_cgi(c, head, avail, here);
 		return;
 	}
-
 	/* rp points into c_in: consume the request only once answered. */
 	c->c_skip = rp->r_clen > 0 ? rp->r_clen - here : 0;
-
-	if (!get && !head) {
-		static const char *const known[] = { "POST", "PUT", "DELETE",
-		    "OPTIONS", "TRACE", "CONNECT", "PATCH" };
-		size_t i;
-
-		/* RFC 9110 15.5.6: 405 names what is allowed. */
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (strcmp(rp->r_method, known[i]) == 0)
-				break;
-		if (i < sizeof(known) / sizeof(known[0]))
-			conn_error(c, rp->r_version, 405, 0, 0,
-			    "Allow: GET, HEAD\r\n");
-		else
-			conn_error(c, rp->r_version, 501, 0, 1, NULL);
-		conn_consume(c, rp->r_headlen + here);
-		return;
-	}
-	if (strcmp(rp->r_path, "*") == 0) {
+	if (!head && strcmp(rp->r_method, "GET") != 0)
+		conn_refuse(c);
+	else if (strcmp(rp->r_path, "*") == 0) {
 		conn_error(c, rp->r_version, 400, head, 1, NULL);
 		return;
-	}
-
-	file_serve(h, rp, &fr);
-	c->c_status = fr.fr_status;
-	switch (fr.fr_status) {
-	case 200:
-	case 206:
-	case 304:
-		n = 0;
-		if (rp->r_version != HTTP_09 && (n = resp_head(c->c_out,
-		    sizeof(c->c_out), rp->r_version, fr.fr_status,
-		    c->c_keepalive, fr.fr_extra)) == -1) {
-			if (fr.fr_cache != NULL)
-				fcache_release(fr.fr_cache);
-			else if (fr.fr_fd != -1)
-				close(fr.fr_fd);
-			conn_error(c, rp->r_version, 500, head, 1, NULL);
-			return;
-		}
-		c->c_outlen = n;
-		c->c_outoff = 0;
-		c->c_state = CS_WRITE;
-		/* A small cached file: head and body in one send. */
-		if (fr.fr_body != NULL && (size_t)n + fr.fr_len <=
-		    sizeof(c->c_out)) {
-			memcpy(c->c_out + n, fr.fr_body, fr.fr_len);
-			c->c_outlen += fr.fr_len;
-			c->c_bodylen = fr.fr_len;
-			fcache_release(fr.fr_cache);
-			fr.fr_cache = NULL;
-			fr.fr_fd = -1;
-		}
-		c->c_filefd = fr.fr_fd;
-		c->c_fcache = fr.fr_cache;
-		c->c_fileoff = fr.fr_off;
-		c->c_fileleft = fr.fr_fd != -1 ? fr.fr_len : 0;
-		if (c->c_filefd != -1 && c->c_fileleft == 0)
-			conn_file_close(c);
-		break;
-	default:
-		conn_error(c, rp->r_version, fr.fr_status, head,
-		    fr.fr_status >= 500, fr.fr_extra);
-		break;
-	}
+	} else if (conn_static(c, head) == -1)
+		return;
 	conn_consume(c, rp->r_headlen + here);
 }
 
