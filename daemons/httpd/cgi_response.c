@@ -60,7 +60,7 @@ cgi_reply_error(struct cgi_run *cr, int status)
 static int
 cgi_headers(struct cgi_run *cr, char *buf, size_t len, size_t *hlen)
 {
-	char extra[CGI_HEAD_MAX], out[CGI_HEAD_MAX + 512], date[64];
+	char extra[CGI_HEAD_MAX], out[CGI_HEAD_MAX + 512];
 	char reason[64];
 	char *p = buf, *e = buf + len, *lf, *colon, *v, *locv = NULL;
 	size_t xlen = 0, ll;
@@ -138,12 +138,10 @@ cgi_headers(struct cgi_run *cr, char *buf, size_t len, size_t *hlen)
 	for (v = reason; *v != '\0'; v++)
 		if ((unsigned char)*v < 0x20 || *v == 0x7f)
 			*v = ' ';
-	resp_date(time(NULL), date, sizeof(date));
 	/* The body is close-delimited (RFC 9112 6.3, rule 8). */
-	n = snprintf(out, sizeof(out), "HTTP/1.1 %d %s\r\nDate: %s\r\n"
-	    "Server: forkd-httpd\r\nConnection: close\r\n%s\r\n", status,
-	    reason, date, extra);
-	if (n < 0 || (size_t)n >= sizeof(out))
+	n = resp_head_reason(out, sizeof(out), cr->cr_msg->cm_version,
+	    status, reason, 0, extra);
+	if (n == -1)
 		return -1;
 	return serve_write_all(cr->cr_wfd, out, n,
 	    cr->cr_timeout * 1000) == -1 ? -2 : 0;
