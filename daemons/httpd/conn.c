@@ -2,9 +2,9 @@
  * conn: one HTTP connection as a state machine over non-blocking I/O,
  * driven by the loops in loop.c: read a request head, answer it (a
  * header section from c_out, then the body with sendfile(2)), keep the
- * connection for the next request (RFC 9112 9.3) or close it.
+ * connection for the next request (RFC 9112 9.3) or close it. Sending
+ * the answer is conn_send.c.
  */
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -18,55 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "httpd.h"
-
-enum conn_state {
-	CS_READ,	/* reading a request head */
-	CS_BODY,	/* skipping the rest of a request body */
-	CS_WRITE,	/* writing c_out */
-	CS_FILE,	/* sending the body file */
-	CS_LINGER,	/* after an error: output shut, reading till EOF */
-};
-
-struct conn {
-	struct httpd	*c_h;
-	int		 c_rfd;
-	int		 c_wfd;
-	int		 c_issock;
-	int		 c_handed;	/* given to the CGI helper */
-	struct serve_peer c_peer;
-	enum conn_state	 c_state;
-	long long	 c_deadline;	/* ms, CLOCK_MONOTONIC */
-	int		 c_nreq;	/* requests answered */
-	int		 c_keepalive;	/* keep after this response */
-	struct http_request c_req;	/* the request at the front of c_in */
-
-	char		 c_in[HTTPD_HEAD_MAX * 2];
-	size_t		 c_inlen;
-	long long	 c_skip;	/* request body bytes still to skip */
-	int		 c_chunking;	/* decoding a chunked body after the head */
-	size_t		 c_headlen;	/* of the request whose body that is */
-	struct chunked	 c_chunk;
-
-	char		 c_out[HTTPD_OUT_MAX];
-	size_t		 c_outlen;
-	size_t		 c_outoff;
-	int		 c_filefd;
-	struct fcache_entry *c_fcache;	/* c_filefd is the cache's */
-	off_t		 c_fileoff;
-	off_t		 c_fileleft;
-	int		 c_nosendfile;
-
-	/* The access log line of the response in progress. */
-	int		 c_status;
-	long long	 c_bytes;	/* body bytes sent */
-	long long	 c_bodylen;	/* body bytes in c_out */
-	char		 c_line[LOG_VIS_MAX];
-	char		 c_referer[LOG_VIS_MAX];
-	char		 c_agent[LOG_VIS_MAX];
-};
-
-#define CONN_LINGER_MS	2000
 
 static void	conn_dispatch(struct conn *, int);
 static int	conn_begin(struct conn *);
@@ -74,16 +27,10 @@ static void	conn_cgi(struct conn *, int, long long, long long);
 static void	conn_refuse(struct conn *);
 static int	conn_static(struct conn *, int);
 static void	conn_error(struct conn *, int, int, int, int, const char *);
-static int	conn_done(struct conn *);
-static void	conn_log_cut(struct conn *);
 static int	conn_read(struct conn *);
-static int	conn_write(struct conn *);
-static int	conn_file(struct conn *);
 static int	conn_skip(struct conn *);
 static int	conn_unchunk(struct conn *);
-static int	conn_linger(struct conn *);
 static void	conn_consume(struct conn *, size_t);
-static void	conn_file_close(struct conn *);
 
 struct conn *
 conn_new(struct httpd *h, int rfd, int wfd, const struct serve_peer *peer)
@@ -111,18 +58,6 @@ conn_new(struct httpd *h, int rfd, int wfd, const struct serve_peer *peer)
 		setsockopt(wfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	h->h_nconn++;
 	return c;
-}
-
-/* Done with the body file: close it, or give it back to the cache. */
-static void
-conn_file_close(struct conn *c)
-{
-	if (c->c_fcache != NULL)
-		fcache_release(c->c_fcache);
-	else if (c->c_filefd != -1)
-		close(c->c_filefd);
-	c->c_fcache = NULL;
-	c->c_filefd = -1;
 }
 
 void
@@ -354,48 +289,6 @@ conn_dispatch(struct conn *c, int st)
 }
 
 /*
- * The response in progress ends unfinished (the peer is gone, or took
- * no bytes for -t seconds): log it still, with the body bytes sent.
- */
-static void
-conn_log_cut(struct conn *c)
-{
-	c->c_keepalive = 0;
-	resp_log(c->c_peer.remote_ip, c->c_line, c->c_status ? c->c_status :
-	    500, c->c_bytes, c->c_referer, c->c_agent);
-}
-
-/* The response has left: log it, then keep the connection or not. */
-static int
-conn_done(struct conn *c)
-{
-	struct httpd *h = c->c_h;
-
-	resp_log(c->c_peer.remote_ip, c->c_line, c->c_status,
-	    c->c_bytes + c->c_bodylen, c->c_referer, c->c_agent);
-	conn_file_close(c);
-	if (!c->c_keepalive) {
-		/*
-		 * Unread request bytes would make close(2) send RST, which
-		 * can destroy the reply before the client reads it (RFC
-		 * 9112 9.6): shut our side, then read until EOF a while.
-		 */
-		if (c->c_issock && c->c_status >= 400) {
-			shutdown(c->c_wfd, SHUT_WR);
-			c->c_state = CS_LINGER;
-			c->c_deadline = serve_now_ms() + CONN_LINGER_MS;
-			return 0;
-		}
-		return -1;
-	}
-	c->c_state = c->c_skip > 0 ? CS_BODY : CS_READ;
-	/* A pipelined request already started has -t; an idle one -k. */
-	c->c_deadline = serve_now_ms() + (c->c_inlen > 0 ? h->h_timeout :
-	    h->h_idle) * 1000LL;
-	return 0;
-}
-
-/*
  * Decode and throw away the chunked body after the request head at the
  * front of c_in (RFC 9112 7.1): only its end tells where the next
  * request starts. Returns REQ_INCOMPLETE, REQ_OK with the body gone and
@@ -503,107 +396,6 @@ conn_skip(struct conn *c)
 	}
 	c->c_state = CS_READ;
 	return 0;
-}
-
-static int
-conn_linger(struct conn *c)
-{
-	char buf[4096];
-	ssize_t n;
-
-	for (;;) {
-		n = read(c->c_rfd, buf, sizeof(buf));
-		if (n > 0)
-			continue;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		return -1;
-	}
-}
-
-static int
-conn_write(struct conn *c)
-{
-	ssize_t n;
-
-	while (c->c_outoff < c->c_outlen) {
-		if (c->c_issock)
-			n = send(c->c_wfd, c->c_out + c->c_outoff,
-			    c->c_outlen - c->c_outoff, MSG_NOSIGNAL |
-			    (c->c_filefd != -1 ? MSG_MORE : 0));
-		else
-			n = write(c->c_wfd, c->c_out + c->c_outoff,
-			    c->c_outlen - c->c_outoff);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			conn_log_cut(c);
-			return -1;
-		}
-		c->c_outoff += n;
-		c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
-	}
-	if (c->c_filefd != -1) {
-		c->c_state = CS_FILE;
-		return 0;
-	}
-	return conn_done(c);
-}
-
-static int
-conn_file(struct conn *c)
-{
-	ssize_t n;
-	size_t want;
-
-	while (c->c_fileleft > 0) {
-		want = c->c_fileleft > (1 << 20) ? (1 << 20) :
-		    (size_t)c->c_fileleft;
-		if (!c->c_nosendfile) {
-			n = sendfile(c->c_wfd, c->c_filefd, &c->c_fileoff,
-			    want);
-			if (n == -1 && (errno == EINVAL || errno == ENOSYS)) {
-				/* An output sendfile(2) cannot write to. */
-				c->c_nosendfile = 1;
-				continue;
-			}
-		} else {
-			char buf[16384];
-			ssize_t w;
-
-			if (want > sizeof(buf))
-				want = sizeof(buf);
-			n = pread(c->c_filefd, buf, want, c->c_fileoff);
-			if (n > 0) {
-				if ((w = write(c->c_wfd, buf, n)) == -1)
-					n = -1;
-				else {
-					n = w;
-					c->c_fileoff += w;
-				}
-			}
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			/* The file shrank under us: the framing is lost. */
-			if (n == 0)
-				log_warnx("%s: file shorter than its "
-				    "Content-Length", c->c_line);
-			conn_log_cut(c);
-			return -1;
-		}
-		c->c_bytes += n;
-		c->c_fileleft -= n;
-		c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
-	}
-	return conn_done(c);
 }
 
 int
