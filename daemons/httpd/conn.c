@@ -2,9 +2,9 @@
  * conn: one HTTP connection as a state machine over non-blocking I/O,
  * driven by the loops in loop.c: read a request head, answer it (a
  * header section from c_out, then the body with sendfile(2)), keep the
- * connection for the next request (RFC 9112 9.3) or close it.
+ * connection for the next request (RFC 9112 9.3) or close it. Sending
+ * the answer is conn_send.c.
  */
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -18,67 +18,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "httpd.h"
 
-enum conn_state {
-	CS_READ,	/* reading a request head */
-	CS_BODY,	/* skipping the rest of a request body */
-	CS_WRITE,	/* writing c_out */
-	CS_FILE,	/* sending the body file */
-	CS_LINGER,	/* after an error: output shut, reading till EOF */
-};
-
-struct conn {
-	struct httpd	*c_h;
-	int		 c_rfd;
-	int		 c_wfd;
-	int		 c_issock;
-	int		 c_handed;	/* given to the CGI helper */
-	struct serve_peer c_peer;
-	enum conn_state	 c_state;
-	long long	 c_deadline;	/* ms, CLOCK_MONOTONIC */
-	int		 c_nreq;	/* requests answered */
-	int		 c_keepalive;	/* keep after this response */
-
-	char		 c_in[HTTPD_HEAD_MAX * 2];
-	size_t		 c_inlen;
-	long long	 c_skip;	/* request body bytes still to skip */
-	int		 c_chunking;	/* decoding a chunked body after the head */
-	size_t		 c_headlen;	/* of the request whose body that is */
-	struct chunked	 c_chunk;
-
-	char		 c_out[HTTPD_OUT_MAX];
-	size_t		 c_outlen;
-	size_t		 c_outoff;
-	int		 c_filefd;
-	struct fcache_entry *c_fcache;	/* c_filefd is the cache's */
-	off_t		 c_fileoff;
-	off_t		 c_fileleft;
-	int		 c_nosendfile;
-
-	/* The access log line of the response in progress. */
-	int		 c_status;
-	long long	 c_bytes;	/* body bytes sent */
-	long long	 c_bodylen;	/* body bytes in c_out */
-	char		 c_line[LOG_VIS_MAX];
-	char		 c_referer[LOG_VIS_MAX];
-	char		 c_agent[LOG_VIS_MAX];
-};
-
-#define CONN_LINGER_MS	2000
-
 static void	conn_dispatch(struct conn *, int);
+static int	conn_begin(struct conn *);
+static void	conn_cgi(struct conn *, int, long long, long long);
+static void	conn_refuse(struct conn *);
+static int	conn_static(struct conn *, int);
 static void	conn_error(struct conn *, int, int, int, int, const char *);
-static int	conn_done(struct conn *);
-static void	conn_log_cut(struct conn *);
 static int	conn_read(struct conn *);
-static int	conn_write(struct conn *);
-static int	conn_file(struct conn *);
 static int	conn_skip(struct conn *);
 static int	conn_unchunk(struct conn *);
-static int	conn_linger(struct conn *);
 static void	conn_consume(struct conn *, size_t);
-static void	conn_file_close(struct conn *);
 
 struct conn *
 conn_new(struct httpd *h, int rfd, int wfd, const struct serve_peer *peer)
@@ -106,18 +58,6 @@ conn_new(struct httpd *h, int rfd, int wfd, const struct serve_peer *peer)
 		setsockopt(wfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	h->h_nconn++;
 	return c;
-}
-
-/* Done with the body file: close it, or give it back to the cache. */
-static void
-conn_file_close(struct conn *c)
-{
-	if (c->c_fcache != NULL)
-		fcache_release(c->c_fcache);
-	else if (c->c_filefd != -1)
-		close(c->c_filefd);
-	c->c_fcache = NULL;
-	c->c_filefd = -1;
 }
 
 void
@@ -187,15 +127,14 @@ conn_error(struct conn *c, int version, int status, int head, int close,
 	c->c_state = CS_WRITE;
 }
 
-/* Answer the request at the front of c_in; st is req_parse()'s result. */
-static void
-conn_dispatch(struct conn *c, int st)
+/*
+ * A new response to c_req begins: the access log fields, the -t clock,
+ * and whether the connection is kept after it. Returns 1 for HEAD.
+ */
+static int
+conn_begin(struct conn *c)
 {
-	struct httpd *h = c->c_h;
-	struct http_request *rp = h->h_req;
-	struct file_reply fr;
-	long long avail, here;
-	int head, n, get;
+	struct http_request *rp = &c->c_req;
 
 	c->c_nreq++;
 	c->c_bytes = c->c_bodylen = 0;
@@ -203,19 +142,127 @@ conn_dispatch(struct conn *c, int st)
 	    sizeof(c->c_line));
 	resp_log_field(c->c_referer, req_field(rp, "Referer"));
 	resp_log_field(c->c_agent, req_field(rp, "User-Agent"));
-	c->c_deadline = serve_now_ms() + h->h_timeout * 1000LL;
-	head = strcmp(rp->r_method, "HEAD") == 0;
-	get = strcmp(rp->r_method, "GET") == 0;
+	c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
 	/* Stopping (serve.h): this response is the connection's last. */
-	c->c_keepalive = rp->r_keepalive && c->c_nreq < h->h_maxreq &&
+	c->c_keepalive = rp->r_keepalive && c->c_nreq < c->c_h->h_maxreq &&
 	    rp->r_version != HTTP_09 && !serve_stopping();
+	return strcmp(rp->r_method, "HEAD") == 0;
+}
 
-	if (st != REQ_OK) {
-		conn_error(c, rp->r_version, st, head, 1, NULL);
+/*
+ * A request under /cgi-bin/: hand the connection to the CGI helper with
+ * the body bytes read so far (avail of them after the head; here of
+ * them inside Content-Length).
+ */
+static void
+conn_cgi(struct conn *c, int head, long long avail, long long here)
+{
+	struct http_request *rp = &c->c_req;
+	int st;
+
+	if (!head && strcmp(rp->r_method, "GET") != 0 &&
+	    strcmp(rp->r_method, "POST") != 0) {
+		conn_error(c, rp->r_version, 405, head, 1,
+		    "Allow: GET, HEAD, POST\r\n");
 		return;
 	}
-	if (rp->r_clen > h->h_maxbody) {
-		conn_error(c, rp->r_version, 413, head, 1, NULL);
+	st = cgi_handoff(c->c_h, c->c_rfd, c->c_wfd, rp, &c->c_peer,
+	    c->c_in + rp->r_headlen, rp->r_chunked ? avail : here);
+	if (st == 0) {
+		c->c_handed = 1;
+		return;
+	}
+	conn_error(c, rp->r_version, st, head, 1, NULL);
+}
+
+/* A method other than GET or HEAD for a static file: 405 or 501. */
+static void
+conn_refuse(struct conn *c)
+{
+	static const char *const known[] = { "POST", "PUT", "DELETE",
+	    "OPTIONS", "TRACE", "CONNECT", "PATCH" };
+	struct http_request *rp = &c->c_req;
+	size_t i;
+
+	/* RFC 9110 15.5.6: 405 names what is allowed. */
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(rp->r_method, known[i]) == 0)
+			break;
+	if (i < sizeof(known) / sizeof(known[0]))
+		conn_error(c, rp->r_version, 405, 0, 0,
+		    "Allow: GET, HEAD\r\n");
+	else
+		conn_error(c, rp->r_version, 501, 0, 1, NULL);
+}
+
+/*
+ * A static GET or HEAD: file_serve()'s answer into c_out and the body
+ * file. Returns 0, or -1 when the head did not fit (500 instead, the
+ * request left in c_in as the connection closes).
+ */
+static int
+conn_static(struct conn *c, int head)
+{
+	struct http_request *rp = &c->c_req;
+	struct file_reply fr;
+	int n;
+
+	file_serve(c->c_h, rp, &fr);
+	c->c_status = fr.fr_status;
+	if (fr.fr_status != 200 && fr.fr_status != 206 &&
+	    fr.fr_status != 304) {
+		conn_error(c, rp->r_version, fr.fr_status, head,
+		    fr.fr_status >= 500, fr.fr_extra);
+		return 0;
+	}
+	n = 0;
+	if (rp->r_version != HTTP_09 && (n = resp_head(c->c_out,
+	    sizeof(c->c_out), rp->r_version, fr.fr_status,
+	    c->c_keepalive, fr.fr_extra)) == -1) {
+		if (fr.fr_cache != NULL)
+			fcache_release(fr.fr_cache);
+		else if (fr.fr_fd != -1)
+			close(fr.fr_fd);
+		conn_error(c, rp->r_version, 500, head, 1, NULL);
+		return -1;
+	}
+	c->c_outlen = n;
+	c->c_outoff = 0;
+	c->c_state = CS_WRITE;
+	/* A small cached file: head and body in one send. */
+	if (fr.fr_body != NULL && (size_t)n + fr.fr_len <= sizeof(c->c_out)) {
+		memcpy(c->c_out + n, fr.fr_body, fr.fr_len);
+		c->c_outlen += fr.fr_len;
+		c->c_bodylen = fr.fr_len;
+		fcache_release(fr.fr_cache);
+		fr.fr_cache = NULL;
+		fr.fr_fd = -1;
+	}
+	c->c_filefd = fr.fr_fd;
+	c->c_fcache = fr.fr_cache;
+	c->c_fileoff = fr.fr_off;
+	c->c_fileleft = fr.fr_fd != -1 ? fr.fr_len : 0;
+	if (c->c_filefd != -1 && c->c_fileleft == 0)
+		conn_file_close(c);
+	return 0;
+}
+
+/*
+ * Answer the request at the front of c_in (c_req); st is req_parse()'s
+ * result. A router: errors of the head, CGI, other methods, files.
+ */
+static void
+conn_dispatch(struct conn *c, int st)
+{
+	struct http_request *rp = &c->c_req;
+	long long avail, here;
+	int head;
+
+	head = conn_begin(c);
+	if (st == REQ_OK && rp->r_clen > c->c_h->h_maxbody)
+		st = 413;
+	if (st != REQ_OK) {
+		conn_error(c, rp->r_version, st, head, 1, NULL);
 		return;
 	}
 	/*
@@ -225,133 +272,20 @@ conn_dispatch(struct conn *c, int st)
 	 */
 	avail = c->c_inlen - rp->r_headlen;
 	here = rp->r_clen > 0 ? (avail < rp->r_clen ? avail : rp->r_clen) : 0;
-
-	if (cgi_match(rp->r_path) && h->h_cgifd != -1) {
-		if (!get && !head && strcmp(rp->r_method, "POST") != 0) {
-			conn_error(c, rp->r_version, 405, head, 1,
-			    "Allow: GET, HEAD, POST\r\n");
-			return;
-		}
-		st = cgi_handoff(h, c->c_rfd, c->c_wfd, rp, &c->c_peer,
-		    c->c_in + rp->r_headlen, rp->r_chunked ? avail : here);
-		if (st == 0) {
-			c->c_handed = 1;
-			return;
-		}
-		conn_error(c, rp->r_version, st, head, 1, NULL);
+	if (cgi_match(rp->r_path) && c->c_h->h_cgifd != -1) {
+		conn_cgi(c, head, avail, here);
 		return;
 	}
-
 	/* rp points into c_in: consume the request only once answered. */
 	c->c_skip = rp->r_clen > 0 ? rp->r_clen - here : 0;
-
-	if (!get && !head) {
-		static const char *const known[] = { "POST", "PUT", "DELETE",
-		    "OPTIONS", "TRACE", "CONNECT", "PATCH" };
-		size_t i;
-
-		/* RFC 9110 15.5.6: 405 names what is allowed. */
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (strcmp(rp->r_method, known[i]) == 0)
-				break;
-		if (i < sizeof(known) / sizeof(known[0]))
-			conn_error(c, rp->r_version, 405, 0, 0,
-			    "Allow: GET, HEAD\r\n");
-		else
-			conn_error(c, rp->r_version, 501, 0, 1, NULL);
-		conn_consume(c, rp->r_headlen + here);
-		return;
-	}
-	if (strcmp(rp->r_path, "*") == 0) {
+	if (!head && strcmp(rp->r_method, "GET") != 0)
+		conn_refuse(c);
+	else if (strcmp(rp->r_path, "*") == 0) {
 		conn_error(c, rp->r_version, 400, head, 1, NULL);
 		return;
-	}
-
-	file_serve(h, rp, &fr);
-	c->c_status = fr.fr_status;
-	switch (fr.fr_status) {
-	case 200:
-	case 206:
-	case 304:
-		n = 0;
-		if (rp->r_version != HTTP_09 && (n = resp_head(c->c_out,
-		    sizeof(c->c_out), rp->r_version, fr.fr_status,
-		    c->c_keepalive, fr.fr_extra)) == -1) {
-			if (fr.fr_cache != NULL)
-				fcache_release(fr.fr_cache);
-			else if (fr.fr_fd != -1)
-				close(fr.fr_fd);
-			conn_error(c, rp->r_version, 500, head, 1, NULL);
-			return;
-		}
-		c->c_outlen = n;
-		c->c_outoff = 0;
-		c->c_state = CS_WRITE;
-		/* A small cached file: head and body in one send. */
-		if (fr.fr_body != NULL && (size_t)n + fr.fr_len <=
-		    sizeof(c->c_out)) {
-			memcpy(c->c_out + n, fr.fr_body, fr.fr_len);
-			c->c_outlen += fr.fr_len;
-			c->c_bodylen = fr.fr_len;
-			fcache_release(fr.fr_cache);
-			fr.fr_cache = NULL;
-			fr.fr_fd = -1;
-		}
-		c->c_filefd = fr.fr_fd;
-		c->c_fcache = fr.fr_cache;
-		c->c_fileoff = fr.fr_off;
-		c->c_fileleft = fr.fr_fd != -1 ? fr.fr_len : 0;
-		if (c->c_filefd != -1 && c->c_fileleft == 0)
-			conn_file_close(c);
-		break;
-	default:
-		conn_error(c, rp->r_version, fr.fr_status, head,
-		    fr.fr_status >= 500, fr.fr_extra);
-		break;
-	}
+	} else if (conn_static(c, head) == -1)
+		return;
 	conn_consume(c, rp->r_headlen + here);
-}
-
-/*
- * The response in progress ends unfinished (the peer is gone, or took
- * no bytes for -t seconds): log it still, with the body bytes sent.
- */
-static void
-conn_log_cut(struct conn *c)
-{
-	c->c_keepalive = 0;
-	resp_log(c->c_peer.remote_ip, c->c_line, c->c_status ? c->c_status :
-	    500, c->c_bytes, c->c_referer, c->c_agent);
-}
-
-/* The response has left: log it, then keep the connection or not. */
-static int
-conn_done(struct conn *c)
-{
-	struct httpd *h = c->c_h;
-
-	resp_log(c->c_peer.remote_ip, c->c_line, c->c_status,
-	    c->c_bytes + c->c_bodylen, c->c_referer, c->c_agent);
-	conn_file_close(c);
-	if (!c->c_keepalive) {
-		/*
-		 * Unread request bytes would make close(2) send RST, which
-		 * can destroy the reply before the client reads it (RFC
-		 * 9112 9.6): shut our side, then read until EOF a while.
-		 */
-		if (c->c_issock && c->c_status >= 400) {
-			shutdown(c->c_wfd, SHUT_WR);
-			c->c_state = CS_LINGER;
-			c->c_deadline = serve_now_ms() + CONN_LINGER_MS;
-			return 0;
-		}
-		return -1;
-	}
-	c->c_state = c->c_skip > 0 ? CS_BODY : CS_READ;
-	/* A pipelined request already started has -t; an idle one -k. */
-	c->c_deadline = serve_now_ms() + (c->c_inlen > 0 ? h->h_timeout :
-	    h->h_idle) * 1000LL;
-	return 0;
 }
 
 /*
@@ -382,7 +316,7 @@ static int
 conn_read(struct conn *c)
 {
 	struct httpd *h = c->c_h;
-	struct http_request *rp = h->h_req;
+	struct http_request *rp = &c->c_req;
 	ssize_t n;
 	int st;
 
@@ -390,11 +324,10 @@ conn_read(struct conn *c)
 		if (c->c_chunking) {
 			if ((st = conn_unchunk(c)) != REQ_INCOMPLETE) {
 				/*
-				 * h_req may hold another connection's
-				 * request by now: parse the head again.
+				 * c_req still points into the head at the
+				 * front of c_in: the body after it went.
 				 */
 				c->c_chunking = 0;
-				(void)req_parse(c->c_in, c->c_headlen, rp);
 				conn_dispatch(c, st);
 				return 0;
 			}
@@ -463,107 +396,6 @@ conn_skip(struct conn *c)
 	}
 	c->c_state = CS_READ;
 	return 0;
-}
-
-static int
-conn_linger(struct conn *c)
-{
-	char buf[4096];
-	ssize_t n;
-
-	for (;;) {
-		n = read(c->c_rfd, buf, sizeof(buf));
-		if (n > 0)
-			continue;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		return -1;
-	}
-}
-
-static int
-conn_write(struct conn *c)
-{
-	ssize_t n;
-
-	while (c->c_outoff < c->c_outlen) {
-		if (c->c_issock)
-			n = send(c->c_wfd, c->c_out + c->c_outoff,
-			    c->c_outlen - c->c_outoff, MSG_NOSIGNAL |
-			    (c->c_filefd != -1 ? MSG_MORE : 0));
-		else
-			n = write(c->c_wfd, c->c_out + c->c_outoff,
-			    c->c_outlen - c->c_outoff);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			conn_log_cut(c);
-			return -1;
-		}
-		c->c_outoff += n;
-		c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
-	}
-	if (c->c_filefd != -1) {
-		c->c_state = CS_FILE;
-		return 0;
-	}
-	return conn_done(c);
-}
-
-static int
-conn_file(struct conn *c)
-{
-	ssize_t n;
-	size_t want;
-
-	while (c->c_fileleft > 0) {
-		want = c->c_fileleft > (1 << 20) ? (1 << 20) :
-		    (size_t)c->c_fileleft;
-		if (!c->c_nosendfile) {
-			n = sendfile(c->c_wfd, c->c_filefd, &c->c_fileoff,
-			    want);
-			if (n == -1 && (errno == EINVAL || errno == ENOSYS)) {
-				/* An output sendfile(2) cannot write to. */
-				c->c_nosendfile = 1;
-				continue;
-			}
-		} else {
-			char buf[16384];
-			ssize_t w;
-
-			if (want > sizeof(buf))
-				want = sizeof(buf);
-			n = pread(c->c_filefd, buf, want, c->c_fileoff);
-			if (n > 0) {
-				if ((w = write(c->c_wfd, buf, n)) == -1)
-					n = -1;
-				else {
-					n = w;
-					c->c_fileoff += w;
-				}
-			}
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			/* The file shrank under us: the framing is lost. */
-			if (n == 0)
-				log_warnx("%s: file shorter than its "
-				    "Content-Length", c->c_line);
-			conn_log_cut(c);
-			return -1;
-		}
-		c->c_bytes += n;
-		c->c_fileleft -= n;
-		c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
-	}
-	return conn_done(c);
 }
 
 int

@@ -117,8 +117,6 @@ main(int argc, char *argv[])
 	log_init(h.h_debug, LOG_DAEMON, "httpd");
 	log_setverbose(verbose);
 	mime_init(h.h_mimefile);
-	if ((h.h_req = malloc(sizeof(*h.h_req))) == NULL)
-		fatal("malloc");
 
 	cgi_start(&h);
 	profile_worker(&h);

@@ -45,7 +45,6 @@ struct httpd {
 	int		 h_dotfiles;	/* -D: serve names starting with '.' */
 	const char	*h_mimefile;	/* -M, default /etc/mime.types */
 	int		 h_nconn;	/* connections open now */
-	struct http_request *h_req;	/* the request being parsed */
 };
 
 /* One header field of a request, pointing into the connection's buffer. */
@@ -162,6 +161,12 @@ time_t	resp_parse_date(const char *s, size_t len);
  */
 int	resp_head(char *buf, size_t len, int version, int status,
 	    int keepalive, const char *extra);
+/*
+ * resp_head() with reason phrase reason (RFC 9112 4) instead of the
+ * standard one: a CGI script's Status line (RFC 3875 6.3.3).
+ */
+int	resp_head_reason(char *buf, size_t len, int version, int status,
+	    const char *reason, int keepalive, const char *extra);
 /*
  * A whole error response: header section and small HTML body, into buf.
  * head: no body (HEAD). HTTP/0.9: the body alone. extra as above.

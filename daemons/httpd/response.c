@@ -163,8 +163,16 @@ int
 resp_head(char *buf, size_t len, int version, int status, int keepalive,
     const char *extra)
 {
+	return resp_head_reason(buf, len, version, status, resp_reason(status),
+	    keepalive, extra);
+}
+
+int
+resp_head_reason(char *buf, size_t len, int version, int status,
+    const char *reason, int keepalive, const char *extra)
+{
 	static const char server[] = "Server: forkd-httpd\r\n";
-	const char *reason = resp_reason(status), *conn;
+	const char *conn;
 	size_t rl, cl, el, need;
 	char *p = buf;
 
