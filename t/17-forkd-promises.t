@@ -134,6 +134,9 @@ EOC
 	my $have_so = system("cc -shared -fPIC -o $so $dir/violate.c "
 	    . "2>/dev/null") == 0;
 	$env{LD_PRELOAD} = $so if $have_so;
+	# In the sanitizer build the ASan runtime must come first in the
+	# library list; the preloaded library intercepts nothing it needs.
+	$env{ASAN_OPTIONS} = 'verify_asan_link_order=0' if $have_so;
 	my $f = forkd_start(dir => $dir, conf => $conf, env => \%env,
 	    wait_ports => [$ph]);
 	my $fpid = $f->{pid};
