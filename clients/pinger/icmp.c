@@ -79,10 +79,16 @@ struct icmp_ctx {
 };
 
 static int	icmp_open(struct icmp_ctx *);
+static void	icmp_open_socket(struct icmp_ctx *);
+static void	icmp_open_filter(struct icmp_ctx *);
+static void	icmp_open_ident(struct icmp_ctx *);
+static void	icmp_open_hops(struct icmp_ctx *);
 static int	icmp_send(struct icmp_ctx *);
 static void	icmp_expire(struct icmp_ctx *, long long);
 static void	icmp_read(struct icmp_ctx *);
 static void	icmp_read_errqueue(struct icmp_ctx *);
+static int	icmp_errqueue_cmsg(struct msghdr *, struct sock_extended_err *,
+		    struct sockaddr_storage *);
 static void	icmp_input(struct icmp_ctx *, const unsigned char *, size_t,
 		    const char *, int);
 static void	icmp_reply(struct icmp_ctx *, const struct icmp_msg *,
@@ -97,10 +103,23 @@ static void	icmp_error(struct icmp_ctx *, int, int, uint32_t, uint16_t,
 static int
 icmp_open(struct icmp_ctx *c)
 {
+	icmp_open_socket(c);
+	if (c->c_raw) {
+		/* Any identifier will do; the process id is ping's custom. */
+		c->c_ident = (uint16_t)(getpid() & 0xffff);
+		icmp_open_filter(c);
+	} else
+		icmp_open_ident(c);
+	icmp_open_hops(c);
+	return 0;
+}
+
+/* The ping socket if we may, else the raw one; says which under -v. */
+static void
+icmp_open_socket(struct icmp_ctx *c)
+{
 	struct pinger *p = c->c_p;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int af = p->p_family, proto, on = 1, e;
+	int af = p->p_family, proto, e;
 
 	c->c_v6 = af == AF_INET6;
 	proto = c->c_v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
@@ -124,58 +143,77 @@ icmp_open(struct icmp_ctx *c)
 		    c->c_raw ? "raw ICMP" : "ICMP datagram",
 		    c->c_raw ? "privileged" :
 		    "unprivileged, net.ipv4.ping_group_range", c->c_fd);
+}
 
-	if (c->c_raw) {
-		/* Any identifier will do; the process id is ping's custom. */
-		c->c_ident = (uint16_t)(getpid() & 0xffff);
-		if (!c->c_v6) {
-			/*
-			 * Pass only echo replies and the errors that can be
-			 * about us: fewer wake-ups on a busy host.
-			 */
-			uint32_t filt = ~(uint32_t)(1U << ICMP_ECHOREPLY |
-			    1U << ICMP_UNREACH | 1U << ICMP_TIMXCEED |
-			    1U << ICMP_PARAMPROB);
-			if (setsockopt(c->c_fd, SOL_RAW, ICMP_FILTER, &filt,
-			    sizeof(filt)) == -1 && p->p_verbose)
-				warn("setsockopt ICMP_FILTER");
-		} else {
-			struct icmp6_filter f6;
+/* A raw socket sees all ICMP of the host: let the kernel drop the rest. */
+static void
+icmp_open_filter(struct icmp_ctx *c)
+{
+	struct pinger *p = c->c_p;
 
-			ICMP6_FILTER_SETBLOCKALL(&f6);
-			ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f6);
-			ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &f6);
-			ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &f6);
-			ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &f6);
-			ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &f6);
-			if (setsockopt(c->c_fd, IPPROTO_ICMPV6, ICMP6_FILTER,
-			    &f6, sizeof(f6)) == -1 && p->p_verbose)
-				warn("setsockopt ICMP6_FILTER");
-		}
-	} else {
+	if (!c->c_v6) {
 		/*
-		 * The kernel puts the socket's "port" in the identifier and
-		 * hands us only replies carrying it: bind to get one, ask
-		 * which, and match on it as on a raw socket.
+		 * Pass only echo replies and the errors that can be
+		 * about us: fewer wake-ups on a busy host.
 		 */
-		memset(&ss, 0, sizeof(ss));
-		ss.ss_family = af;
-		sl = c->c_v6 ? sizeof(struct sockaddr_in6) :
-		    sizeof(struct sockaddr_in);
-		if (bind(c->c_fd, (struct sockaddr *)&ss, sl) == -1)
-			err(PINGER_EXIT_ERROR, "bind");
-		sl = sizeof(ss);
-		if (getsockname(c->c_fd, (struct sockaddr *)&ss, &sl) == -1)
-			err(PINGER_EXIT_ERROR, "getsockname");
-		c->c_ident = ntohs(c->c_v6 ?
-		    ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
-		/* ICMP errors come on the error queue (ip(7) IP_RECVERR). */
-		if (setsockopt(c->c_fd, c->c_v6 ? IPPROTO_IPV6 : IPPROTO_IP,
-		    c->c_v6 ? IPV6_RECVERR : IP_RECVERR, &on,
-		    sizeof(on)) == -1)
-			err(PINGER_EXIT_ERROR, "setsockopt RECVERR");
+		uint32_t filt = ~(uint32_t)(1U << ICMP_ECHOREPLY |
+		    1U << ICMP_UNREACH | 1U << ICMP_TIMXCEED |
+		    1U << ICMP_PARAMPROB);
+		if (setsockopt(c->c_fd, SOL_RAW, ICMP_FILTER, &filt,
+		    sizeof(filt)) == -1 && p->p_verbose)
+			warn("setsockopt ICMP_FILTER");
+	} else {
+		struct icmp6_filter f6;
+
+		ICMP6_FILTER_SETBLOCKALL(&f6);
+		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f6);
+		ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &f6);
+		ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &f6);
+		ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &f6);
+		ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &f6);
+		if (setsockopt(c->c_fd, IPPROTO_ICMPV6, ICMP6_FILTER,
+		    &f6, sizeof(f6)) == -1 && p->p_verbose)
+			warn("setsockopt ICMP6_FILTER");
 	}
+}
+
+/*
+ * The kernel puts the socket's "port" in the identifier and
+ * hands us only replies carrying it: bind to get one, ask
+ * which, and match on it as on a raw socket.
+ */
+static void
+icmp_open_ident(struct icmp_ctx *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = c->c_p->p_family;
+	sl = c->c_v6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+	if (bind(c->c_fd, (struct sockaddr *)&ss, sl) == -1)
+		err(PINGER_EXIT_ERROR, "bind");
+	sl = sizeof(ss);
+	if (getsockname(c->c_fd, (struct sockaddr *)&ss, &sl) == -1)
+		err(PINGER_EXIT_ERROR, "getsockname");
+	c->c_ident = ntohs(c->c_v6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	/* ICMP errors come on the error queue (ip(7) IP_RECVERR). */
+	if (setsockopt(c->c_fd, c->c_v6 ? IPPROTO_IPV6 : IPPROTO_IP,
+	    c->c_v6 ? IPV6_RECVERR : IP_RECVERR, &on,
+	    sizeof(on)) == -1)
+		err(PINGER_EXIT_ERROR, "setsockopt RECVERR");
+}
+
+/* The TTL / hop limit: of each reply to show it, and -t for ours. */
+static void
+icmp_open_hops(struct icmp_ctx *c)
+{
+	struct pinger *p = c->c_p;
+	int on = 1;
 
 	/* The TTL / hop limit of each reply, as ping shows it. */
 	if (c->c_v6) {
@@ -204,7 +242,6 @@ icmp_open(struct icmp_ctx *c)
 				err(PINGER_EXIT_ERROR, "-t %d", ttl);
 		}
 	}
-	return 0;
 }
 
 /* Send the next echo request (RFC 792 type 8 / RFC 4443 type 128). */
@@ -367,7 +404,6 @@ icmp_read_errqueue(struct icmp_ctx *c)
 	struct pinger *p = c->c_p;
 	struct msghdr msg;
 	struct iovec iov;
-	struct cmsghdr *cm;
 	struct sock_extended_err ee;
 	struct sockaddr_storage off;
 	union {
@@ -378,7 +414,7 @@ icmp_read_errqueue(struct icmp_ctx *c)
 	char addr[INET6_ADDRSTRLEN];
 	uint16_t v, seq;
 	ssize_t n;
-	int have, i, echo;
+	int i, echo;
 
 	for (i = 0; i < 64; i++) {
 		memset(&msg, 0, sizeof(msg));
@@ -391,30 +427,7 @@ icmp_read_errqueue(struct icmp_ctx *c)
 		n = recvmsg(c->c_fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
 		if (n == -1)
 			return;
-		have = 0;
-		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL;
-		    cm = CMSG_NXTHDR(&msg, cm)) {
-			if (!((cm->cmsg_level == IPPROTO_IP &&
-			    cm->cmsg_type == IP_RECVERR) ||
-			    (cm->cmsg_level == IPPROTO_IPV6 &&
-			    cm->cmsg_type == IPV6_RECVERR)))
-				continue;
-			if (cm->cmsg_len < CMSG_LEN(sizeof(ee)))
-				continue;
-			memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
-			memset(&off, 0, sizeof(off));
-			/* SO_EE_OFFENDER: the address right after ee. */
-			if (cm->cmsg_len >= CMSG_LEN(sizeof(ee) +
-			    sizeof(struct sockaddr_in6)))
-				memcpy(&off, CMSG_DATA(cm) + sizeof(ee),
-				    sizeof(struct sockaddr_in6));
-			else if (cm->cmsg_len >= CMSG_LEN(sizeof(ee) +
-			    sizeof(struct sockaddr_in)))
-				memcpy(&off, CMSG_DATA(cm) + sizeof(ee),
-				    sizeof(struct sockaddr_in));
-			have = 1;
-		}
-		if (!have)
+		if (!icmp_errqueue_cmsg(&msg, &ee, &off))
 			continue;
 		/* Is it about one of our requests? */
 		echo = c->c_v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
@@ -445,6 +458,42 @@ icmp_read_errqueue(struct icmp_ctx *c)
 			strlcpy(addr, "?", sizeof(addr));
 		icmp_error(c, ee.ee_type, ee.ee_code, ee.ee_info, seq, addr);
 	}
+}
+
+/*
+ * The extended error of one error-queue message into ee, the router that
+ * sent it into off (AF_UNSPEC when the kernel did not say); 0 if none.
+ */
+static int
+icmp_errqueue_cmsg(struct msghdr *msg, struct sock_extended_err *ee,
+    struct sockaddr_storage *off)
+{
+	struct cmsghdr *cm;
+	int have = 0;
+
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL;
+	    cm = CMSG_NXTHDR(msg, cm)) {
+		if (!((cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_RECVERR) ||
+		    (cm->cmsg_level == IPPROTO_IPV6 &&
+		    cm->cmsg_type == IPV6_RECVERR)))
+			continue;
+		if (cm->cmsg_len < CMSG_LEN(sizeof(*ee)))
+			continue;
+		memcpy(ee, CMSG_DATA(cm), sizeof(*ee));
+		memset(off, 0, sizeof(*off));
+		/* SO_EE_OFFENDER: the address right after ee. */
+		if (cm->cmsg_len >= CMSG_LEN(sizeof(*ee) +
+		    sizeof(struct sockaddr_in6)))
+			memcpy(off, CMSG_DATA(cm) + sizeof(*ee),
+			    sizeof(struct sockaddr_in6));
+		else if (cm->cmsg_len >= CMSG_LEN(sizeof(*ee) +
+		    sizeof(struct sockaddr_in)))
+			memcpy(off, CMSG_DATA(cm) + sizeof(*ee),
+			    sizeof(struct sockaddr_in));
+		have = 1;
+	}
+	return have;
 }
 
 /* One ICMP message from addr, its header at b, len bytes in all. */

@@ -28,8 +28,10 @@ volatile sig_atomic_t pinger_stop;
 sigset_t pinger_waitmask;
 
 static long long pinger_seconds(const char *, const char *, double);
+static void	pinger_options(struct pinger *, int, char *[]);
 static void	pinger_resolve(struct pinger *);
 static void	pinger_signal(int);
+static void	pinger_signals(void);
 
 static const char usage[] =
     "pinger [-qv46] [-c count] [-i interval] [-W timeout] "
@@ -104,66 +106,64 @@ pinger_signal(int sig)
 	pinger_stop = 1;
 }
 
-int
-main(int argc, char *argv[])
+/* The command line into p: the defaults, the options, the host. */
+static void
+pinger_options(struct pinger *p, int argc, char *argv[])
 {
-	struct pinger p;
-	struct sigaction sa;
-	sigset_t set;
 	int ch, count_set = 0;
 
-	memset(&p, 0, sizeof(p));
-	p.p_mode = PINGER_ICMP;
-	p.p_count = -1;
-	p.p_interval_us = 1000000;
-	p.p_timeout_us = 1000000;	/* a reply later than 1 s is lost */
-	p.p_datalen = PINGER_DATALEN;
-	p.p_family = AF_UNSPEC;
+	memset(p, 0, sizeof(*p));
+	p->p_mode = PINGER_ICMP;
+	p->p_count = -1;
+	p->p_interval_us = 1000000;
+	p->p_timeout_us = 1000000;	/* a reply later than 1 s is lost */
+	p->p_datalen = PINGER_DATALEN;
+	p->p_family = AF_UNSPEC;
 
 	/* ping(8)'s contract: 2 for a usage error. */
 	cli_init(argv, PINGER_EXIT_ERROR);
 	while ((ch = getopt(argc, argv, "46c:H:hi:qs:t:u:vW:")) != -1) {
 		switch (ch) {
 		case '4':
-			p.p_family = AF_INET;
+			p->p_family = AF_INET;
 			break;
 		case '6':
-			p.p_family = AF_INET6;
+			p->p_family = AF_INET6;
 			break;
 		case 'c':
-			p.p_count = cli_number("-c", optarg, 1, LONG_MAX);
+			p->p_count = cli_number("-c", optarg, 1, LONG_MAX);
 			count_set = 1;
 			break;
 		case 'H':
-			p.p_mode = PINGER_HEARTBEAT;
-			p.p_port = (int)cli_number("-H", optarg, 1, 65535);
+			p->p_mode = PINGER_HEARTBEAT;
+			p->p_port = (int)cli_number("-H", optarg, 1, 65535);
 			break;
 		case 'h':
 			cli_help(usage);
 		case 'i':
 			/* ping refuses floods below 2 ms without root; so do we. */
-			p.p_interval_us = pinger_seconds("-i", optarg,
+			p->p_interval_us = pinger_seconds("-i", optarg,
 			    geteuid() == 0 ? 0.0 : 0.002);
 			break;
 		case 'q':
-			p.p_quiet = 1;
+			p->p_quiet = 1;
 			break;
 		case 's':
-			p.p_datalen = (int)cli_number("-s", optarg, 0,
+			p->p_datalen = (int)cli_number("-s", optarg, 0,
 			    PINGER_MAXDATA);
 			break;
 		case 't':
-			p.p_ttl = (int)cli_number("-t", optarg, 1, 255);
+			p->p_ttl = (int)cli_number("-t", optarg, 1, 255);
 			break;
 		case 'u':
-			p.p_mode = PINGER_UDP;
-			p.p_port = (int)cli_number("-u", optarg, 1, 65535);
+			p->p_mode = PINGER_UDP;
+			p->p_port = (int)cli_number("-u", optarg, 1, 65535);
 			break;
 		case 'v':
-			p.p_verbose = 1;
+			p->p_verbose = 1;
 			break;
 		case 'W':
-			p.p_timeout_us = pinger_seconds("-W", optarg, 0.001);
+			p->p_timeout_us = pinger_seconds("-W", optarg, 0.001);
 			break;
 		default:
 			cli_usage(usage);
@@ -173,12 +173,17 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 1)
 		cli_usage(usage);
-	p.p_host = argv[0];
-	if (p.p_mode == PINGER_UDP && !count_set)
-		p.p_count = 10;		/* the UDP pinger sends 10 */
+	p->p_host = argv[0];
+	if (p->p_mode == PINGER_UDP && !count_set)
+		p->p_count = 10;		/* the UDP pinger sends 10 */
+}
 
-	/* Lines appear as they happen, also into a pipe. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
+/* The stop signals only set pinger_stop: the run loop ends on it and the
+ * summary still prints. */
+static void
+pinger_signals(void)
+{
+	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = pinger_signal;
@@ -188,6 +193,20 @@ main(int argc, char *argv[])
 	    sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGALRM, &sa, NULL) == -1)
 		err(PINGER_EXIT_ERROR, "sigaction");
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct pinger p;
+	sigset_t set;
+
+	pinger_options(&p, argc, argv);
+
+	/* Lines appear as they happen, also into a pipe. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	pinger_signals();
 
 	pinger_resolve(&p);
 

@@ -31,6 +31,8 @@
 static int	udp_open(struct pinger *);
 static int	udp_stamp(char *, size_t, const char *, long);
 static int	udp_same(const char *, size_t, const char *, size_t);
+static void	udp_ping_wait(struct pinger *, int, const char *, int, long,
+		    long long);
 
 /* A UDP socket connected to the target's port, so that only its datagrams
  * reach us and an ICMP port unreachable shows as ECONNREFUSED. */
@@ -92,14 +94,75 @@ udp_same(const char *a, size_t alen, const char *b, size_t blen)
 	return 1;
 }
 
+/*
+ * The reply to ping seq (msg, len bytes, sent at sent_us): until it comes,
+ * its -W runs out, the port is unreachable or we are stopped.
+ */
+static void
+udp_ping_wait(struct pinger *p, int fd, const char *msg, int len, long seq,
+    long long sent_us)
+{
+	char buf[UDP_MSGMAX], vis[LOG_VIS_MAX], ms[24];
+	long long now;
+	ssize_t n;
+	int ev;
+
+	for (;;) {
+		ev = stats_wait(fd, POLLIN, sent_us + p->p_timeout_us);
+		if (ev == -1)
+			err(PINGER_EXIT_ERROR, "poll");
+		if (ev == 0) {
+			if (pinger_stop)
+				break;
+			p->p_ntimedout++;
+			if (!p->p_quiet)
+				printf("Request timed out\n");
+			break;
+		}
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		now = clock_us();
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			if (errno == ECONNREFUSED) {
+				p->p_nerrors++;
+				if (!p->p_quiet)
+					printf("From %s udp_seq=%ld "
+					    "Destination Port "
+					    "Unreachable\n",
+					    p->p_addrstr, seq);
+				break;
+			}
+			err(PINGER_EXIT_ERROR, "recv");
+		}
+		if (!udp_same(buf, (size_t)n, msg, (size_t)len)) {
+			/* A late reply to an earlier ping, or noise:
+			 * the earlier one is counted lost. */
+			if (p->p_verbose)
+				printf("From %s: ignored: %s\n",
+				    p->p_addrstr, log_vis(vis,
+				    sizeof(vis), buf, (size_t)n));
+			continue;
+		}
+		p->p_nreceived++;
+		stats_rtt(p, now - sent_us);
+		if (!p->p_quiet)
+			printf("Reply from %s: %s udp_seq=%ld "
+			    "time=%s ms\n", p->p_addrstr,
+			    log_vis(vis, sizeof(vis), buf, (size_t)n),
+			    seq, stats_fmt_ms(ms, sizeof(ms),
+			    now - sent_us));
+		break;
+	}
+}
+
 int
 udp_ping_run(struct pinger *p)
 {
-	char msg[UDP_MSGMAX], buf[UDP_MSGMAX], vis[LOG_VIS_MAX], ms[24];
-	long long sent_us, next_us, now;
-	ssize_t n;
+	char msg[UDP_MSGMAX];
+	long long sent_us, next_us;
 	long seq;
-	int fd, len, ev;
+	int fd, len;
 
 	fd = udp_open(p);
 	printf("PING %s (%s) port %d: UDP, %ld pings.\n", p->p_host,
@@ -132,53 +195,7 @@ udp_ping_run(struct pinger *p)
 			continue;
 		}
 sent:
-		for (;;) {
-			ev = stats_wait(fd, POLLIN, sent_us + p->p_timeout_us);
-			if (ev == -1)
-				err(PINGER_EXIT_ERROR, "poll");
-			if (ev == 0) {
-				if (pinger_stop)
-					break;
-				p->p_ntimedout++;
-				if (!p->p_quiet)
-					printf("Request timed out\n");
-				break;
-			}
-			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-			now = clock_us();
-			if (n == -1) {
-				if (errno == EAGAIN || errno == EINTR)
-					continue;
-				if (errno == ECONNREFUSED) {
-					p->p_nerrors++;
-					if (!p->p_quiet)
-						printf("From %s udp_seq=%ld "
-						    "Destination Port "
-						    "Unreachable\n",
-						    p->p_addrstr, seq);
-					break;
-				}
-				err(PINGER_EXIT_ERROR, "recv");
-			}
-			if (!udp_same(buf, (size_t)n, msg, (size_t)len)) {
-				/* A late reply to an earlier ping, or noise:
-				 * the earlier one is counted lost. */
-				if (p->p_verbose)
-					printf("From %s: ignored: %s\n",
-					    p->p_addrstr, log_vis(vis,
-					    sizeof(vis), buf, (size_t)n));
-				continue;
-			}
-			p->p_nreceived++;
-			stats_rtt(p, now - sent_us);
-			if (!p->p_quiet)
-				printf("Reply from %s: %s udp_seq=%ld "
-				    "time=%s ms\n", p->p_addrstr,
-				    log_vis(vis, sizeof(vis), buf, (size_t)n),
-				    seq, stats_fmt_ms(ms, sizeof(ms),
-				    now - sent_us));
-			break;
-		}
+		udp_ping_wait(p, fd, msg, len, seq, sent_us);
 	}
 	stats_summary(p);
 	close(fd);
