@@ -39,6 +39,9 @@ static int	se_hello(struct se_state *);
 static int	se_starttls(struct se_state *);
 static void	se_password(struct se_state *, const char *);
 static void	se_trace_data(const struct se_state *, const struct se_buf *);
+static void	se_options(struct se_state *, int, char **, const char **);
+static void	se_setup(struct se_state *, const char *);
+static int	se_operands(struct se_state *, int, char **);
 
 static const char usage[] =
     "send-email [-46hkSTv] [-a file] [-C cafile] [-f from] [-H helo]\n"
@@ -50,7 +53,7 @@ int
 main(int argc, char *argv[])
 {
 	const char *passfile = NULL;
-	int ch, r;
+	int r;
 
 	se.se_port = NULL;
 	se.se_family = AF_UNSPEC;
@@ -58,116 +61,14 @@ main(int argc, char *argv[])
 	se.se_fd = -1;
 
 	cli_init(argv, EXIT_USAGE);
-	while ((ch = getopt(argc, argv, "46a:C:f:H:hi:kP:p:Ss:Tt:u:v")) != -1) {
-		switch (ch) {
-		case 'a':
-		case 'i':
-			attach_add(&se, optarg, ch == 'i');
-			break;
-		case 'C':
-			se.se_cafile = optarg;
-			break;
-		case 'k':
-			se.se_insecure = 1;
-			break;
-		case 'P':
-			passfile = optarg;
-			break;
-		case 'S':
-			if (se.se_tls_mode != SE_TLS_IMPLICIT)
-				se.se_tls_mode = SE_TLS_REQUIRE;
-			break;
-		case 'T':
-			se.se_tls_mode = SE_TLS_IMPLICIT;
-			break;
-		case 'u':
-			se.se_user = optarg;
-			break;
-		case '4':
-			se.se_family = AF_INET;
-			break;
-		case '6':
-			se.se_family = AF_INET6;
-			break;
-		case 'f':
-			se.se_from = optarg;
-			break;
-		case 'H':
-			se.se_helo = optarg;
-			break;
-		case 'h':
-			cli_help(usage);
-		case 'p':
-			se.se_port = optarg;
-			break;
-		case 's':
-			se.se_subject = optarg;
-			break;
-		case 't':
-			se.se_timeout_ms = cli_number("-t", optarg, 1, 3600) *
-			    1000;
-			break;
-		case 'v':
-			se.se_verbose = 1;
-			break;
-		default:
-			cli_usage(usage);
-		}
-	}
+	se_options(&se, argc, argv, &passfile);
 	argc -= optind;
 	argv += optind;
 	if (argc < 2)
 		cli_usage(usage);
-	if (se.se_port == NULL)
-		se.se_port = se.se_tls_mode == SE_TLS_IMPLICIT ? "465" : "25";
-	/*
-	 * AUTH PLAIN and LOGIN carry the password as it is: only inside
-	 * TLS (RFC 4954 4), so a user name asks for TLS as -S does.
-	 */
-	if (se.se_user != NULL) {
-		if (se.se_user[0] == '\0' || strlen(se.se_user) >
-		    SE_SECRET_MAX) {
-			warnx("-u: a user name of 1 to %d octets",
-			    SE_SECRET_MAX);
-			cli_usage(usage);
-		}
-		se_password(&se, passfile);
-		if (se.se_tls_mode == SE_TLS_AUTO)
-			se.se_tls_mode = SE_TLS_REQUIRE;
-	} else if (passfile != NULL) {
-		warnx("-P: a password without -u user");
-		cli_usage(usage);
-	}
-	if (se.se_insecure)
-		fprintf(stderr, "send-email: warning: -k: the server's TLS "
-		    "certificate and name are not verified\n");
-	if (conn_configure(&se) == -1)
-		errx(EXIT_USAGE, "-C %s", se.se_ioerr);
-
-	/*
-	 * Operands: the server, then recipients, then the word when there
-	 * are three or more ("SERVER RECIPIENT WORD"). With two,
-	 * or a word "-", the body is read from stdin.
-	 */
-	se.se_server = argv[0];
-	if (argc >= 3) {
-		se.se_word = argv[argc - 1];
-		if (strcmp(se.se_word, "-") == 0)
-			se.se_word = NULL;
-		argc--;
-	}
-	if (se_split_rcpt(&se, argv + 1, argc - 1) == -1)
-		cli_usage(usage);
-	se_defaults(&se);
-	if (se.se_server[0] == '\0') {
-		warnx("server: empty");
-		cli_usage(usage);
-	}
-	if (se_check_path("from", se.se_from, 1) == -1 ||
-	    se_check_path("from", se.se_author, 0) == -1)
-		return EXIT_USAGE;
-	if (se_check_path("EHLO name", se.se_helo, 0) == -1)
-		return EXIT_USAGE;
+	se_setup(&se, passfile);
+	if ((r = se_operands(&se, argc, argv)) != 0)
+		return r;
 
 	/* The whole message is read before connecting (stdin may be slow). */
 	if ((r = message_build(&se)) != 0)
@@ -187,6 +88,132 @@ main(int argc, char *argv[])
 	r = se_transaction(&se);
 	conn_close(&se);
 	return r;
+}
+
+/* The options, into st; the password file is read only once -u is known. */
+static void
+se_options(struct se_state *st, int argc, char *argv[],
+    const char **passfile)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "46a:C:f:H:hi:kP:p:Ss:Tt:u:v")) != -1) {
+		switch (ch) {
+		case 'a':
+		case 'i':
+			attach_add(st, optarg, ch == 'i');
+			break;
+		case 'C':
+			st->se_cafile = optarg;
+			break;
+		case 'k':
+			st->se_insecure = 1;
+			break;
+		case 'P':
+			*passfile = optarg;
+			break;
+		case 'S':
+			if (st->se_tls_mode != SE_TLS_IMPLICIT)
+				st->se_tls_mode = SE_TLS_REQUIRE;
+			break;
+		case 'T':
+			st->se_tls_mode = SE_TLS_IMPLICIT;
+			break;
+		case 'u':
+			st->se_user = optarg;
+			break;
+		case '4':
+			st->se_family = AF_INET;
+			break;
+		case '6':
+			st->se_family = AF_INET6;
+			break;
+		case 'f':
+			st->se_from = optarg;
+			break;
+		case 'H':
+			st->se_helo = optarg;
+			break;
+		case 'h':
+			cli_help(usage);
+		case 'p':
+			st->se_port = optarg;
+			break;
+		case 's':
+			st->se_subject = optarg;
+			break;
+		case 't':
+			st->se_timeout_ms = cli_number("-t", optarg, 1, 3600) *
+			    1000;
+			break;
+		case 'v':
+			st->se_verbose = 1;
+			break;
+		default:
+			cli_usage(usage);
+		}
+	}
+}
+
+/* What the options imply together: the port, TLS for AUTH, the CA file. */
+static void
+se_setup(struct se_state *st, const char *passfile)
+{
+	if (st->se_port == NULL)
+		st->se_port = st->se_tls_mode == SE_TLS_IMPLICIT ? "465" : "25";
+	/*
+	 * AUTH PLAIN and LOGIN carry the password as it is: only inside
+	 * TLS (RFC 4954 4), so a user name asks for TLS as -S does.
+	 */
+	if (st->se_user != NULL) {
+		if (st->se_user[0] == '\0' || strlen(st->se_user) >
+		    SE_SECRET_MAX) {
+			warnx("-u: a user name of 1 to %d octets",
+			    SE_SECRET_MAX);
+			cli_usage(usage);
+		}
+		se_password(st, passfile);
+		if (st->se_tls_mode == SE_TLS_AUTO)
+			st->se_tls_mode = SE_TLS_REQUIRE;
+	} else if (passfile != NULL) {
+		warnx("-P: a password without -u user");
+		cli_usage(usage);
+	}
+	if (st->se_insecure)
+		fprintf(stderr, "send-email: warning: -k: the server's TLS "
+		    "certificate and name are not verified\n");
+	if (conn_configure(st) == -1)
+		errx(EXIT_USAGE, "-C %s", st->se_ioerr);
+}
+
+/*
+ * Operands: the server, then recipients, then the word when there
+ * are three or more ("SERVER RECIPIENT WORD"). With two,
+ * or a word "-", the body is read from stdin.
+ */
+static int
+se_operands(struct se_state *st, int argc, char *argv[])
+{
+	st->se_server = argv[0];
+	if (argc >= 3) {
+		st->se_word = argv[argc - 1];
+		if (strcmp(st->se_word, "-") == 0)
+			st->se_word = NULL;
+		argc--;
+	}
+	if (se_split_rcpt(st, argv + 1, argc - 1) == -1)
+		cli_usage(usage);
+	se_defaults(st);
+	if (st->se_server[0] == '\0') {
+		warnx("server: empty");
+		cli_usage(usage);
+	}
+	if (se_check_path("from", st->se_from, 1) == -1 ||
+	    se_check_path("from", st->se_author, 0) == -1)
+		return EXIT_USAGE;
+	if (se_check_path("EHLO name", st->se_helo, 0) == -1)
+		return EXIT_USAGE;
+	return 0;
 }
 
 /*
