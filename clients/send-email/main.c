@@ -42,6 +42,10 @@ static void	se_trace_data(const struct se_state *, const struct se_buf *);
 static void	se_options(struct se_state *, int, char **, const char **);
 static void	se_setup(struct se_state *, const char *);
 static int	se_operands(struct se_state *, int, char **);
+static int	se_open(struct se_state *);
+static int	se_mail(struct se_state *, const struct se_buf *);
+static int	se_rcpts(struct se_state *);
+static int	se_data(struct se_state *, const struct se_buf *);
 
 static const char usage[] =
     "send-email [-46hkSTv] [-a file] [-C cafile] [-f from] [-H helo]\n"
@@ -491,20 +495,9 @@ static int
 se_transaction(struct se_state *st)
 {
 	struct se_buf data = { NULL, 0, 0 };
-	char what[SE_PATH_MAX + 64], param[64];
-	size_t i, nrefused = 0;
-	int status = EXIT_SUCCESS, worst = 0;
+	int status;
 
-	/* RFC 5321 3.1: 220 greeting; 554 means "go away" (exit 100). */
-	if (reply_read(st) == -1)
-		return EXIT_TEMP;
-	if (st->se_reply.r_code != 220)
-		return se_refused(st, "greeting");
-	if ((status = se_hello(st)) != 0)
-		return status;
-	if (st->se_tls == NULL && (status = se_starttls(st)) != 0)
-		return status;
-	if (st->se_user != NULL && (status = auth_login(st)) != 0)
+	if ((status = se_open(st)) != 0)
 		return status;
 
 	if (message_compose(st) == -1) {
@@ -525,41 +518,84 @@ se_transaction(struct se_state *st)
 		status = EXIT_USAGE;
 		goto out;
 	}
+	if ((status = se_mail(st, &data)) != 0 ||
+	    (status = se_rcpts(st)) != 0 ||
+	    (status = se_data(st, &data)) != 0)
+		goto out;
+	/* Delivered: the message is the server's now (RFC 5321 4.1.1.4). */
+	se_quit(st);
+out:
+	free(data.b_data);
+	return status;
+}
+
+/*
+ * The session up to the first MAIL: greeting, EHLO, STARTTLS, AUTH.
+ * Returns 0 or the exit status.
+ */
+static int
+se_open(struct se_state *st)
+{
+	int status;
+
+	/* RFC 5321 3.1: 220 greeting; 554 means "go away" (exit 100). */
+	if (reply_read(st) == -1)
+		return EXIT_TEMP;
+	if (st->se_reply.r_code != 220)
+		return se_refused(st, "greeting");
+	if ((status = se_hello(st)) != 0)
+		return status;
+	if (st->se_tls == NULL && (status = se_starttls(st)) != 0)
+		return status;
+	if (st->se_user != NULL && (status = auth_login(st)) != 0)
+		return status;
+	return 0;
+}
+
+/*
+ * MAIL FROM, with BODY and SIZE when the server offered them.
+ * Returns 0 or the exit status.
+ */
+static int
+se_mail(struct se_state *st, const struct se_buf *data)
+{
+	char what[SE_PATH_MAX + 64], param[64];
 
 	param[0] = '\0';
 	if (st->se_esmtp && st->se_8bit && st->se_8bitmime)
 		strlcat(param, " BODY=8BITMIME", sizeof(param));
 	if (st->se_esmtp && st->se_size > 0)
 		snprintf(param + strlen(param), sizeof(param) - strlen(param),
-		    " SIZE=%zu", data.b_len);
+		    " SIZE=%zu", data->b_len);
 	snprintf(what, sizeof(what), "MAIL FROM:<%s>", st->se_from);
 	if (reply_command(st, "MAIL FROM:<%s>%s", st->se_from, param) == -1 ||
-	    reply_read(st) == -1) {
-		status = EXIT_TEMP;
-		goto out;
-	}
-	if (st->se_reply.r_code / 100 != 2) {
-		status = se_refused(st, what);
-		goto out;
-	}
+	    reply_read(st) == -1)
+		return EXIT_TEMP;
+	if (st->se_reply.r_code / 100 != 2)
+		return se_refused(st, what);
+	return 0;
+}
 
-	/*
-	 * Every recipient is asked for, and every refusal reported; the
-	 * message goes only when all were accepted, so exit 0 means that
-	 * every recipient has it.
-	 */
+/*
+ * Every recipient is asked for, and every refusal reported; the
+ * message goes only when all were accepted, so exit 0 means that
+ * every recipient has it. Returns 0 or the exit status.
+ */
+static int
+se_rcpts(struct se_state *st)
+{
+	char what[SE_PATH_MAX + 64];
+	size_t i, nrefused = 0;
+	int worst = 0;
+
 	for (i = 0; i < st->se_nrcpt; i++) {
 		if (reply_command(st, "RCPT TO:<%s>", st->se_rcpt[i]) == -1 ||
-		    reply_read(st) == -1) {
-			status = EXIT_TEMP;
-			goto out;
-		}
+		    reply_read(st) == -1)
+			return EXIT_TEMP;
 		if (st->se_reply.r_code / 100 == 2)
 			continue;
-		if (st->se_reply.r_code == 421) {
-			status = se_refused(st, "RCPT TO");
-			goto out;
-		}
+		if (st->se_reply.r_code == 421)
+			return se_refused(st, "RCPT TO");
 		reply_string(&st->se_reply, what, sizeof(what));
 		warnx("RCPT TO:<%s>: %s", st->se_rcpt[i], what);
 		nrefused++;
@@ -570,36 +606,31 @@ se_transaction(struct se_state *st)
 		warnx("%zu of %zu recipients refused; message not sent",
 		    nrefused, st->se_nrcpt);
 		se_quit(st);
-		status = se_status(worst);
-		goto out;
+		return se_status(worst);
 	}
+	return 0;
+}
 
-	if (reply_command(st, "DATA") == -1 || reply_read(st) == -1) {
-		status = EXIT_TEMP;
-		goto out;
-	}
-	if (st->se_reply.r_code != 354) {
-		status = se_refused(st, "DATA");
-		goto out;
-	}
-	se_trace_data(st, &data);
+/*
+ * DATA, the stuffed message, and the server's word on it.
+ * Returns 0 or the exit status.
+ */
+static int
+se_data(struct se_state *st, const struct se_buf *data)
+{
+	if (reply_command(st, "DATA") == -1 || reply_read(st) == -1)
+		return EXIT_TEMP;
+	if (st->se_reply.r_code != 354)
+		return se_refused(st, "DATA");
+	se_trace_data(st, data);
 	strlcpy(st->se_cmd, "after the end of data", sizeof(st->se_cmd));
-	if (conn_write(st, data.b_data, data.b_len) == -1) {
+	if (conn_write(st, data->b_data, data->b_len) == -1) {
 		warnx("write to %s: %s", st->se_server, st->se_ioerr);
-		status = EXIT_TEMP;
-		goto out;
+		return EXIT_TEMP;
 	}
-	if (reply_read(st) == -1) {
-		status = EXIT_TEMP;
-		goto out;
-	}
-	if (st->se_reply.r_code / 100 != 2) {
-		status = se_refused(st, "end of data");
-		goto out;
-	}
-	/* Delivered: the message is the server's now (RFC 5321 4.1.1.4). */
-	se_quit(st);
-out:
-	free(data.b_data);
-	return status;
+	if (reply_read(st) == -1)
+		return EXIT_TEMP;
+	if (st->se_reply.r_code / 100 != 2)
+		return se_refused(st, "end of data");
+	return 0;
 }
