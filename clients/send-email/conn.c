@@ -19,6 +19,7 @@
 #include "send-email.h"
 
 static int	conn_wait(struct se_state *, short, long long);
+static int	conn_tls_want(struct se_state *, ssize_t, short *);
 
 /* Wait for events on the socket until deadline: 0, -1 or -2 (time). */
 static int
@@ -34,6 +35,27 @@ conn_wait(struct se_state *st, short events, long long deadline)
 		    strerror(errno));
 		return -1;
 	}
+}
+
+/*
+ * What a tls_read or tls_write result asks of its caller, the same for
+ * both: 1 to wait for *ev (libtls needs the socket readable or
+ * writable first), 0 when n is a count of bytes, -1 on an error (se_ioerr).
+ */
+static int
+conn_tls_want(struct se_state *st, ssize_t n, short *ev)
+{
+	if (n == TLS_WANT_POLLIN)
+		*ev = POLLIN;
+	else if (n == TLS_WANT_POLLOUT)
+		*ev = POLLOUT;
+	else if (n == -1) {
+		snprintf(st->se_ioerr, sizeof(st->se_ioerr), "TLS: %s",
+		    tls_error(st->se_tls));
+		return -1;
+	} else
+		return 0;
+	return 1;
 }
 
 int
@@ -116,15 +138,9 @@ conn_read(struct se_state *st, void *buf, size_t len, long long deadline)
 	for (;;) {
 		if (st->se_tls != NULL) {
 			n = tls_read(st->se_tls, buf, len);
-			if (n == TLS_WANT_POLLIN)
-				ev = POLLIN;
-			else if (n == TLS_WANT_POLLOUT)
-				ev = POLLOUT;
-			else if (n == -1) {
-				snprintf(st->se_ioerr, sizeof(st->se_ioerr),
-				    "TLS: %s", tls_error(st->se_tls));
+			if ((r = conn_tls_want(st, n, &ev)) == -1)
 				return -1;
-			} else
+			if (r == 0)
 				return n;
 		} else {
 			n = read(st->se_fd, buf, len);
@@ -154,15 +170,9 @@ conn_write(struct se_state *st, const void *buf, size_t len)
 	while (len > 0) {
 		if (st->se_tls != NULL) {
 			n = tls_write(st->se_tls, p, len);
-			if (n == TLS_WANT_POLLIN)
-				ev = POLLIN;
-			else if (n == TLS_WANT_POLLOUT)
-				ev = POLLOUT;
-			else if (n == -1) {
-				snprintf(st->se_ioerr, sizeof(st->se_ioerr),
-				    "TLS: %s", tls_error(st->se_tls));
+			if ((r = conn_tls_want(st, n, &ev)) == -1)
 				return -1;
-			} else {
+			if (r == 0) {
 				p += n;
 				len -= n;
 				deadline = serve_now_ms() + st->se_timeout_ms;

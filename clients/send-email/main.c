@@ -39,6 +39,13 @@ static int	se_hello(struct se_state *);
 static int	se_starttls(struct se_state *);
 static void	se_password(struct se_state *, const char *);
 static void	se_trace_data(const struct se_state *, const struct se_buf *);
+static void	se_options(struct se_state *, int, char **, const char **);
+static void	se_setup(struct se_state *, const char *);
+static int	se_operands(struct se_state *, int, char **);
+static int	se_open(struct se_state *);
+static int	se_mail(struct se_state *, const struct se_buf *);
+static int	se_rcpts(struct se_state *);
+static int	se_data(struct se_state *, const struct se_buf *);
 
 static const char usage[] =
     "send-email [-46hkSTv] [-a file] [-C cafile] [-f from] [-H helo]\n"
@@ -50,7 +57,7 @@ int
 main(int argc, char *argv[])
 {
 	const char *passfile = NULL;
-	int ch, r;
+	int r;
 
 	se.se_port = NULL;
 	se.se_family = AF_UNSPEC;
@@ -58,116 +65,14 @@ main(int argc, char *argv[])
 	se.se_fd = -1;
 
 	cli_init(argv, EXIT_USAGE);
-	while ((ch = getopt(argc, argv, "46a:C:f:H:hi:kP:p:Ss:Tt:u:v")) != -1) {
-		switch (ch) {
-		case 'a':
-		case 'i':
-			attach_add(&se, optarg, ch == 'i');
-			break;
-		case 'C':
-			se.se_cafile = optarg;
-			break;
-		case 'k':
-			se.se_insecure = 1;
-			break;
-		case 'P':
-			passfile = optarg;
-			break;
-		case 'S':
-			if (se.se_tls_mode != SE_TLS_IMPLICIT)
-				se.se_tls_mode = SE_TLS_REQUIRE;
-			break;
-		case 'T':
-			se.se_tls_mode = SE_TLS_IMPLICIT;
-			break;
-		case 'u':
-			se.se_user = optarg;
-			break;
-		case '4':
-			se.se_family = AF_INET;
-			break;
-		case '6':
-			se.se_family = AF_INET6;
-			break;
-		case 'f':
-			se.se_from = optarg;
-			break;
-		case 'H':
-			se.se_helo = optarg;
-			break;
-		case 'h':
-			cli_help(usage);
-		case 'p':
-			se.se_port = optarg;
-			break;
-		case 's':
-			se.se_subject = optarg;
-			break;
-		case 't':
-			se.se_timeout_ms = cli_number("-t", optarg, 1, 3600) *
-			    1000;
-			break;
-		case 'v':
-			se.se_verbose = 1;
-			break;
-		default:
-			cli_usage(usage);
-		}
-	}
+	se_options(&se, argc, argv, &passfile);
 	argc -= optind;
 	argv += optind;
 	if (argc < 2)
 		cli_usage(usage);
-	if (se.se_port == NULL)
-		se.se_port = se.se_tls_mode == SE_TLS_IMPLICIT ? "465" : "25";
-	/*
-	 * AUTH PLAIN and LOGIN carry the password as it is: only inside
-	 * TLS (RFC 4954 4), so a user name asks for TLS as -S does.
-	 */
-	if (se.se_user != NULL) {
-		if (se.se_user[0] == '\0' || strlen(se.se_user) >
-		    SE_SECRET_MAX) {
-			warnx("-u: a user name of 1 to %d octets",
-			    SE_SECRET_MAX);
-			cli_usage(usage);
-		}
-		se_password(&se, passfile);
-		if (se.se_tls_mode == SE_TLS_AUTO)
-			se.se_tls_mode = SE_TLS_REQUIRE;
-	} else if (passfile != NULL) {
-		warnx("-P: a password without -u user");
-		cli_usage(usage);
-	}
-	if (se.se_insecure)
-		fprintf(stderr, "send-email: warning: -k: the server's TLS "
-		    "certificate and name are not verified\n");
-	if (conn_configure(&se) == -1)
-		errx(EXIT_USAGE, "-C %s", se.se_ioerr);
-
-	/*
-	 * Operands: the server, then recipients, then the word when there
-	 * are three or more ("SERVER RECIPIENT WORD"). With two,
-	 * or a word "-", the body is read from stdin.
-	 */
-	se.se_server = argv[0];
-	if (argc >= 3) {
-		se.se_word = argv[argc - 1];
-		if (strcmp(se.se_word, "-") == 0)
-			se.se_word = NULL;
-		argc--;
-	}
-	if (se_split_rcpt(&se, argv + 1, argc - 1) == -1)
-		cli_usage(usage);
-	se_defaults(&se);
-	if (se.se_server[0] == '\0') {
-		warnx("server: empty");
-		cli_usage(usage);
-	}
-	if (se_check_path("from", se.se_from, 1) == -1 ||
-	    se_check_path("from", se.se_author, 0) == -1)
-		return EXIT_USAGE;
-	if (se_check_path("EHLO name", se.se_helo, 0) == -1)
-		return EXIT_USAGE;
+	se_setup(&se, passfile);
+	if ((r = se_operands(&se, argc, argv)) != 0)
+		return r;
 
 	/* The whole message is read before connecting (stdin may be slow). */
 	if ((r = message_build(&se)) != 0)
@@ -187,6 +92,132 @@ main(int argc, char *argv[])
 	r = se_transaction(&se);
 	conn_close(&se);
 	return r;
+}
+
+/* The options, into st; the password file is read only once -u is known. */
+static void
+se_options(struct se_state *st, int argc, char *argv[],
+    const char **passfile)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "46a:C:f:H:hi:kP:p:Ss:Tt:u:v")) != -1) {
+		switch (ch) {
+		case 'a':
+		case 'i':
+			attach_add(st, optarg, ch == 'i');
+			break;
+		case 'C':
+			st->se_cafile = optarg;
+			break;
+		case 'k':
+			st->se_insecure = 1;
+			break;
+		case 'P':
+			*passfile = optarg;
+			break;
+		case 'S':
+			if (st->se_tls_mode != SE_TLS_IMPLICIT)
+				st->se_tls_mode = SE_TLS_REQUIRE;
+			break;
+		case 'T':
+			st->se_tls_mode = SE_TLS_IMPLICIT;
+			break;
+		case 'u':
+			st->se_user = optarg;
+			break;
+		case '4':
+			st->se_family = AF_INET;
+			break;
+		case '6':
+			st->se_family = AF_INET6;
+			break;
+		case 'f':
+			st->se_from = optarg;
+			break;
+		case 'H':
+			st->se_helo = optarg;
+			break;
+		case 'h':
+			cli_help(usage);
+		case 'p':
+			st->se_port = optarg;
+			break;
+		case 's':
+			st->se_subject = optarg;
+			break;
+		case 't':
+			st->se_timeout_ms = cli_number("-t", optarg, 1, 3600) *
+			    1000;
+			break;
+		case 'v':
+			st->se_verbose = 1;
+			break;
+		default:
+			cli_usage(usage);
+		}
+	}
+}
+
+/* What the options imply together: the port, TLS for AUTH, the CA file. */
+static void
+se_setup(struct se_state *st, const char *passfile)
+{
+	if (st->se_port == NULL)
+		st->se_port = st->se_tls_mode == SE_TLS_IMPLICIT ? "465" : "25";
+	/*
+	 * AUTH PLAIN and LOGIN carry the password as it is: only inside
+	 * TLS (RFC 4954 4), so a user name asks for TLS as -S does.
+	 */
+	if (st->se_user != NULL) {
+		if (st->se_user[0] == '\0' || strlen(st->se_user) >
+		    SE_SECRET_MAX) {
+			warnx("-u: a user name of 1 to %d octets",
+			    SE_SECRET_MAX);
+			cli_usage(usage);
+		}
+		se_password(st, passfile);
+		if (st->se_tls_mode == SE_TLS_AUTO)
+			st->se_tls_mode = SE_TLS_REQUIRE;
+	} else if (passfile != NULL) {
+		warnx("-P: a password without -u user");
+		cli_usage(usage);
+	}
+	if (st->se_insecure)
+		fprintf(stderr, "send-email: warning: -k: the server's TLS "
+		    "certificate and name are not verified\n");
+	if (conn_configure(st) == -1)
+		errx(EXIT_USAGE, "-C %s", st->se_ioerr);
+}
+
+/*
+ * Operands: the server, then recipients, then the word when there
+ * are three or more ("SERVER RECIPIENT WORD"). With two,
+ * or a word "-", the body is read from stdin.
+ */
+static int
+se_operands(struct se_state *st, int argc, char *argv[])
+{
+	st->se_server = argv[0];
+	if (argc >= 3) {
+		st->se_word = argv[argc - 1];
+		if (strcmp(st->se_word, "-") == 0)
+			st->se_word = NULL;
+		argc--;
+	}
+	if (se_split_rcpt(st, argv + 1, argc - 1) == -1)
+		cli_usage(usage);
+	se_defaults(st);
+	if (st->se_server[0] == '\0') {
+		warnx("server: empty");
+		cli_usage(usage);
+	}
+	if (se_check_path("from", st->se_from, 1) == -1 ||
+	    se_check_path("from", st->se_author, 0) == -1)
+		return EXIT_USAGE;
+	if (se_check_path("EHLO name", st->se_helo, 0) == -1)
+		return EXIT_USAGE;
+	return 0;
 }
 
 /*
@@ -464,20 +495,9 @@ static int
 se_transaction(struct se_state *st)
 {
 	struct se_buf data = { NULL, 0, 0 };
-	char what[SE_PATH_MAX + 64], param[64];
-	size_t i, nrefused = 0;
-	int status = EXIT_SUCCESS, worst = 0;
+	int status;
 
-	/* RFC 5321 3.1: 220 greeting; 554 means "go away" (exit 100). */
-	if (reply_read(st) == -1)
-		return EXIT_TEMP;
-	if (st->se_reply.r_code != 220)
-		return se_refused(st, "greeting");
-	if ((status = se_hello(st)) != 0)
-		return status;
-	if (st->se_tls == NULL && (status = se_starttls(st)) != 0)
-		return status;
-	if (st->se_user != NULL && (status = auth_login(st)) != 0)
+	if ((status = se_open(st)) != 0)
 		return status;
 
 	if (message_compose(st) == -1) {
@@ -498,41 +518,84 @@ se_transaction(struct se_state *st)
 		status = EXIT_USAGE;
 		goto out;
 	}
+	if ((status = se_mail(st, &data)) != 0 ||
+	    (status = se_rcpts(st)) != 0 ||
+	    (status = se_data(st, &data)) != 0)
+		goto out;
+	/* Delivered: the message is the server's now (RFC 5321 4.1.1.4). */
+	se_quit(st);
+out:
+	free(data.b_data);
+	return status;
+}
+
+/*
+ * The session up to the first MAIL: greeting, EHLO, STARTTLS, AUTH.
+ * Returns 0 or the exit status.
+ */
+static int
+se_open(struct se_state *st)
+{
+	int status;
+
+	/* RFC 5321 3.1: 220 greeting; 554 means "go away" (exit 100). */
+	if (reply_read(st) == -1)
+		return EXIT_TEMP;
+	if (st->se_reply.r_code != 220)
+		return se_refused(st, "greeting");
+	if ((status = se_hello(st)) != 0)
+		return status;
+	if (st->se_tls == NULL && (status = se_starttls(st)) != 0)
+		return status;
+	if (st->se_user != NULL && (status = auth_login(st)) != 0)
+		return status;
+	return 0;
+}
+
+/*
+ * MAIL FROM, with BODY and SIZE when the server offered them.
+ * Returns 0 or the exit status.
+ */
+static int
+se_mail(struct se_state *st, const struct se_buf *data)
+{
+	char what[SE_PATH_MAX + 64], param[64];
 
 	param[0] = '\0';
 	if (st->se_esmtp && st->se_8bit && st->se_8bitmime)
 		strlcat(param, " BODY=8BITMIME", sizeof(param));
 	if (st->se_esmtp && st->se_size > 0)
 		snprintf(param + strlen(param), sizeof(param) - strlen(param),
-		    " SIZE=%zu", data.b_len);
+		    " SIZE=%zu", data->b_len);
 	snprintf(what, sizeof(what), "MAIL FROM:<%s>", st->se_from);
 	if (reply_command(st, "MAIL FROM:<%s>%s", st->se_from, param) == -1 ||
-	    reply_read(st) == -1) {
-		status = EXIT_TEMP;
-		goto out;
-	}
-	if (st->se_reply.r_code / 100 != 2) {
-		status = se_refused(st, what);
-		goto out;
-	}
+	    reply_read(st) == -1)
+		return EXIT_TEMP;
+	if (st->se_reply.r_code / 100 != 2)
+		return se_refused(st, what);
+	return 0;
+}
 
-	/*
-	 * Every recipient is asked for, and every refusal reported; the
-	 * message goes only when all were accepted, so exit 0 means that
-	 * every recipient has it.
-	 */
+/*
+ * Every recipient is asked for, and every refusal reported; the
+ * message goes only when all were accepted, so exit 0 means that
+ * every recipient has it. Returns 0 or the exit status.
+ */
+static int
+se_rcpts(struct se_state *st)
+{
+	char what[SE_PATH_MAX + 64];
+	size_t i, nrefused = 0;
+	int worst = 0;
+
 	for (i = 0; i < st->se_nrcpt; i++) {
 		if (reply_command(st, "RCPT TO:<%s>", st->se_rcpt[i]) == -1 ||
-		    reply_read(st) == -1) {
-			status = EXIT_TEMP;
-			goto out;
-		}
+		    reply_read(st) == -1)
+			return EXIT_TEMP;
 		if (st->se_reply.r_code / 100 == 2)
 			continue;
-		if (st->se_reply.r_code == 421) {
-			status = se_refused(st, "RCPT TO");
-			goto out;
-		}
+		if (st->se_reply.r_code == 421)
+			return se_refused(st, "RCPT TO");
 		reply_string(&st->se_reply, what, sizeof(what));
 		warnx("RCPT TO:<%s>: %s", st->se_rcpt[i], what);
 		nrefused++;
@@ -543,36 +606,31 @@ se_transaction(struct se_state *st)
 		warnx("%zu of %zu recipients refused; message not sent",
 		    nrefused, st->se_nrcpt);
 		se_quit(st);
-		status = se_status(worst);
-		goto out;
+		return se_status(worst);
 	}
+	return 0;
+}
 
-	if (reply_command(st, "DATA") == -1 || reply_read(st) == -1) {
-		status = EXIT_TEMP;
-		goto out;
-	}
-	if (st->se_reply.r_code != 354) {
-		status = se_refused(st, "DATA");
-		goto out;
-	}
-	se_trace_data(st, &data);
+/*
+ * DATA, the stuffed message, and the server's word on it.
+ * Returns 0 or the exit status.
+ */
+static int
+se_data(struct se_state *st, const struct se_buf *data)
+{
+	if (reply_command(st, "DATA") == -1 || reply_read(st) == -1)
+		return EXIT_TEMP;
+	if (st->se_reply.r_code != 354)
+		return se_refused(st, "DATA");
+	se_trace_data(st, data);
 	strlcpy(st->se_cmd, "after the end of data", sizeof(st->se_cmd));
-	if (conn_write(st, data.b_data, data.b_len) == -1) {
+	if (conn_write(st, data->b_data, data->b_len) == -1) {
 		warnx("write to %s: %s", st->se_server, st->se_ioerr);
-		status = EXIT_TEMP;
-		goto out;
+		return EXIT_TEMP;
 	}
-	if (reply_read(st) == -1) {
-		status = EXIT_TEMP;
-		goto out;
-	}
-	if (st->se_reply.r_code / 100 != 2) {
-		status = se_refused(st, "end of data");
-		goto out;
-	}
-	/* Delivered: the message is the server's now (RFC 5321 4.1.1.4). */
-	se_quit(st);
-out:
-	free(data.b_data);
-	return status;
+	if (reply_read(st) == -1)
+		return EXIT_TEMP;
+	if (st->se_reply.r_code / 100 != 2)
+		return se_refused(st, "end of data");
+	return 0;
 }
