@@ -74,6 +74,13 @@ static void	 net_write(struct net *, struct conn *);
 static void	 net_read(struct net *, struct conn *);
 static int	 net_reply(struct net *, struct conn *, char *, long long);
 static void	 net_timeout(struct net *, struct conn *, long long);
+static void	 net_mismatch(struct net *, struct conn *,
+		    const struct sx_step *, const char *, const char *);
+static unsigned	 net_poll_set(struct net *, struct pollfd *, unsigned *,
+		    long long, long long *);
+static void	 net_connected(struct net *, struct conn *);
+static void	 net_timeouts(struct net *, long long);
+static void	 net_progress(struct sx_run *);
 static void	 lat_add(struct sx_run *, int, long long);
 static void	 number_add(struct sx_run *, unsigned long);
 
@@ -282,19 +289,7 @@ net_reply(struct net *nt, struct conn *c, char *line, long long now)
 		return 0;
 	}
 	if (!ok) {
-		char sent[256];
-
-		log_vis(got, sizeof(got), line, strlen(line));
-		if (st->st_line != NULL)
-			log_vis(sent, sizeof(sent), st->st_line,
-			    st->st_len > 60 ? 60 : st->st_len);
-		else
-			strlcpy(sent, st->st_expect == EX_GREETING ?
-			    "(connect)" : "(nothing)", sizeof(sent));
-		run->r_mismatches++;
-		sx_diag(run, "session %u: mismatch: sent \"%s\": expected "
-		    "\"%s\", got \"%s\"", c->c_session, sent, want, got);
-		net_close(nt, c);
+		net_mismatch(nt, c, st, line, want);
 		return 0;
 	}
 	if (st->st_expect >= EX_ERR_FIRST)
@@ -323,6 +318,29 @@ net_reply(struct net *nt, struct conn *c, char *line, long long now)
 	}
 	net_step_begin(nt, c, now);
 	return c->c_state == C_ACTIVE;
+}
+
+/*
+ * Report a reply that is not the one the step expects, with what was
+ * sent, and end the session: the model of the server's state is lost.
+ */
+static void
+net_mismatch(struct net *nt, struct conn *c, const struct sx_step *st,
+    const char *line, const char *want)
+{
+	char got[IN_MAX * 4], sent[256];
+
+	log_vis(got, sizeof(got), line, strlen(line));
+	if (st->st_line != NULL)
+		log_vis(sent, sizeof(sent), st->st_line,
+		    st->st_len > 60 ? 60 : st->st_len);
+	else
+		strlcpy(sent, st->st_expect == EX_GREETING ?
+		    "(connect)" : "(nothing)", sizeof(sent));
+	nt->n_run->r_mismatches++;
+	sx_diag(nt->n_run, "session %u: mismatch: sent \"%s\": expected "
+	    "\"%s\", got \"%s\"", c->c_session, sent, want, got);
+	net_close(nt, c);
 }
 
 static void
@@ -409,6 +427,85 @@ net_timeout(struct net *nt, struct conn *c, long long now)
 		    script_cmd_name(st->st_cmd), REPLY_TIMEOUT_US / 1000000);
 }
 
+/*
+ * Fill pfd with the connections in use, map[i] naming the connection of
+ * pfd[i], and set *waitp to the time until the nearest deadline (-1 when
+ * none), so that poll(2) wakes in time for net_timeout. Returns the count.
+ */
+static unsigned
+net_poll_set(struct net *nt, struct pollfd *pfd, unsigned *map,
+    long long now, long long *waitp)
+{
+	struct conn *c;
+	long long wait = -1;
+	unsigned i, npfd = 0;
+
+	for (i = 0; i < nt->n_run->r_conns; i++) {
+		c = &nt->n_conns[i];
+		if (c->c_state == C_FREE)
+			continue;
+		pfd[npfd].fd = c->c_fd;
+		if (c->c_state == C_CONNECTING)
+			pfd[npfd].events = POLLOUT;
+		else {
+			pfd[npfd].events = POLLIN;
+			if (c->c_out < c->c_sc.sc_steps[c->c_step].st_len)
+				pfd[npfd].events |= POLLOUT;
+		}
+		pfd[npfd].revents = 0;
+		map[npfd++] = i;
+		if (wait == -1 || c->c_deadline_us - now < wait)
+			wait = c->c_deadline_us - now;
+	}
+	*waitp = wait;
+	return npfd;
+}
+
+/*
+ * A non-blocking connect(2) has ended: its result is in SO_ERROR. A
+ * server that refuses one connection refuses the rest, so stop starting.
+ */
+static void
+net_connected(struct net *nt, struct conn *c)
+{
+	int soerr;
+	socklen_t sl;
+
+	sl = sizeof(soerr);
+	if (getsockopt(c->c_fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
+		soerr = errno;
+	if (soerr != 0) {
+		nt->n_stop = 1;
+		net_fail(nt, c, "connect: %s", strerror(soerr));
+		return;
+	}
+	c->c_state = C_ACTIVE;
+	nt->n_run->r_connects++;
+}
+
+/* Every connection whose deadline has passed gets its net_timeout. */
+static void
+net_timeouts(struct net *nt, long long now)
+{
+	struct conn *c;
+	unsigned i;
+
+	for (i = 0; i < nt->n_run->r_conns; i++) {
+		c = &nt->n_conns[i];
+		if (c->c_state != C_FREE && now >= c->c_deadline_us)
+			net_timeout(nt, c, now);
+	}
+}
+
+/* Rewrite the progress line in place: stderr is a terminal. */
+static void
+net_progress(struct sx_run *run)
+{
+	fprintf(stderr, "\r\033[Ksmtpstress: %u/%u operations, "
+	    "%zu delivered, %u mismatches", run->r_done, run->r_ops,
+	    run->r_nnumbers, run->r_mismatches);
+}
+
 int
 net_run(struct sx_run *run)
 {
@@ -418,8 +515,7 @@ net_run(struct sx_run *run)
 	struct conn *c;
 	long long now, next_progress = 0, wait;
 	unsigned i, *map, npfd;
-	int e, soerr;
-	socklen_t sl;
+	int e;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -449,26 +545,7 @@ net_run(struct sx_run *run)
 			break;
 
 		now = clock_us();
-		wait = -1;
-		npfd = 0;
-		for (i = 0; i < run->r_conns; i++) {
-			c = &nt.n_conns[i];
-			if (c->c_state == C_FREE)
-				continue;
-			pfd[npfd].fd = c->c_fd;
-			if (c->c_state == C_CONNECTING)
-				pfd[npfd].events = POLLOUT;
-			else {
-				pfd[npfd].events = POLLIN;
-				if (c->c_out <
-				    c->c_sc.sc_steps[c->c_step].st_len)
-					pfd[npfd].events |= POLLOUT;
-			}
-			pfd[npfd].revents = 0;
-			map[npfd++] = i;
-			if (wait == -1 || c->c_deadline_us - now < wait)
-				wait = c->c_deadline_us - now;
-		}
+		npfd = net_poll_set(&nt, pfd, map, now, &wait);
 		if (run->r_progress && !run->r_quiet && (wait == -1 ||
 		    wait > PROGRESS_US))
 			wait = PROGRESS_US;
@@ -484,18 +561,7 @@ net_run(struct sx_run *run)
 			if (pfd[i].revents == 0 || c->c_state == C_FREE)
 				continue;
 			if (c->c_state == C_CONNECTING) {
-				sl = sizeof(soerr);
-				if (getsockopt(c->c_fd, SOL_SOCKET, SO_ERROR,
-				    &soerr, &sl) == -1)
-					soerr = errno;
-				if (soerr != 0) {
-					nt.n_stop = 1;
-					net_fail(&nt, c, "connect: %s",
-					    strerror(soerr));
-					continue;
-				}
-				c->c_state = C_ACTIVE;
-				run->r_connects++;
+				net_connected(&nt, c);
 				continue;
 			}
 			if (pfd[i].revents & POLLOUT)
@@ -505,15 +571,9 @@ net_run(struct sx_run *run)
 				net_read(&nt, c);
 		}
 		now = clock_us();
-		for (i = 0; i < run->r_conns; i++) {
-			c = &nt.n_conns[i];
-			if (c->c_state != C_FREE && now >= c->c_deadline_us)
-				net_timeout(&nt, c, now);
-		}
+		net_timeouts(&nt, now);
 		if (run->r_progress && !run->r_quiet && now >= next_progress) {
-			fprintf(stderr, "\r\033[Ksmtpstress: %u/%u operations, "
-			    "%zu delivered, %u mismatches", run->r_done,
-			    run->r_ops, run->r_nnumbers, run->r_mismatches);
+			net_progress(run);
 			next_progress = now + PROGRESS_US;
 		}
 	}

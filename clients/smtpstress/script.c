@@ -49,6 +49,7 @@ static char	*make_unknown(struct sx_gen *);
 static int	 deviation_pick(struct sx_gen *, const struct model *);
 static void	 deviation_plan(struct sx_gen *, struct sx_script *,
 		    struct model *, int);
+static void	 dormant_plan(struct sx_gen *, struct sx_script *, unsigned);
 
 static const char *const kind_names[SX_KINDS] = {
 	[EX_500 - EX_ERR_FIRST] = "500 command not recognized",
@@ -353,6 +354,41 @@ deviation_plan(struct sx_gen *g, struct sx_script *sc, struct model *m,
 	}
 }
 
+/*
+ * smtpd(8): dormant in the command phase, or in the data phase after
+ * some text, as in its second example. Either way the server must close
+ * with 421.
+ */
+static void
+dormant_plan(struct sx_gen *g, struct sx_script *sc, unsigned budget)
+{
+	int data = budget >= 5 && gen_below(g, 2);
+	char *a;
+
+	g->g_planned[EX_421 - EX_ERR_FIRST]++;
+	if (budget >= 2) {
+		a = make_helo_name(g);
+		step_add(sc, CMD_HELO, EX_HELO,
+		    xprintf("HELO %s\r\n", a), NULL);
+		free(a);
+	}
+	if (data) {
+		a = make_address(g, 0);
+		step_add(sc, CMD_MAIL, EX_OK,
+		    xprintf("MAIL FROM: %s\r\n", a), NULL);
+		free(a);
+		a = make_address(g, 0);
+		step_add(sc, CMD_RCPT, EX_OK,
+		    xprintf("RCPT TO: %s\r\n", a), NULL);
+		free(a);
+		step_add(sc, CMD_DATA, EX_354, xprintf("DATA\r\n"),
+		    NULL);
+		step_add(sc, CMD_DORMANT, EX_421,
+		    make_body(g, 1 + gen_below(g, 3), 0), NULL);
+	} else
+		step_add(sc, CMD_DORMANT, EX_421, NULL, NULL);
+}
+
 unsigned
 script_length(struct sx_gen *g)
 {
@@ -371,35 +407,7 @@ script_plan(struct sx_gen *g, struct sx_script *sc, unsigned budget,
 	step_add(sc, CMD_CONNECT, EX_GREETING, NULL, NULL);
 
 	if (dormant) {
-		/*
-		 * smtpd(8): dormant in the command phase, or in the data
-		 * phase after some text, as in its second example. Either
-		 * way the server must close with 421.
-		 */
-		int data = budget >= 5 && gen_below(g, 2);
-
-		g->g_planned[EX_421 - EX_ERR_FIRST]++;
-		if (budget >= 2) {
-			a = make_helo_name(g);
-			step_add(sc, CMD_HELO, EX_HELO,
-			    xprintf("HELO %s\r\n", a), NULL);
-			free(a);
-		}
-		if (data) {
-			a = make_address(g, 0);
-			step_add(sc, CMD_MAIL, EX_OK,
-			    xprintf("MAIL FROM: %s\r\n", a), NULL);
-			free(a);
-			a = make_address(g, 0);
-			step_add(sc, CMD_RCPT, EX_OK,
-			    xprintf("RCPT TO: %s\r\n", a), NULL);
-			free(a);
-			step_add(sc, CMD_DATA, EX_354, xprintf("DATA\r\n"),
-			    NULL);
-			step_add(sc, CMD_DORMANT, EX_421,
-			    make_body(g, 1 + gen_below(g, 3), 0), NULL);
-		} else
-			step_add(sc, CMD_DORMANT, EX_421, NULL, NULL);
+		dormant_plan(g, sc, budget);
 		return;
 	}
 
