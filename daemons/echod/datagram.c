@@ -25,6 +25,9 @@
 /* Which datagrams may be answered: see lib/dguard.h. */
 static struct dguard	 dgram_guard;
 
+static void	dgram_answer(int, unsigned char *, ssize_t,
+		    struct sockaddr_storage *, socklen_t, uint64_t *);
+
 int
 echo_datagram(int fd, void *arg)
 {
@@ -33,7 +36,6 @@ echo_datagram(int fd, void *arg)
 	struct serve_peer local;
 	unsigned char *buf;
 	uint64_t ndgrams = 0, nbytes = 0, nrefused = 0;
-	enum dguard_verdict v;
 	struct pollfd pfd;
 	socklen_t sslen;
 	ssize_t n;
@@ -86,30 +88,7 @@ echo_datagram(int fd, void *arg)
 		}
 		ndgrams++;
 		nbytes += n;
-		if ((v = dguard_check(&dgram_guard, (struct sockaddr *)&ss,
-		    sslen, buf, n, serve_now_ms())) != DGUARD_ANSWER) {
-			char from[ADDR_HOSTPORTMAX];
-
-			/* A line per refusal would flood the log: the first. */
-			if (nrefused++ < 16)
-				log_debug("datagram: %zd bytes from %s: not "
-				    "answered: %s", n, addr_hostport(
-				    (struct sockaddr *)&ss, sslen, from,
-				    sizeof(from)), dguard_reason(v));
-			continue;
-		}
-		if (sendto(fd, buf, n, 0, (struct sockaddr *)&ss, sslen) == -1) {
-			log_warn("datagram: sendto (%zd bytes)", n);
-			continue;
-		}
-		dguard_sent(&dgram_guard, buf, n);
-		if (log_getverbose()) {
-			char to[ADDR_HOSTPORTMAX];
-
-			log_debug("datagram: %zd bytes echoed to %s", n,
-			    addr_hostport((struct sockaddr *)&ss, sslen, to,
-			    sizeof(to)));
-		}
+		dgram_answer(fd, buf, n, &ss, sslen, &nrefused);
 	}
 	log_info("datagram: idle %d s: exiting after %llu datagrams, %llu bytes, "
 	    "%llu not answered", env->e_dgram_idle,
@@ -117,4 +96,42 @@ echo_datagram(int fd, void *arg)
 	    (unsigned long long)nrefused);
 	free(buf);
 	return 0;
+}
+
+/*
+ * One received datagram (n bytes in buf, from ss): echoed back when the
+ * guard allows it, else counted in *nrefused. Apart from the receive loop
+ * so that the loop reads as poll, receive, answer. A failed send is only
+ * logged: the socket stays usable for the next datagram.
+ */
+static void
+dgram_answer(int fd, unsigned char *buf, ssize_t n,
+    struct sockaddr_storage *ss, socklen_t sslen, uint64_t *nrefused)
+{
+	enum dguard_verdict v;
+
+	if ((v = dguard_check(&dgram_guard, (struct sockaddr *)ss,
+	    sslen, buf, n, serve_now_ms())) != DGUARD_ANSWER) {
+		char from[ADDR_HOSTPORTMAX];
+
+		/* A line per refusal would flood the log: the first. */
+		if ((*nrefused)++ < 16)
+			log_debug("datagram: %zd bytes from %s: not "
+			    "answered: %s", n, addr_hostport(
+			    (struct sockaddr *)ss, sslen, from,
+			    sizeof(from)), dguard_reason(v));
+		return;
+	}
+	if (sendto(fd, buf, n, 0, (struct sockaddr *)ss, sslen) == -1) {
+		log_warn("datagram: sendto (%zd bytes)", n);
+		return;
+	}
+	dguard_sent(&dgram_guard, buf, n);
+	if (log_getverbose()) {
+		char to[ADDR_HOSTPORTMAX];
+
+		log_debug("datagram: %zd bytes echoed to %s", n,
+		    addr_hostport((struct sockaddr *)ss, sslen, to,
+		    sizeof(to)));
+	}
 }

@@ -44,6 +44,16 @@
 #include "httpd.h"
 #include "io.h"
 
+static void	cgi_server_name(const struct http_request *,
+		    const struct serve_peer *, char *, size_t);
+static int	cgi_env_meta(const struct httpd *, const struct http_request *,
+		    const struct serve_peer *, const struct cgi_msg *,
+		    const char *, const char *, char *, size_t *, int *);
+static int	cgi_env_fields(const struct http_request *, char *, size_t *,
+		    int *);
+static int	cgi_send(const struct httpd *, struct cgi_msg *, size_t, int,
+		    int);
+
 int
 cgi_match(const char *path)
 {
@@ -73,16 +83,12 @@ int
 cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
     const struct serve_peer *peer, const char *body, size_t bodylen)
 {
-	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	const struct http_field *f;
 	struct cgi_msg *m;
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	struct iovec iov;
-	char *blob, name[128], host[256];
+	char *blob, host[256];
 	const char *script, *slash, *pinfo;
-	size_t envlen = 0, i, k;
-	int nenv = 0, fds[2], j, bad = 0;
+	size_t envlen = 0, k;
+	int nenv = 0, bad = 0;
 
 	if (!h->h_dotfiles && req_path_hidden(r->r_path, 1))
 		return 404;
@@ -112,10 +118,40 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 	resp_log_field(m->cm_referer, req_field(r, "Referer"));
 	resp_log_field(m->cm_agent, req_field(r, "User-Agent"));
 
-	/* SERVER_NAME: the Host field without its port (RFC 3875 4.1.14). */
-	strlcpy(host, peer->local_ip, sizeof(host));
+	cgi_server_name(r, peer, host, sizeof(host));
+	bad |= cgi_env_meta(h, r, peer, m, host, pinfo, blob, &envlen, &nenv);
+	bad |= cgi_env_fields(r, blob, &envlen, &nenv);
+	if (bad) {
+		free(m);
+		return 431;
+	}
+	m->cm_envlen = envlen;
+	m->cm_bodylen = bodylen;
+	memcpy(blob + envlen, body, bodylen);
+
+	if (cgi_send(h, m, envlen + bodylen, rfd, wfd) == -1) {
+		log_warn("cgi: hand-off to the helper");
+		free(m);
+		return 503;
+	}
+	free(m);
+	return 0;
+}
+
+/*
+ * SERVER_NAME: the Host field without its port (RFC 3875 4.1.14), into
+ * host (hostsz bytes); our own address when there is no usable Host.
+ */
+static void
+cgi_server_name(const struct http_request *r, const struct serve_peer *peer,
+    char *host, size_t hostsz)
+{
+	const struct http_field *f;
+	const char *slash;
+
+	strlcpy(host, peer->local_ip, hostsz);
 	if ((f = req_field(r, "Host")) != NULL && f->f_valuelen > 0 &&
-	    f->f_valuelen < sizeof(host)) {
+	    f->f_valuelen < hostsz) {
 		memcpy(host, f->f_value, f->f_valuelen);
 		host[f->f_valuelen] = '\0';
 		if (host[0] != '[' && (slash = strchr(host, ':')) != NULL)
@@ -123,44 +159,74 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 		else if (host[0] == '[' && (slash = strchr(host, ']')) != NULL)
 			host[slash - host + 1] = '\0';
 	}
+}
 
-	/* The meta-variables of RFC 3875 4.1, in a fresh environment. */
-	bad |= cgi_env_add(blob, &envlen, &nenv, "GATEWAY_INTERFACE=CGI/1.1");
-	bad |= cgi_env_add(blob, &envlen, &nenv,
+/*
+ * The meta-variables of RFC 3875 4.1, in a fresh environment: appended to
+ * blob. Nonzero when one did not fit (cgi_env_add()), so the caller can
+ * answer 431 rather than run the script with a partial environment.
+ */
+static int
+cgi_env_meta(const struct httpd *h, const struct http_request *r,
+    const struct serve_peer *peer, const struct cgi_msg *m, const char *host,
+    const char *pinfo, char *blob, size_t *envlen, int *nenv)
+{
+	const struct http_field *f;
+	int bad = 0;
+
+	bad |= cgi_env_add(blob, envlen, nenv, "GATEWAY_INTERFACE=CGI/1.1");
+	bad |= cgi_env_add(blob, envlen, nenv,
 	    "SERVER_SOFTWARE=forkd-httpd");
-	bad |= cgi_env_add(blob, &envlen, &nenv, "SERVER_PROTOCOL=%s",
+	bad |= cgi_env_add(blob, envlen, nenv, "SERVER_PROTOCOL=%s",
 	    r->r_version == HTTP_11 ? "HTTP/1.1" : r->r_version == HTTP_10 ?
 	    "HTTP/1.0" : "HTTP/0.9");
-	bad |= cgi_env_add(blob, &envlen, &nenv, "SERVER_NAME=%s", host);
-	bad |= cgi_env_add(blob, &envlen, &nenv, "SERVER_PORT=%s",
+	bad |= cgi_env_add(blob, envlen, nenv, "SERVER_NAME=%s", host);
+	bad |= cgi_env_add(blob, envlen, nenv, "SERVER_PORT=%s",
 	    peer->local_port);
-	bad |= cgi_env_add(blob, &envlen, &nenv, "REQUEST_METHOD=%s",
+	bad |= cgi_env_add(blob, envlen, nenv, "REQUEST_METHOD=%s",
 	    r->r_method);
-	bad |= cgi_env_add(blob, &envlen, &nenv, "SCRIPT_NAME=/cgi-bin/%s",
+	bad |= cgi_env_add(blob, envlen, nenv, "SCRIPT_NAME=/cgi-bin/%s",
 	    m->cm_script);
-	bad |= cgi_env_add(blob, &envlen, &nenv, "QUERY_STRING=%s",
+	bad |= cgi_env_add(blob, envlen, nenv, "QUERY_STRING=%s",
 	    r->r_query);
-	bad |= cgi_env_add(blob, &envlen, &nenv, "REMOTE_ADDR=%s",
+	bad |= cgi_env_add(blob, envlen, nenv, "REMOTE_ADDR=%s",
 	    peer->remote_ip);
-	bad |= cgi_env_add(blob, &envlen, &nenv, "REMOTE_PORT=%s",
+	bad |= cgi_env_add(blob, envlen, nenv, "REMOTE_PORT=%s",
 	    peer->remote_port);
-	bad |= cgi_env_add(blob, &envlen, &nenv, "REQUEST_URI=%.*s",
+	bad |= cgi_env_add(blob, envlen, nenv, "REQUEST_URI=%.*s",
 	    (int)r->r_targetlen, r->r_target);
-	bad |= cgi_env_add(blob, &envlen, &nenv, "DOCUMENT_ROOT=%s",
+	bad |= cgi_env_add(blob, envlen, nenv, "DOCUMENT_ROOT=%s",
 	    h->h_rootabs);
-	bad |= cgi_env_add(blob, &envlen, &nenv,
+	bad |= cgi_env_add(blob, envlen, nenv,
 	    "PATH=/usr/local/bin:/usr/bin:/bin");
 	if (*pinfo != '\0') {
-		bad |= cgi_env_add(blob, &envlen, &nenv, "PATH_INFO=%s", pinfo);
-		bad |= cgi_env_add(blob, &envlen, &nenv,
+		bad |= cgi_env_add(blob, envlen, nenv, "PATH_INFO=%s", pinfo);
+		bad |= cgi_env_add(blob, envlen, nenv,
 		    "PATH_TRANSLATED=%s%s", h->h_rootabs, pinfo);
 	}
 	if (r->r_clen > 0)
-		bad |= cgi_env_add(blob, &envlen, &nenv, "CONTENT_LENGTH=%lld",
+		bad |= cgi_env_add(blob, envlen, nenv, "CONTENT_LENGTH=%lld",
 		    r->r_clen);
 	if ((f = req_field(r, "Content-Type")) != NULL)
-		bad |= cgi_env_add(blob, &envlen, &nenv, "CONTENT_TYPE=%.*s",
+		bad |= cgi_env_add(blob, envlen, nenv, "CONTENT_TYPE=%.*s",
 		    (int)f->f_valuelen, f->f_value);
+	return bad;
+}
+
+/*
+ * The request's header fields as HTTP_* meta-variables (RFC 3875
+ * 4.1.18), appended to blob after the others. Nonzero as for
+ * cgi_env_meta().
+ */
+static int
+cgi_env_fields(const struct http_request *r, char *blob, size_t *envlen,
+    int *nenv)
+{
+	const struct http_field *f;
+	char name[128];
+	size_t i;
+	int j, bad = 0;
+
 	for (j = 0; j < r->r_nfields; j++) {
 		f = &r->r_fields[j];
 		if (f->f_namelen >= sizeof(name) - 6)
@@ -187,21 +253,33 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 			name[5 + i] = f->f_name[i] == '-' ? '_' :
 			    toupper((unsigned char)f->f_name[i]);
 		name[5 + i] = '\0';
-		bad |= cgi_env_add(blob, &envlen, &nenv, "%s=%.*s", name,
+		bad |= cgi_env_add(blob, envlen, nenv, "%s=%.*s", name,
 		    (int)f->f_valuelen, f->f_value);
 	}
-	if (bad) {
-		free(m);
-		return 431;
-	}
-	m->cm_envlen = envlen;
-	m->cm_bodylen = bodylen;
-	memcpy(blob + envlen, body, bodylen);
+	return bad;
+}
+
+/*
+ * The one SOCK_SEQPACKET message to the helper: m with its environment
+ * and body (len bytes after it), and the client's socket(s) as
+ * SCM_RIGHTS; one descriptor when rfd and wfd are the same. A single
+ * sendmsg() and no other system call: the worker runs in a strict seccomp
+ * profile. Returns -1 with errno set when it failed.
+ */
+static int
+cgi_send(const struct httpd *h, struct cgi_msg *m, size_t len, int rfd,
+    int wfd)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct iovec iov;
+	int fds[2];
 
 	memset(&mh, 0, sizeof(mh));
 	memset(cbuf, 0, sizeof(cbuf));
 	iov.iov_base = m;
-	iov.iov_len = sizeof(*m) + envlen + bodylen;
+	iov.iov_len = sizeof(*m) + len;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	fds[0] = rfd;
@@ -214,11 +292,5 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(m->cm_nfd * sizeof(int));
 	memcpy(CMSG_DATA(cm), fds, m->cm_nfd * sizeof(int));
-	if (sendmsg(h->h_cgifd, &mh, MSG_NOSIGNAL) == -1) {
-		log_warn("cgi: hand-off to the helper");
-		free(m);
-		return 503;
-	}
-	free(m);
-	return 0;
+	return sendmsg(h->h_cgifd, &mh, MSG_NOSIGNAL) == -1 ? -1 : 0;
 }

@@ -32,6 +32,9 @@
 
 static int	cgi_headers(struct cgi_run *, char *, size_t, size_t *);
 static int	cgi_head_done(const char *, size_t);
+static int	cgi_status_field(const char *, int *, char *, size_t);
+static int	cgi_head_send(struct cgi_run *, int, char *, size_t,
+		    const char *);
 
 void
 cgi_reply_error(struct cgi_run *cr, int status)
@@ -60,7 +63,7 @@ cgi_reply_error(struct cgi_run *cr, int status)
 static int
 cgi_headers(struct cgi_run *cr, char *buf, size_t len, size_t *hlen)
 {
-	char extra[CGI_HEAD_MAX], out[CGI_HEAD_MAX + 512];
+	char extra[CGI_HEAD_MAX];
 	char reason[64];
 	char *p = buf, *e = buf + len, *lf, *colon, *v, *locv = NULL;
 	size_t xlen = 0, ll;
@@ -82,17 +85,9 @@ cgi_headers(struct cgi_run *cr, char *buf, size_t len, size_t *hlen)
 		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 			;
 		if (strcasecmp(p, "Status") == 0) {
-			/* "Status: 404 Not Found" (RFC 3875 6.3.3). */
-			if (strlen(v) < 3 || !isdigit((unsigned char)v[0]) ||
-			    !isdigit((unsigned char)v[1]) ||
-			    !isdigit((unsigned char)v[2]) ||
-			    (v[3] != '\0' && v[3] != ' '))
+			if (cgi_status_field(v, &status, reason,
+			    sizeof(reason)) == -1)
 				return -1;
-			status = atoi(v);
-			if (status < 100 || status > 599)
-				return -1;
-			if (v[3] == ' ')
-				strlcpy(reason, v + 4, sizeof(reason));
 		} else if (strcasecmp(p, "Connection") == 0 ||
 		    strcasecmp(p, "Transfer-Encoding") == 0 ||
 		    strcasecmp(p, "Date") == 0 ||
@@ -130,11 +125,51 @@ cgi_headers(struct cgi_run *cr, char *buf, size_t len, size_t *hlen)
 		status = loc ? 302 : 200;
 	if (!ctype && !loc)
 		return -1;
+	return cgi_head_send(cr, status, reason, sizeof(reason), extra);
+}
+
+/*
+ * "Status: 404 Not Found" (RFC 3875 6.3.3): the value v into *status,
+ * and its reason phrase, if any, into reason (reasonsz bytes). -1 when
+ * it is not a three-digit status from 100 to 599, so the caller answers
+ * 502 rather than pass on a status line the client cannot parse.
+ */
+static int
+cgi_status_field(const char *v, int *status, char *reason, size_t reasonsz)
+{
+	if (strlen(v) < 3 || !isdigit((unsigned char)v[0]) ||
+	    !isdigit((unsigned char)v[1]) ||
+	    !isdigit((unsigned char)v[2]) ||
+	    (v[3] != '\0' && v[3] != ' '))
+		return -1;
+	*status = atoi(v);
+	if (*status < 100 || *status > 599)
+		return -1;
+	if (v[3] == ' ')
+		strlcpy(reason, v + 4, reasonsz);
+	return 0;
+}
+
+/*
+ * The HTTP header section for status, with the script's reason phrase
+ * (reasonsz bytes; the standard one when it gave none) and its fields
+ * (extra), sent to the client. Returns as cgi_headers(). HTTP/0.9 has no
+ * header section, so nothing is sent for it.
+ */
+static int
+cgi_head_send(struct cgi_run *cr, int status, char *reason, size_t reasonsz,
+    const char *extra)
+{
+	char out[CGI_HEAD_MAX + 512];
+	char *v;
+	int n;
+
 	cr->cr_status = status;
 	if (cr->cr_msg->cm_version == HTTP_09)
 		return 0;
 	if (reason[0] == '\0')
-		strlcpy(reason, resp_reason(status), sizeof(reason));
+		strlcpy(reason, resp_reason(status), reasonsz);
+	/* A control character would end or split the status line. */
 	for (v = reason; *v != '\0'; v++)
 		if ((unsigned char)*v < 0x20 || *v == 0x7f)
 			*v = ' ';
