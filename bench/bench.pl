@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # bench/bench.pl: forkd against the servers it stands beside, side by side
 # in one run, and one table of ratios (`make bench`; `make bench QUICK=1`
-# for a short run that only shows the bench works).
+# for a short run that only shows the bench works; ONLY=REGEX for the
+# workloads whose name matches).
 #
 #   HTTP (wrk, 2 threads x 32 connections): forkd's httpd prefork.2 against
 #   nginx and lighttpd with 2 workers each, a 1 KiB file with keep-alive,
@@ -330,6 +331,8 @@ my @work = (
 	    ['tcpserver cat', sub { connrate($port{tcpcat},
 		split(/ /, $bulkarg)) }]]],
 );
+# ONLY=REGEX keeps the workloads whose name matches it (ONLY=nowait).
+@work = grep { $_->[0] =~ /$ENV{ONLY}/i } @work if ($ENV{ONLY} // '') ne '';
 
 sub median {
 	my @v = sort { $a <=> $b } @_;
