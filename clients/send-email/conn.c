@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "io.h"
-#include "serve.h"
+#include "clock.h"
 #include "send-email.h"
 
 static int	conn_wait(struct se_state *, short, long long);
@@ -83,7 +83,7 @@ conn_configure(struct se_state *st)
 int
 conn_tls(struct se_state *st)
 {
-	long long deadline = serve_now_ms() + st->se_timeout_ms;
+	long long deadline = clock_ms() + st->se_timeout_ms;
 	int r;
 
 	if ((st->se_tls = tls_client()) == NULL) {
@@ -161,7 +161,7 @@ conn_read(struct se_state *st, void *buf, size_t len, long long deadline)
 int
 conn_write(struct se_state *st, const void *buf, size_t len)
 {
-	long long deadline = serve_now_ms() + st->se_timeout_ms;
+	long long deadline = clock_ms() + st->se_timeout_ms;
 	const char *p = buf;
 	ssize_t n;
 	short ev;
@@ -175,7 +175,7 @@ conn_write(struct se_state *st, const void *buf, size_t len)
 			if (r == 0) {
 				p += n;
 				len -= n;
-				deadline = serve_now_ms() + st->se_timeout_ms;
+				deadline = clock_ms() + st->se_timeout_ms;
 				continue;
 			}
 		} else {
@@ -183,7 +183,7 @@ conn_write(struct se_state *st, const void *buf, size_t len)
 			if (n >= 0) {
 				p += n;
 				len -= n;
-				deadline = serve_now_ms() + st->se_timeout_ms;
+				deadline = clock_ms() + st->se_timeout_ms;
 				continue;
 			}
 			if (errno != EINTR && errno != EAGAIN) {
@@ -206,7 +206,7 @@ conn_write(struct se_state *st, const void *buf, size_t len)
 void
 conn_close(struct se_state *st)
 {
-	long long deadline = serve_now_ms() + 1000;
+	long long deadline = clock_ms() + 1000;
 	int r;
 
 	if (st->se_tls != NULL) {

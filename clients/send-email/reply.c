@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <vis.h>
 
-#include "serve.h"
+#include "clock.h"
 #include "send-email.h"
 
 static int	reply_getline(struct se_state *, char *, size_t *, long long);
@@ -66,19 +66,22 @@ reply_string(const struct se_reply *r, char *dst, size_t dstsize)
 	return dst;
 }
 
-/* Send the line fmt/ap with CRLF; -v shows shown, or the line itself. */
-static int
-reply_vcommand(struct se_state *st, const char *shown, const char *fmt,
-    va_list ap)
+int
+reply_command_secret(struct se_state *st, const char *shown,
+    const char *fmt, ...)
 {
 	char line[SE_LINE_MAX];
+	va_list ap;
 	int n, r;
 
+	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
 		fprintf(stderr, "send-email: command too long\n");
 		return -1;
 	}
+	/* -v shows shown, or the line itself when there is no secret. */
 	if (shown != NULL)
 		reply_trace(st, 'C', shown, strlen(shown));
 	else
@@ -98,36 +101,11 @@ reply_vcommand(struct se_state *st, const char *shown, const char *fmt,
 	return 0;
 }
 
-int
-reply_command(struct se_state *st, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = reply_vcommand(st, NULL, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-int
-reply_command_secret(struct se_state *st, const char *shown,
-    const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = reply_vcommand(st, shown, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /*
  * Take the next line from the connection into line (at least SE_LINE_MAX
  * bytes), without its CRLF (a bare LF is taken as well: being lenient in
  * what we accept costs nothing here). *lenp gets its length. Waits until
- * deadline (serve_now_ms() milliseconds). Returns 0 or -1 after printing.
+ * deadline (clock_ms() milliseconds). Returns 0 or -1 after printing.
  */
 static int
 reply_getline(struct se_state *st, char *line, size_t *lenp,
@@ -259,7 +237,7 @@ reply_read(struct se_state *st)
 	size_t len;
 	int last;
 
-	deadline = serve_now_ms() + st->se_timeout_ms;
+	deadline = clock_ms() + st->se_timeout_ms;
 	r->r_code = 0;
 	r->r_nlines = 0;
 	do {

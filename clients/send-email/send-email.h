@@ -1,7 +1,7 @@
 /*
  * send-email: an SMTP client (RFC 5321), "send-email SERVER RECIPIENT WORD".
  *
- * The files: main.c reads the command line and runs the transaction,
+ * The files: main.c reads the command line, session.c runs the transaction,
  * dial.c connects (getaddrinfo, each address in turn, with a deadline),
  * conn.c moves the bytes, in the clear or in TLS (libtls, RFC 3207 and
  * RFC 8314), auth.c logs in (RFC 4954), reply.c reads and classifies the
@@ -173,13 +173,6 @@ int	reply_parse_line(struct se_reply *r, const char *line, size_t len);
 void	reply_ehlo_keywords(struct se_state *st);
 
 /*
- * Send one command line (without CRLF; it is added) within
- * se_timeout_ms. Returns 0, or -1 after printing why on stderr.
- */
-int	reply_command(struct se_state *st, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-
-/*
  * Write the reply's lines in one line for a message: "550 5.1.1 text
  * more text", escaped with vis(3). dst holds dstsize bytes.
  */
@@ -190,11 +183,15 @@ void	reply_trace(const struct se_state *st, char dir, const char *line,
 	    size_t len);
 
 /*
- * Like reply_command(), but -v shows the line as shown, not as sent: the
- * AUTH secrets never reach the terminal (RFC 4954 14).
+ * Send one command line, fmt and its arguments (without CRLF; it is
+ * added), within se_timeout_ms. Under -v the line is shown as shown when
+ * that is not NULL, so that the AUTH secrets never reach the terminal
+ * (RFC 4954 14). Returns 0, or -1 after printing why on stderr.
  */
 int	reply_command_secret(struct se_state *st, const char *shown,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same for a command with nothing secret in it. */
+#define reply_command(st, ...)	reply_command_secret((st), NULL, __VA_ARGS__)
 
 /*
  * message.c: read the body (st->se_word, or stdin up to SE_BODY_MAX
@@ -260,7 +257,7 @@ int	conn_configure(struct se_state *st);
 int	conn_tls(struct se_state *st);
 
 /*
- * Read at most len bytes until deadline (serve_now_ms() milliseconds).
+ * Read at most len bytes until deadline (clock_ms() milliseconds).
  * Returns the count, 0 at the end of the stream, -1 on an error, -2 when
  * the deadline passed.
  */
@@ -285,8 +282,16 @@ void	conn_close(struct se_state *st);
  */
 int	auth_login(struct se_state *st);
 
-/* main.c: report a refusal with the server's reply, QUIT, the status. */
+/*
+ * session.c: the transaction on the connected st, from the greeting to
+ * QUIT (RFC 5321 3.3). Returns 0 when the message was accepted for every
+ * recipient, else the exit status (EXIT_USAGE for a 5xx, EXIT_TEMP for a
+ * 4xx, a timeout or a lost connection) after saying why on stderr.
+ */
+int	se_transaction(struct se_state *st);
+/* Report a refusal with the server's reply, QUIT, return the status. */
 int	se_refused(struct se_state *st, const char *what);
+/* RFC 5321 4.1.1.10: QUIT, and wait for the 221 (or give up). */
 void	se_quit(struct se_state *st);
 
 /*
