@@ -501,8 +501,7 @@ main(int argc, char *argv[])
 			verbose = 1;
 			break;
 		case 'w':
-			nc->nc_wait_ms = cli_number("-w", optarg, 1, 86400) *
-			    1000;
+			nc->nc_wait_ms = cli_timeout_ms("-w", optarg, 86400);
 			break;
 		case 'h':
 			cli_help(usage);
@@ -510,10 +509,7 @@ main(int argc, char *argv[])
 			cli_usage(usage);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc != 2)
-		cli_usage(usage);
+	cli_operands(&argc, &argv, 2, 2, usage);
 	(void)cli_number("port", argv[1], 1, 65535);
 	nc->nc_prompt = isatty(0) && !nc->nc_full;
 	nc->nc_verbose = verbose || isatty(0);

@@ -168,17 +168,13 @@ main(int argc, char *argv[])
 			sl->sl_blank = 1;
 			break;
 		case 't':
-			sl->sl_timeout_ms = 1000 * (int)cli_number("-t", optarg,
-			    1, 86400);
+			sl->sl_timeout_ms = cli_timeout_ms("-t", optarg, 86400);
 			break;
 		default:
 			cli_usage(usage);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc != 2)
-		cli_usage(usage);
+	cli_operands(&argc, &argv, 2, 2, usage);
 	sl->sl_host = argv[0];
 	sl->sl_port = argv[1];
 

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -49,4 +50,19 @@ cli_number(const char *name, const char *s, long long min, long long max)
 		errx(cli_usage_status, "%s %s: %s (%lld to %lld)", name, s,
 		    errstr, min, max);
 	return n;
+}
+
+int
+cli_timeout_ms(const char *name, const char *s, long long max_s)
+{
+	return (int)cli_number(name, s, 1, max_s) * 1000;
+}
+
+void
+cli_operands(int *argcp, char ***argvp, int min, int max, const char *text)
+{
+	*argcp -= optind;
+	*argvp += optind;
+	if (*argcp < min || *argcp > max)
+		cli_usage(text);
 }

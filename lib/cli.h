@@ -40,4 +40,19 @@ void	cli_usage(const char *text) __attribute__((noreturn));
 long long cli_number(const char *name, const char *s, long long min,
 	    long long max);
 
+/*
+ * After getopt(3): step *argcp and *argvp over the options, to the
+ * operands, and exit as cli_usage(text) does unless there are min to max
+ * of them.
+ */
+void	cli_operands(int *argcp, char ***argvp, int min, int max,
+	    const char *text);
+
+/*
+ * A timeout option given in whole seconds, 1 to max_s (at most 86400),
+ * checked as cli_number() does. Returns it in milliseconds, the unit
+ * poll(2) and lib/io.h's deadlines take.
+ */
+int	cli_timeout_ms(const char *name, const char *s, long long max_s);
+
 #endif

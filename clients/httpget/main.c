@@ -128,17 +128,13 @@ main(int argc, char *argv[])
 			hg->hg_outfile = optarg;
 			break;
 		case 't':
-			hg->hg_timeout_ms = 1000 * (int)cli_number("-t", optarg,
-			    1, 86400);
+			hg->hg_timeout_ms = cli_timeout_ms("-t", optarg, 86400);
 			break;
 		default:
 			cli_usage(usage);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc != 3)
-		cli_usage(usage);
+	cli_operands(&argc, &argv, 3, 3, usage);
 	/* "[::1]", as in a URL, is the address ::1. */
 	if (argv[0][0] == '[' && (len = strlen(argv[0])) > 2 &&
 	    argv[0][len - 1] == ']') {

@@ -169,10 +169,7 @@ pinger_options(struct pinger *p, int argc, char *argv[])
 			cli_usage(usage);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc != 1)
-		cli_usage(usage);
+	cli_operands(&argc, &argv, 1, 1, usage);
 	p->p_host = argv[0];
 	if (p->p_mode == PINGER_UDP && !count_set)
 		p->p_count = 10;		/* the UDP pinger sends 10 */

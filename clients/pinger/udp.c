@@ -31,6 +31,8 @@
 static int	udp_open(struct pinger *);
 static int	udp_stamp(char *, size_t, const char *, long);
 static int	udp_same(const char *, size_t, const char *, size_t);
+static int	udp_pace(long long);
+static int	udp_send(int, const char *, int);
 static void	udp_ping_wait(struct pinger *, int, const char *, int, long,
 		    long long);
 
@@ -92,6 +94,30 @@ udp_same(const char *a, size_t alen, const char *b, size_t blen)
 		    toupper((unsigned char)b[i]))
 			return 0;
 	return 1;
+}
+
+/* Sleep until next_us (monotonic); 0 when stopped meanwhile, else 1. */
+static int
+udp_pace(long long next_us)
+{
+	while (!pinger_stop && clock_us() < next_us)
+		stats_wait(-1, 0, next_us);
+	return !pinger_stop;
+}
+
+/*
+ * Send len bytes of msg; once more when the send fails with ECONNREFUSED,
+ * which is the ICMP port unreachable of an earlier datagram arriving late.
+ * Returns 0, or -1 with errno.
+ */
+static int
+udp_send(int fd, const char *msg, int len)
+{
+	if (send(fd, msg, (size_t)len, 0) != -1)
+		return 0;
+	if (errno == ECONNREFUSED && send(fd, msg, (size_t)len, 0) != -1)
+		return 0;
+	return -1;
 }
 
 /*
@@ -172,9 +198,7 @@ udp_ping_run(struct pinger *p)
 	    seq++) {
 		/* One at a time: the next goes at its interval, never before
 		 * this one is answered or lost. */
-		while (!pinger_stop && clock_us() < next_us)
-			stats_wait(-1, 0, next_us);
-		if (pinger_stop)
+		if (!udp_pace(next_us))
 			break;
 		len = udp_stamp(msg, sizeof(msg), "Ping", seq);
 		sent_us = clock_us();
@@ -182,19 +206,12 @@ udp_ping_run(struct pinger *p)
 			p->p_start_us = sent_us;
 		next_us = sent_us + p->p_interval_us;
 		p->p_ntransmitted++;
-		if (send(fd, msg, (size_t)len, 0) == -1) {
-			if (errno == ECONNREFUSED) {
-				/* The ICMP port unreachable of an earlier
-				 * one arrived late; this one goes again. */
-				if (send(fd, msg, (size_t)len, 0) != -1)
-					goto sent;
-			}
+		if (udp_send(fd, msg, len) == -1) {
 			warn("send %s port %d", p->p_addrstr, p->p_port);
 			p->p_nerrors++;
 			p->p_nsenderr++;
 			continue;
 		}
-sent:
 		udp_ping_wait(p, fd, msg, len, seq, sent_us);
 	}
 	stats_summary(p);
@@ -217,9 +234,7 @@ udp_heartbeat_run(struct pinger *p)
 	next_us = clock_us();
 	for (seq = 1; !pinger_stop && (p->p_count < 0 || seq <= p->p_count);
 	    seq++) {
-		while (!pinger_stop && clock_us() < next_us)
-			stats_wait(-1, 0, next_us);
-		if (pinger_stop)
+		if (!udp_pace(next_us))
 			break;
 		if (p->p_start_us == 0)
 			p->p_start_us = clock_us();
@@ -231,9 +246,7 @@ udp_heartbeat_run(struct pinger *p)
 		 * (ECONNREFUSED on a later send) when no receiver listens.
 		 * Said, and the heartbeat goes on, as the client's does.
 		 */
-		if (send(fd, msg, (size_t)len, 0) == -1 &&
-		    (errno != ECONNREFUSED ||
-		    send(fd, msg, (size_t)len, 0) == -1)) {
+		if (udp_send(fd, msg, len) == -1) {
 			warn("heartbeat %ld to %s port %d", seq,
 			    p->p_addrstr, p->p_port);
 			nerrors++;

@@ -55,10 +55,7 @@ main(int argc, char *argv[])
 
 	cli_init(argv, EXIT_USAGE);
 	se_options(&se, argc, argv, &passfile);
-	argc -= optind;
-	argv += optind;
-	if (argc < 2)
-		cli_usage(usage);
+	cli_operands(&argc, &argv, 2, INT_MAX, usage);
 	se_setup(&se, passfile);
 	if ((r = se_operands(&se, argc, argv)) != 0)
 		return r;
@@ -136,8 +133,7 @@ se_options(struct se_state *st, int argc, char *argv[],
 			st->se_subject = optarg;
 			break;
 		case 't':
-			st->se_timeout_ms = cli_number("-t", optarg, 1, 3600) *
-			    1000;
+			st->se_timeout_ms = cli_timeout_ms("-t", optarg, 3600);
 			break;
 		case 'v':
 			st->se_verbose = 1;

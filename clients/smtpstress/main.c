@@ -163,10 +163,7 @@ main(int argc, char *argv[])
 			cli_usage(usage);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 2)
-		cli_usage(usage);
+	cli_operands(&argc, &argv, 0, 2, usage);
 	if (argc > 0)
 		run.r_host = argv[0];
 	if (argc > 1)

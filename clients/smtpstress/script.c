@@ -38,6 +38,8 @@ struct model {
 };
 
 static void	 step_add(struct sx_script *, int, int, char *, char *);
+static void	 step_path(struct sx_gen *, struct sx_script *, int, int, int);
+static void	 step_helo(struct sx_gen *, struct sx_script *, int);
 static char	*xprintf(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 static void	 word(struct sx_gen *, char *, size_t, const char *,
@@ -148,6 +150,32 @@ step_add(struct sx_script *sc, int cmd, int expect, char *line, char *arg)
 	st->st_arg = arg;
 	if (cmd != CMD_CONNECT)
 		sc->sc_ops++;
+}
+
+/*
+ * A MAIL (cmd CMD_MAIL) or RCPT step with a made-up path, a bad one when
+ * bad: the step then keeps the path as its argument, for the report.
+ */
+static void
+step_path(struct sx_gen *g, struct sx_script *sc, int cmd, int expect,
+    int bad)
+{
+	char *a = make_address(g, bad);
+
+	step_add(sc, cmd, expect, xprintf("%s %s\r\n", cmd == CMD_MAIL ?
+	    "MAIL FROM:" : "RCPT TO:", a), bad ? a : NULL);
+	if (!bad)
+		free(a);
+}
+
+/* A HELO step with a made-up domain. */
+static void
+step_helo(struct sx_gen *g, struct sx_script *sc, int expect)
+{
+	char *a = make_helo_name(g);
+
+	step_add(sc, CMD_HELO, expect, xprintf("HELO %s\r\n", a), NULL);
+	free(a);
 }
 
 /* A word of min..max characters drawn from set. */
@@ -311,8 +339,6 @@ static void
 deviation_plan(struct sx_gen *g, struct sx_script *sc, struct model *m,
     int kind)
 {
-	char *a;
-
 	g->g_planned[kind - EX_ERR_FIRST]++;
 	m->m_dev++;
 	switch (kind) {
@@ -324,32 +350,22 @@ deviation_plan(struct sx_gen *g, struct sx_script *sc, struct model *m,
 		break;
 	case EX_503_HELO:
 	case EX_503_NESTED:
-		a = make_address(g, 0);
-		step_add(sc, CMD_MAIL, kind, xprintf("MAIL FROM: %s\r\n", a),
-		    NULL);
-		free(a);
+		step_path(g, sc, CMD_MAIL, kind, 0);
 		break;
 	case EX_503_MAIL:
-		a = make_address(g, 0);
-		step_add(sc, CMD_RCPT, kind, xprintf("RCPT TO: %s\r\n", a),
-		    NULL);
-		free(a);
+		step_path(g, sc, CMD_RCPT, kind, 0);
 		break;
 	case EX_503_RCPT:
 		step_add(sc, CMD_DATA, kind, xprintf("DATA\r\n"), NULL);
 		break;
 	case EX_503_DUP:
-		a = make_helo_name(g);
-		step_add(sc, CMD_HELO, kind, xprintf("HELO %s\r\n", a), NULL);
-		free(a);
+		step_helo(g, sc, kind);
 		break;
 	case EX_555_FROM:
-		a = make_address(g, 1);
-		step_add(sc, CMD_MAIL, kind, xprintf("MAIL FROM: %s\r\n", a), a);
+		step_path(g, sc, CMD_MAIL, kind, 1);
 		break;
 	case EX_555_TO:
-		a = make_address(g, 1);
-		step_add(sc, CMD_RCPT, kind, xprintf("RCPT TO: %s\r\n", a), a);
+		step_path(g, sc, CMD_RCPT, kind, 1);
 		break;
 	}
 }
@@ -363,24 +379,14 @@ static void
 dormant_plan(struct sx_gen *g, struct sx_script *sc, unsigned budget)
 {
 	int data = budget >= 5 && gen_below(g, 2);
-	char *a;
 
 	g->g_planned[EX_421 - EX_ERR_FIRST]++;
 	if (budget >= 2) {
-		a = make_helo_name(g);
-		step_add(sc, CMD_HELO, EX_HELO,
-		    xprintf("HELO %s\r\n", a), NULL);
-		free(a);
+		step_helo(g, sc, EX_HELO);
 	}
 	if (data) {
-		a = make_address(g, 0);
-		step_add(sc, CMD_MAIL, EX_OK,
-		    xprintf("MAIL FROM: %s\r\n", a), NULL);
-		free(a);
-		a = make_address(g, 0);
-		step_add(sc, CMD_RCPT, EX_OK,
-		    xprintf("RCPT TO: %s\r\n", a), NULL);
-		free(a);
+		step_path(g, sc, CMD_MAIL, EX_OK, 0);
+		step_path(g, sc, CMD_RCPT, EX_OK, 0);
 		step_add(sc, CMD_DATA, EX_354, xprintf("DATA\r\n"),
 		    NULL);
 		step_add(sc, CMD_DORMANT, EX_421,
@@ -401,7 +407,6 @@ script_plan(struct sx_gen *g, struct sx_script *sc, unsigned budget,
 {
 	struct model m;
 	unsigned left;
-	char *a;
 
 	memset(&m, 0, sizeof(m));
 	step_add(sc, CMD_CONNECT, EX_GREETING, NULL, NULL);
@@ -417,35 +422,20 @@ script_plan(struct sx_gen *g, struct sx_script *sc, unsigned budget,
 			continue;
 		}
 		if (!m.m_helo) {
-			a = make_helo_name(g);
-			step_add(sc, CMD_HELO, EX_HELO,
-			    xprintf("HELO %s\r\n", a), NULL);
-			free(a);
+			step_helo(g, sc, EX_HELO);
 			m.m_helo = 1;
 		} else if (!m.m_mail) {
 			/* After a message, a session may end. */
-			if (m.m_msgs > 0 && gen_below(g, 4) == 0) {
-				step_add(sc, CMD_QUIT, EX_221,
-				    xprintf("QUIT\r\n"), NULL);
-				break;
-			}
-			a = make_address(g, 0);
-			step_add(sc, CMD_MAIL, EX_OK,
-			    xprintf("MAIL FROM: %s\r\n", a), NULL);
-			free(a);
+			if (m.m_msgs > 0 && gen_below(g, 4) == 0)
+				goto quit;
+			step_path(g, sc, CMD_MAIL, EX_OK, 0);
 			m.m_mail = 1;
 		} else if (m.m_rcpt == 0 || (m.m_rcpt < RCPT_MAX &&
 		    gen_below(g, 10) < 3) || left < 2) {
-			if (left < 2 && m.m_rcpt > 0) {
-				/* No room for DATA and its text. */
-				step_add(sc, CMD_QUIT, EX_221,
-				    xprintf("QUIT\r\n"), NULL);
-				break;
-			}
-			a = make_address(g, 0);
-			step_add(sc, CMD_RCPT, EX_OK,
-			    xprintf("RCPT TO: %s\r\n", a), NULL);
-			free(a);
+			/* No room for DATA and its text. */
+			if (left < 2 && m.m_rcpt > 0)
+				goto quit;
+			step_path(g, sc, CMD_RCPT, EX_OK, 0);
 			m.m_rcpt++;
 		} else {
 			step_add(sc, CMD_DATA, EX_354, xprintf("DATA\r\n"),
@@ -458,6 +448,9 @@ script_plan(struct sx_gen *g, struct sx_script *sc, unsigned budget,
 			m.m_msgs++;
 		}
 	}
+	return;
+quit:
+	step_add(sc, CMD_QUIT, EX_221, xprintf("QUIT\r\n"), NULL);
 }
 
 void
