@@ -1,4 +1,3 @@
-/* units: supervisor/conf.c supervisor/mode.c */
 /*
  * forkd's config parser (inetd.conf(5) syntax with forkd's modes) over a
  * whole file: the input is the file, read through a memfd's path so that

@@ -1,9 +1,9 @@
 /*
  * fuzz.h: what the fuzz harnesses share. Each fuzz/NAME.c defines
- * LLVMFuzzerTestOneInput() over the parsers of one module, named on its
- * first line ("units: ..."), and is built twice: with libFuzzer
- * (make fuzz: build/fuzz/NAME) and with replay.c's main() (make check:
- * $(B)/fuzz/replay-NAME runs fuzz/corpus/NAME once).
+ * LLVMFuzzerTestOneInput() over the parsers of one module, listed with
+ * the sources it tests in mk/fuzz.mk (FUZZ HARNESSES), and is built
+ * twice: with libFuzzer (make fuzz: build-fuzz/NAME) and with replay.c's
+ * main() (make check: $(B)/fuzz/replay-NAME runs fuzz/corpus/NAME once).
  */
 #ifndef FORKD_FUZZ_H
 #define FORKD_FUZZ_H

@@ -1,4 +1,3 @@
-/* units: daemons/httpd/chunked.c daemons/httpd/request.c daemons/httpd/response.c daemons/httpd/alog.c */
 /*
  * httpd's chunked decoder (RFC 9112 7.1), which the connection feeds as
  * bytes arrive: the body decoded in one call and in pieces of the size

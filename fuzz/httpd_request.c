@@ -1,4 +1,3 @@
-/* units: daemons/httpd/request.c daemons/httpd/response.c daemons/httpd/alog.c */
 /*
  * httpd's request parser (RFC 9112 3 and 5) over one received buffer:
  * the request line, the header section and the target's path decoding

@@ -1,4 +1,3 @@
-/* units: daemons/pingd/ping.c daemons/pingd/heartbeat.c */
 /*
  * pingd's datagram handlers: the pinger's request (the upper-case reply,
  * the reflector check) and the heartbeat receiver (its parser, the

@@ -1,4 +1,3 @@
-/* units: clients/pinger/icmpmsg.c */
 /*
  * pinger's parsing of what an ICMP socket hands over (RFC 792, RFC 4443):
  * the first input byte chooses ICMPv6 or IPv4, and for IPv4 whether a raw

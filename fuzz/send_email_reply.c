@@ -1,4 +1,3 @@
-/* units: clients/send-email/reply.c clients/send-email/conn.c */
 /*
  * send-email's reply parser (RFC 5321 4.2) and EHLO keyword parser
  * (4.1.1.1, RFC 1870, RFC 6152) over a server's lines: each line (to a

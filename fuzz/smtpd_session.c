@@ -1,4 +1,3 @@
-/* units: daemons/smtpd/session.c daemons/smtpd/reply.c daemons/smtpd/io.c daemons/smtpd/data.c daemons/smtpd/mailbox.c daemons/smtpd/tls.c daemons/smtpd/text.c daemons/smtpd/path.c */
 /*
  * smtpd's whole SMTP session (RFC 5321: the command table, the
  * transaction, DATA with its dot-stuffing and line rules, delivery) driven

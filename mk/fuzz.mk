@@ -11,15 +11,48 @@
 #       and the build's own compiler and flags, so `make check` (t/95) runs
 #       every corpus once; in the sanitizer build it runs under ASan/UBSan.
 #
-# A harness names the sources it tests on its first line, as the unit
-# tests do: "/* units: clients/httpget/response.c ... */".
+# Each harness is listed below (FUZZ HARNESSES) with the sources it tests,
+# one line each, as the GNUmakefile lists the unit tests.
 
 FUZZ_CC      ?= clang
 FUZZTIME     ?= 60
 FUZZ_MAXLEN  ?= 16384
 FUZZ_B        = build-fuzz
 FUZZ_SUPPORT := fuzz/replay.c fuzz/quiet.c
-FUZZ_ALL     := $(basename $(notdir $(filter-out $(FUZZ_SUPPORT),$(wildcard fuzz/*.c))))
+
+# FUZZ HARNESSES: fuzz/NAME.c and the modules it tests (libforkd.a is
+# linked to every one). One line each:
+#   $(eval $(call fuzzer,NAME,module.c ...))
+FUZZ_ALL :=
+define fuzzer
+FUZZ_ALL += $(1)
+FUZZ_UNITS_$(1) := $(2)
+endef
+$(eval $(call fuzzer,conf,supervisor/conf.c supervisor/mode.c))
+$(eval $(call fuzzer,httpd_chunked,daemons/httpd/chunked.c \
+    daemons/httpd/request.c daemons/httpd/response.c daemons/httpd/alog.c))
+$(eval $(call fuzzer,httpd_request,daemons/httpd/request.c \
+    daemons/httpd/response.c daemons/httpd/alog.c))
+$(eval $(call fuzzer,httpget_chunked,clients/httpget/chunked.c \
+    clients/httpget/conn.c))
+$(eval $(call fuzzer,httpget_response,clients/httpget/response.c \
+    clients/httpget/chunked.c clients/httpget/conn.c))
+$(eval $(call fuzzer,pingd_datagram,daemons/pingd/ping.c \
+    daemons/pingd/heartbeat.c))
+$(eval $(call fuzzer,pinger_icmp,clients/pinger/icmpmsg.c))
+$(eval $(call fuzzer,proxy,))
+$(eval $(call fuzzer,send_email_reply,clients/send-email/reply.c \
+    clients/send-email/conn.c))
+$(eval $(call fuzzer,smtpd_session,daemons/smtpd/session.c \
+    daemons/smtpd/reply.c daemons/smtpd/io.c daemons/smtpd/data.c \
+    daemons/smtpd/mailbox.c daemons/smtpd/tls.c daemons/smtpd/text.c \
+    daemons/smtpd/path.c))
+
+FUZZ_UNLISTED := $(filter-out $(FUZZ_ALL),$(basename $(notdir \
+    $(filter-out $(FUZZ_SUPPORT),$(wildcard fuzz/*.c)))))
+ifneq ($(FUZZ_UNLISTED),)
+$(error fuzz/$(firstword $(FUZZ_UNLISTED)).c is not listed under FUZZ HARNESSES in mk/fuzz.mk)
+endif
 FUZZERS      ?= $(FUZZ_ALL)
 
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -27,8 +60,6 @@ FUZZ_CFLAGS  = -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link \
 	       $(FUZZ_SAN) -Wall -Wextra -std=gnu11 -D_GNU_SOURCE \
 	       -DLIBBSD_OPENBSD_VIS -Ilib $(PKG_CFLAGS) -DPREFIX='"$(PREFIX)"' \
 	       -Wno-missing-field-initializers -MMD -MP
-
-fuzz_units = $(shell sed -n '1s|^/\* units: \(.*\) \*/|\1|p' fuzz/$(1).c)
 
 FUZZ_REPLAY := $(FUZZ_ALL:%=$(B)/fuzz/replay-%)
 FUZZ_BINS   := $(FUZZERS:%=$(FUZZ_B)/%)
@@ -45,7 +76,7 @@ clean: fuzz-clean
 # The replay programs: the build's compiler, objects and library.
 define fuzz_replay_rule
 $(B)/fuzz/replay-$(1): $(B)/obj/fuzz/$(1).o $(B)/obj/fuzz/replay.o \
-    $(B)/obj/fuzz/quiet.o $(patsubst %.c,$(B)/obj/%.o,$(call fuzz_units,$(1))) $(LIBFORKD)
+    $(B)/obj/fuzz/quiet.o $(patsubst %.c,$(B)/obj/%.o,$(FUZZ_UNITS_$(1))) $(LIBFORKD)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
@@ -61,7 +92,7 @@ $(FUZZ_B)/libforkd.a: $(LIB_SRC:%.c=$(FUZZ_B)/obj/%.o)
 
 define fuzz_rule
 $(FUZZ_B)/$(1): $(FUZZ_B)/obj/fuzz/$(1).o $(FUZZ_B)/obj/fuzz/quiet.o \
-    $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(call fuzz_units,$(1))) $(FUZZ_B)/libforkd.a
+    $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_UNITS_$(1))) $(FUZZ_B)/libforkd.a
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach f,$(FUZZ_ALL),$(eval $(call fuzz_rule,$(f))))
