@@ -54,11 +54,22 @@ cr_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int
-cr_connect(int ep, struct cr_slot *s, int idx)
+/* Watch fd for events in epoll set ep (op: add or modify) as slot idx. */
+static void
+cr_watch(int ep, int op, int fd, uint32_t events, int idx)
 {
 	struct epoll_event ev;
 
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.u32 = idx;
+	if (epoll_ctl(ep, op, fd, &ev) == -1)
+		err(1, "epoll_ctl");
+}
+
+static int
+cr_connect(int ep, struct cr_slot *s, int idx)
+{
 	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd == -1)
 		err(1, "socket");
@@ -69,11 +80,7 @@ cr_connect(int ep, struct cr_slot *s, int idx)
 		s->fd = -1;
 		return -1;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLOUT;
-	ev.data.u32 = idx;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev) == -1)
-		err(1, "epoll_ctl");
+	cr_watch(ep, EPOLL_CTL_ADD, s->fd, EPOLLOUT, idx);
 	return 0;
 }
 
@@ -81,7 +88,6 @@ cr_connect(int ep, struct cr_slot *s, int idx)
 static int
 cr_step(int ep, struct cr_slot *s, int idx)
 {
-	struct epoll_event ev;
 	char buf[64];
 	ssize_t n;
 
@@ -92,11 +98,7 @@ cr_step(int ep, struct cr_slot *s, int idx)
 		if (n != CR_LINELEN)
 			return -1;
 		s->sent = 1;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
-		ev.data.u32 = idx;
-		if (epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev) == -1)
-			err(1, "epoll_ctl");
+		cr_watch(ep, EPOLL_CTL_MOD, s->fd, EPOLLIN, idx);
 		/* The echo is seldom back yet: wait for it. */
 		return 0;
 	}
@@ -168,6 +170,24 @@ cr_conns(int clients, long max, double secs)
 	return failed == 0 && live == 0 ? 0 : 1;
 }
 
+/* The bulk connection: large buffers, no Nagle, non-blocking. */
+static int
+cr_bulk_connect(void)
+{
+	int fd, one = 1, big = 4 << 20;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	/* As the server side does for a large transfer. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (connect(fd, (struct sockaddr *)&cr_addr, sizeof(cr_addr)) == -1)
+		err(1, "connect");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
 /*
  * Bulk echo. The client must cost less than the server it measures, or
  * it measures itself: with splice(2) its bytes go out of a pipe filled by
@@ -185,17 +205,9 @@ cr_bulk(long long total)
 	size_t inpipe = 0;
 	double t0, dt;
 	ssize_t n;
-	int fd, one = 1, big = 4 << 20, sp[2], rp[2], null, splicing = 1;
+	int fd, sp[2], rp[2], null, splicing = 1;
 
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	/* As the server side does for a large transfer. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	if (connect(fd, (struct sockaddr *)&cr_addr, sizeof(cr_addr)) == -1)
-		err(1, "connect");
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	fcntl(fd, F_SETFL, O_NONBLOCK);
+	fd = cr_bulk_connect();
 	memset(out, 'x', sizeof(out));
 	if (pipe2(sp, O_NONBLOCK | O_CLOEXEC) == -1 ||
 	    pipe2(rp, O_NONBLOCK | O_CLOEXEC) == -1 ||
