@@ -14,9 +14,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <vis.h>
 
 #include "clock.h"
+#include "log.h"
 #include "send-email.h"
 
 static int	reply_getline(struct se_state *, char *, size_t *, long long);
@@ -34,34 +34,28 @@ void
 reply_trace(const struct se_state *st, char dir, const char *line,
     size_t len)
 {
-	static char vis[SE_LINE_MAX * 4 + 1];
+	static char vis[SE_VIS_MAX];
 
 	if (!st->se_verbose)
 		return;
 	if (len > SE_LINE_MAX)
 		len = SE_LINE_MAX;
-	if (strnvisx(vis, sizeof(vis), line, len,
-	    VIS_SAFE | VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB) == -1)
-		vis[0] = '\0';
-	fprintf(stderr, "%c: %s\n", dir, vis);
+	fprintf(stderr, "%c: %s\n", dir, log_vis(vis, sizeof(vis), line, len));
 }
 
 char *
 reply_string(const struct se_reply *r, char *dst, size_t dstsize)
 {
-	char vis[SE_LINE_MAX * 4 + 1];
+	char vis[SE_VIS_MAX];
 	size_t i;
 
 	snprintf(dst, dstsize, "%d", r->r_code);
 	for (i = 0; i < r->r_nlines; i++) {
 		if (r->r_text[i][0] == '\0')
 			continue;
-		if (strnvisx(vis, sizeof(vis), r->r_text[i],
-		    strlen(r->r_text[i]), VIS_SAFE | VIS_OCTAL |
-		    VIS_CSTYLE | VIS_NL | VIS_TAB) == -1)
-			continue;
 		strlcat(dst, " ", dstsize);
-		strlcat(dst, vis, dstsize);
+		strlcat(dst, log_vis(vis, sizeof(vis), r->r_text[i],
+		    strlen(r->r_text[i])), dstsize);
 	}
 	return dst;
 }
@@ -232,7 +226,7 @@ int
 reply_read(struct se_state *st)
 {
 	struct se_reply *r = &st->se_reply;
-	char line[SE_LINE_MAX], vis[SE_LINE_MAX * 4 + 1];
+	char line[SE_LINE_MAX], vis[SE_VIS_MAX];
 	long long deadline;
 	size_t len;
 	int last;
@@ -249,10 +243,7 @@ reply_read(struct se_state *st)
 	} while (!last);
 	return 0;
 bad:
-	if (strnvisx(vis, sizeof(vis), line, len, VIS_SAFE | VIS_OCTAL |
-	    VIS_CSTYLE | VIS_NL | VIS_TAB) == -1)
-		vis[0] = '\0';
 	fprintf(stderr, "send-email: %s: malformed reply (RFC 5321 4.2): "
-	    "\"%s\"\n", st->se_server, vis);
+	    "\"%s\"\n", st->se_server, log_vis(vis, sizeof(vis), line, len));
 	return -1;
 }

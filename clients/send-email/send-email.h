@@ -30,6 +30,8 @@
  * call anything longer a protocol error.
  */
 #define SE_LINE_MAX	2048
+/* Room for log_vis() of a line of SE_LINE_MAX bytes, never cut (bytes). */
+#define SE_VIS_MAX	(SE_LINE_MAX * 4 + 4)
 /* Lines of one multi-line reply we keep (an EHLO reply is ~10). */
 #define SE_REPLY_LINES	64
 /* A text line is at most 998 octets without its CRLF (RFC 5322 2.1.1). */
@@ -174,7 +176,7 @@ void	reply_ehlo_keywords(struct se_state *st);
 
 /*
  * Write the reply's lines in one line for a message: "550 5.1.1 text
- * more text", escaped with vis(3). dst holds dstsize bytes.
+ * more text", each line escaped with log_vis(). dst holds dstsize bytes.
  */
 char	*reply_string(const struct se_reply *r, char *dst, size_t dstsize);
 
