@@ -124,18 +124,10 @@ sendline_relay(struct sendline *sl)
 	size_t off;
 
 	for (;;) {
-		n = recv(sl->sl_fd, sl->sl_buf, sizeof(sl->sl_buf), 0);
+		n = dial_recv(sl->sl_fd, sl->sl_buf, sizeof(sl->sl_buf),
+		    sl->sl_timeout_ms, sl->sl_peer);
 		if (n == 0)
 			return;
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				err(EXIT_TEMP, "read %s", sl->sl_peer);
-			dial_wait(sl->sl_fd, POLLIN, sl->sl_timeout_ms, "read",
-			    sl->sl_peer);
-			continue;
-		}
 		for (off = 0; off < (size_t)n; off += (size_t)w) {
 			w = write(STDOUT_FILENO, sl->sl_buf + off,
 			    (size_t)n - off);

@@ -119,6 +119,22 @@ dial_wait(int fd, short events, int timeout_ms, const char *what,
 		    timeout_ms / 1000);
 }
 
+ssize_t
+dial_recv(int fd, void *buf, size_t len, int timeout_ms, const char *peer)
+{
+	ssize_t n;
+
+	for (;;) {
+		if ((n = recv(fd, buf, len, 0)) != -1)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			err(EXIT_TEMP, "read %s", peer);
+		dial_wait(fd, POLLIN, timeout_ms, "read", peer);
+	}
+}
+
 void
 dial_send(int fd, const void *buf, size_t len, int timeout_ms,
     const char *peer)

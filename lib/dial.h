@@ -4,6 +4,8 @@
 #ifndef FORKD_DIAL_H
 #define FORKD_DIAL_H
 
+#include <sys/types.h>
+
 #include <netdb.h>
 
 #include "addr.h"
@@ -75,6 +77,15 @@ int	dial_client(const char *host, const char *port, int family,
  * after N s" (what: "read", "write"; peer: dp_name) or why poll failed.
  */
 void	dial_wait(int fd, short events, int timeout_ms, const char *what,
+	    const char *peer);
+
+/*
+ * recv(2) for such a client, on a non-blocking fd: at most len bytes into
+ * buf, waiting with dial_wait() for at most timeout_ms milliseconds each
+ * time none has come. Returns the count, 0 at the end of the stream;
+ * exits EXIT_TEMP saying "read PEER: why" on an error or the timeout.
+ */
+ssize_t	dial_recv(int fd, void *buf, size_t len, int timeout_ms,
 	    const char *peer);
 
 /*

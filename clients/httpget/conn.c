@@ -30,24 +30,12 @@ conn_fill(struct httpget *hg)
 	}
 	if (hg->hg_len == sizeof(hg->hg_buf))
 		return 0;	/* full: the caller's bound catches it */
-	for (;;) {
-		n = recv(hg->hg_fd, hg->hg_buf + hg->hg_len,
-		    sizeof(hg->hg_buf) - hg->hg_len, 0);
-		if (n > 0) {
-			hg->hg_len += (size_t)n;
-			return (size_t)n;
-		}
-		if (n == 0) {
-			hg->hg_eof = 1;
-			return 0;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			err(EXIT_TEMP, "read %s", hg->hg_peer);
-		dial_wait(hg->hg_fd, POLLIN, hg->hg_timeout_ms, "read",
-		    hg->hg_peer);
-	}
+	n = dial_recv(hg->hg_fd, hg->hg_buf + hg->hg_len,
+	    sizeof(hg->hg_buf) - hg->hg_len, hg->hg_timeout_ms, hg->hg_peer);
+	if (n == 0)
+		hg->hg_eof = 1;
+	hg->hg_len += (size_t)n;
+	return (size_t)n;
 }
 
 int
