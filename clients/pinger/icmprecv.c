@@ -87,9 +87,8 @@ icmp_read(struct icmp_ctx *c)
 			    cm->cmsg_type == IPV6_HOPLIMIT))
 				memcpy(&ttl, CMSG_DATA(cm), sizeof(int));
 		}
-		if (getnameinfo((struct sockaddr *)&from, msg.msg_namelen,
-		    addr, sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
-			strlcpy(addr, "?", sizeof(addr));
+		pinger_addrstr((struct sockaddr *)&from, msg.msg_namelen,
+		    addr, sizeof(addr));
 		b = c->c_in;
 		len = (size_t)n;
 		if (c->c_raw && !c->c_v6) {
@@ -165,11 +164,10 @@ icmp_read_errqueue(struct icmp_ctx *c)
 		if (ee.ee_origin != SO_EE_ORIGIN_ICMP &&
 		    ee.ee_origin != SO_EE_ORIGIN_ICMP6)
 			continue;
-		if (off.ss_family == AF_UNSPEC || getnameinfo(
-		    (struct sockaddr *)&off, off.ss_family == AF_INET6 ?
-		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
-		    addr, sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
-			strlcpy(addr, "?", sizeof(addr));
+		/* AF_UNSPEC, when the kernel did not say, shows as "?". */
+		pinger_addrstr((struct sockaddr *)&off,
+		    off.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+		    sizeof(struct sockaddr_in), addr, sizeof(addr));
 		icmp_error(c, ee.ee_type, ee.ee_code, ee.ee_info, seq, addr);
 	}
 }

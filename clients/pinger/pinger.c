@@ -94,9 +94,17 @@ pinger_resolve(struct pinger *p)
 	p->p_addrlen = res->ai_addrlen;
 	p->p_family = res->ai_family;
 	freeaddrinfo(res);
-	if (getnameinfo((struct sockaddr *)&p->p_addr, p->p_addrlen,
-	    p->p_addrstr, sizeof(p->p_addrstr), NULL, 0, NI_NUMERICHOST) != 0)
-		strlcpy(p->p_addrstr, "?", sizeof(p->p_addrstr));
+	pinger_addrstr((struct sockaddr *)&p->p_addr, p->p_addrlen,
+	    p->p_addrstr, sizeof(p->p_addrstr));
+}
+
+char *
+pinger_addrstr(const struct sockaddr *sa, socklen_t salen, char *buf,
+    size_t size)
+{
+	if (getnameinfo(sa, salen, buf, size, NULL, 0, NI_NUMERICHOST) != 0)
+		strlcpy(buf, "?", size);
+	return buf;
 }
 
 static void

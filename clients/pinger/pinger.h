@@ -65,6 +65,14 @@ extern volatile sig_atomic_t pinger_stop;
 /* The signal mask while waiting: those three are blocked at other times. */
 extern sigset_t pinger_waitmask;
 
+/*
+ * pinger.c: the numeric address of sa (salen bytes) into buf (size
+ * bytes), as ping(8) shows it: an IPv6 one with its scope ("fe80::1%eth0",
+ * getnameinfo(3) NI_NUMERICHOST), "?" when it cannot be shown. Returns buf.
+ */
+char	*pinger_addrstr(const struct sockaddr *sa, socklen_t salen, char *buf,
+	    size_t size);
+
 /* icmp.c: run the ICMP echo pinger; returns the exit status. */
 int	icmp_run(struct pinger *p);
 
