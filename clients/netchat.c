@@ -31,11 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <vis.h>
 
 #include "cli.h"
 #include "dial.h"
 #include "io.h"
+#include "log.h"
 
 /* Longest line handled in one piece; longer ones travel in pieces. */
 #define NC_LINEMAX	8192
@@ -175,18 +175,15 @@ nc_readline(struct nc_lbuf *lb, int fd, int timeout_ms, char *out,
 static void
 nc_output(const struct netchat *nc, const char *buf, size_t len)
 {
-	char vis[NC_LINEMAX * 4 + 1];
+	char vis[NC_LINEMAX * 4 + 4];	/* room for log_vis of a whole line */
 
 	/*
 	 * On a terminal, a peer's control bytes would be terminal commands:
 	 * show them as vis(3) escapes, keeping line ends and tabs.
 	 */
 	if (nc->nc_vis) {
-		len = strsnvisx(vis, sizeof(vis), buf, len,
-		    VIS_OCTAL | VIS_CSTYLE, "");
-		if ((ssize_t)len == -1)
-			return;
-		buf = vis;
+		buf = log_visx(vis, sizeof(vis), buf, len, LOG_VIS_LINES);
+		len = strlen(vis);
 	}
 	if (io_write_all(1, buf, len, -1) == -1)
 		err(1, "stdout");

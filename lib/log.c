@@ -304,7 +304,10 @@ log_visx(char *dst, size_t dstsize, const void *src, size_t len, int flags)
 {
 	size_t n;
 
-	flags |= VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB;
+	if (flags & LOG_VIS_LINES)
+		flags = (flags & ~LOG_VIS_LINES) | VIS_OCTAL | VIS_CSTYLE;
+	else
+		flags |= VIS_OCTAL | VIS_CSTYLE | VIS_NL | VIS_TAB;
 	if (dstsize == 0)
 		return dst;
 	/* Each byte takes at most 4 output bytes; cut the input to fit. */

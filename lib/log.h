@@ -90,9 +90,13 @@ char	*log_vis(char *dst, size_t dstsize, const void *src, size_t len);
 /*
  * log_vis() with more vis(3) flags: VIS_DQ escapes '"' as well, for a
  * log line whose fields are quoted (httpd's combined log format).
+ * LOG_VIS_LINES lets newline and tab through as they are, for a peer's
+ * text shown on a terminal line by line (netchat) rather than logged.
  */
 char	*log_visx(char *dst, size_t dstsize, const void *src, size_t len,
 	    int flags);
+
+#define LOG_VIS_LINES	0x40000000	/* above every vis(3) flag */
 
 /* Size of a buffer that holds any log_vis() of a short string (bytes). */
 #define LOG_VIS_MAX	1024
