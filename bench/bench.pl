@@ -97,7 +97,7 @@ sub stop_all {
 END { stop_all() if @pids }
 $SIG{INT} = $SIG{TERM} = sub { stop_all(); exit 1 };
 
-# xinetd from build/xinetd, unpacked once (as t/92 does); undef if not.
+# xinetd from build/xinetd, unpacked once (as t/supervisors/xinetd.t does); undef if not.
 sub xinetd {
 	my $x = build('xinetd');
 	my $bin = "$x/root/usr/sbin/xinetd";

@@ -8,8 +8,9 @@
 #       crashing input is left in build-fuzz/artifacts/. Exits 1 on a finding.
 #   make fuzz-replay
 #       $(B)/fuzz/replay-NAME: the same harness with fuzz/replay.c's main()
-#       and the build's own compiler and flags, so `make check` (t/95) runs
-#       every corpus once; in the sanitizer build it runs under ASan/UBSan.
+#       and the build's own compiler and flags, so `make check`
+#       (t/common/fuzz-corpus.t) runs every corpus once; in the sanitizer
+#       build it runs under ASan/UBSan.
 #
 # Each harness is listed below (FUZZ HARNESSES) with the sources it tests,
 # one line each, as the GNUmakefile lists the unit tests.

@@ -29,35 +29,35 @@ my $top = abs_path(dirname(abs_path($0)) . '/..');
 # The tests that cover each file (make all relinks what it goes into).
 my %target = (
 	'lib/sandbox.c' => {
-		tests => [qw(t/17-forkd-promises.t t/87-pingd-forkd.t
-		    t/47-smtpd-syslog.t t/66-httpd-review.t)],
+		tests => [qw(t/forkd/promises.t t/pingd/forkd.t
+		    t/smtpd/syslog.t t/httpd/review.t)],
 	},
 	'supervisor/spawn.c' => {
-		tests => [qw(t/17-forkd-promises.t t/14-forkd-logs.t
-		    t/10-forkd-modes.t t/15-forkd-persource.t)],
+		tests => [qw(t/forkd/promises.t t/forkd/logs.t
+		    t/forkd/modes.t t/forkd/persource.t)],
 	},
 	'supervisor/reap.c' => {
-		tests => [qw(t/17-forkd-promises.t t/14-forkd-logs.t
-		    t/10-forkd-modes.t t/12-forkd-guards.t t/03-pool.t)],
+		tests => [qw(t/forkd/promises.t t/forkd/logs.t
+		    t/forkd/modes.t t/forkd/guards.t t/forkd/unit-pool.t)],
 	},
 	'daemons/smtpd/mailbox.c' => {
-		tests => [qw(t/45-smtpd-durability.t t/49c-smtpd-promises.t
-		    t/40-smtpd-seed.t t/48-smtpd-options.t
-		    t/44-smtpd-concurrent.t)],
+		tests => [qw(t/smtpd/durability.t t/smtpd/promises.t
+		    t/smtpd/transcripts.t t/smtpd/options.t
+		    t/smtpd/concurrent.t)],
 	},
 	'daemons/smtpd/data.c' => {
-		tests => [qw(t/40-smtpd-seed.t t/41-smtpd-dialogue.t
-		    t/43-smtpd-limits.t t/49-smtpd-review.t
-		    t/49c-smtpd-promises.t)],
+		tests => [qw(t/smtpd/transcripts.t t/smtpd/dialogue.t
+		    t/smtpd/limits.t t/smtpd/review.t
+		    t/smtpd/promises.t)],
 	},
 	'daemons/httpd/request.c' => {
-		tests => [qw(t/60-httpd-static.t t/61-httpd-escape.t
-		    t/66-httpd-review.t t/66b-httpd-tokens.t
-		    t/67-httpd-chunked.t)],
+		tests => [qw(t/httpd/static.t t/httpd/escape.t
+		    t/httpd/review.t t/httpd/tokens.t
+		    t/httpd/chunked.t)],
 	},
 	'daemons/httpd/file.c' => {
-		tests => [qw(t/60-httpd-static.t t/61-httpd-escape.t
-		    t/66-httpd-review.t)],
+		tests => [qw(t/httpd/static.t t/httpd/escape.t
+		    t/httpd/review.t)],
 	},
 );
 my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c

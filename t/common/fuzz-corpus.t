@@ -7,11 +7,11 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build);
 use Test::More;
 
-my $top = "$FindBin::Bin/..";
+my $top = "$FindBin::Bin/../..";
 my @names = sort map { m{/([^/]+)\.c$} ? $1 : () } glob("$top/fuzz/*.c");
 @names = grep { $_ ne 'replay' && $_ ne 'quiet' } @names;
 plan skip_all => 'no fuzz harnesses in fuzz/' unless @names;

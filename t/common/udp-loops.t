@@ -10,7 +10,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir slurp dgram_exec udp_bound wait_exit);
 use IO::Select;
 use IO::Socket::IP;

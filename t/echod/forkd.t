@@ -3,12 +3,12 @@
 # connection), prefork.4 (a pool sharing the listener, each echod serving
 # many connections with poll), wait on a stream (one echod for all) and
 # wait on dgram/udp (one echod until idle). forkd and echod log to a
-# captured /dev/log. The supervisor's own behaviour is t/1x's business;
+# captured /dev/log. The supervisor's own behaviour is t/forkd/'s business;
 # this file is about echod under it.
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir slurp spit free_port free_udp_port wait_port
     connect_tcp forkd_start forkd_stop wait_log log_lines need_root
     read_n);

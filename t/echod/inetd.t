@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir slurp spit free_port wait_port connect_tcp
     syslog_start syslog_wrap wait_log);
 use IO::Select;
@@ -89,7 +89,7 @@ SKIP: {
 	skip "openbsd-inetd not installed ($inetd)", 9 unless -x $inetd;
 	my $port = free_port();
 	# The lines of etc/inetd.conf with this port and this build.
-	my $sample = slurp("$FindBin::Bin/../etc/inetd.conf") // '';
+	my $sample = slurp("$FindBin::Bin/../../etc/inetd.conf") // '';
 	my @lines = grep { /^[^#\s]/ && m{/echod\s} } split(/\n/, $sample);
 	is(scalar(@lines), 2, 'etc/inetd.conf holds two echod lines (tcp, udp)');
 	my $conf = '';

@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build wait_log wait_port connect_tcp need_root free_port
     log_lines slurp read_n wait_exit syslog_start syslog_wrap tmpdir);
 use IO::Select;

@@ -10,7 +10,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build forkd_start forkd_stop wait_log wait_port need_root
     free_port slurp spit wait_exit tmpdir);
 use IO::Socket::UNIX;

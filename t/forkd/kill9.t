@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir forkd_start forkd_stop wait_log log_lines need_root
     free_port free_udp_port connect_tcp read_lines slurp spit);
 use IO::Select;

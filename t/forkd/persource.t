@@ -9,7 +9,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir slurp spit forkd_start forkd_stop wait_log log_lines
     need_root free_port read_n);
 use IO::Socket::IP;

@@ -11,7 +11,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build forkd_start forkd_stop wait_log connect_tcp need_root
     free_port free_udp_port log_lines slurp spit tmpdir read_lines read_n
     wait_port);

@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build forkd_start forkd_stop wait_log wait_port connect_tcp
     need_root free_port log_lines slurp spit);
 use IO::Select;

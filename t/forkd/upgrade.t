@@ -10,7 +10,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build forkd_start forkd_stop wait_log wait_port connect_tcp
     need_root free_port log_lines slurp spit read_n wait_exit syslog_start
     syslog_wrap run_cmd);
@@ -215,7 +215,7 @@ spit($f->{conf}, $conf);
 	spit("$d/forkd.conf", "127.0.0.1:$p stream tcp prefork.1 nobody $echod echod -t\n");
 	local %ENV = (%ENV, FORKD => build('forkd'),
 	    FORKD_CONF => "$d/forkd.conf", FORKD_PIDFILE => "$d/forkd.pid");
-	my $rc = "$FindBin::Bin/../etc/rc.d/forkd";
+	my $rc = "$FindBin::Bin/../../etc/rc.d/forkd";
 	my ($st, $out) = run_cmd(undef, syslog_wrap($sl), 'sh', $rc, 'start');
 	like($out, qr/^forkd: started \(pid (\d+)\)$/m, 'rc: started');
 	my ($a) = $out =~ /pid (\d+)/;

@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir free_port wait_port slurp spit forkd_start
     forkd_stop);
 use IO::Socket::IP;

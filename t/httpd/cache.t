@@ -9,7 +9,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir syslog_start wait_log need_root wait_port
     listen_exec spit);
 use IO::Socket::IP;

@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir syslog_start wait_log need_root
     connect_tcp slurp spit listen_exec);
 use HTTP::Tiny;
@@ -19,7 +19,7 @@ plan skip_all => 'build/httpd is not built' unless -x build('httpd');
 
 my $dir = tmpdir();
 my $root = "$dir/www";
-system('cp', '-R', "$FindBin::Bin/../etc/www", $root) == 0 or die "cp";
+system('cp', '-R', "$FindBin::Bin/../../etc/www", $root) == 0 or die "cp";
 sub script { my ($n, $s) = @_; spit("$root/cgi-bin/$n", $s); chmod 0755, "$root/cgi-bin/$n" }
 script('env.sh', "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv | sort\n");
 script('count.sh', "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nwc -c | tr -d ' '\n");

@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir free_port syslog_start wait_log
     need_root wait_port slurp listen_exec);
 use IO::Socket::IP;
@@ -21,7 +21,7 @@ plan skip_all => 'chromium is not installed (mk/packages/httpd.txt lists it)'
 
 my $dir = tmpdir();
 my $root = "$dir/www";
-system('cp', '-R', "$FindBin::Bin/../etc/www", $root) == 0 or die "cp";
+system('cp', '-R', "$FindBin::Bin/../../etc/www", $root) == 0 or die "cp";
 my $sl = syslog_start($dir);
 my ($port, $pid) = listen_exec(sl => $sl,
     cmd => [build('httpd'), '-r', $root, '-t', '5']);

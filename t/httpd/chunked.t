@@ -8,7 +8,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir listen_exec need_root connect_tcp slurp spit);
 use IO::Select;
 use POSIX qw(:sys_wait_h);

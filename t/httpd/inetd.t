@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir free_port syslog_start syslog_wrap wait_log
     need_root wait_port connect_tcp slurp spit);
 use HTTP::Tiny;
@@ -18,7 +18,7 @@ plan skip_all => 'build/httpd is not built' unless -x build('httpd');
 
 my $dir = tmpdir();
 my $root = "$dir/www";
-system('cp', '-R', "$FindBin::Bin/../etc/www", $root) == 0 or die "cp";
+system('cp', '-R', "$FindBin::Bin/../../etc/www", $root) == 0 or die "cp";
 my $index = slurp("$root/index.html");
 my $sl = syslog_start($dir);
 my $httpd = build('httpd');

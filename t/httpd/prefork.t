@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir free_port syslog_start syslog_wrap wait_log
     need_root wait_port connect_tcp slurp spit forkd_start forkd_stop);
 use HTTP::Tiny;
@@ -22,7 +22,7 @@ plan skip_all => 'build/httpd is not built' unless -x build('httpd');
 my $dir = tmpdir();
 chmod 0755, $dir;	# the workers run as nobody
 my $root = "$dir/www";
-system('cp', '-R', "$FindBin::Bin/../etc/www", $root) == 0 or die "cp";
+system('cp', '-R', "$FindBin::Bin/../../etc/www", $root) == 0 or die "cp";
 system('chmod', '-R', 'a+rX', $root);
 my $index = slurp("$root/index.html");
 my $port = free_port();

@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir syslog_start wait_log need_root
     connect_tcp slurp spit listen_exec);
 use IO::Select;

@@ -5,7 +5,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir syslog_start wait_log need_root
     connect_tcp slurp spit listen_exec);
 use HTTP::Tiny;
@@ -20,7 +20,7 @@ plan skip_all => 'curl is not installed' if system('curl --version >/dev/null 2>
 
 my $dir = tmpdir();
 my $root = "$dir/www";
-system('cp', '-R', "$FindBin::Bin/../etc/www", $root) == 0 or die "cp";
+system('cp', '-R', "$FindBin::Bin/../../etc/www", $root) == 0 or die "cp";
 mkdir "$root/empty";
 mkdir "$root/sub";
 spit("$root/sub/index.html", "<p>sub</p>\n");

@@ -16,7 +16,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(tmpdir slurp spit free_port free_udp_port wait_port
     connect_tcp udp_client recv_dgram read_lines read_n);
 use IO::Select;
@@ -33,7 +33,7 @@ $SIG{PIPE} = 'IGNORE';
 # A build of its own: nothing of an outer make's flags or job server.
 delete @ENV{qw(MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES FORKD_BUILD)};
 
-my $top = "$FindBin::Bin/..";
+my $top = "$FindBin::Bin/../..";
 my $base = tmpdir();
 chmod(0700, $base);
 my $src = "$base/forkd";

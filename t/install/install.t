@@ -10,7 +10,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(tmpdir slurp spit free_port wait_port connect_tcp
     syslog_start syslog_wrap wait_log need_root);
 use File::Find;
@@ -22,7 +22,7 @@ need_root();	# the rc script runs under a private /dev/log
 plan skip_all => 'needs make' if system('command -v make >/dev/null') != 0;
 $SIG{PIPE} = 'IGNORE';
 
-my $top = "$FindBin::Bin/..";
+my $top = "$FindBin::Bin/../..";
 my $dir = tmpdir();
 my $dest = "$dir/dest";
 my $prefix = '/usr/local';

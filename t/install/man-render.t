@@ -6,12 +6,12 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(tmpdir spit run_cmd);
 use Test::More;
 
 plan skip_all => 'needs mandoc' if system('command -v mandoc >/dev/null') != 0;
-my $top = "$FindBin::Bin/..";
+my $top = "$FindBin::Bin/../..";
 my $lint = "$top/mk/lint-man.sh";
 my $dir = tmpdir();
 

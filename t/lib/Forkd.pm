@@ -1,5 +1,5 @@
 package Forkd;
-# Shared helpers for forkd's integration tests (t/*.t).
+# Shared helpers for forkd's integration tests (t/PROGRAM/TOPIC.t).
 #
 # The syslog capture: glibc's syslog(3) writes to /dev/log, fixed. A test
 # listens on a datagram socket of its own (tmp/dev/log) and runs the
@@ -10,8 +10,9 @@ package Forkd;
 use strict;
 use warnings;
 use Exporter 'import';
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
 use File::Temp qw(tempdir);
-use FindBin;
 use IO::Select;
 use IO::Socket::IP;
 use IO::Socket::UNIX;
@@ -48,8 +49,9 @@ if ($WATCHDOG > 0) {
 	alarm($WATCHDOG);
 }
 
-our $TOP = "$FindBin::Bin/..";
-$TOP = "$FindBin::Bin/../.." unless -d "$TOP/t";
+# The top of the tree: this file is t/lib/Forkd.pm, whichever folder of
+# t/ the test that loads it is in.
+our $TOP = abs_path(dirname(__FILE__) . '/../..');
 # A built program's path, in build/ or FORKD_BUILD (make check-asan:
 # build-asan). When the handlers' user cannot reach the checkout, the
 # build copies the programs to a stage directory it can reach, linked as

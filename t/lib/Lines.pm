@@ -1,14 +1,13 @@
 package Lines;
 # Shared by the tests of the ready lines for other supervisors
-# (t/91-supervisors-inetd.t, t/92-supervisors-xinetd.t,
-# t/93-supervisors-systemd.t): the files of etc/ with their @TOKENS@ and
+# (t/supervisors/inetd.t, t/supervisors/xinetd.t,
+# t/supervisors/systemd.t): the files of etc/ with their @TOKENS@ and
 # ports made this build's, the user the handlers may run as here, one real
 # client per handler asserting the bytes it gets, and the supervisors run
 # in the foreground and stopped by pid with whatever they started.
 use strict;
 use warnings;
 use Exporter 'import';
-use FindBin;
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();
@@ -21,7 +20,7 @@ our @EXPORT_OK = qw(lines_env lines_subst lines_start lines_stop
     lines_wait_file lines_spool check_echo_tcp check_echo_udp check_smtp check_http
     check_ping);
 
-our $TOP = "$FindBin::Bin/..";
+our $TOP = $Forkd::TOP;
 
 # The course ports the files use, each mapped to a free one here.
 my %COURSE = (echo => 4199, smtp => 8765, http => 6789, ping => 12000);

@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir free_port slurp);
 use Proc qw(spawn type fill line quiet wait_exit wait_file);
 use IO::Handle;

@@ -8,7 +8,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build forkd_start forkd_stop wait_log log_lines need_root
     free_udp_port slurp);
 use IO::Select;

@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir need_root syslog_start wait_log log_lines slurp
     dgram_exec wait_exit);
 use IO::Select;

@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir free_port wait_port slurp spit run_cmd);
 use Certs qw(have_openssl make_certs);
 use Digest::SHA qw(sha256_hex);
@@ -35,7 +35,7 @@ if ($pid == 0) {
 	open(STDIN, '<', '/dev/null');
 	open(STDOUT, '>', '/dev/null');
 	open(STDERR, '>', "$out/stderr");
-	exec($py, "$FindBin::Bin/lib/aiosmtpd-peer.py", $port, $c->{cert},
+	exec($py, "$FindBin::Bin/../lib/aiosmtpd-peer.py", $port, $c->{cert},
 	    $c->{key}, $out, 'starttls') or POSIX::_exit(127);
 }
 push @started, $pid;
@@ -58,7 +58,7 @@ spit("$dir/bytes.bin", $bin);
 # The MIME tree of message N as python's email package reads it.
 sub tree {
 	my ($file) = @_;
-	my ($rc, $o, $e) = run_cmd(undef, $py, "$FindBin::Bin/lib/mime-parts.py", $file);
+	my ($rc, $o, $e) = run_cmd(undef, $py, "$FindBin::Bin/../lib/mime-parts.py", $file);
 	is($rc, 0, 'python email parses it') or diag($e);
 	return [ map { [ split(/\t/, $_, -1) ] } split(/\n/, $o) ];
 }

@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir free_port wait_port slurp spit run_cmd);
 use Certs qw(have_openssl make_certs);
 use IO::Socket::IP;
@@ -26,7 +26,7 @@ plan skip_all => 'python3 without aiosmtpd (Debian python3-aiosmtpd, '
 
 my $dir = tmpdir();
 my $c = make_certs($dir);
-my $peer = "$FindBin::Bin/lib/aiosmtpd-peer.py";
+my $peer = "$FindBin::Bin/../lib/aiosmtpd-peer.py";
 my $n = 0;
 my @started;
 END { local $?; for (@started) { kill('TERM', $_); waitpid($_, 0) } }

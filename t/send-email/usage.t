@@ -5,7 +5,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir free_port slurp run_cmd);
 use Test::More;
 use Time::HiRes qw(time);
@@ -84,7 +84,7 @@ is($rc, 100, '-6 with an IPv4 address: exit 100');
 SKIP: {
 	my $mandoc = grep { -x "$_/mandoc" } split(/:/, $ENV{PATH});
 	skip 'mandoc not installed', 1 unless $mandoc;
-	my $page = "$FindBin::Bin/../man/send-email.1";
+	my $page = "$FindBin::Bin/../../man/send-email.1";
 	my $lint = `mandoc -Tlint -Wwarning '$page' 2>&1`;
 	is($lint, '', 'man page: mandoc -Tlint -Wwarning is clean');
 }

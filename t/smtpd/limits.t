@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir slurp listen_exec read_lines);
 use IO::Select;
 use IO::Socket::IP;
@@ -76,7 +76,7 @@ sub session {
 	my ($got) = drain($s, 3);
 	my $dt = time - $t0;
 	is($got, $T, 'slow command: 421');
-	# The deadline that runs from the reply is t/49c's to check exactly.
+	# The deadline that runs from the reply is t/smtpd/promises.t's to check exactly.
 	ok($dt < 5, sprintf('within %.2f s', $dt));
 }
 

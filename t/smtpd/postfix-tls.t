@@ -6,7 +6,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir free_port slurp spit run_cmd listen_exec);
 use Certs qw(have_openssl make_certs);
 use POSIX qw(:sys_wait_h);

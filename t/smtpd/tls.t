@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir slurp listen_exec run_cmd read_lines connect_tcp);
 use Certs qw(have_openssl make_certs);
 use Test::More;

@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir wait_port slurp syslog_start syslog_wrap);
 use IO::Socket::IP;
 use POSIX ();

@@ -7,7 +7,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build slurp spit wait_port);
 use Lines qw(lines_env lines_spool lines_subst lines_start lines_stop check_echo_tcp
     check_echo_udp check_smtp check_http check_ping);
@@ -22,7 +22,7 @@ for (qw(echod smtpd httpd pingd)) {
 }
 $SIG{PIPE} = 'IGNORE';
 
-my $sample = slurp("$FindBin::Bin/../etc/inetd.conf") // '';
+my $sample = slurp("$FindBin::Bin/../../etc/inetd.conf") // '';
 my @lines = grep { /^[^#\s]/ } split(/\n/, $sample);
 my %have = map { m{^\S+\s+\S+\s+(\S+)\s.*/(\w+)\s} ? ("$2/$1" => 1) : () } @lines;
 is_deeply([sort keys %have],

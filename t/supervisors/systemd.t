@@ -16,7 +16,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build slurp spit run_cmd);
 use Lines qw(lines_env lines_spool lines_subst lines_start lines_stop lines_wait_file
     check_echo_tcp check_echo_udp check_smtp check_http check_ping);
@@ -32,7 +32,7 @@ for (qw(echod smtpd httpd pingd)) {
 }
 $SIG{PIPE} = 'IGNORE';
 
-my $top = "$FindBin::Bin/..";
+my $top = "$FindBin::Bin/../..";
 my $env = lines_env();
 note("handlers run as $env->{user}");
 

@@ -12,7 +12,7 @@ use strict;
 use warnings;
 use Fcntl qw(:flock);
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build slurp spit wait_port);
 use Lines qw(lines_env lines_spool lines_subst lines_start lines_stop check_echo_tcp
     check_echo_udp check_smtp check_http check_ping);
@@ -56,7 +56,7 @@ my ($xinetd, $why) = xinetd_fetch();
 plan skip_all => $why unless $xinetd;
 plan skip_all => 'xinetd changes to the services\' users: needs root' if $> != 0;
 
-my $top = "$FindBin::Bin/..";
+my $top = "$FindBin::Bin/../..";
 my @files = sort map { s{.*/}{}r } glob("$top/etc/xinetd.d/*");
 is_deeply(\@files, [qw(forkd-echo forkd-http forkd-ping forkd-smtp)],
     'etc/xinetd.d: one file per handler');

@@ -2,7 +2,7 @@
  * Unit tests of activation_listen_fds (lib/activation.c), the systemd
  * socket-passing protocol of sd_listen_fds(3): whose the variables are,
  * how many fds, their names, FD_CLOEXEC, and the environment cleared
- * afterwards. Run by t/94-activation.t with cmocka's TAP output.
+ * afterwards. Run by t/libforkd/unit-activation.t with cmocka's TAP output.
  */
 #include <errno.h>
 #include <fcntl.h>

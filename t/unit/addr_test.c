@@ -1,7 +1,8 @@
 /*
- * Unit tests of lib/addr.c: the numeric form of IPv4, IPv6 and
- * IPv4-mapped addresses, a family it does not know, and the "ADDR port
- * PORT" and "ADDR:PORT" names. Run by t/95-netio.t with cmocka's TAP output.
+ * Unit tests of lib/addr.c: the numeric form of IPv4, IPv6 and IPv4-mapped
+ * addresses, a family it does not know, and the "ADDR port PORT" and
+ * "ADDR:PORT" names. Run by t/libforkd/unit-netio.t with cmocka's TAP
+ * output.
  */
 #include <sys/socket.h>
 

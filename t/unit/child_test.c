@@ -4,7 +4,7 @@
  * reloaded service or orphaned, removed without losing the others; a
  * smaller pool signals only the handlers past its size; a service holds
  * its listener while a wait or prefork handler runs. Run by
- * t/23-forkd-children.t with cmocka's TAP output.
+ * t/forkd/unit-children.t with cmocka's TAP output.
  */
 #include <sys/types.h>
 #include <sys/wait.h>

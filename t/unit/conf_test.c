@@ -1,7 +1,7 @@
 /*
- * Unit tests of the forkd.conf parser (supervisor/conf.c), every error
- * case with its file:line and field. Run by t/01-conf.t with cmocka's TAP
- * output.
+ * Unit tests of the forkd.conf parser (supervisor/conf.c), every error case
+ * with its file:line and field. Run by t/forkd/unit-conf.t with cmocka's
+ * TAP output.
  */
 #include <sys/socket.h>
 

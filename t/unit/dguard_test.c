@@ -1,7 +1,7 @@
 /*
  * Unit tests of the datagram guard (lib/dguard.c): which sources are never
  * answered, and the two per-source budgets that end a UDP loop. Run by
- * t/36-dguard.t with cmocka's TAP output.
+ * t/libforkd/unit-dguard.t with cmocka's TAP output.
  */
 #include <sys/socket.h>
 

@@ -2,8 +2,8 @@
  * Unit tests of hb_parse() (daemons/pingd/heartbeat.c), the parser of a
  * UDP heartbeat, "Heartbeat SEQ SECONDS[.FRACTION]" with an optional line
  * end: the fraction scaled to microseconds whatever its digit count, and
- * every malformed or oversized field refused. Run by t/96-parsers.t with
- * cmocka's TAP output.
+ * every malformed or oversized field refused. Run by t/pingd/unit-heartbeat.t
+ * with cmocka's TAP output.
  */
 #include <setjmp.h>
 #include <stdarg.h>

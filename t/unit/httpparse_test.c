@@ -3,7 +3,7 @@
  * header section, RFC 9112 2-6), req_path_decode() (percent-decoding and
  * dot-segment removal, RFC 3986 2.1 and 5.2.4) and chunked_decode() (the
  * chunked transfer coding, RFC 9112 7.1), fed whole and byte by byte.
- * Run by t/96-parsers.t with cmocka's TAP output.
+ * Run by t/httpd/unit-parse.t with cmocka's TAP output.
  */
 #include <setjmp.h>
 #include <stdarg.h>

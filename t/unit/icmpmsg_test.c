@@ -4,7 +4,7 @@
  * (clients/pinger/icmpmsg.c): a reply is ours only with our identifier;
  * an error is ours only when the datagram it quotes is an echo request
  * of ours to our target; every length the peer states is checked against
- * what arrived. Run by t/96-parsers-unit.t with cmocka's TAP output.
+ * what arrived. Run by t/pinger/unit-icmpmsg.t with cmocka's TAP output.
  */
 #include <sys/socket.h>
 

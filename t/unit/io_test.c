@@ -1,9 +1,9 @@
 /*
- * Unit tests of lib/clock.c, lib/io.c and lib/dial.c over loopback
- * sockets: the clock never steps back, io_wait's deadline, io_write_all
- * through a full socket buffer and into a pipe, io_linger's drain, and
- * dial_host's connection, refusal and failed lookup. No assertion bounds
- * how long anything takes. Run by t/95-netio.t with cmocka's TAP output.
+ * Unit tests of lib/clock.c, lib/io.c and lib/dial.c over loopback sockets:
+ * the clock never steps back, io_wait's deadline, io_write_all through a
+ * full socket buffer and into a pipe, io_linger's drain, and dial_host's
+ * connection, refusal and failed lookup. No assertion bounds how long
+ * anything takes. Run by t/libforkd/unit-netio.t with cmocka's TAP output.
  */
 #include <sys/socket.h>
 

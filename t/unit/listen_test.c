@@ -3,7 +3,7 @@
  * forkd's listeners on SIGUSR2 and systemd's LISTEN_FDS are given to the
  * service with their address, port and socket type, never to another; a
  * descriptor that is no IP socket is refused; what no service takes is
- * closed. Run by t/22-forkd-inherit.t with cmocka's TAP output.
+ * closed. Run by t/forkd/unit-inherit.t with cmocka's TAP output.
  */
 #include <sys/socket.h>
 

@@ -1,7 +1,8 @@
 /*
  * Unit tests of lib/log.c's pure parts: log_pri_parse(), which reads the
  * "<PRI>" a handler's stderr line starts with (forkd forwards such lines),
- * and log_vis()'s escaping. Run by t/03-log.t with cmocka's TAP output.
+ * and log_vis()'s escaping. Run by t/libforkd/unit-log.t with cmocka's TAP
+ * output.
  */
 #include <setjmp.h>
 #include <stdarg.h>

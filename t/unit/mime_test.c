@@ -1,7 +1,7 @@
 /*
  * Unit tests of send-email's MIME builder (clients/send-email/mime.c), a
  * pure function of its inputs: base64 and quoted-printable (RFC 2045),
- * the shapes of the body, RFC 2231 file names. Run by t/56b.
+ * the shapes of the body, RFC 2231 file names. Run by t/send-email/unit-mime.t.
  */
 #include <setjmp.h>
 #include <stdarg.h>

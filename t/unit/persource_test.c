@@ -3,7 +3,7 @@
  * minute window, one log a minute per address, leave and reap giving
  * slots back, a full bucket served uncounted, and the count shared with
  * a child process through the inherited descriptor, as forkd's handlers
- * share it. Run by t/03-persource.t with cmocka's TAP output.
+ * share it. Run by t/libforkd/unit-persource.t with cmocka's TAP output.
  */
 #include <sys/types.h>
 #include <sys/wait.h>

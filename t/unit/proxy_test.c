@@ -1,7 +1,7 @@
 /*
  * Unit tests of the PROXY protocol parser and reader (lib/proxy.c): every
  * field of v1 and v2 right, then wrong in turn; the reader leaves the
- * client's bytes after the header unread. Run by t/02-proxy.t with
+ * client's bytes after the header unread. Run by t/libforkd/unit-proxy.t with
  * cmocka's TAP output.
  */
 #include <sys/socket.h>

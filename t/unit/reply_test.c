@@ -2,7 +2,7 @@
 /*
  * Unit tests of send-email's reply parser (RFC 5321 4.2) and EHLO
  * keyword parser (4.1.1.1, RFC 1870 SIZE, RFC 6152 8BITMIME) in
- * clients/send-email/reply.c. Run by t/96-parsers-unit.t with cmocka's
+ * clients/send-email/reply.c. Run by t/send-email/unit-reply.t with cmocka's
  * TAP output.
  */
 #include <setjmp.h>

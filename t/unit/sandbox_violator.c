@@ -1,5 +1,5 @@
 /*
- * A handler that breaks its sandbox on purpose, for t/12-forkd-guards.t:
+ * A handler that breaks its sandbox on purpose, for t/forkd/guards.t:
  * it enters an empty profile (the base set only), answers one line, then
  * makes a system call outside the profile (socket(AF_INET)), which must
  * kill it with SIGSYS and make forkd log a sandbox violation.

@@ -1,14 +1,13 @@
 /*
  * Unit tests of smtpd's rules for the message text (daemons/smtpd/data.c):
- * the end line ".", dot-unstuffing (RFC 5321 4.5.2), the bare CR or LF
- * that refuses a message (CVE-2023-51764), lines over 1000 octets
- * (4.5.3.1.6), the size limit (RFC 1870), and the quoting of mboxrd
- * "From " lines and of lines that could start a record in the seed
- * format. Each case feeds text lines, without their CRLF, and checks the
- * verdict and the bytes that would be stored. Also smtp_path()
- * (daemons/smtpd/path.c), which splits the argument of MAIL FROM: and
- * RCPT TO: into its path and parameters (RFC 5321 4.1.2). Run by t/40b-smtpd-data.t
- * with cmocka's TAP output.
+ * the end line ".", dot-unstuffing (RFC 5321 4.5.2), the bare CR or LF that
+ * refuses a message (CVE-2023-51764), lines over 1000 octets (4.5.3.1.6),
+ * the size limit (RFC 1870), and the quoting of mboxrd "From " lines and of
+ * lines that could start a record in the seed format. Each case feeds text
+ * lines, without their CRLF, and checks the verdict and the bytes that
+ * would be stored. Also smtp_path() (daemons/smtpd/path.c), which splits
+ * the argument of MAIL FROM: and RCPT TO: into its path and parameters (RFC
+ * 5321 4.1.2). Run by t/smtpd/unit-data.t with cmocka's TAP output.
  */
 #include <setjmp.h>
 #include <stdarg.h>
