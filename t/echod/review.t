@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp connect_tcp read_n);
+use Forkd qw(build tmpdir slurp connect_tcp read_n wait_exit wait_file);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -51,28 +51,6 @@ sub nowait {
 	close($a);
 	close($l);
 	return ($pid, $cs, $err);
-}
-
-# Wait up to $timeout s for $pid to exit; its status, or undef.
-sub wait_exit {
-	my ($pid, $timeout) = @_;
-	my $end = time + $timeout;
-	while (time < $end) {
-		return $? if waitpid($pid, WNOHANG) == $pid;
-		sleep(0.02);
-	}
-	return undef;
-}
-
-# Wait up to $timeout s for $re in file $f.
-sub wait_file {
-	my ($f, $re, $timeout) = @_;
-	my $end = time + ($timeout // 5);
-	while (time < $end) {
-		return 1 if (slurp($f) // '') =~ $re;
-		sleep(0.02);
-	}
-	return 0;
 }
 
 # Write as much of $data as goes without blocking, until the peer stalls.

@@ -3,7 +3,8 @@
 # new clients are refused; the connections that prefork handlers (echod,
 # smtpd, httpd), a wait handler and a nowait handler hold finish their
 # exchange, each ended by the client or the protocol, none reset; forkd
-# exits 0. A connection that outlives the bound (-t) is ended by it.
+# exits 0. A connection that outlives the bound (-t) is ended by it; a
+# handler that ignores SIGTERM gets SIGKILL after 5 s.
 # SIGUSR1 logs one line per service and per handler, with spawns, exits by
 # status and per-source refusals.
 use strict;
@@ -11,9 +12,11 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Forkd qw(build forkd_start forkd_stop wait_log wait_port connect_tcp
-    need_root free_port log_lines slurp read_lines read_n wait_exit);
+    need_root free_port log_lines slurp read_lines read_n wait_exit
+    read_line children tmpdir spit);
 use Errno qw(ECONNRESET);
 use IO::Select;
+use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
@@ -21,7 +24,7 @@ need_root();
 for my $p (qw(echod smtpd httpd)) {
 	plan skip_all => "build/$p is not built" unless -x build($p);
 }
-plan tests => 37;
+plan tests => 44;
 
 my ($pe, $ps, $ph, $pn) = (free_port(), free_port(), free_port(),
     free_port());
@@ -204,4 +207,29 @@ forkd_stop($f);
 	close($one);
 	close($two) if $two;
 	forkd_stop($g);
+}
+
+# Shutdown is bounded: a handler that ignores SIGTERM gets SIGKILL after
+# 5 s, and forkd still removes its pidfile and exits 0.
+{
+	my $p = free_port();
+	my $dir = tmpdir();
+	chmod(0755, $dir);
+	spit("$dir/stubborn", q{$SIG{TERM} = 'IGNORE'; $| = 1; print "up\n";}
+	    . q{ sleep 600;});
+	my $f = forkd_start(dir => $dir, args => ['-p', "$dir/forkd.pid"],
+	    conf => "127.0.0.1:$p stream tcp nowait nobody /usr/bin/perl perl $dir/stubborn\n");
+	ok(wait_log($f->{sl}, qr/started: 1 services/), 'stop: forkd started');
+	my $s = connect_tcp($p);
+	is($s ? read_line($s) : undef, "up\n", 'stop: the stubborn handler runs');
+	my @kids = children($f->{pid});
+	my $t0 = time;
+	is(forkd_stop($f, keep_log => 1, timeout => 15), 0, 'stop: forkd exits 0');
+	cmp_ok(time - $t0, '<', 10, 'stop: ... within its bound');
+	ok(wait_log($f->{sl}, qr/stopping: 1 children did not end in 5000 ms: killing them/),
+	    'stop: the SIGKILL is logged');
+	ok(!-e "$dir/forkd.pid", 'stop: the pidfile is removed');
+	ok(@kids == 1 && !kill(0, $kids[0]), 'stop: the handler is gone');
+	kill('TERM', $f->{sl}{pid});
+	waitpid($f->{sl}{pid}, 0);
 }

@@ -1,19 +1,24 @@
 #!/usr/bin/perl
 # forkd's guards: -n on good and broken files, a bind failure before
-# detaching, usage, the .max looping guard, the prefork back-off for a
-# handler that dies at start, and a handler killed by its seccomp sandbox.
+# detaching, usage, the .max looping guard (and the reload that ends its
+# pause), the prefork back-off for a handler that dies at start, forkd
+# started with its standard descriptors closed, and the sandbox: a handler
+# killed by its seccomp filter, one that aborts (SIGABRT, not a violation),
+# a profile's RLIMIT_NOFILE above the hard limit taken as a ceiling.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Forkd qw(build forkd_start forkd_stop wait_log wait_port connect_tcp
-    need_root free_port log_lines slurp spit tmpdir);
+    need_root free_port log_lines slurp spit tmpdir forkd_reload read_line
+    count_log syslog_start syslog_wrap);
 use IO::Socket::IP;
+use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
 need_root();
-plan tests => 29;
+plan tests => 45;
 
 my $forkd = build('forkd');
 my $dir = tmpdir();
@@ -117,3 +122,94 @@ $s = connect_tcp($psys);
 $l = $s ? Forkd::read_line($s) : undef;
 is($l, "entered\n", 'forkd keeps serving after it');
 is(forkd_stop($f), 0, 'forkd stops cleanly');
+
+# A reload ends the looping guard's pause, as forkd.8 says: the spawn count
+# that tripped the guard starts again, or the next connection trips it anew.
+{
+	my $p = free_port();
+	my $conf = "127.0.0.1:$p stream tcp nowait.2 nobody /bin/echo echo hi\n";
+	my $f = forkd_start(conf => $conf);
+	ok(wait_log($f->{sl}, qr/started: 1 services/), 'guard: forkd started');
+	for (1 .. 3) {
+		my $s = connect_tcp($p) or last;
+		read_line($s);
+	}
+	ok(wait_log($f->{sl}, qr/more than 2 spawns in 60 s/),
+	    'guard: the third connection trips nowait.2');
+	ok(forkd_reload($f, $conf), 'guard: reloaded');
+	my $s = connect_tcp($p);
+	is($s ? read_line($s) : undef, "hi\n",
+	    'guard: after the reload the service serves again');
+	is(count_log($f->{sl}, qr/more than 2 spawns in 60 s/), 1,
+	    'guard: ... without tripping the guard again');
+	forkd_stop($f);
+}
+
+# forkd started with descriptors 0, 1 and 2 closed (as some launchers do):
+# daemon(3) puts /dev/null on them, which must not clobber the pidfile or a
+# listener that took one of those numbers.
+{
+	my $p = free_port();
+	my $dir = tmpdir();
+	my $sl = syslog_start($dir);
+	spit("$dir/forkd.conf",
+	    "127.0.0.1:$p stream tcp nowait nobody /bin/echo echo closed\n");
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		exec(syslog_wrap($sl), 'sh', '-c',
+		    'exec "$@" <&- >&- 2>&-', 'sh', build('forkd'), '-f',
+		    "$dir/forkd.conf", '-p', "$dir/forkd.pid") or POSIX::_exit(127);
+	}
+	waitpid($pid, 0);
+	is($? >> 8, 0, 'closed fds: forkd detaches, exit 0');
+	ok(wait_log($sl, qr/started: 1 services/), 'closed fds: forkd started');
+	my $end = time + 5;
+	sleep(0.05) while !(slurp("$dir/forkd.pid") // '') && time < $end;
+	my ($daemon) = (slurp("$dir/forkd.pid") // '') =~ /^(\d+)/;
+	ok($daemon && kill(0, $daemon), 'closed fds: the pidfile holds its pid');
+	my $s = connect_tcp($p);
+	is($s ? read_line($s) : undef, "closed\n", 'closed fds: the service answers');
+	# Stop it (by the pid it wrote, or as the test's own last resort).
+	($daemon) = grep { (slurp("/proc/$_/cmdline") // '') =~ /\Q$dir\E/ }
+	    map { m{/proc/(\d+)} } glob('/proc/[0-9]*/cmdline') unless $daemon;
+	if ($daemon) {
+		kill('TERM', $daemon);
+		$end = time + 10;
+		sleep(0.05) while kill(0, $daemon) && time < $end;
+	}
+	ok(!-e "$dir/forkd.pid", 'closed fds: SIGTERM removes the pidfile');
+	kill('TERM', $sl->{pid});
+	waitpid($sl->{pid}, 0);
+}
+
+# lib/sandbox.c: a profile's RLIMIT_NOFILE above the hard limit in force
+# (ulimit -Hn) is a ceiling, not a reason to refuse to start. echod -c 100
+# wants more than 64 descriptors; as nobody it cannot raise the hard limit.
+SKIP: {
+	skip 'needs build/echod, prlimit and setpriv', 2
+	    unless -x build('echod') &&
+	    system('prlimit -V >/dev/null 2>&1 && setpriv -V >/dev/null 2>&1') == 0;
+	my $dir = tmpdir();
+	spit("$dir/in", "low limit\n");
+	my $out = `prlimit --nofile=64:64 setpriv --reuid=65534 --regid=65534 --clear-groups @{[build('echod')]} -c 100 < $dir/in 2>&1`;
+	is($? >> 8, 0, 'rlimit: echod starts under a hard limit below its profile\'s');
+	is($out, "low limit\n", 'rlimit: ... and echoes');
+}
+
+# lib/sandbox.c: abort(3), which glibc calls when _FORTIFY_SOURCE, the
+# stack protector or malloc finds memory corrupted, ends a sandboxed
+# handler with SIGABRT; it is not logged as a sandbox violation.
+{
+	my $p = free_port();
+	my $violator = build('t/sandbox_violator');
+	my $f = forkd_start(conf =>
+	    "127.0.0.1:$p stream tcp nowait nobody $violator violator abort\n");
+	ok(wait_log($f->{sl}, qr/started: 1 services/), 'abort: forkd started');
+	my $s = connect_tcp($p);
+	is($s ? read_line($s) : undef, "entered\n", 'abort: the handler entered its sandbox');
+	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: pid \d+ (killed by|exited)/),
+	    'abort: its end is logged');
+	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: pid \d+ killed by signal 6 \(Aborted\)/, 0.1),
+	    'abort: ... as SIGABRT, not a sandbox violation');
+	forkd_stop($f);
+}

@@ -8,8 +8,9 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir forkd_start forkd_stop wait_log log_lines need_root
-    free_port free_udp_port connect_tcp read_lines slurp spit);
+use Forkd qw(build tmpdir forkd_start forkd_stop wait_log log_lines
+    need_root free_port free_udp_port connect_tcp read_lines slurp spit
+    alive children);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -44,21 +45,6 @@ my $f = forkd_start(dir => $dir, conf => $conf, wait_ports => [$pe, $pn, $ph, $p
 ok(wait_log($f->{sl}, qr/started: 6 services/), 'forkd started 6 services')
     or BAIL_OUT('forkd did not start: ' . (slurp($f->{stderr}) // ''));
 
-# A process that exists and is not a zombie (no init may reap here).
-sub alive {
-	my ($pid) = @_;
-	my $st = slurp("/proc/$pid/stat") // return 0;
-	return $st !~ /^\d+ \(.*\) [ZX] /s;
-}
-sub children {
-	my ($ppid) = @_;
-	my @k;
-	for my $d (glob('/proc/[0-9]*')) {
-		my $st = slurp("$d/stat") // next;
-		push @k, $1 if $st =~ /^(\d+) \(.*\) \S+ (\d+) /s && $2 == $ppid;
-	}
-	return @k;
-}
 # Send a line to an echo connection; what comes back, up to its LF.
 sub line_echo {
 	my ($s, $text) = @_;

@@ -10,8 +10,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir slurp free_port forkd_start forkd_stop
-    syslog_start wait_log log_lines need_root connect_tcp read_lines
-    read_n);
+    syslog_start wait_log log_lines need_root connect_tcp read_lines read_n
+    wait_line);
 use Test::More;
 use Time::HiRes qw(time sleep);
 
@@ -22,19 +22,6 @@ need_root();
 $SIG{PIPE} = 'IGNORE';
 
 my $www = "$Forkd::TOP/etc/www";
-
-# Wait up to 5 s for a line of file $f matching $re; returns it or undef.
-sub wait_file {
-	my ($f, $re) = @_;
-	my $end = time + 5;
-	while (time < $end) {
-		for my $l (split(/\n/, slurp($f) // '')) {
-			return $l if $l =~ $re;
-		}
-		sleep(0.05);
-	}
-	return undef;
-}
 
 sub mail {
 	my ($port) = @_;
@@ -73,38 +60,38 @@ sub conf {
 	    wait_ports => [$ps, $ph, $pq]);
 	my $err = $f->{stderr};
 
-	like(wait_file($err, qr/nothing listens/) // '',
+	like(wait_line($err, qr/nothing listens/) // '',
 	    qr{^forkd: nothing listens on /dev/log: log lines are lost except on this terminal; install a syslog daemon \(apt-get install rsyslog\)$},
 	    'no /dev/log: forkd says so at start, with what to do');
 
 	like(mail($ps), qr/250 OK: +delivered message 1\r\n/, 'smtpd delivers');
-	like(wait_file($err, qr/delivered message 1 /) // '',
+	like(wait_line($err, qr/delivered message 1 /) // '',
 	    qr{^forkd\[\d+\]: \Q127.0.0.1:$ps\E/tcp: pid \d+: delivered message 1 from 127\.0\.0\.1:\d+ helo=t from=<a\@b> to=<c\@d> size=4$},
 	    "smtpd's delivery line on forkd's stderr, with service and pid");
 
 	like(get($ph, "GET /forkd.png HTTP/1.1"), qr{^HTTP/1\.1 200 },
 	    'httpd serves');
-	my $access = wait_file($err, qr{"GET /forkd\.png HTTP/1\.1" 200 });
+	my $access = wait_line($err, qr{"GET /forkd\.png HTTP/1\.1" 200 });
 	like($access // '',
 	    qr{^forkd\[\d+\]: \Q127.0.0.1:$ph\E/tcp: pid \d+: 127\.0\.0\.1 - - \[[^]]+\] "GET /forkd\.png HTTP/1\.1" 200 327 "-" "-"$},
 	    "httpd's access line on forkd's stderr, with service and pid");
 	my ($hpid) = ($access // '') =~ /pid (\d+): /;
-	like(wait_file($err, qr{/tcp: pid \Q$hpid\E from }) // '',
+	like(wait_line($err, qr{/tcp: pid \Q$hpid\E from }) // '',
 	    qr{^forkd\[\d+\]: \Q127.0.0.1:$ph\E/tcp: pid $hpid from 127\.0\.0\.1 port \d+$},
 	    'the nowait spawn of that pid is logged with the client address');
 
 	# Peer text stays escaped: httpd escapes it, forkd leaves its
 	# backslashes alone and lets no control byte through.
 	get($ph, "GET /\x01\x1b[2J HTTP/1.1");
-	my $esc = wait_file($err, qr{\Q127.0.0.1:$ph\E/tcp: pid \d+: .*" 400 });
+	my $esc = wait_line($err, qr{\Q127.0.0.1:$ph\E/tcp: pid \d+: .*" 400 });
 	like($esc // '', qr{"GET /\\001\\033\[2J HTTP/1\.1" 400 },
 	    'a request line with control bytes shows escaped once');
 
 	like(get($pq, "GET /forkd.png HTTP/1.1"), qr{^HTTP/1\.1 200 },
 	    'httpd -L serves');
-	my $qfrom = wait_file($err, qr{\Q127.0.0.1:$pq\E/tcp: pid \d+ from });
+	my $qfrom = wait_line($err, qr{\Q127.0.0.1:$pq\E/tcp: pid \d+ from });
 	my ($qpid) = ($qfrom // '') =~ /pid (\d+) from/;
-	ok(defined $qpid && wait_file($err,
+	ok(defined $qpid && wait_line($err,
 	    qr{\Q127.0.0.1:$pq\E/tcp: pid $qpid exited 0}),
 	    'httpd -L: its spawn and exit are logged');
 	my @access = grep { m{\Q127.0.0.1:$pq\E/tcp: pid \d+: .*"GET } }
@@ -141,7 +128,7 @@ sub conf {
 	is(scalar(@d), 1, 'syslog: the delivery line once, not again by forkd');
 	ok(!grep({ /nothing listens/ } split(/\n/, slurp($f->{stderr}) // '')),
 	    'syslog: no warning about /dev/log');
-	like(wait_file($f->{stderr}, qr/delivered message 1 /) // '',
+	like(wait_line($f->{stderr}, qr/delivered message 1 /) // '',
 	    qr{^forkd\[\d+\]: \Q127.0.0.1:$ps\E/tcp: pid \d+: delivered message 1 },
 	    'syslog: forkd -d still shows the line on its stderr');
 	forkd_stop($f);

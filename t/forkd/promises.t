@@ -14,7 +14,7 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Forkd qw(build forkd_start forkd_stop wait_log connect_tcp need_root
     free_port free_udp_port log_lines slurp spit tmpdir read_lines read_n
-    wait_port);
+    wait_port alive count_log forkd_reload);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();
@@ -30,7 +30,7 @@ plan skip_all => 'build the handlers first (make)'
 $SIG{PIPE} = 'IGNORE';
 
 # Children of $pid from /proc: pid => comm.
-sub children {
+sub child_comms {
 	my ($pid) = @_;
 	my %k;
 	for my $d (glob('/proc/[0-9]*')) {
@@ -45,19 +45,12 @@ sub wait_child {
 	my ($pid, $comm, $timeout) = @_;
 	my $end = time + ($timeout // 5);
 	while (time < $end) {
-		my %k = children($pid);
+		my %k = child_comms($pid);
 		my ($c) = grep { $k{$_} eq $comm } sort keys %k;
 		return $c if $c;
 		sleep(0.05);
 	}
 	return undef;
-}
-
-# A process is alive when it exists and is not a zombie.
-sub alive {
-	my ($pid) = @_;
-	my $st = slurp("/proc/$pid/stat") // return 0;
-	return $st =~ /^\d+ \(.*\) ([^Z]) / ? 1 : 0;
 }
 
 # Wait up to $timeout s for $cond->() to be true.
@@ -75,20 +68,6 @@ sub status_field {
 	my ($pid, $field) = @_;
 	my $s = slurp("/proc/$pid/status") // return undef;
 	return $s =~ /^\Q$field\E:\s*(.*)$/m ? $1 : undef;
-}
-
-# A count of lines matching $re in $f's log.
-sub count_log {
-	my ($f, $re) = @_;
-	return scalar(grep { $_ =~ $re } log_lines($f->{sl}));
-}
-
-sub reload {
-	my ($f, $conf) = @_;
-	my $n = count_log($f, qr/reload: /);
-	spit($f->{conf}, $conf);
-	kill('HUP', $f->{pid});
-	return wait_for(sub { count_log($f, qr/reload: /) > $n });
 }
 
 # Every handler under forkd runs filtered: Seccomp 2 (filter mode) and
@@ -157,7 +136,7 @@ EOC
 	    $b } : undef;
 	is($got, "d\n", 'sandbox: echod (wait, udp) answers');
 
-	my %k = children($fpid);
+	my %k = child_comms($fpid);
 	my %by = ();
 	push @{ $by{$k{$_}} }, $_ for keys %k;
 	is(scalar(@{ $by{echod} // [] }), 2, 'sandbox: two echod handlers run');
@@ -265,12 +244,12 @@ EOC
 	    . "127.0.0.1:$p2 stream tcp prefork.1 nobody $echod echod\n" . $kept;
 	my $f = forkd_start(dir => $dir, conf => $conf,
 	    wait_ports => [$p1, $p2, $p3]);
-	ok(wait_for(sub { my %k = children($f->{pid}); keys(%k) == 4 }),
+	ok(wait_for(sub { my %k = child_comms($f->{pid}); keys(%k) == 4 }),
 	    'reload: four echod workers run');
 	# The kept service's worker: the one whose command line has -t.
 	my ($keep) = grep { (slurp("/proc/$_/cmdline") // '') =~ /\0-t\0/ }
-	    keys %{ { children($f->{pid}) } };
-	my %old = children($f->{pid});
+	    keys %{ { child_comms($f->{pid}) } };
+	my %old = child_comms($f->{pid});
 	delete $old{$keep} if $keep;
 	my $c = connect_tcp($p1);
 	syswrite($c, "one\n");
@@ -281,13 +260,13 @@ EOC
 	chmod 0755, $dir, "$dir/www";
 	spit("$dir/www/index.html", "new pool\n");
 	chmod 0644, "$dir/www/index.html";
-	ok(reload($f, "127.0.0.1:$p1 stream tcp prefork.2 nobody $httpd httpd "
+	ok(forkd_reload($f, "127.0.0.1:$p1 stream tcp prefork.2 nobody $httpd httpd "
 	    . "-r $dir/www\n" . $kept), 'reload: done');
 	ok(wait_for(sub { !grep { alive($_) } keys %old }, 10),
 	    'reload: every old worker has ended (none alive, none a zombie)')
 	    or diag(join(' ', map { "$_=" . (slurp("/proc/$_/stat") // '-') }
 	    keys %old));
-	ok(wait_for(sub { my %k = children($f->{pid});
+	ok(wait_for(sub { my %k = child_comms($f->{pid});
 	    (grep { $_ eq 'httpd' } values %k) == 2 }),
 	    'reload: two httpd workers replace them');
 	$c = connect_tcp($p1);
@@ -298,7 +277,7 @@ EOC
 	ok(wait_for(sub { !connect_tcp($p2) }),
 	    'reload: the removed service\'s port refuses connections');
 	ok($keep && alive($keep), 'reload: the unchanged service keeps its worker');
-	my %now = children($f->{pid});
+	my %now = child_comms($f->{pid});
 	is(scalar(grep { $_ eq 'echod' } values %now), 1,
 	    'reload: ... and it has no other');
 	forkd_stop($f);
@@ -322,13 +301,13 @@ EOC
 	    grep { alive($_) } wait_child($f->{pid}, 'echod') // (); $w2 }),
 	    'back-off: the worker replaced');
 	wait_for(sub { 0 }, 1.3);	# it lives past its first second
-	my $died = count_log($f, qr/\Q127.0.0.1:$p\E\/tcp: handler died/);
+	my $died = count_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: handler died/);
 	kill('KILL', $w2) if $w2;
 	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: pid $w2 killed by signal 9/),
 	    'back-off: the worker that lived was killed');
 	ok(wait_for(sub { my $n = wait_child($f->{pid}, 'echod', 0.1);
 	    $n && $n != $w2 }), 'back-off: ... and replaced');
-	is(count_log($f, qr/\Q127.0.0.1:$p\E\/tcp: handler died/), $died,
+	is(count_log($f->{sl}, qr/\Q127.0.0.1:$p\E\/tcp: handler died/), $died,
 	    'back-off: no back-off for a worker that lived');
 	forkd_stop($f);
 }
@@ -398,9 +377,9 @@ SKIP: {
 	    conf => "127.0.0.1:$p stream tcp prefork.2 nobody $echod echod\n",
 	    wait_ports => [$p]);
 	ok(wait_for(sub { -s "$dir/forkd.pid" }), 'SIGINT: pidfile written');
-	ok(wait_for(sub { my %k = children($f->{pid}); keys(%k) == 2 }),
+	ok(wait_for(sub { my %k = child_comms($f->{pid}); keys(%k) == 2 }),
 	    'SIGINT: two workers');
-	my %k = children($f->{pid});
+	my %k = child_comms($f->{pid});
 	kill('INT', $f->{pid});
 	my $end = time + 10;
 	my $st;
@@ -449,7 +428,7 @@ SKIP: {
 		$n3++ if read_n($c, 6, 5) eq "three\n";
 	}
 	is($n0, 12, 'nowait.0: 12 connections in a row all served');
-	ok(!count_log($f, qr/\Q127.0.0.1:$p0\E.*more than/),
+	ok(!count_log($f->{sl}, qr/\Q127.0.0.1:$p0\E.*more than/),
 	    'nowait.0: the looping guard never trips');
 	is($n3, 3, 'nowait.3: the fourth connection in 60 s is refused');
 	forkd_stop($f);

@@ -9,7 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir free_port wait_port slurp spit forkd_start
-    forkd_stop);
+    forkd_stop run_cmd);
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
 use Test::More;
@@ -33,67 +33,51 @@ spit("$www/logo.bin", $bin);
 chmod(0644, "$www/index.html", "$www/logo.bin");
 my @pids;
 
-my $runs = 0;
-sub run {
-	my ($stdin, @cmd) = @_;
-	$runs++;
-	my ($in, $out, $err) = map { "$dir/run$runs.$_" } qw(in out err);
-	spit($in, $stdin // '');
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		chdir($dir);
-		open(STDIN, '<', $in);
-		open(STDOUT, '>', $out);
-		open(STDERR, '>', $err);
-		exec(@cmd) or POSIX::_exit(127);
-	}
-	waitpid($pid, 0);
-	return { rc => $? >> 8, sig => $? & 127, out => slurp($out),
-	    err => slurp($err) };
-}
+# run_cmd runs the clients in $dir, where -o writes.
+my $indir = { dir => $dir };
 
 # The same checks against whatever serves $port; $how names it.
 sub check_server {
 	my ($how, $port) = @_;
-	my $r = run(undef, $httpget, '-t', '2', '127.0.0.1', $port, '/index.html');
+	my $r = run_cmd($indir, $httpget, '-t', '2', '127.0.0.1', $port, '/index.html');
 	is($r->{rc}, 0, "$how: GET: exit 0");
 	is($r->{out}, $page, "$how: GET: the page");
 
-	$r = run(undef, $httpget, '-t', '2', '127.0.0.1', $port, '/logo.bin');
+	$r = run_cmd($indir, $httpget, '-t', '2', '127.0.0.1', $port, '/logo.bin');
 	ok($r->{rc} == 0 && $r->{out} eq $bin, "$how: 1 MiB binary byte for byte")
 	    or diag("exit $r->{rc}, " . length($r->{out} // '') . " bytes, $r->{err}");
 
-	$r = run(undef, $httpget, '-t', '2', '-o', 'copy.bin', '127.0.0.1',
+	$r = run_cmd($indir, $httpget, '-t', '2', '-o', 'copy.bin', '127.0.0.1',
 	    $port, '/logo.bin');
 	ok($r->{rc} == 0 && slurp("$dir/copy.bin") eq $bin, "$how: -o: exact file");
 	unlink("$dir/copy.bin");
 
-	$r = run(undef, $httpget, '-i', '-t', '2', '127.0.0.1', $port, '/index.html');
+	$r = run_cmd($indir, $httpget, '-i', '-t', '2', '127.0.0.1', $port, '/index.html');
 	my ($head, $body) = split(/\r\n\r\n/, $r->{out} // '', 2);
 	like($head, qr{\AHTTP/1\.1 200 OK\r\n}, "$how: -i: status line");
 	like($head, qr{^Content-Length: ${\ length($page)}\r?$}mi,
 	    "$how: -i: Content-Length");
 	is($body, $page, "$how: -i: blank line, then the body");
 
-	$r = run(undef, $httpget, '-I', '-t', '2', '127.0.0.1', $port, '/logo.bin');
+	$r = run_cmd($indir, $httpget, '-I', '-t', '2', '127.0.0.1', $port, '/logo.bin');
 	is($r->{rc}, 0, "$how: -I: exit 0");
 	like($r->{out}, qr{\AHTTP/1\.1 200 OK\r\n.*\r\n\r\n\z}s,
 	    "$how: -I: the head only");
 	like($r->{out}, qr{^Content-Length: 1048576\r$}mi,
 	    "$how: -I: the file's length");
 
-	$r = run(undef, $httpget, '-t', '2', '127.0.0.1', $port, '/missing.html');
+	$r = run_cmd($indir, $httpget, '-t', '2', '127.0.0.1', $port, '/missing.html');
 	is($r->{rc}, 1, "$how: 404: exit 1");
 	like($r->{err}, qr{\Ahttpget: HTTP/1\.1 404 \S}, "$how: 404: status line on stderr");
 
-	$r = run("GET /index.html HTTP/1.0\n", $sendline, '-n', '-t', '2',
+	$r = run_cmd({ %$indir, in => "GET /index.html HTTP/1.0\n" }, $sendline, '-n', '-t', '2',
 	    '127.0.0.1', $port);
 	is($r->{rc}, 0, "$how: sendline -n: exit 0");
 	like($r->{out}, qr{\AHTTP/1\.[01] 200 OK\r\n.*\r\n\r\n\Q$page\E\z}s,
 	    "$how: sendline -n: the full HTTP/1.0 response");
 
 	# seed 002's telnet example: no version, the bare body back.
-	$r = run("GET /index.html\n", $sendline, '-t', '2', '127.0.0.1', $port);
+	$r = run_cmd({ %$indir, in => "GET /index.html\n" }, $sendline, '-t', '2', '127.0.0.1', $port);
 	is($r->{out}, $page, "$how: sendline HTTP/0.9: the bare body");
 }
 

@@ -74,7 +74,9 @@ sub chunk {
 	}
 	return "$out" . "0\r\n\r\n";
 }
-sub alive { return scalar grep { waitpid($_, WNOHANG) == 0 } @pids }
+
+# How many of the workers still run.
+sub running { return scalar grep { waitpid($_, WNOHANG) == 0 } @pids }
 
 # curl's chunked uploads to a CGI script: the bytes and their length.
 srand(67);
@@ -197,5 +199,5 @@ for my $i (0, 1) {
 }
 ok(time - $t0 < 9, '... within -t, not later');
 
-is(alive(), 2, 'both workers are still running');
+is(running(), 2, 'both workers are still running');
 done_testing();

@@ -24,7 +24,8 @@ our @EXPORT_OK = qw(build tmpdir free_port free_udp_port syslog_start
     syslog_wrap log_lines wait_log forkd_start forkd_stop wait_port
     need_root connect_tcp slurp spit listen_exec dgram_exec udp_bound
     udp_client recv_dgram wait_exit run_cmd read_lines read_n cmocka_run
-    tcp_listening alive read_line);
+    tcp_listening alive read_line crlf wait_file wait_line count_log
+    children forkd_reload);
 
 # Processes a test started through this module: stopped at its end, however
 # it ends, so no forkd or listener outlives a failed test.
@@ -190,6 +191,39 @@ sub wait_log {
 	return undef;
 }
 
+# Wait up to $timeout seconds (default 5) for the contents of file $f to
+# match $re. Returns 1/0.
+sub wait_file {
+	my ($f, $re, $timeout) = @_;
+	my $end = time + ($timeout // 5);
+	while (time < $end) {
+		return 1 if (slurp($f) // '') =~ $re;
+		sleep(0.02);
+	}
+	return 0;
+}
+
+# Wait up to $timeout seconds (default 5) for a line of file $f matching
+# $re. Returns the line, or undef (wait_log does the same for a syslog
+# capture).
+sub wait_line {
+	my ($f, $re, $timeout) = @_;
+	my $end = time + ($timeout // 5);
+	while (time < $end) {
+		for my $l (split(/\n/, slurp($f) // '')) {
+			return $l if $l =~ $re;
+		}
+		sleep(0.05);
+	}
+	return undef;
+}
+
+# The number of log lines of capture $sl matching $re.
+sub count_log {
+	my ($sl, $re) = @_;
+	return scalar(grep { $_ =~ $re } log_lines($sl));
+}
+
 # Wait until something accepts on 127.0.0.1:$port (or $host). Returns 1/0.
 sub wait_port {
 	my ($port, $timeout, $host) = @_;
@@ -308,22 +342,57 @@ sub alive {
 	return $st =~ /^\d+ \(.*\) ([A-Za-z]) / && $1 ne 'Z' && $1 ne 'X' ? 1 : 0;
 }
 
+# The pids of the children of process $pid, from /proc (zombies too).
+sub children {
+	my ($pid) = @_;
+	my @k;
+	for my $d (glob('/proc/[0-9]*')) {
+		my $st = slurp("$d/stat") // next;
+		push @k, $1 if $st =~ /^(\d+) \(.*\) \S+ (\d+) /s && $2 == $pid;
+	}
+	return @k;
+}
+
 # Run @cmd to its end with $stdin (bytes; undef: empty) on its standard
-# input. Returns (exit status, stdout, stderr).
+# input. $stdin may instead be a hash of options: in (those bytes), env
+# (variables added to the environment), dir (the directory it runs in),
+# timeout (seconds before it is killed with SIGKILL; default: never).
+# Returns (exit status, stdout, stderr, the signal that ended it or 0);
+# in scalar context the same as a hash { rc, out, err, sig }.
 sub run_cmd {
 	my ($stdin, @cmd) = @_;
+	my %o = ref($stdin) eq 'HASH' ? %$stdin : (in => $stdin);
 	my $dir = tmpdir();
-	spit("$dir/in", $stdin // '');
+	spit("$dir/in", $o{in} // '');
 	my $pid = fork() // die "fork: $!";
 	if ($pid == 0) {
+		chdir($o{dir}) or POSIX::_exit(127) if defined $o{dir};
 		open(STDIN, '<', "$dir/in");
 		open(STDOUT, '>', "$dir/out");
 		open(STDERR, '>', "$dir/err");
+		%ENV = (%ENV, %{ $o{env} // {} });
 		exec(@cmd) or POSIX::_exit(127);
 	}
-	waitpid($pid, 0);
-	return ($? >> 8, slurp("$dir/out"), slurp("$dir/err"));
+	if ($o{timeout}) {
+		# The watchdog's alarm is put back with the time it had left.
+		my $left;
+		{
+			local $SIG{ALRM} = sub { kill('KILL', $pid) };
+			$left = alarm($o{timeout});
+			waitpid($pid, 0);
+			alarm(0);
+		}
+		alarm($left) if $left;
+	} else {
+		waitpid($pid, 0);
+	}
+	my @r = ($? >> 8, slurp("$dir/out"), slurp("$dir/err"), $? & 127);
+	return @r if wantarray;
+	return { rc => $r[0], out => $r[1], err => $r[2], sig => $r[3] };
 }
+
+# The lines of @_, each ended with CRLF, as one string (SMTP commands).
+sub crlf { return join('', map { "$_\r\n" } @_) }
 
 # The bytes of the next $n CRLF-ended lines (SMTP replies, say) on socket
 # $s, or what came before $timeout seconds (default 5) passed without a
@@ -420,6 +489,22 @@ sub tcp_listening {
 		return 0 if time >= $end;
 		sleep(0.05);
 	}
+}
+
+# Reload forkd $f (from forkd_start) on config text $conf: the file
+# rewritten, SIGHUP, then up to 5 s for its next "reload: " log line.
+# Returns 1/0.
+sub forkd_reload {
+	my ($f, $conf) = @_;
+	my $n = count_log($f->{sl}, qr/reload: /);
+	spit($f->{conf}, $conf);
+	kill('HUP', $f->{pid});
+	my $end = time + 5;
+	while (time < $end) {
+		return 1 if count_log($f->{sl}, qr/reload: /) > $n;
+		sleep(0.05);
+	}
+	return 0;
 }
 
 # SIGTERM forkd and wait for it (up to $timeout s, then SIGKILL). Returns

@@ -9,9 +9,9 @@ use IO::Handle;
 use IO::Select;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
-use Forkd qw(slurp tmpdir);
+use Forkd qw(tmpdir wait_exit);
 
-our @EXPORT_OK = qw(spawn type fill line quiet wait_exit wait_file);
+our @EXPORT_OK = qw(spawn type fill line quiet exit_code);
 
 # Where the programs' stderr files go; set it, or a temporary one is made.
 our $DIR;
@@ -73,29 +73,15 @@ sub quiet {
 	return $p->{buf} eq '';
 }
 
-sub wait_exit {
+# The exit status (0-255) of $p once it ends, within $timeout s (default
+# 5), or undef if it still runs. Forkd's wait_exit gives the wait status.
+sub exit_code {
 	my ($p, $timeout) = @_;
-	my $end = time + ($timeout // 5);
-	while (time < $end) {
-		if (waitpid($p->{pid}, WNOHANG) == $p->{pid}) {
-			@kids = grep { $_ != $p->{pid} } @kids;
-			return $? >> 8;
-		}
-		sleep(0.02);
-	}
-	return undef;
+	my $st = wait_exit($p->{pid}, $timeout // 5);
+	return undef unless defined $st;
+	@kids = grep { $_ != $p->{pid} } @kids;
+	return $st >> 8;
 }
-
-sub wait_file {
-	my ($file, $re, $timeout) = @_;
-	my $end = time + ($timeout // 5);
-	while (time < $end) {
-		return 1 if (slurp($file) // '') =~ $re;
-		sleep(0.02);
-	}
-	return 0;
-}
-
 
 # Whatever a test leaves running ends with it.
 END {

@@ -8,8 +8,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir free_port slurp);
-use Proc qw(spawn type fill line quiet wait_exit wait_file);
+use Forkd qw(build tmpdir free_port slurp wait_file);
+use Proc qw(spawn type fill line quiet exit_code);
 use IO::Handle;
 use IO::Select;
 use POSIX qw(:sys_wait_h);
@@ -43,10 +43,10 @@ type($cli, "after x\n");
 is(line($ncs), "after x\n", 'client spoke');
 is(line($cli), "y\n", 'the second is the next turn\'s');
 type($cli, "\n");
-is(wait_exit($cli), 0, 'netchat client: blank line, exit 0');
+is(exit_code($cli), 0, 'netchat client: blank line, exit 0');
 is($cli->{all}, "hi netchat\nx\ny\n", 'netchat client stdout exact');
 close($ncs->{in});
-is(wait_exit($ncs), 0, 'nc saw the connection end');
+is(exit_code($ncs), 0, 'nc saw the connection end');
 is($ncs->{all}, "hi nc\nmore\nafter x\n", 'nc stdout: the bytes netchat sent, exactly');
 
 # --- netchat server, nc as the client ---
@@ -67,7 +67,7 @@ is(line($srv), "b\n", 'then the second line is printed');
 type($srv, "\n");
 is(line($ncc, 5), undef, 'server blank line: nc sees the end of the connection');
 close($ncc->{in});
-is(wait_exit($ncc), 0, 'nc exits 0');
+is(exit_code($ncc), 0, 'nc exits 0');
 is($ncc->{all}, "to nc\nok a\n", 'nc stdout: the server\'s lines exactly');
 # The next client: nc with its input at end at once (-N shuts down).
 my $ncc2 = spawn('nc-client2', $nc, '-N', '127.0.0.1', $port);
@@ -79,9 +79,9 @@ type($srv, "bye second\n");
 is(line($ncc2), "bye second\n", 'a half-closed nc still gets the answer');
 ok(wait_file($srv->{err}, qr/(?s)connection from.*connection from.*connection closed by peer/),
     'then nc\'s end of data is "connection closed by peer"');
-is(wait_exit($ncc2), 0, 'second nc exits 0');
+is(exit_code($ncc2), 0, 'second nc exits 0');
 close($srv->{in});
-is(wait_exit($srv), 0, 'netchat server exits 0 at the end of its input');
+is(exit_code($srv), 0, 'netchat server exits 0 at the end of its input');
 
 # --- -f: netchat -f server, nc client ---
 $port = free_port();
@@ -97,10 +97,10 @@ type($ncc, "n1\nn2\n");
 is(join('', map { line($srv) // '' } 1 .. 2), "n1\nn2\n", '-f: nc lines printed as they come');
 close($ncc->{in});
 ok(wait_file($srv->{err}, qr/connection closed by peer/), '-f: nc\'s end of data ends the conversation');
-is(wait_exit($ncc), 0, '-f: nc exits 0');
+is(exit_code($ncc), 0, '-f: nc exits 0');
 is($ncc->{all}, "welcome\nand again\n", '-f: nc stdout exact');
 close($srv->{in});
-is(wait_exit($srv), 0, '-f: server exits 0');
+is(exit_code($srv), 0, '-f: server exits 0');
 
 # --- -f: netchat -f client, nc -l server ---
 $port = free_port();
@@ -114,9 +114,9 @@ is(line($cli), "g1\n", '-f nc -> client');
 # The client's input ends: it half-closes; nc takes that as the end.
 close($cli->{in});
 close($ncs->{in});
-is(wait_exit($cli), 0, '-f client exits 0 when nc closes');
+is(exit_code($cli), 0, '-f client exits 0 when nc closes');
 is($cli->{all}, "g1\n", '-f client stdout exact');
-is(wait_exit($ncs), 0, 'nc exits 0');
+is(exit_code($ncs), 0, 'nc exits 0');
 
 
 done_testing();

@@ -8,8 +8,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir free_port slurp);
-use Proc qw(spawn type fill line quiet wait_exit wait_file);
+use Forkd qw(build tmpdir free_port slurp wait_file);
+use Proc qw(spawn type fill line quiet exit_code);
 use IO::Handle;
 use IO::Select;
 use IO::Socket::IP;
@@ -51,7 +51,7 @@ is(line($cli), "reply to two\n", 'and the server answers it');
 # A blank line ends the conversation; the client exits 0.
 type($cli, "\n");
 is(line($cli, 5), undef, 'client: blank line, its output ends');
-is(wait_exit($cli), 0, 'client exits 0 after a blank line');
+is(exit_code($cli), 0, 'client exits 0 after a blank line');
 is($cli->{all}, "hello client\nreply to one\nreply to two\n",
     'client stdout: exactly the server\'s lines');
 is(slurp($cli->{err}), '', 'client without -v and not on a terminal: nothing on stderr');
@@ -68,13 +68,13 @@ type($cli2, "last words\n");
 is(line($srv), "last words\n", 'and talks again');
 type($srv, "\n");
 is(line($cli2, 5), undef, 'server blank line closes the connection');
-is(wait_exit($cli2), 0, 'the client exits 0 when the server closes');
+is(exit_code($cli2), 0, 'the client exits 0 when the server closes');
 like(slurp($cli2->{err}), qr/^netchat: connected to 127\.0\.0\.1 port $port\nnetchat: connection closed by peer\n\z/,
     'client -v: "connected to", "connection closed by peer"');
 
 # The end of the server's input stops it, even while it waits for clients.
 close($srv->{in});
-is(wait_exit($srv), 0, 'server exits 0 at the end of its input');
+is(exit_code($srv), 0, 'server exits 0 at the end of its input');
 is($srv->{all}, "hello server\none\ntwo (typed out of turn)\nsecond client\nlast words\n",
     'server stdout: exactly the clients\' lines');
 
@@ -94,10 +94,10 @@ is(line($cli), "s3\n", '-f: both type at once (server line)');
 # The client's input ends: it half-closes, the server still talks.
 close($cli->{in});
 ok(wait_file($srv->{err}, qr/connection closed by peer/), '-f: the end of the client\'s input reaches the server');
-is(wait_exit($cli), 0, '-f: client exits 0 when the server closes in turn');
+is(exit_code($cli), 0, '-f: client exits 0 when the server closes in turn');
 is($cli->{all}, "s1\ns2\ns3\n", '-f: client stdout exact');
 close($srv->{in});
-is(wait_exit($srv), 0, '-f: server exits 0 at the end of its input');
+is(exit_code($srv), 0, '-f: server exits 0 at the end of its input');
 is($srv->{all}, "c1\nc2\nc3\nc4\n", '-f: server stdout exact');
 
 # --- IPv6 ---
@@ -112,9 +112,9 @@ SKIP: {
 	type($srv, "and back\n");
 	is(line($cli), "and back\n", 'IPv6: server line arrives');
 	type($cli, "\n");
-	is(wait_exit($cli), 0, 'IPv6: client exits 0');
+	is(exit_code($cli), 0, 'IPv6: client exits 0');
 	close($srv->{in});
-	wait_exit($srv);
+	exit_code($srv);
 }
 
 # --- refusals ---

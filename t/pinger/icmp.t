@@ -5,30 +5,15 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp);
+use Forkd qw(build tmpdir slurp run_cmd);
 use Test::More;
 
 my $pinger = build('pinger');
 plan skip_all => "build/pinger not built" unless -x $pinger;
 my ($ping) = grep { -x } qw(/usr/bin/ping /bin/ping);
-my $tmp = tmpdir();
 
-# Run a command with a time limit; returns (stdout, exit status, stderr).
-sub run {
-	my (@cmd) = @_;
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if ($pid == 0) {
-		open(STDERR, '>', "$tmp/stderr") or POSIX::_exit(127);
-		exec(@cmd) or POSIX::_exit(127);
-	}
-	my $out = '';
-	local $SIG{ALRM} = sub { kill('KILL', $pid) };
-	alarm(20);
-	{ local $/; $out = <$fh> // ''; }
-	close($fh);
-	alarm(0);
-	return ($out, $? >> 8, slurp("$tmp/stderr") // '');
-}
+# The bound on one run of a program (run_cmd), in seconds.
+my $limit = { timeout => 20 };
 
 # The shape of each line of ping's output, per family.
 my %re = (
@@ -61,7 +46,7 @@ sub parse {
 for my $t (['127.0.0.1', 0], ['::1', 1]) {
 	my ($host, $v6) = @$t;
 	my @args = ('-c', 3, '-i', '0.2', $host);
-	my ($out, $rc, $err) = run($pinger, @args);
+	my ($rc, $out, $err) = run_cmd($limit, $pinger, @args);
 	my $r = parse($out, $v6);
 	is($rc, 0, "$host: exit 0 with replies") or diag($out, $err);
 	ok($r->{head}, "$host: first line in ping's shape")
@@ -82,7 +67,7 @@ for my $t (['127.0.0.1', 0], ['::1', 1]) {
 	SKIP: {
 		skip("iputils ping not installed (mk/packages/pinger.txt)", 4)
 		    unless $ping;
-		my ($pout, $prc) = run($ping, @args);
+		my ($prc, $pout) = run_cmd($limit, $ping, @args);
 		my $p = parse($pout, $v6);
 		skip("iputils ping cannot ping $host here: $pout", 4)
 		    if $prc != 0;
@@ -99,39 +84,39 @@ for my $t (['127.0.0.1', 0], ['::1', 1]) {
 
 # -q: the first line and the summary only; -s: the sizes follow.
 {
-	my ($out, $rc) = run($pinger, qw(-q -c 2 -i 0.2 127.0.0.1));
+	my ($rc, $out) = run_cmd($limit, $pinger, qw(-q -c 2 -i 0.2 127.0.0.1));
 	is($rc, 0, '-q: exit 0');
 	unlike($out, qr/bytes from/, '-q: no per-reply line');
 	like($out, qr/^2 packets transmitted, 2 received, 0% packet loss/m,
 	    '-q: the summary');
-	($out, $rc) = run($pinger, qw(-c 1 -s 100 127.0.0.1));
+	($rc, $out) = run_cmd($limit, $pinger, qw(-c 1 -s 100 127.0.0.1));
 	like($out, qr/^PING 127\.0\.0\.1 \(127\.0\.0\.1\) 100\(128\) bytes of data\.$/m,
 	    '-s 100: 100(128) bytes');
 	like($out, qr/^108 bytes from 127\.0\.0\.1: icmp_seq=1 ttl=\d+ time=/m,
 	    '-s 100: 108 bytes back');
-	($out, $rc) = run($pinger, qw(-c 1 -s 8 127.0.0.1));
+	($rc, $out) = run_cmd($limit, $pinger, qw(-c 1 -s 8 127.0.0.1));
 	like($out, qr/^16 bytes from 127\.0\.0\.1: icmp_seq=1 ttl=\d+$/m,
 	    '-s 8: too small for a timestamp: no time, as ping');
 	is($rc, 0, '-s 8: still a reply');
-	($out, $rc) = run($pinger, qw(-c 1 -t 7 -s 1400 ::1));
+	($rc, $out) = run_cmd($limit, $pinger, qw(-c 1 -t 7 -s 1400 ::1));
 	like($out, qr/^1408 bytes from ::1: icmp_seq=1 ttl=\d+ time=/m,
 	    '-s 1400 -t 7 over ICMPv6');
 }
 
 # Usage and errors: exit 2, message on stderr.
 {
-	my ($out, $rc, $err) = run($pinger, '-h');
+	my ($rc, $out, $err) = run_cmd($limit, $pinger, '-h');
 	is($rc, 0, '-h: exit 0');
 	like($out, qr/^usage: pinger /, '-h: usage on stdout');
-	($out, $rc, $err) = run($pinger);
+	($rc, $out, $err) = run_cmd($limit, $pinger);
 	is($rc, 2, 'no host: exit 2');
 	like($err, qr/usage: pinger/, 'no host: usage on stderr');
-	($out, $rc, $err) = run($pinger, qw(-c 0 127.0.0.1));
+	($rc, $out, $err) = run_cmd($limit, $pinger, qw(-c 0 127.0.0.1));
 	is($rc, 2, '-c 0: exit 2');
 	like($err, qr/^pinger: -c 0: too small \(at least 1\)$/, '-c 0: says why');
-	($out, $rc, $err) = run($pinger, qw(-i abc 127.0.0.1));
+	($rc, $out, $err) = run_cmd($limit, $pinger, qw(-i abc 127.0.0.1));
 	is($rc, 2, '-i abc: exit 2');
-	($out, $rc, $err) = run($pinger, qw(-c 1 -4 ::1));
+	($rc, $out, $err) = run_cmd($limit, $pinger, qw(-c 1 -4 ::1));
 	is($rc, 2, '-4 with an IPv6 address: exit 2');
 	like($err, qr/^pinger: ::1: /, '-4 ::1: says which host');
 }

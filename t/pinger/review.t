@@ -9,8 +9,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp syslog_start syslog_wrap wait_log
-    log_lines);
+use Forkd qw(build tmpdir slurp syslog_start syslog_wrap wait_log log_lines
+    run_cmd);
 use IO::Select;
 use IO::Socket::IP;
 use Socket qw(inet_aton pack_sockaddr_in PF_INET SOCK_RAW);
@@ -38,31 +38,18 @@ my $tmp = tmpdir();
 
 sub sysctl { system('sysctl', '-q', '-w', @_) == 0 or die "sysctl @_" }
 
-# Run a command with a time limit; returns (stdout, exit status).
-sub run {
-	my (@cmd) = @_;
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if ($pid == 0) {
-		open(STDERR, '>', "$tmp/stderr");
-		exec(@cmd) or POSIX::_exit(127);
-	}
-	local $SIG{ALRM} = sub { kill('KILL', $pid) };
-	alarm(20);
-	my $out = do { local $/; <$fh> } // '';
-	close($fh);
-	alarm(0);
-	return ($out, $? >> 8);
-}
+# The bound on one run of a program (run_cmd), in seconds.
+my $limit = { timeout => 20 };
 
 # The first line for ICMPv6 is iputils' "PING host(addr) 56 data bytes",
 # with no space before the parenthesis (ping6_common.c), unlike IPv4's.
 SKIP: {
-	my ($out, $rc) = run($pinger, qw(-c 1 ::1));
+	my ($rc, $out) = run_cmd($limit, $pinger, qw(-c 1 ::1));
 	skip("no ::1 in this namespace: $out", 2) if $rc != 0;
 	my ($first) = split(/\n/, $out);
 	is($first, 'PING ::1(::1) 56 data bytes',
 	    'ICMPv6: the first line exactly as iputils ping prints it');
-	($out) = run($pinger, qw(-c 1 -s 100 ::1));
+	(undef, $out) = run_cmd($limit, $pinger, qw(-c 1 -s 100 ::1));
 	($first) = split(/\n/, $out);
 	is($first, 'PING ::1(::1) 100 data bytes', 'ICMPv6 -s 100: the same');
 }
@@ -72,13 +59,13 @@ SKIP: {
 for my $sock (['raw', '1 0'], ['datagram', '0 2147483647']) {
 	my ($kind, $range) = @$sock;
 	sysctl("net.ipv4.ping_group_range=$range");
-	my ($out, $rc) = run($pinger, qw(-c 1 -s 65507 127.0.0.1));
-	is($rc, 0, "$kind: -s 65507: exit 0") or diag($out, slurp("$tmp/stderr"));
+	my ($rc, $out, $err) = run_cmd($limit, $pinger, qw(-c 1 -s 65507 127.0.0.1));
+	is($rc, 0, "$kind: -s 65507: exit 0") or diag($out, $err);
 	like($out, qr/^PING 127\.0\.0\.1 \(127\.0\.0\.1\) 65507\(65535\) bytes of data\.$/m,
 	    "$kind: -s 65507: 65507(65535) bytes, as ping");
 	like($out, qr/^65515 bytes from 127\.0\.0\.1: icmp_seq=1 ttl=\d+ time=/m,
 	    "$kind: -s 65507: the whole reply back");
-	($out, $rc) = run($pinger, qw(-c 1 -s 65508 127.0.0.1));
+	($rc, $out) = run_cmd($limit, $pinger, qw(-c 1 -s 65508 127.0.0.1));
 	is($rc, 2, "$kind: -s 65508: too large, exit 2");
 }
 

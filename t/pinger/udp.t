@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp);
+use Forkd qw(build tmpdir slurp run_cmd);
 use IO::Socket::IP;
 use POSIX ();
 use Test::More;
@@ -19,20 +19,8 @@ my $tmp = tmpdir();
 my @kids;
 END { local $?; for (@kids) { kill("KILL", $_); waitpid($_, 0) } }
 
-sub run {
-	my (@cmd) = @_;
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if ($pid == 0) {
-		open(STDERR, '>', "$tmp/stderr") or POSIX::_exit(127);
-		exec(@cmd) or POSIX::_exit(127);
-	}
-	local $SIG{ALRM} = sub { kill('KILL', $pid) };
-	alarm(30);
-	my $out = do { local $/; <$fh> } // '';
-	close($fh);
-	alarm(0);
-	return ($out, $? >> 8, slurp("$tmp/stderr") // '');
-}
+# The bound on one run of a program (run_cmd), in seconds.
+my $limit = { timeout => 30 };
 
 # A UDP server of ours, bound before the fork (no race, no wait): it logs
 # each datagram, one a line, to $log and answers per $mode: 'upper' (the
@@ -89,7 +77,7 @@ my $reply_re = qr/^Reply from 127\.0\.0\.1: PING (\d+) (\d+)\.(\d{6}) udp_seq=(\
 	my $log = "$tmp/upper.log";
 	my ($port) = fake_server('upper', $log);
 	my $t0 = time;
-	my ($out, $rc, $err) = run($pinger, '-u', $port, '-i', '0.05',
+	my ($rc, $out, $err) = run_cmd($limit, $pinger, '-u', $port, '-i', '0.05',
 	    '127.0.0.1');
 	is($rc, 0, 'upper-casing server: exit 0') or diag($out, $err);
 	my @l = split(/\n/, $out);
@@ -116,7 +104,7 @@ my $reply_re = qr/^Reply from 127\.0\.0\.1: PING (\d+) (\d+)\.(\d{6}) udp_seq=(\
 # Lost and late replies.
 {
 	my ($port) = fake_server('drop', "$tmp/drop.log");
-	my ($out, $rc) = run($pinger, '-u', $port, '-c', 3, '-i', '0.05',
+	my ($rc, $out) = run_cmd($limit, $pinger, '-u', $port, '-c', 3, '-i', '0.05',
 	    '-W', '0.1', '127.0.0.1');
 	is($rc, 1, 'silent server: exit 1');
 	is(() = $out =~ /^Request timed out$/mg, 3,
@@ -126,7 +114,7 @@ my $reply_re = qr/^Reply from 127\.0\.0\.1: PING (\d+) (\d+)\.(\d{6}) udp_seq=(\
 	unlike($out, qr/^rtt /m, 'silent server: no rtt line');
 
 	($port) = fake_server('late3', "$tmp/late.log");
-	($out, $rc) = run($pinger, '-u', $port, '-c', 5, '-i', '0.05',
+	($rc, $out) = run_cmd($limit, $pinger, '-u', $port, '-c', 5, '-i', '0.05',
 	    '-W', '0.2', '127.0.0.1');
 	is($rc, 0, 'late reply: exit 0');
 	my @seq = map { /$reply_re/ ? $4 : () } split(/\n/, $out);
@@ -139,7 +127,7 @@ my $reply_re = qr/^Reply from 127\.0\.0\.1: PING (\d+) (\d+)\.(\d{6}) udp_seq=(\
 
 	# Nobody on the port: the ICMP port unreachable, said.
 	my $free = Forkd::free_udp_port();
-	($out, $rc) = run($pinger, '-u', $free, '-c', 2, '-i', '0.05',
+	($rc, $out) = run_cmd($limit, $pinger, '-u', $free, '-c', 2, '-i', '0.05',
 	    '-W', '0.2', '127.0.0.1');
 	like($out, qr/^From 127\.0\.0\.1 udp_seq=1 Destination Port Unreachable$/m,
 	    'closed port: Destination Port Unreachable');
@@ -154,7 +142,7 @@ my $reply_re = qr/^Reply from 127\.0\.0\.1: PING (\d+) (\d+)\.(\d{6}) udp_seq=(\
 		skip('no IPv6 loopback', 2) unless $s;
 		close($s);
 		my ($port) = fake_server('upper', "$tmp/v6.log", '::1');
-		my ($out, $rc) = run($pinger, '-6', '-u', $port, '-c', 2,
+		my ($rc, $out) = run_cmd($limit, $pinger, '-6', '-u', $port, '-c', 2,
 		    '-i', '0.05', '::1');
 		is($rc, 0, '::1: exit 0');
 		like($out, qr/^Reply from ::1: PING 2 \d+\.\d{6} udp_seq=2 time=/m,
@@ -167,7 +155,7 @@ my $reply_re = qr/^Reply from 127\.0\.0\.1: PING (\d+) (\d+)\.(\d{6}) udp_seq=(\
 	my $log = "$tmp/hb.log";
 	my ($port) = fake_server('drop', $log);
 	my $t0 = time;
-	my ($out, $rc) = run($pinger, '-H', $port, '-c', 4, '-i', '0.1',
+	my ($rc, $out) = run_cmd($limit, $pinger, '-H', $port, '-c', 4, '-i', '0.1',
 	    '127.0.0.1');
 	my $dt = time - $t0;
 	is($rc, 0, 'heartbeat: exit 0');
@@ -191,7 +179,7 @@ my $reply_re = qr/^Reply from 127\.0\.0\.1: PING (\d+) (\d+)\.(\d{6}) udp_seq=(\
 SKIP: {
 	skip('build/pingd not built', 11) unless -x $pingd;
 	my ($port, $pid) = pingd_on_fd0('-l', '0', '-x', '5');
-	my ($out, $rc, $err) = run($pinger, '-u', $port, '-i', '0.02',
+	my ($rc, $out, $err) = run_cmd($limit, $pinger, '-u', $port, '-i', '0.02',
 	    '-W', '0.5', '127.0.0.1');
 	is($rc, 0, 'pingd -l 0: exit 0') or diag($out, $err,
 	    slurp("$tmp/pingd.stderr"));
@@ -202,7 +190,7 @@ SKIP: {
 	kill('TERM', $pid);
 
 	($port, $pid) = pingd_on_fd0('-l', '100', '-x', '5');
-	($out, $rc, $err) = run($pinger, '-u', $port, '-i', '0.02', '-W',
+	($rc, $out, $err) = run_cmd($limit, $pinger, '-u', $port, '-i', '0.02', '-W',
 	    '0.1', '127.0.0.1');
 	is($rc, 1, 'pingd -l 100: exit 1') or diag($out, $err);
 	is(() = $out =~ /^Request timed out$/mg, 10,
@@ -214,7 +202,7 @@ SKIP: {
 	# pingd -H reads our heartbeats; -d copies its log to stderr, and it
 	# says what it counted when we fall silent (-T 1) and exits (-x 2).
 	($port, $pid) = pingd_on_fd0('-H', '-d', '-T', '1', '-x', '2');
-	($out, $rc) = run($pinger, '-H', $port, '-c', 3, '-i', '0.05',
+	($rc, $out) = run_cmd($limit, $pinger, '-H', $port, '-c', 3, '-i', '0.05',
 	    '127.0.0.1');
 	is($rc, 0, 'heartbeat to pingd -H: exit 0');
 	my $end = time + 6;

@@ -8,7 +8,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir free_port wait_port slurp spit);
+use Forkd qw(build tmpdir free_port wait_port slurp spit run_cmd);
 use POSIX qw(:sys_wait_h);
 use Test::More;
 
@@ -25,29 +25,23 @@ my $dir = tmpdir();
 spit("$dir/hosts", "::1 mx.forkd.test\n127.0.0.1 mx.forkd.test\n");
 
 # send-email under the private /etc/hosts; returns (status, stderr).
-sub run {
+sub send_hosts {
 	my (@args) = @_;
-	my $pid = fork() // die;
-	if ($pid == 0) {
-		open(STDIN, '<', '/dev/null'); open(STDOUT, '>', '/dev/null');
-		open(STDERR, '>', "$dir/err");
-		exec('unshare', '-m', 'sh', '-c',
-		    'mount --bind "$0" /etc/hosts && exec "$@"', "$dir/hosts",
-		    $se, @args) or POSIX::_exit(127);
-	}
-	waitpid($pid, 0);
-	return ($? >> 8, slurp("$dir/err") // '');
+	my ($rc, undef, $err) = run_cmd(undef, 'unshare', '-m', 'sh', '-c',
+	    'mount --bind "$0" /etc/hosts && exec "$@"', "$dir/hosts",
+	    $se, @args);
+	return ($rc, $err // '');
 }
 
 my $port = free_port();
 # Which address comes first: nothing listens yet, so both are tried.
-my ($rc, $err) = run('-v', '-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
+my ($rc, $err) = send_hosts('-v', '-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
 my @order = $err =~ /^\* trying \[([^\]]+)\]/mg;
 is($rc, 111, 'nothing listening: exit 111');
 is(scalar(@order), 2, 'both addresses tried') or diag($err);
 my @refused = $err =~ /^send-email: connect \[([^\]]+)\]:\d+: Connection refused$/mg;
 is_deeply(\@refused, \@order, 'each refusal reported, in order');
-($rc, $err) = run('-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
+($rc, $err) = send_hosts('-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
 is(scalar(() = $err =~ /Connection refused/g), 2,
     'without -v, every failure is still reported when all fail');
 
@@ -61,21 +55,21 @@ if ($pid == 0) {
 }
 wait_port($port, 5, $second) or BAIL_OUT("smtp-sink on $listen:$port");
 
-($rc, $err) = run('-v', '-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
+($rc, $err) = send_hosts('-v', '-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
 is($rc, 0, 'the second address accepts: exit 0') or diag($err);
 like($err, qr/^\* trying \[\Q$order[0]\E\]:$port\nsend-email: connect \[\Q$order[0]\E\]:$port: Connection refused\n\* trying \[\Q$second\E\]:$port\n\* connected to \[\Q$second\E\]:$port\nS: 220 /m,
     '-v: first address refused, second connected');
-($rc, $err) = run('-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
+($rc, $err) = send_hosts('-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
 is($rc, 0, 'without -v: exit 0');
 is($err, '', 'without -v: a refused first address is not worth a word');
 
 # -4 / -6 keep to one family.
 my $fam = $second =~ /:/ ? '-6' : '-4';
 my $other = $second =~ /:/ ? '-4' : '-6';
-($rc, $err) = run($fam, '-v', '-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
+($rc, $err) = send_hosts($fam, '-v', '-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
 is($rc, 0, "$fam: exit 0");
 is(scalar(() = $err =~ /^\* trying/mg), 1, "$fam: one address tried");
-($rc, $err) = run($other, '-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
+($rc, $err) = send_hosts($other, '-t', 2, '-p', $port, 'mx.forkd.test', 'a@example.org', 'w');
 is($rc, 111, "$other: only the refusing address: exit 111");
 
 kill('TERM', $pid);

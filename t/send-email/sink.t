@@ -49,13 +49,6 @@ sub sink_stop {
 	waitpid($s->{pid}, 0);
 }
 
-# Run send-email with @args (stdin from $in when defined); returns
-# (exit status, stdout, stderr).
-sub run {
-	my ($in, @args) = @_;
-	return run_cmd($in, $se, @args);
-}
-
 # The one message dumped in $s (waits for smtp-sink to write it).
 sub dumped {
 	my ($s) = @_;
@@ -75,7 +68,7 @@ sub dumped {
 # 1. Seed 000's form: server, recipient, word.
 {
 	my $s = sink('127.0.0.1');
-	my ($rc, $out, $err) = run(undef, '-t', 5, '-p', $s->{port},
+	my ($rc, $out, $err) = run_cmd(undef, $se, '-t', 5, '-p', $s->{port},
 	    '-f', 'alice@example.org', '127.0.0.1', 'titus@example.org',
 	    'blarny');
 	is($rc, 0, 'server recipient word: exit 0') or diag($err);
@@ -102,7 +95,7 @@ sub dumped {
 {
 	my $s = sink('127.0.0.1');
 	my $text = "first\n.\n..\n...\n.x\n\nlast line";
-	my ($rc, $out, $err) = run($text, '-t', 5, '-p', $s->{port},
+	my ($rc, $out, $err) = run_cmd($text, $se, '-t', 5, '-p', $s->{port},
 	    '-s', 'dots', '127.0.0.1', 'a@example.org,b@example.org',
 	    'c@example.org', '-');
 	is($rc, 0, 'stdin body, three recipients: exit 0') or diag($err);
@@ -124,7 +117,7 @@ sub dumped {
 	my $s = eval { sink('[::1]') };
 	SKIP: {
 		skip 'no IPv6 loopback here', 2 unless $s;
-		my ($rc, undef, $err) = run(undef, '-t', 5, '-p', $s->{port},
+		my ($rc, undef, $err) = run_cmd(undef, $se, '-t', 5, '-p', $s->{port},
 		    '::1', 'v6@example.org', 'six');
 		is($rc, 0, 'server ::1: exit 0') or diag($err);
 		like(dumped($s) // '', qr/^X-Client-Addr: ipv6:::1$/m,
@@ -136,7 +129,7 @@ sub dumped {
 # 4. -v shows the dialogue; EHLO refused with 5xx -> HELO.
 {
 	my $s = sink('127.0.0.1', '-f', 'EHLO');
-	my ($rc, undef, $err) = run(undef, '-v', '-t', 5, '-p', $s->{port},
+	my ($rc, undef, $err) = run_cmd(undef, $se, '-v', '-t', 5, '-p', $s->{port},
 	    '-H', 'client.example.org', '127.0.0.1', 'x@example.org', 'hello');
 	is($rc, 0, 'EHLO refused, HELO accepted: exit 0') or diag($err);
 	like($err, qr/^S: 220 smtp-sink/m, '-v: S: greeting');
@@ -170,7 +163,7 @@ for my $c (@cases) {
 	my ($opts, $want, $re, $what) = @$c;
 	my $s = sink('127.0.0.1', @$opts);
 	my $t0 = time;
-	my ($rc, undef, $err) = run(undef, '-t', 1, '-p', $s->{port},
+	my ($rc, undef, $err) = run_cmd(undef, $se, '-t', 1, '-p', $s->{port},
 	    '-f', 'me@example.org', '127.0.0.1', 'x@example.org', 'word');
 	my $dt = time - $t0;
 	is($rc, $want, "$what: exit $want");

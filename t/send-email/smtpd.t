@@ -20,11 +20,6 @@ plan skip_all => 'smtpd is not built (build/smtpd, daemons/smtpd/)'
     unless -x $smtpd;
 my $dir = tmpdir();
 
-sub run {
-	my ($in, @args) = @_;
-	return run_cmd($in, $se, @args);
-}
-
 # smtpd serving a listening socket on its fd 0, spool $spool, @opts.
 sub smtpd_start {
 	my ($spool, @opts) = @_;
@@ -54,7 +49,7 @@ my $s = smtpd_start($spool);
 my @p = ('-t', 5, '-p', $s->{port}, '-f', 'student@example.org');
 
 # Seed 000: server, recipient, word.
-my ($rc, $out, $err) = run(undef, @p, '127.0.0.1', 'ta@example.org', 'blarny');
+my ($rc, $out, $err) = run_cmd(undef, $se, @p, '127.0.0.1', 'ta@example.org', 'blarny');
 is($rc, 0, 'send-email SERVER RECIPIENT WORD: exit 0') or diag($err);
 is($err, '', 'nothing on stderr');
 my $mb = slurp("$spool/mailbox") // '';
@@ -64,7 +59,7 @@ like($mb, qr/^Subject: blarny\r?\n/m, 'mailbox: our Subject:');
 like($mb, qr/^Message-ID: <[^>]+>\r?\n\r?\nblarny\r?\n/m, 'mailbox: the word is the body');
 
 # stdin body with "." and "..", two recipients.
-($rc, $out, $err) = run("top\n.\n..\n.x\nend\n", @p, '-s', 'dots', '127.0.0.1',
+($rc, $out, $err) = run_cmd("top\n.\n..\n.x\nend\n", $se, @p, '-s', 'dots', '127.0.0.1',
     'ta@example.org,tb@example.org');
 is($rc, 0, 'stdin body with dot lines: exit 0') or diag($err);
 $mb = slurp("$spool/mailbox") // '';
@@ -77,7 +72,7 @@ smtpd_stop($s);
 # smtpd -s 1000 announces SIZE 1000: a larger message is not sent.
 $s = smtpd_start("$dir/small", '-s', 1000);
 my $big = join('', ('z' x 70 . "\n") x 30);
-($rc, $out, $err) = run($big, '-t', 5, '-p', $s->{port},
+($rc, $out, $err) = run_cmd($big, $se, '-t', 5, '-p', $s->{port},
     '127.0.0.1', 'ta@example.org');
 is($rc, 100, 'message over smtpd -s: exit 100');
 like($err, qr/larger than 127\.0\.0\.1 takes \(SIZE 1000\)/, 'says SIZE');
@@ -94,10 +89,10 @@ SKIP: {
 	mkdir $fspool;
 	my $f = forkd_start(conf => "127.0.0.1:$port stream tcp nowait root "
 	    . "$smtpd smtpd -m $fspool\n", wait_ports => [$port]);
-	($rc, $out, $err) = run(undef, '-t', 5, '-p', $port,
+	($rc, $out, $err) = run_cmd(undef, $se, '-t', 5, '-p', $port,
 	    '127.0.0.1', 'ta@example.org', 'viaforkd');
 	is($rc, 0, 'through forkd: exit 0') or diag($err);
-	($rc, $out, $err) = run(undef, '-t', 5, '-p', $port,
+	($rc, $out, $err) = run_cmd(undef, $se, '-t', 5, '-p', $port,
 	    '127.0.0.1', 'tb@example.org', 'again');
 	$mb = slurp("$fspool/mailbox") // '';
 	like($mb, qr/^Number: 1\r?\n.*^To: ta\@example\.org\r?\n.*^viaforkd\r?\n/ms,

@@ -53,11 +53,13 @@ sub aiosmtpd {
 
 sub peer_log { return slurp("$_[0]{out}/log") // '' }
 
-sub run {
+# send-email with the variables of $env and no SEND_EMAIL_PASSWORD but
+# theirs; returns what run_cmd does.
+sub send_email {
 	my ($env, @args) = @_;
-	local %ENV = (%ENV, %$env);
-	delete $ENV{SEND_EMAIL_PASSWORD} unless exists $env->{SEND_EMAIL_PASSWORD};
-	return run_cmd(undef, $se, '-t', 10, @args);
+	local %ENV = %ENV;
+	delete $ENV{SEND_EMAIL_PASSWORD};
+	return run_cmd({ env => $env }, $se, '-t', 10, @args);
 }
 
 my %pw = (SEND_EMAIL_PASSWORD => 'open sesame');
@@ -66,7 +68,7 @@ my $secret = encode_base64("\0alice\0open sesame", '');
 # 1. STARTTLS, AUTH PLAIN, the password from the environment.
 {
 	my $p = aiosmtpd('starttls');
-	my ($rc, $out, $err) = run(\%pw, '-v', '-C', $c->{ca}, '-u', 'alice',
+	my ($rc, $out, $err) = send_email(\%pw, '-v', '-C', $c->{ca}, '-u', 'alice',
 	    '-p', $p->{port}, '-f', 'alice@example.org', '127.0.0.1',
 	    'bob@example.org', 'sealed');
 	is($rc, 0, 'STARTTLS + AUTH PLAIN: exit 0') or diag($err);
@@ -87,10 +89,10 @@ my $secret = encode_base64("\0alice\0open sesame", '');
 	my $p = aiosmtpd('starttls');
 	spit("$dir/pass", "open sesame\n");
 	spit("$dir/badpass", "open barley\n");
-	my ($rc, undef, $err) = run({}, '-C', $c->{ca}, '-u', 'alice', '-P',
+	my ($rc, undef, $err) = send_email({}, '-C', $c->{ca}, '-u', 'alice', '-P',
 	    "$dir/pass", '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'one');
 	is($rc, 0, '-P passfile: exit 0') or diag($err);
-	($rc, undef, $err) = run({}, '-C', $c->{ca}, '-u', 'alice', '-P',
+	($rc, undef, $err) = send_email({}, '-C', $c->{ca}, '-u', 'alice', '-P',
 	    "$dir/badpass", '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'two');
 	is($rc, 100, 'a refused password: exit 100');
 	is($err, "send-email: AUTH PLAIN: 535 5.7.8 Authentication credentials invalid\n",
@@ -98,17 +100,17 @@ my $secret = encode_base64("\0alice\0open sesame", '');
 	is(peer_log($p), "AUTH PLAIN tls=1 ok=1\nDATA from=" . ((getpwuid($<))[0])
 	    . '@' . `hostname` =~ s/\n//r . " to=bob\@example.org tls=1 auth=1\n"
 	    . "AUTH PLAIN tls=1 ok=0\n", 'no message after the refusal');
-	($rc, undef, $err) = run(\%pw, '-C', $c->{ca}, '-u', 'weak', '-p',
+	($rc, undef, $err) = send_email(\%pw, '-C', $c->{ca}, '-u', 'weak', '-p',
 	    $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 100, '534, mechanism too weak: exit 100');
 	is($err, "send-email: AUTH PLAIN: 534 5.7.9 Authentication mechanism is too weak\n",
 	    '534: the server\'s line');
-	($rc, undef, $err) = run(\%pw, '-C', $c->{ca}, '-u', 'later', '-p',
+	($rc, undef, $err) = send_email(\%pw, '-C', $c->{ca}, '-u', 'later', '-p',
 	    $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 111, '454, temporary failure: exit 111');
 	is($err, "send-email: AUTH PLAIN: 454 4.7.0 Temporary authentication failure\n",
 	    '454: the server\'s line');
-	($rc, undef, $err) = run({}, '-u', 'alice', '127.0.0.1', 'bob@example.org', 'x');
+	($rc, undef, $err) = send_email({}, '-u', 'alice', '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 100, '-u without a password: exit 100');
 	like($err, qr/no password: give -P passfile or set SEND_EMAIL_PASSWORD/, '... says how to give one');
 }
@@ -116,7 +118,7 @@ my $secret = encode_base64("\0alice\0open sesame", '');
 # 3. A server with AUTH LOGIN only.
 {
 	my $p = aiosmtpd('login');
-	my ($rc, undef, $err) = run(\%pw, '-v', '-C', $c->{ca}, '-u', 'alice',
+	my ($rc, undef, $err) = send_email(\%pw, '-v', '-C', $c->{ca}, '-u', 'alice',
 	    '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'login');
 	is($rc, 0, 'AUTH LOGIN: exit 0') or diag($err);
 	like(peer_log($p), qr/\AAUTH LOGIN tls=1 ok=1\nDATA .* tls=1 auth=1\n\z/, 'aiosmtpd: LOGIN inside TLS');
@@ -129,15 +131,15 @@ my $secret = encode_base64("\0alice\0open sesame", '');
 # fails with 111, plain mail still goes.
 {
 	my $p = aiosmtpd('plain');
-	my ($rc, undef, $err) = run(\%pw, '-u', 'alice', '-p', $p->{port},
+	my ($rc, undef, $err) = send_email(\%pw, '-u', 'alice', '-p', $p->{port},
 	    '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 111, '-u, no STARTTLS offered: exit 111');
 	like($err, qr/^send-email: 127\.0\.0\.1 does not offer STARTTLS, which AUTH \(-u\) requires$/m, '... says why');
-	($rc, undef, $err) = run({}, '-S', '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
+	($rc, undef, $err) = send_email({}, '-S', '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 111, '-S, no STARTTLS offered: exit 111');
 	like($err, qr/does not offer STARTTLS, which -S requires/, '... says why');
 	is(peer_log($p), '', 'no AUTH and no message in the clear');
-	($rc, undef, $err) = run({}, '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'clear');
+	($rc, undef, $err) = send_email({}, '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'clear');
 	is($rc, 0, 'no -S, no STARTTLS offered: sent in the clear') or diag($err);
 	like(peer_log($p), qr/^DATA .* tls=0 auth=0$/m, '... as aiosmtpd saw it');
 }
@@ -145,13 +147,13 @@ my $secret = encode_base64("\0alice\0open sesame", '');
 # 5. Implicit TLS (-T, RFC 8314 3.3), and -S with STARTTLS offered.
 {
 	my $p = aiosmtpd('implicit');
-	my ($rc, undef, $err) = run(\%pw, '-T', '-C', $c->{ca}, '-u', 'alice',
+	my ($rc, undef, $err) = send_email(\%pw, '-T', '-C', $c->{ca}, '-u', 'alice',
 	    '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'implicit');
 	is($rc, 0, '-T: exit 0') or diag($err);
 	is(peer_log($p), "AUTH PLAIN tls=1 ok=1\nDATA from=" . ((getpwuid($<))[0])
 	    . '@' . `hostname` =~ s/\n//r . " to=bob\@example.org tls=1 auth=1\n", '-T: TLS from the start');
 	$p = aiosmtpd('starttls');
-	($rc, undef, $err) = run({}, '-S', '-C', $c->{ca}, '-p', $p->{port},
+	($rc, undef, $err) = send_email({}, '-S', '-C', $c->{ca}, '-p', $p->{port},
 	    'localhost', 'bob@example.org', 'by name');
 	is($rc, 0, '-S to "localhost", certificate for DNS:localhost: exit 0') or diag($err);
 	like(peer_log($p), qr/^DATA .* tls=1 auth=0$/m, '... inside TLS');
@@ -161,23 +163,23 @@ my $secret = encode_base64("\0alice\0open sesame", '');
 # says so; a certificate for another name fails.
 {
 	my $p = aiosmtpd('starttls');
-	my ($rc, undef, $err) = run({}, '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
+	my ($rc, undef, $err) = send_email({}, '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 111, 'STARTTLS offered, certificate of an unknown CA: exit 111');
 	like($err, qr/^send-email: STARTTLS with 127\.0\.0\.1: TLS: certificate verification failed/m,
 	    '... says the certificate did not verify');
-	($rc, undef, $err) = run({}, '-k', '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
+	($rc, undef, $err) = send_email({}, '-k', '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 0, '-k: exit 0') or diag($err);
 	like($err, qr/^send-email: warning: -k: the server's TLS certificate and name are not verified$/m,
 	    '-k: says so on stderr');
 	is(scalar(() = peer_log($p) =~ /^DATA/mg), 1, 'one message, the -k one');
 
 	$p = aiosmtpd('starttls', $c->{other_cert}, $c->{other_key});
-	($rc, undef, $err) = run({}, '-C', $c->{ca}, '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
+	($rc, undef, $err) = send_email({}, '-C', $c->{ca}, '-p', $p->{port}, '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 111, 'STARTTLS, certificate for other.example: exit 111');
 	like($err, qr/name .?127\.0\.0\.1.? not present in server certificate/, '... says the name is not in it');
 	is(peer_log($p), '', '... and sent nothing');
 
-	($rc, undef, $err) = run({}, '-C', "$dir/nonexistent", '127.0.0.1', 'bob@example.org', 'x');
+	($rc, undef, $err) = send_email({}, '-C', "$dir/nonexistent", '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 100, '-C with a missing file: exit 100 before connecting');
 }
 
@@ -201,13 +203,13 @@ sub s_server {
 }
 {
 	my $port = s_server($c->{self_cert}, $c->{self_key});
-	my ($rc, undef, $err) = run({}, '-T', '-C', $c->{ca}, '-p', $port,
+	my ($rc, undef, $err) = send_email({}, '-T', '-C', $c->{ca}, '-p', $port,
 	    '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 111, 's_server, self-signed certificate: exit 111');
 	like($err, qr/^send-email: 127\.0\.0\.1 port \d+: TLS: certificate verification failed: .*self.signed/m,
 	    '... says why') or diag($err);
 	$port = s_server($c->{other_cert}, $c->{other_key});
-	($rc, undef, $err) = run({}, '-T', '-C', $c->{ca}, '-p', $port,
+	($rc, undef, $err) = send_email({}, '-T', '-C', $c->{ca}, '-p', $port,
 	    '127.0.0.1', 'bob@example.org', 'x');
 	is($rc, 111, 's_server, certificate for another name: exit 111');
 	like($err, qr/^send-email: 127\.0\.0\.1 port \d+: TLS: name .?127\.0\.0\.1.? not present in server certificate/m,
@@ -237,7 +239,7 @@ sub s_server {
 		POSIX::_exit(0);
 	}
 	push @started, $pid;
-	my ($rc, undef, $err) = run({}, '-S', '-C', $c->{ca}, '-p', $l->sockport,
+	my ($rc, undef, $err) = send_email({}, '-S', '-C', $c->{ca}, '-p', $l->sockport,
 	    '127.0.0.1', 'bob@example.org', 'x');
 	close($l);
 	is($rc, 111, 'bytes after the 220 to STARTTLS: exit 111');

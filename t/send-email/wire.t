@@ -94,11 +94,6 @@ sub done {
 	return slurp($s->{raw}) // '';
 }
 
-sub run {
-	my ($in, @args) = @_;
-	return run_cmd($in, $se, @args);
-}
-
 # The DATA section as sent (dot-stuffed, up to and with CRLF.CRLF).
 sub data_of {
 	my ($raw) = @_;
@@ -110,7 +105,7 @@ sub data_of {
 	my $s = server();
 	my $subject = "caf\x{c3}\x{a9} r\x{c3}\x{a9}sum\x{c3}\x{a9} " . ('long ' x 12);
 	my $body = "unix line\ndos line\r\nmac line\r.\n..\n.leading\nna\x{c3}\x{af}ve\nno newline at the end";
-	my ($rc, $out, $err) = run($body, '-t', 5, '-p', $s->{port},
+	my ($rc, $out, $err) = run_cmd($body, $se, '-t', 5, '-p', $s->{port},
 	    '-f', 'me@example.org', '-H', 'client.example.org', '-s', $subject,
 	    '127.0.0.1', 'a@example.org', '-');
 	my $raw = done($s);
@@ -151,7 +146,7 @@ sub data_of {
 {
 	my $s = server(greeting => "220-fake.test\r\n220-welcome\n220 fake.test\r\n",
 	    EHLO => "250-fake.test\n250 HELP\n");
-	my ($rc, undef, $err) = run(undef, '-t', 5, '-p', $s->{port},
+	my ($rc, undef, $err) = run_cmd(undef, $se, '-t', 5, '-p', $s->{port},
 	    '-f', 'me@example.org', '127.0.0.1', 'titus@example.org', 'blarny');
 	my $raw = done($s);
 	is($rc, 0, 'seed form with multi-line and LF replies: exit 0') or diag($err);
@@ -167,7 +162,7 @@ sub data_of {
 	my $s = server();
 	my $long = 'y' x 998;
 	my $dot = '.' . ('z' x 997);
-	my ($rc, undef, $err) = run("$long\n$dot\n", '-t', 5, '-p', $s->{port},
+	my ($rc, undef, $err) = run_cmd("$long\n$dot\n", $se, '-t', 5, '-p', $s->{port},
 	    '127.0.0.1', 'a@example.org');
 	my $raw = done($s);
 	is($rc, 0, '998-octet lines: exit 0') or diag($err);
@@ -180,7 +175,7 @@ sub data_of {
 	my @rcpt = map { "person$_\@example.org" } 1 .. 6;
 	my $s = server(RCPT => sub { $_[0] =~ /person3/ ?
 	    "550-5.1.1 no such user\r\n550 5.1.1 person3 unknown\r\n" : "250 ok\r\n" });
-	my ($rc, undef, $err) = run(undef, '-t', 5, '-p', $s->{port},
+	my ($rc, undef, $err) = run_cmd(undef, $se, '-t', 5, '-p', $s->{port},
 	    '127.0.0.1', join(',', @rcpt), 'w');
 	my $raw = done($s);
 	is($rc, 100, 'one of six recipients refused: exit 100');
@@ -192,7 +187,7 @@ sub data_of {
 	like($raw, qr/QUIT\r\n\z/, 'QUIT');
 
 	$s = server();
-	($rc, undef, $err) = run(undef, '-t', 5, '-p', $s->{port},
+	($rc, undef, $err) = run_cmd(undef, $se, '-t', 5, '-p', $s->{port},
 	    '127.0.0.1', join(',', @rcpt), 'w');
 	$raw = done($s);
 	is($rc, 0, 'six recipients: exit 0');
@@ -207,7 +202,7 @@ sub data_of {
 # 5. SIZE: a message larger than the server takes is not sent.
 {
 	my $s = server(EHLO => "250-fake.test\r\n250 SIZE 100\r\n");
-	my ($rc, undef, $err) = run('x' x 200, '-t', 5, '-p', $s->{port},
+	my ($rc, undef, $err) = run_cmd('x' x 200, $se, '-t', 5, '-p', $s->{port},
 	    '127.0.0.1', 'a@example.org');
 	my $raw = done($s);
 	is($rc, 100, 'over SIZE: exit 100');
@@ -224,7 +219,7 @@ for my $c (["250-fake.test\r\n251 mixed\r\n", qr/malformed reply \(RFC 5321 4\.2
 	   ["250-\e[31mred\r\n250 x\r\n", qr/^C: EHLO .*\nS: 250-\\033\[31mred$/m, 'control bytes escaped in -v']) {
 	my ($ehlo, $re, $what) = @$c;
 	my $s = server(EHLO => $ehlo);
-	my ($rc, undef, $err) = run(undef, '-v', '-t', 5, '-p', $s->{port},
+	my ($rc, undef, $err) = run_cmd(undef, $se, '-v', '-t', 5, '-p', $s->{port},
 	    '127.0.0.1', 'a@example.org', 'w');
 	done($s);
 	is($rc, $what =~ /escaped/ ? 0 : 111, "EHLO reply with $what: exit");
@@ -234,7 +229,7 @@ for my $c (["250-fake.test\r\n251 mixed\r\n", qr/malformed reply \(RFC 5321 4\.2
 # 7. 421 at MAIL: 111, and no QUIT after it (RFC 5321 3.8).
 {
 	my $s = server(MAIL => "421 4.3.2 shutting down\r\n");
-	my ($rc, undef, $err) = run(undef, '-t', 5, '-p', $s->{port},
+	my ($rc, undef, $err) = run_cmd(undef, $se, '-t', 5, '-p', $s->{port},
 	    '127.0.0.1', 'a@example.org', 'w');
 	my $raw = done($s);
 	is($rc, 111, '421: exit 111');
@@ -246,7 +241,7 @@ for my $c (["250-fake.test\r\n251 mixed\r\n", qr/malformed reply \(RFC 5321 4\.2
 {
 	my $s = server(greeting => 'SILENT');
 	my $t0 = time;
-	my ($rc, undef, $err) = run(undef, '-t', 1, '-p', $s->{port},
+	my ($rc, undef, $err) = run_cmd(undef, $se, '-t', 1, '-p', $s->{port},
 	    '127.0.0.1', 'a@example.org', 'w');
 	my $dt = time - $t0;
 	done($s);
@@ -259,7 +254,7 @@ for my $c (["250-fake.test\r\n251 mixed\r\n", qr/malformed reply \(RFC 5321 4\.2
 # 9. EHLO refused with 4xx is not a reason to try HELO: 111.
 {
 	my $s = server(EHLO => "421 4.7.0 try later\r\n");
-	my ($rc, undef, $err) = run(undef, '-t', 5, '-p', $s->{port},
+	my ($rc, undef, $err) = run_cmd(undef, $se, '-t', 5, '-p', $s->{port},
 	    '127.0.0.1', 'a@example.org', 'w');
 	my $raw = done($s);
 	is($rc, 111, 'EHLO 421: exit 111');
@@ -271,7 +266,7 @@ for my $c (["250-fake.test\r\n251 mixed\r\n", qr/malformed reply \(RFC 5321 4\.2
 # (RFC 6152 3), so the text still arrives whole through a 7-bit path.
 {
 	my $s = server(EHLO => "250-fake.test\r\n250 SIZE 100000\r\n");
-	my ($rc, undef, $err) = run("caf\x{c3}\x{a9} = ok \n", '-t', 5, '-p',
+	my ($rc, undef, $err) = run_cmd("caf\x{c3}\x{a9} = ok \n", $se, '-t', 5, '-p',
 	    $s->{port}, '127.0.0.1', 'a@example.org');
 	my $raw = done($s);
 	is($rc, 0, '8-bit text, no 8BITMIME: exit 0') or diag($err);

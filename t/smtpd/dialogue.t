@@ -7,50 +7,25 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp);
-use IO::Select;
-use POSIX ();
+use Forkd qw(build tmpdir slurp crlf run_cmd);
 use Test::More;
 
 my $smtpd = build('smtpd');
 plan skip_all => "build/smtpd not built" unless -x $smtpd;
 
-# Run smtpd on stdin/stdout with $input; returns its output.
-sub run {
+# smtpd on stdin/stdout with $input, spool $spool; returns its output.
+sub session {
 	my ($spool, $input, @args) = @_;
-	pipe(my $in_r, my $in_w) or die;
-	pipe(my $out_r, my $out_w) or die;
-	my $pid = fork() // die;
-	if ($pid == 0) {
-		open(STDIN, '<&', $in_r) or POSIX::_exit(127);
-		open(STDOUT, '>&', $out_w) or POSIX::_exit(127);
-		open(STDERR, '>', '/dev/null');
-		close($in_w);
-		close($out_r);
-		exec($smtpd, '-n', 'mx.test', '-m', $spool, '-t', 2, @args)
-		    or POSIX::_exit(127);
-	}
-	close($in_r);
-	close($out_w);
-	syswrite($in_w, $input);
-	close($in_w);
-	my $out = '';
-	my $sel = IO::Select->new($out_r);
-	while ($sel->can_read(5)) {
-		my $n = sysread($out_r, my $buf, 65536);
-		last unless $n;
-		$out .= $buf;
-	}
-	waitpid($pid, 0);
+	my (undef, $out) = run_cmd({ in => $input, timeout => 30 }, $smtpd,
+	    '-n', 'mx.test', '-m', $spool, '-t', 2, @args);
 	return $out;
 }
 
-sub crlf { join('', map { "$_\r\n" } @_) }
 
 my $spool = tmpdir();
 my $G = '220 mx.test SMTP CS4410MP3';
 
-is(run($spool, crlf('EHLO client.example', 'NOOP', 'VRFY joe', 'QUIT')),
+is(session($spool, crlf('EHLO client.example', 'NOOP', 'VRFY joe', 'QUIT')),
     crlf($G, '250-mx.test', '250-PIPELINING', '250-SIZE 10485760',
     '250-8BITMIME', '250 ENHANCEDSTATUSCODES', '250 OK',
     '252 2.1.5 Cannot VRFY user, but will accept message and attempt '
@@ -58,7 +33,7 @@ is(run($spool, crlf('EHLO client.example', 'NOOP', 'VRFY joe', 'QUIT')),
     'EHLO lists PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES; NOOP, '
     . 'VRFY 252, QUIT 221');
 
-is(run($spool, crlf('MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'DATA', 'HELO x',
+is(session($spool, crlf('MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'DATA', 'HELO x',
     'DATA', 'RCPT TO:<c@d>', 'MAIL FROM:<a@b>', 'DATA', 'EHLO y', 'HELO z',
     'RSET', 'RCPT TO:<c@d>', 'QUIT')),
     crlf($G, '503 Error: need HELO command', '503 Error: need HELO command',
@@ -70,7 +45,7 @@ is(run($spool, crlf('MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'DATA', 'HELO x',
     'command order: need HELO/MAIL/RCPT, duplicate HELO and EHLO, RSET '
     . 'clears MAIL');
 
-is(run($spool, crlf('HELO', 'EHLO', 'HELO a b', 'HELO ok', 'MAIL', 'MAIL TO:x',
+is(session($spool, crlf('HELO', 'EHLO', 'HELO a b', 'HELO ok', 'MAIL', 'MAIL TO:x',
     'MAIL FROM:', 'MAIL FROM:<x', 'RCPT', 'RCPT FROM:y', 'DATA x', 'RSET x',
     'VRFY', 'QUIT x', 'QUIT'), '-e', 50),
     crlf($G, '501 Syntax:  HELO yourhostname',
@@ -83,7 +58,7 @@ is(run($spool, crlf('HELO', 'EHLO', 'HELO a b', 'HELO ok', 'MAIL', 'MAIL TO:x',
     '221 2.0.0 mx.test closing connection'),
     'the 501 replies');
 
-is(run($spool, crlf('HELO h', 'MAIL FROM:<a b>', 'MAIL FROM:<>',
+is(session($spool, crlf('HELO h', 'MAIL FROM:<a b>', 'MAIL FROM:<>',
     'RCPT TO:<>', 'RCPT TO:<x y>', 'RCPT TO: <tab@x>  ', 'QUIT')),
     crlf($G, '250 mx.test', '555 <a b>: Sender address rejected', '250 OK',
     '555 <>: Recipient address invalid',
@@ -91,14 +66,14 @@ is(run($spool, crlf('HELO h', 'MAIL FROM:<a b>', 'MAIL FROM:<>',
     '221 2.0.0 mx.test closing connection'),
     '555 inside angle brackets; the null reverse path is accepted');
 
-is(run($spool, crlf('HELO h', 'MAIL FROM:<a@b> SIZE=100', 'RSET',
+is(session($spool, crlf('HELO h', 'MAIL FROM:<a@b> SIZE=100', 'RSET',
     'MAIL FROM:<a@b> FOO=1', 'QUIT')),
     crlf($G, '250 mx.test', '555 5.5.4 Error: parameter not recognized',
     '250 OK', '555 5.5.4 Error: parameter not recognized',
     '221 2.0.0 mx.test closing connection'),
     'ESMTP parameters only after EHLO');
 
-is(run($spool, crlf('EHLO h', 'MAIL FROM:<a@b> SIZE=99999999999',
+is(session($spool, crlf('EHLO h', 'MAIL FROM:<a@b> SIZE=99999999999',
     'MAIL FROM:<a@b> SIZE=100 BODY=8BITMIME', 'QUIT')),
     crlf($G, '250-mx.test', '250-PIPELINING', '250-SIZE 10485760',
     '250-8BITMIME', '250 ENHANCEDSTATUSCODES',
@@ -112,7 +87,7 @@ my $in = "helo Client.Example\nmail from:<>\nrcpt to:<one\@x>\r\n"
     . "RcPt To: two\@x\nRCPT TO:<three\@x>\ndata\n"
     . "Subject: hi\r\n\r\n..leading dot\r\n..\r\n...\r\nlast\r\n.\r\n"
     . "MAIL FROM:<s\@x>\r\nRCPT TO:<r\@x>\r\nDATA\r\n.\r\nQUIT\r\n";
-is(run($spool, $in),
+is(session($spool, $in),
     crlf($G, '250 mx.test', '250 OK', '250 OK', '250 OK', '250 OK',
     '354 End data with <CR><LF>.<CR><LF>', '250 OK:  delivered message 1',
     '250 OK', '250 OK', '354 End data with <CR><LF>.<CR><LF>',
@@ -143,7 +118,7 @@ EOF
 
 # 100 recipients are fine, the 101st gets 452 (RFC 5321 4.5.3.1.8).
 my @r = map { "RCPT TO:<r$_\@x>" } 1 .. 101;
-my $out = run($spool, crlf('HELO h', 'MAIL FROM:<a@b>', @r, 'QUIT'), '-e', 50);
+my $out = session($spool, crlf('HELO h', 'MAIL FROM:<a@b>', @r, 'QUIT'), '-e', 50);
 my @lines = split(/\r\n/, $out);
 is(scalar(grep { $_ eq '250 OK' } @lines), 101, '100 recipients accepted');
 is($lines[-2], '452 4.5.3 Error: too many recipients', '101st: 452');

@@ -8,7 +8,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp spit);
+use Forkd qw(build tmpdir slurp spit crlf);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();
@@ -21,7 +21,6 @@ my %started;
 $SIG{PIPE} = 'IGNORE';
 END { kill('KILL', $_) for keys %started }
 
-sub crlf { join('', map { "$_\r\n" } @_) }
 
 # Deliver one message through stdin/stdout; returns smtpd's output.
 sub deliver {

@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp spit free_port wait_port);
+use Forkd qw(build tmpdir slurp spit free_port wait_port crlf);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();
@@ -20,7 +20,6 @@ my %started;
 $SIG{PIPE} = 'IGNORE';
 END { kill('TERM', $_) for keys %started }
 
-sub crlf { join('', map { "$_\r\n" } @_) }
 
 # One session in lockstep: after each line but the message text, wait
 # for one more reply line; returns every byte smtpd sent.

@@ -10,7 +10,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp listen_exec read_lines);
+use Forkd qw(build tmpdir slurp listen_exec read_lines crlf);
 use IO::Select;
 use IO::Socket::IP;
 use Test::More;
@@ -26,7 +26,6 @@ my $V = "252 2.1.5 Cannot VRFY user, but will accept message and attempt "
     . "delivery\r\n";
 my $D = "354 End data with <CR><LF>.<CR><LF>\r\n";
 
-sub crlf { join('', map { "$_\r\n" } @_) }
 
 # smtpd on a listening socket with these extra options; returns
 # (port, stderr log file, spool). -d copies the log lines to stderr.

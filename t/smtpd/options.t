@@ -5,27 +5,12 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp spit);
+use Forkd qw(build tmpdir slurp spit crlf run_cmd);
 use Test::More;
 
 my $smtpd = build('smtpd');
 plan skip_all => "build/smtpd not built" unless -x $smtpd;
 
-sub crlf { join('', map { "$_\r\n" } @_) }
-
-# Run smtpd with @args on stdin $in; returns (stdout, exit status).
-sub run {
-	my ($in, @args) = @_;
-	my $dir = tmpdir();
-	spit("$dir/in", $in // '');
-	local $ENV{D} = $dir;
-	open(my $fh, '-|', 'sh', '-c', 'exec "$@" < "$D/in" 2>"$D/err"', 'sh',
-	    $smtpd, @args) or die;
-	local $/;
-	my $out = <$fh> // '';
-	close($fh);
-	return ($out, $? >> 8, slurp("$dir/err"));
-}
 
 {
 	my $dir = tmpdir();
@@ -43,16 +28,16 @@ sub run {
 }
 
 my $spool = tmpdir();
-my ($out) = run(crlf('EHLO x', 'QUIT'), '-n', 'other.name', '-m', $spool,
-    '-s', '12345');
+my (undef, $out) = run_cmd(crlf('EHLO x', 'QUIT'), $smtpd,
+    '-n', 'other.name', '-m', $spool, '-s', '12345');
 is($out, crlf('220 other.name SMTP CS4410MP3', '250-other.name',
     '250-PIPELINING', '250-SIZE 12345', '250-8BITMIME',
     '250 ENHANCEDSTATUSCODES', '221 2.0.0 other.name closing connection'),
     '-n names the server, -s is advertised in SIZE');
 
 my $one = crlf('MAIL FROM:<a@b>', 'RCPT TO:<c@d>', 'DATA', 'x', '.');
-($out) = run(crlf('HELO h') . ($one x 7) . crlf('QUIT'), '-n', 'n',
-    '-m', $spool, '-b', 3);
+(undef, $out) = run_cmd(crlf('HELO h') . ($one x 7) . crlf('QUIT'), $smtpd,
+    '-n', 'n', '-m', $spool, '-b', 3);
 is(scalar(() = $out =~ /delivered message/g), 7, '7 messages');
 my @b = sort map { s{.*/}{}r } glob("$spool/mailbox.*");
 is("@b", 'mailbox.1-3 mailbox.4-6', '-b 3: backups of three');
@@ -61,7 +46,8 @@ is(join(',', slurp("$spool/mailbox.4-6") =~ /^Number: (\d+)$/mg), '4,5,6',
 is(join(',', slurp("$spool/mailbox") =~ /^Number: (\d+)$/mg), '7',
     'mailbox holds 7');
 
-($out) = run(crlf('a', 'b', 'c', 'd'), '-n', 'n', '-m', $spool, '-e', 3);
+(undef, $out) = run_cmd(crlf('a', 'b', 'c', 'd'), $smtpd,
+    '-n', 'n', '-m', $spool, '-e', 3);
 is($out, crlf('220 n SMTP CS4410MP3', ('500 Error: command not recognized')
     x 3, '421 4.4.2 n Error: timeout exceeded'), '-e 3: 421 after 3 errors');
 

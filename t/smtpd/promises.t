@@ -8,7 +8,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp spit listen_exec connect_tcp read_lines);
+use Forkd qw(build tmpdir slurp spit listen_exec connect_tcp read_lines
+    crlf);
 use IO::Select;
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -17,7 +18,6 @@ my $smtpd = build('smtpd');
 plan skip_all => 'build/smtpd not built' unless -x $smtpd;
 $SIG{PIPE} = 'IGNORE';
 
-sub crlf { join('', map { "$_\r\n" } @_) }
 
 # One byte every 0.6 s of "NOOP\r\n" (3.6 s in all) against -t 2: the
 # deadline runs from the 220, so the 421 comes before the line is done.

@@ -8,7 +8,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp spit listen_exec read_lines);
+use Forkd qw(build tmpdir slurp spit listen_exec read_lines crlf);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();
@@ -22,7 +22,6 @@ my %started;
 $SIG{PIPE} = 'IGNORE';
 END { kill('KILL', $_) for keys %started }
 
-sub crlf { join('', map { "$_\r\n" } @_) }
 
 my $spool = tmpdir();
 my ($port, @pids) = listen_exec(workers => 2,
