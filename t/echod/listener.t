@@ -2,7 +2,9 @@
 # echod with a listening socket on fd 0, as forkd's prefork.N and stream
 # wait services give it: many connections at once in one process (seed
 # 000's non-blocking server), 1 MiB byte-exact, the -t terminator,
-# back-pressure, the idle timeout and the connection bound.
+# back-pressure, the idle timeout and the connection bound; the
+# terminator split across reads at every position, and a client that
+# shuts down its write side still gets all of its echo.
 use strict;
 use warnings;
 use FindBin;
@@ -281,6 +283,47 @@ END {
 		kill('TERM', $p);
 		waitpid($p, 0);
 	}
+}
+
+# Listener: the terminator split across reads at every position (the
+# first part's echo is awaited, so echod has read it alone), and a client
+# that shuts down its write side still gets all of its echo back.
+{
+	my (undef, $port) = start_echod('split', '-t', '-i', '10');
+	my ($ok, $n) = (0, 0);
+	for my $case (["ab\n.\n", 'zz'], [".\n", 'zz'], ["ab\r\n.\r\n", 'zz'],
+	    [('q' x 40000) . "\n.\n", 'zz']) {
+		my ($want, $after) = @$case;
+		# Every position of the short ones; of the long line, the
+		# first and the last few, around the "." line after it.
+		my $len = length($want);
+		for my $i (grep { $_ <= 8 || $_ >= $len - 8 } 1 .. $len - 1) {
+			$n++;
+			my $s = connect_tcp($port) or die "connect: $!";
+			syswrite($s, substr($want, 0, $i));
+			my $got = read_n($s, $i, 5);
+			syswrite($s, substr($want, $i) . $after);
+			$got .= read_n($s, length($want) + 10, 5);
+			$ok++ if $got eq $want;
+			close($s);
+		}
+	}
+	is($ok, $n, "listener: the terminator split at each of $n positions");
+
+	my $data = join('', map { chr(int(rand(256))) } 1 .. 300000);
+	$data =~ s/(\A|\n)\.(?=\r?\n)/$1X/g;
+	my $s = connect_tcp($port) or die "connect: $!";
+	my $pid = fork() // die;
+	if ($pid == 0) {
+		syswrite($s, $data) == length($data) or POSIX::_exit(1);
+		shutdown($s, 1);
+		POSIX::_exit(0);
+	}
+	my $got = read_n($s, length($data) + 1, 10);
+	waitpid($pid, 0);
+	ok($got eq $data, 'listener: half-closed client gets all ' . length($data) . ' bytes back')
+	    or diag('got ' . length($got));
+	close($s);
 }
 
 done_testing();

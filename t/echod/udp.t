@@ -1,13 +1,15 @@
 #!/usr/bin/perl
 # echod with a bound datagram socket on fd 0 (forkd or inetd "wait" on
 # dgram/udp): RFC 862 over UDP, each datagram back to its sender, and the
-# exit after -x seconds of silence so the supervisor takes the socket back.
+# exit after -x seconds of silence so the supervisor takes the socket back;
+# no answer to a source port below 1024 (a forged one would make two
+# services answer each other for ever), an answer to an empty datagram.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir slurp dgram_exec udp_bound udp_client recv_dgram
-    wait_exit);
+    wait_exit wait_file);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
@@ -86,5 +88,35 @@ my ($pid3, $u3) = start_dgram('forever', undef, '-x', '0');
 ok(!defined wait_exit($pid3, 1.5), '-x 0: still running after 1.5 s of silence');
 kill('TERM', $pid3);
 waitpid($pid3, 0);
+
+# UDP: no answer to a source port below 1024 (echo 7, chargen 19, another
+# echod): a forged one would make two services answer each other for ever.
+SKIP: {
+	skip 'binding a port below 1024 needs root', 4 if $> != 0;
+	my ($pid, $u, $err) = start_dgram('lowport', undef, '-x', '0');
+	my $low;
+	for my $p (reverse 600 .. 1023) {
+		$low = IO::Socket::IP->new(LocalAddr => '127.0.0.1',
+		    LocalPort => $p, PeerHost => '127.0.0.1',
+		    PeerPort => $u->sockport, Proto => 'udp') and last;
+	}
+	skip 'no free UDP port below 1024', 4 unless $low;
+	my $high = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+	    PeerPort => $u->sockport, Proto => 'udp') or die "udp: $!";
+	# Served in order: once the second is answered, the first was seen.
+	$low->send("from a reserved port\n");
+	$high->send("from an ephemeral port\n");
+	my $got;
+	$high->recv($got, 65536) if IO::Select->new($high)->can_read(5);
+	is($got, "from an ephemeral port\n", 'udp: a datagram from an ephemeral port is answered');
+	ok(!IO::Select->new($low)->can_read(0), 'udp: one from port ' . $low->sockport . ' is not');
+	ok(wait_file($err, qr/from 127\.0\.0\.1:\d+: not answered/), 'udp: logged (debug)');
+	# An empty datagram is still answered, from the right port.
+	$high->send('');
+	$got = undef;
+	$high->recv($got, 65536) if IO::Select->new($high)->can_read(5);
+	is($got, '', 'udp: an empty datagram gets an empty answer');
+	kill('TERM', $pid);
+}
 
 done_testing();
