@@ -47,7 +47,7 @@ my %target = (
 	},
 	'daemons/smtpd/data.c' => {
 		tests => [qw(t/smtpd/transcripts.t t/smtpd/dialogue.t
-		    t/smtpd/limits.t t/smtpd/review.t
+		    t/smtpd/limits.t t/smtpd/limits.t
 		    t/smtpd/promises.t)],
 	},
 	'daemons/httpd/request.c' => {

@@ -8,7 +8,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp connect_tcp read_n wait_exit);
+use Forkd qw(build tmpdir slurp read_n wait_exit);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);

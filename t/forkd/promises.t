@@ -13,8 +13,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Forkd qw(build forkd_start forkd_stop wait_log connect_tcp need_root
-    free_port free_udp_port log_lines slurp spit tmpdir read_lines read_n
-    wait_port alive count_log forkd_reload);
+    free_port free_udp_port slurp spit tmpdir read_lines read_n wait_port
+    alive count_log forkd_reload);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX ();

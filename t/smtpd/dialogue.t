@@ -1,13 +1,15 @@
 #!/usr/bin/perl
 # smtpd: the dialogue beyond the seed (RFC 5321): EHLO, RSET, NOOP, QUIT,
 # VRFY, angle brackets, the null reverse path, several recipients, command
-# order, case, LF-only command lines, dot-unstuffing, pipelining. Driven
-# through stdin/stdout; asserts every reply byte and the mailbox bytes.
+# order, case, LF-only command lines, dot-unstuffing, pipelining; a bad
+# address echoed in a reply with its control and 8-bit bytes as '?'.
+# Driven through stdin/stdout; asserts every reply byte and the mailbox
+# bytes.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp crlf run_cmd);
+use Forkd qw(build tmpdir slurp crlf run_cmd spit);
 use Test::More;
 
 my $smtpd = build('smtpd');
@@ -122,5 +124,23 @@ my $out = session($spool, crlf('HELO h', 'MAIL FROM:<a@b>', @r, 'QUIT'), '-e', 5
 my @lines = split(/\r\n/, $out);
 is(scalar(grep { $_ eq '250 OK' } @lines), 101, '100 recipients accepted');
 is($lines[-2], '452 4.5.3 Error: too many recipients', '101st: 452');
+
+# A reply is a text line (RFC 5321 4.2: SP, HT and printable ASCII): the
+# bad address the seed's 555 echoes must not carry a bare CR, an escape
+# sequence or 8-bit bytes back to the client; they become '?'. Spaces
+# stay, as in the seed's "555 <student @CS4410>".
+{
+	my $dir = tmpdir();
+	spit("$dir/in", "HELO h\r\nMAIL FROM:<a\rb>\r\n"
+	    . "MAIL FROM:a\e[31m b\r\nMAIL FROM:<a\@b>\r\nRCPT TO:<c\x80\td>\r\n"
+	    . "QUIT\r\n");
+	my $out = `$smtpd -n mx.test -m $dir < $dir/in 2>/dev/null`;
+	is($out, "220 mx.test SMTP CS4410MP3\r\n250 mx.test\r\n"
+	    . "555 <a?b>: Sender address rejected\r\n"
+	    . "555 <a?[31m b>: Sender address rejected\r\n250 OK\r\n"
+	    . "555 <c?\td>: Recipient address invalid\r\n"
+	    . "221 2.0.0 mx.test closing connection\r\n",
+	    'control and 8-bit bytes of a bad address echoed as ?');
+}
 
 done_testing();

@@ -2,8 +2,10 @@
 # smtpd: nothing partial, nothing lost. SIGKILL mid-DATA leaves no trace;
 # bytes a delivery wrote but never committed (killed between write and
 # commit) are cut by the next delivery; a full file system gives 452 and
-# leaves the mailbox byte-identical; a spool the seed's server left (no
-# state file) continues its numbering.
+# leaves the mailbox byte-identical, and so does a file size limit
+# (RLIMIT_FSIZE: 452, not a handler killed by SIGXFSZ); a spool the seed's
+# server left (no state file) continues its numbering; a backup that a
+# dying delivery missed is made by the next one.
 use strict;
 use warnings;
 use FindBin;
@@ -142,6 +144,64 @@ EOF
 	    'space again: the next message is 2, no number lost');
 	like(slurp("$dir/final") // '', qr/\nm1\n\n.*Number: 2\n.*\nm3\n\n\z/s,
 	    'final mailbox: messages 1 and 2 only');
+}
+
+# A file size limit on smtpd (ulimit -f): the write fails with EFBIG
+# instead of SIGXFSZ killing smtpd mid-delivery; the client gets 452 and
+# the mailbox stays as it was.
+SKIP: {
+	skip 'needs prlimit(1) from util-linux', 5
+	    if system('prlimit --version >/dev/null 2>&1') != 0;
+	my $dir = tmpdir();
+	my $sp = "$dir/spool";
+	mkdir $sp or die;
+	for my $i (1 .. 3) {
+		spit("$dir/in$i", crlf('HELO h', 'MAIL FROM:<a@b>',
+		    'RCPT TO:<c@d>', 'DATA', $i == 2 ? (('y' x 70) x 400)
+		    : "m$i", '.', 'QUIT'));
+	}
+	my $run = sub {
+		my ($i) = @_;
+		return scalar `prlimit --fsize=8192 $smtpd -n mx.test -m $sp \\
+		    < $dir/in$i 2>/dev/null`;
+	};
+	like($run->(1), qr/delivered message 1\r\n221 /, 'message 1 fits');
+	my $before = slurp("$sp/mailbox");
+	my $out = $run->(2);
+	like($out, qr/^452 4\.3\.1 Error: insufficient system storage\r\n221 /m,
+	    'over the file size limit: 452, and the session goes on');
+	is($?, 0, 'smtpd exited 0, not killed by SIGXFSZ');
+	is(slurp("$sp/mailbox"), $before, 'the mailbox is byte-identical');
+	like($run->(3), qr/delivered message 2\r\n/, 'the next message is 2');
+}
+
+# The delivery that ends a group of -b messages commits, then renames the
+# mailbox. One that died in between left the group in mailbox: the next
+# delivery makes the backup first, so the group is not lost in the next
+# group's backup under a wrong name. (-b 0, then -b 2, leaves the same.)
+{
+	my $dir = tmpdir();
+	my $sp = "$dir/spool";
+	mkdir $sp or die;
+	for my $i (1 .. 3) {
+		spit("$dir/in$i", crlf('HELO h', 'MAIL FROM:<a@b>',
+		    'RCPT TO:<c@d>', 'DATA', "m$i", '.', 'QUIT'));
+	}
+	my $run = sub {
+		my ($i, $b) = @_;
+		return scalar `$smtpd -n mx.test -m $sp -b $b < $dir/in$i \\
+		    2>/dev/null`;
+	};
+	like($run->(1, 0), qr/delivered message 1\r\n/, 'message 1');
+	like($run->(2, 0), qr/delivered message 2\r\n/, 'message 2, no backup');
+	my $group = slurp("$sp/mailbox");
+	like($run->(3, 2), qr/delivered message 3\r\n/, 'message 3');
+	is(slurp("$sp/mailbox.1-2"), $group,
+	    'the missed backup mailbox.1-2 holds messages 1 and 2');
+	my $head = 'Received: from h by mx.test (CS4410MP3)';
+	like(slurp("$sp/mailbox") // '',
+	    qr/\A\Q$head\E\nNumber: 3\n.*\nm3\n\n\z/s,
+	    'mailbox holds message 3 alone');
 }
 
 done_testing();

@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp spit crlf run_cmd);
+use Forkd qw(build tmpdir slurp crlf run_cmd);
 use Test::More;
 
 my $smtpd = build('smtpd');
