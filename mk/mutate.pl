@@ -30,7 +30,7 @@ my $top = abs_path(dirname(abs_path($0)) . '/..');
 my %target = (
 	'lib/sandbox.c' => {
 		tests => [qw(t/forkd/promises.t t/pingd/forkd.t
-		    t/smtpd/syslog.t t/httpd/review.t)],
+		    t/smtpd/syslog.t t/httpd/requests.t)],
 	},
 	'supervisor/spawn.c' => {
 		tests => [qw(t/forkd/promises.t t/forkd/logs.t
@@ -47,17 +47,16 @@ my %target = (
 	},
 	'daemons/smtpd/data.c' => {
 		tests => [qw(t/smtpd/transcripts.t t/smtpd/dialogue.t
-		    t/smtpd/limits.t t/smtpd/limits.t
-		    t/smtpd/promises.t)],
+		    t/smtpd/limits.t t/smtpd/promises.t)],
 	},
 	'daemons/httpd/request.c' => {
 		tests => [qw(t/httpd/static.t t/httpd/escape.t
-		    t/httpd/review.t t/httpd/tokens.t
+		    t/httpd/requests.t t/httpd/tokens.t
 		    t/httpd/chunked.t)],
 	},
 	'daemons/httpd/file.c' => {
 		tests => [qw(t/httpd/static.t t/httpd/escape.t
-		    t/httpd/review.t)],
+		    t/httpd/requests.t)],
 	},
 );
 my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c

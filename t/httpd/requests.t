@@ -1,8 +1,13 @@
 #!/usr/bin/perl
-# httpd under hostile clients: the cases a review found, each a request
-# whose bytes on the wire, or whose cost to the worker, were wrong. One
-# worker on a listening socket made here, in its seccomp profile (kill
-# mode), its syslog captured.
+# httpd and the requests of hostile clients, each checked on the bytes on
+# the wire, the access log line or its cost to the worker: a half-closed
+# client that reads nothing costs no CPU and its cut reply is logged; a
+# redirect whose Location outgrows the header buffer stays framed; the
+# absolute-form with an empty path (RFC 9112 3.2.2); '"' escaped in the
+# combined log format; obs-text in field values (RFC 9110 5.5); a request
+# line without a version that is not a GET; an invalid Host (RFC 9112
+# 3.2); a path too long to serve (414). One worker on a listening socket
+# made here, in its seccomp profile (kill mode), its syslog captured.
 use strict;
 use warnings;
 use FindBin;
