@@ -6,12 +6,15 @@
 # another echod, echod and pingd -l 0, two pingd -l 0, pingd to itself,
 # and echod to the heartbeat receiver. A packet socket on lo counts every
 # datagram the services then exchange: a small bound, and every handler
-# goes idle and exits, which a live loop would never let it.
+# goes idle and exits, which a live loop would never let it. pingd run
+# standalone (-p) answers no datagram from its own port or from a port
+# below 1024 (echo's 7), and logs it as not answered.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp dgram_exec udp_bound wait_exit);
+use Forkd qw(build tmpdir slurp dgram_exec udp_bound wait_exit syslog_start
+    syslog_wrap wait_log log_lines);
 use IO::Select;
 use IO::Socket::IP;
 use Socket qw(AF_INET SOCK_RAW inet_aton pack_sockaddr_in);
@@ -220,6 +223,61 @@ my $BOUND = 40;
 	while ($sel->can_read(0.5)) { $c->recv(my $b, 100); $got++ }
 	is($got, 200, 'a client sending 200 different datagrams at once: 200 answers');
 	finish('client', $e);
+}
+
+# pingd: a datagram from its own port (a forged source, or another pingd)
+# or from a port below 1024 (echo, chargen, ...) is not answered: the
+# upper-cased reply is its own reply, and the two would bounce forever.
+{
+	my $sl = syslog_start($dir);
+	my $port = 12000 + $$ % 1000;
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>', '/dev/null');
+		open(STDERR, '>>', "$dir/pingd.err");
+		exec(syslog_wrap($sl), $pingd, '-v', '-b', '127.0.0.1', '-p',
+		    $port) or POSIX::_exit(127);
+	}
+	ok(wait_log($sl, qr/pinger on udp 127\.0\.0\.1:$port/),
+	    'pingd started') or diag(slurp("$dir/pingd.err"));
+
+	# One datagram from 127.0.0.1:$port to itself, made on a raw socket
+	# with our own IP header (IPPROTO_RAW); the kernel fills the IP
+	# checksum, a UDP checksum of 0 is none (RFC 768).
+	my $payload = 'ping 1 loop';
+	my $udp = pack('nnnn', $port, $port, 8 + length($payload), 0) . $payload;
+	my $ip = pack('CCnnnCCnNN', 0x45, 0, 20 + length($udp), 0, 0, 64, 17,
+	    0, unpack('N', inet_aton('127.0.0.1')),
+	    unpack('N', inet_aton('127.0.0.1')));
+	socket(my $hdr, AF_INET, SOCK_RAW, 255) or die "IPPROTO_RAW: $!";
+	send($hdr, $ip . $udp, 0, pack_sockaddr_in(0, inet_aton('127.0.0.1')))
+	    or die "send: $!";
+
+	# And one from port 7, the echo service's.
+	my $low = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 7,
+	    PeerHost => '127.0.0.1', PeerPort => $port, Proto => 'udp')
+	    or die "bind port 7: $!";
+	$low->send('ping 2 from echo') or die "send: $!";
+
+	# pingd takes datagrams in order: once this one is answered, the
+	# two before it were answered too, or not at all.
+	my $c = IO::Socket::IP->new(PeerHost => '127.0.0.1',
+	    PeerPort => $port, Proto => 'udp') or die "client: $!";
+	$c->send('ping 3 after') or die "send: $!";
+	my $buf;
+	ok(IO::Select->new($c)->can_read(5) && defined($c->recv($buf, 100)) &&
+	    $buf eq 'PING 3 AFTER', 'pingd: an ordinary ping answered');
+	ok(!IO::Select->new($low)->can_read(0), 'pingd: no reply to port 7');
+	my @n = grep { /ping from 127\.0\.0\.1:$port: / } log_lines($sl);
+	is(scalar(@n), 0, 'pingd: no reply to a datagram from its own port, ' .
+	    'so no loop') or diag(scalar(@n), " requests from itself");
+	ok(wait_log($sl, qr/127\.0\.0\.1:$port: .*not answered/),
+	    'pingd: the datagram from its own port is logged as not answered');
+	ok(wait_log($sl, qr/127\.0\.0\.1:7: .*not answered/),
+	    'pingd: the one from port 7 too');
+	kill('TERM', $pid);
+	waitpid($pid, 0);
 }
 
 done_testing();

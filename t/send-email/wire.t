@@ -2,7 +2,8 @@
 # send-email against a scripted SMTP server written here, which records
 # every byte the client sends: CRLF only on the wire, dot-stuffing as
 # RFC 5321 4.5.2 says, the header fields, multi-line and malformed
-# replies, SIZE, partial recipient refusal, 421, timeouts.
+# replies, SIZE, partial recipient refusal, 421, timeouts; a word with a
+# control byte is the body, not a Subject.
 use strict;
 use warnings;
 use FindBin;
@@ -275,6 +276,19 @@ for my $c (["250-fake.test\r\n251 mixed\r\n", qr/malformed reply \(RFC 5321 4\.2
 	like($data, qr/^Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =3D ok=20\r\n\.\r\n\z/m,
 	    'the text quoted-printable (RFC 2045 6.7)');
 	unlike($data, qr/[\x80-\xff]/, 'no 8-bit byte on the wire');
+}
+
+# send-email: the word is the Subject only when it can be one; a word
+# with a control byte (allowed in the body) was refused with exit 100
+# "subject: control character", a -s the user never gave.
+{
+	my $s = server();
+	my ($st) = run_cmd(undef, $se, '-t', '10', '-p', $s->{port},
+	    '127.0.0.1', 'a@b.example', "bell\aword");
+	is($st, 0, 'send-email with a control byte in the word: exit 0');
+	(my $data = data_of(done($s))) =~ s/\.\r\n\z//;
+	like($data, qr/^Subject: \(no subject\)\r$/m, 'the Subject is "(no subject)"');
+	like($data, qr/\r\n\r\nbell\aword\r\n\z/, 'the word is the body');
 }
 
 done_testing();
