@@ -24,8 +24,9 @@ CFLAGS   += $(SAN_FLAGS) -DFORKD_SANITIZE
 LDFLAGS  += $(SAN_FLAGS) -Wl,--undefined=__asan_default_options \
 	    -Wl,--undefined=__ubsan_default_options
 export FORKD_BUILD := $(B)
-# A make that a test runs (t/install/build-fresh.t builds a fresh copy) builds the normal way:
-# SANITIZE, set on check-asan's command line, stays out of its environment.
+# A make that a test runs (t/install/build-fresh.t builds a fresh copy)
+# builds the normal way: SANITIZE, set on check-asan's command line, stays
+# out of its environment.
 unexport SANITIZE
 endif
 
