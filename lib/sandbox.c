@@ -1,9 +1,15 @@
 /*
- * sandbox: seccomp back end (libseccomp) and the null back end.
+ * sandbox: the seccomp back end (a filter compiled by the build, or built
+ * by libseccomp), Landlock for a profile's directory, and the null back
+ * end.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include <linux/landlock.h>
+#include <linux/seccomp.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -19,10 +25,15 @@
 #include "sandbox.h"
 
 /*
+ * The compiled profiles of this program, from the build (mk/
+ * sandbox_gen.c). Weak: a program without a profile.c, and the compiler
+ * itself, have none, and build their filter at run time.
+ */
+extern const struct sandbox_bpf sandbox_bpf[] __attribute__((weak));
+
+/*
  * What every handler needs after it is set up: memory, time, signals,
- * I/O on fds it already holds, exit. syslog(3) reconnects to /dev/log with
- * socket(AF_UNIX)/connect when syslogd restarts: allowed below for AF_UNIX
- * only.
+ * I/O on fds it already holds, exit.
  */
 static const int sandbox_base[] = {
 	/* exit */
@@ -36,6 +47,8 @@ static const int sandbox_base[] = {
 	SCMP_SYS(lseek), SCMP_SYS(fcntl), SCMP_SYS(poll), SCMP_SYS(ppoll),
 	SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
 	SCMP_SYS(recvmsg), SCMP_SYS(shutdown), SCMP_SYS(getsockopt),
+	/* syslog(3) reconnecting to /dev/log (the socket: below) */
+	SCMP_SYS(connect),
 	/* time */
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
 	SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
@@ -44,6 +57,18 @@ static const int sandbox_base[] = {
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall),
 	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(futex),
 	SCMP_SYS(getrandom),
+};
+
+static const struct sandbox_arg sandbox_base_args[] = {
+	/* syslog(3) reconnects when syslogd restarts: AF_UNIX only. */
+	SANDBOX_ARG(SCMP_SYS(socket), 0, AF_UNIX),
+	/*
+	 * abort(3) raises SIGABRT with tgkill: glibc calls it when
+	 * _FORTIFY_SOURCE, the stack protector or malloc finds memory
+	 * corrupted, and that must not be logged as a sandbox violation.
+	 * SIGABRT to this process only.
+	 */
+	SANDBOX_ARG2(SCMP_SYS(tgkill), 0, SANDBOX_SELF, 2, SIGABRT),
 };
 
 #ifdef FORKD_SANITIZE
@@ -58,6 +83,24 @@ static const int sandbox_sanitizer[] = {
 	SCMP_SYS(sigaltstack),
 };
 #endif
+
+/* Landlock access rights newer than some <linux/landlock.h>. */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE	(1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV	(1ULL << 15)
+#endif
+
+/*
+ * What a profile's beneath rule allows under its directory: files read,
+ * written, made, renamed and removed; no directories, devices, links,
+ * sockets or programs.
+ */
+#define SANDBOX_LL_BENEATH	(LANDLOCK_ACCESS_FS_READ_FILE | \
+	LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_DIR | \
+	LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE | \
+	LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE)
 
 static void
 sandbox_sigsys(int sig, siginfo_t *info, void *ctx)
@@ -95,96 +138,297 @@ sandbox_limit(int resource, rlim_t want)
 }
 
 static int
-sandbox_rlimits(const struct sandbox_profile *p)
+sandbox_rlimits(const struct sandbox_profile *p,
+    const struct sandbox_limits *lim)
 {
+	rlim_t nofile = p->sp_nofile;
+
+	if (lim != NULL && lim->sl_nofile != 0)
+		nofile = lim->sl_nofile;
 	if (sandbox_limit(RLIMIT_CORE, 0) == -1)
 		return -1;
-	if (p->sp_nofile != 0 && sandbox_limit(RLIMIT_NOFILE,
-	    p->sp_nofile) == -1)
+	/* A process that never forks may not start one (nor a thread). */
+	if (!p->sp_forks && sandbox_limit(RLIMIT_NPROC, 0) == -1)
 		return -1;
-	if (p->sp_fsize != 0 && sandbox_limit(RLIMIT_FSIZE,
-	    p->sp_fsize) == -1)
+	if (nofile != 0 && sandbox_limit(RLIMIT_NOFILE, nofile) == -1)
+		return -1;
+	if (p->sp_fsize != 0 && sandbox_limit(RLIMIT_FSIZE, p->sp_fsize) == -1)
 		return -1;
 	return 0;
 }
 
-int
-sandbox_enter(const struct sandbox_profile *p)
+/* The file system access rights Landlock ABI version abi knows. */
+static uint64_t
+sandbox_ll_handled(int abi)
 {
-	const char *mode = getenv("FORKD_SANDBOX");
-	scmp_filter_ctx ctx = NULL;
-	uint32_t deflt = SCMP_ACT_KILL_PROCESS;
+	uint64_t fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
+
+	if (abi >= 2)
+		fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 5)
+		fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	return fs;
+}
+
+/*
+ * The beneath rule: from now on files are opened only beneath the
+ * directory lim->sl_beneath, whatever path openat(2) is given (seccomp
+ * cannot check one: an absolute path ignores the directory fd). Returns
+ * 0, also when the kernel has no Landlock (logged), or -1 with errno.
+ */
+static int
+sandbox_landlock(const struct sandbox_profile *p,
+    const struct sandbox_limits *lim)
+{
+	struct landlock_ruleset_attr ra;
+	struct landlock_path_beneath_attr pb;
+	int abi, rfd, r;
+
+	if (!p->sp_beneath)
+		return 0;
+	if (lim == NULL || lim->sl_beneath < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi == -1 && (errno == ENOSYS || errno == EOPNOTSUPP)) {
+		log_warn("%s: sandbox: no Landlock, files not confined to "
+		    "a directory", p->sp_name);
+		return 0;
+	}
+	if (abi == -1)
+		return -1;
+	memset(&ra, 0, sizeof(ra));
+	ra.handled_access_fs = sandbox_ll_handled(abi);
+	rfd = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0);
+	if (rfd == -1)
+		return -1;
+	memset(&pb, 0, sizeof(pb));
+	pb.allowed_access = SANDBOX_LL_BENEATH & ra.handled_access_fs;
+	pb.parent_fd = lim->sl_beneath;
+	r = (int)syscall(SYS_landlock_add_rule, rfd,
+	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
+	if (r == 0)
+		r = (int)syscall(SYS_landlock_restrict_self, rfd, 0);
+	(void)close(rfd);
+	return r;
+}
+
+/* Allow a's syscall when its arguments match; self replaces SANDBOX_SELF. */
+static int
+sandbox_rule_arg(scmp_filter_ctx ctx, const struct sandbox_arg *a,
+    uint64_t self)
+{
+	struct scmp_arg_cmp cmp[2];
+	unsigned i;
+
+	for (i = 0; i < a->sa_ncmp && i < 2; i++) {
+		cmp[i].arg = a->sa_arg[i];
+		cmp[i].op = SCMP_CMP_EQ;
+		cmp[i].datum_a = a->sa_value[i] == SANDBOX_SELF ? self :
+		    a->sa_value[i];
+		cmp[i].datum_b = 0;
+	}
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, a->sa_nr, i, cmp);
+}
+
+/* Add each of the n syscalls of list to ctx with action. */
+static int
+sandbox_rules(scmp_filter_ctx ctx, uint32_t action, const int *list,
+    size_t n)
+{
 	size_t i;
 	int r = 0;
 
-	if (sandbox_rlimits(p) == -1) {
+	for (i = 0; r == 0 && i < n; i++)
+		r = seccomp_rule_add(ctx, action, list[i], 0);
+	return r;
+}
+
+/* The rules of an allow list: the base set, then the profile's. */
+static int
+sandbox_allowlist(scmp_filter_ctx ctx, const struct sandbox_profile *p,
+    uint64_t self)
+{
+	size_t i;
+	int r;
+
+	r = sandbox_rules(ctx, SCMP_ACT_ALLOW, sandbox_base,
+	    SANDBOX_NELEM(sandbox_base));
+	for (i = 0; r == 0 && i < SANDBOX_NELEM(sandbox_base_args); i++)
+		r = sandbox_rule_arg(ctx, &sandbox_base_args[i], self);
+#ifdef FORKD_SANITIZE
+	if (r == 0)
+		r = sandbox_rules(ctx, SCMP_ACT_ALLOW, sandbox_sanitizer,
+		    SANDBOX_NELEM(sandbox_sanitizer));
+#endif
+	if (r == 0)
+		r = sandbox_rules(ctx, SCMP_ACT_ALLOW, p->sp_syscalls,
+		    p->sp_nsyscalls);
+	if (r == 0)
+		r = sandbox_rules(ctx, SCMP_ACT_ERRNO(EACCES), p->sp_refuse,
+		    p->sp_nrefuse);
+	for (i = 0; r == 0 && i < p->sp_nargs; i++)
+		r = sandbox_rule_arg(ctx, &p->sp_args[i], self);
+	return r;
+}
+
+/* p's filter with self for SANDBOX_SELF; NULL with errno on failure. */
+static scmp_filter_ctx
+sandbox_build_self(const struct sandbox_profile *p, int trap, uint64_t self)
+{
+	scmp_filter_ctx ctx;
+	uint32_t deflt, deny = SCMP_ACT_ERRNO(EPERM);
+	int r;
+
+	if (p->sp_list == SANDBOX_DENYLIST) {
+		deflt = SCMP_ACT_ALLOW;
+		if (trap)
+			deny = SCMP_ACT_TRAP;
+	} else
+		deflt = trap ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS;
+	if ((ctx = seccomp_init(deflt)) == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (p->sp_list == SANDBOX_DENYLIST)
+		r = sandbox_rules(ctx, deny, p->sp_syscalls, p->sp_nsyscalls);
+	else
+		r = sandbox_allowlist(ctx, p, self);
+	if (r != 0) {
+		seccomp_release(ctx);
+		errno = -r;
+		return NULL;
+	}
+	return ctx;
+}
+
+scmp_filter_ctx
+sandbox_build(const struct sandbox_profile *p, int trap)
+{
+	return sandbox_build_self(p, trap, SANDBOX_SELF);
+}
+
+/* This program's compiled filter for p, or NULL. */
+static const struct sandbox_bpf *
+sandbox_compiled(const struct sandbox_profile *p)
+{
+	const struct sandbox_bpf *b;
+
+	if (sandbox_bpf == NULL)
+		return NULL;
+	for (b = sandbox_bpf; b->sb_name != NULL; b++)
+		if (strcmp(b->sb_name, p->sp_name) == 0)
+			return b;
+	return NULL;
+}
+
+/*
+ * Load a compiled filter: a copy with this process's pid where the
+ * compiler left SANDBOX_SELF (an equality test's constant), then
+ * seccomp(2) by prctl. Returns 0 or -1 with errno.
+ */
+static int
+sandbox_load_bpf(const struct sock_filter *insns, unsigned short n)
+{
+	struct sock_filter *copy;
+	struct sock_fprog prog;
+	unsigned short i;
+	int r;
+
+	if ((copy = malloc(n * sizeof(*copy))) == NULL)
+		return -1;
+	memcpy(copy, insns, n * sizeof(*copy));
+	for (i = 0; i < n; i++)
+		if (copy[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
+		    copy[i].k == SANDBOX_SELF)
+			copy[i].k = (uint32_t)getpid();
+	prog.len = n;
+	prog.filter = copy;
+	r = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+	free(copy);
+	return r;
+}
+
+/* Load p's filter: the compiled one, else libseccomp's. 0 or -1, errno. */
+static int
+sandbox_load(const struct sandbox_profile *p, int trap)
+{
+	const struct sandbox_bpf *b;
+	scmp_filter_ctx ctx;
+	int r;
+
+	if ((b = sandbox_compiled(p)) != NULL)
+		return trap ? sandbox_load_bpf(b->sb_trap, b->sb_ntrap) :
+		    sandbox_load_bpf(b->sb_kill, b->sb_nkill);
+	ctx = sandbox_build_self(p, trap, (uint64_t)getpid());
+	if (ctx == NULL)
+		return -1;
+	r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r != 0) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
+}
+
+/* FORKD_SANDBOX=trap: name the syscall that a profile misses, then 111. */
+static void
+sandbox_trap(const struct sandbox_profile *p)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = sandbox_sigsys;
+	sa.sa_flags = SA_SIGINFO;
+	if (sigaction(SIGSYS, &sa, NULL) == -1) {
+		log_warn("%s: sandbox: sigaction", p->sp_name);
+		exit(111);
+	}
+}
+
+int
+sandbox_enter_limits(const struct sandbox_profile *p,
+    const struct sandbox_limits *lim)
+{
+	const char *mode = getenv("FORKD_SANDBOX");
+	int trap = mode != NULL && strcmp(mode, "trap") == 0;
+
+	if (sandbox_rlimits(p, lim) == -1) {
 		log_warn("%s: sandbox: setrlimit", p->sp_name);
+		exit(111);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		log_warn("%s: sandbox: PR_SET_NO_NEW_PRIVS", p->sp_name);
 		exit(111);
 	}
 	if (mode != NULL && strcmp(mode, "off") == 0) {
 		log_warnx("%s: sandbox: off (FORKD_SANDBOX=off)", p->sp_name);
 		return 0;
 	}
-	if (mode != NULL && strcmp(mode, "trap") == 0) {
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_sigaction = sandbox_sigsys;
-		sa.sa_flags = SA_SIGINFO;
-		if (sigaction(SIGSYS, &sa, NULL) == -1) {
-			log_warn("%s: sandbox: sigaction", p->sp_name);
-			exit(111);
-		}
-		deflt = SCMP_ACT_TRAP;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
-		log_warn("%s: sandbox: PR_SET_NO_NEW_PRIVS", p->sp_name);
+	if (trap)
+		sandbox_trap(p);
+	if (sandbox_landlock(p, lim) == -1) {
+		log_warn("%s: sandbox: Landlock", p->sp_name);
 		exit(111);
 	}
-	if ((ctx = seccomp_init(deflt)) == NULL) {
-		log_warnx("%s: sandbox: seccomp_init failed", p->sp_name);
-		exit(111);
-	}
-	for (i = 0; r == 0 && i < SANDBOX_NELEM(sandbox_base); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sandbox_base[i], 0);
-	/* syslog(3) reconnecting to /dev/log: AF_UNIX sockets only. */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 0);
-	/*
-	 * abort(3) raises SIGABRT with tgkill: glibc calls it when
-	 * _FORTIFY_SOURCE, the stack protector or malloc finds memory
-	 * corrupted, and that must not be logged as a sandbox violation.
-	 * SIGABRT to this process only.
-	 */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
-		    SCMP_A2(SCMP_CMP_EQ, SIGABRT));
-#ifdef FORKD_SANITIZE
-	for (i = 0; r == 0 && i < SANDBOX_NELEM(sandbox_sanitizer); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sandbox_sanitizer[i],
-		    0);
-#endif
-	for (i = 0; r == 0 && i < p->sp_nallow; i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, p->sp_allow[i], 0);
-	for (i = 0; r == 0 && i < p->sp_nrefuse; i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
-		    p->sp_refuse[i], 0);
-	if (r == 0 && p->sp_rules != NULL)
-		r = p->sp_rules(ctx);
-	if (r == 0)
-		r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (r != 0) {
-		errno = -r;
+	if (sandbox_load(p, trap) == -1) {
 		log_warn("%s: sandbox: cannot load the seccomp filter",
 		    p->sp_name);
 		exit(111);
 	}
-	log_debug("%s: sandbox: entered%s", p->sp_name,
-	    deflt == SCMP_ACT_TRAP ? " (trap mode)" : "");
+	log_debug("%s: sandbox: entered%s%s", p->sp_name,
+	    sandbox_compiled(p) != NULL ? " (compiled filter)" : "",
+	    trap ? " (trap mode)" : "");
 	return 0;
+}
+
+int
+sandbox_enter(const struct sandbox_profile *p)
+{
+	return sandbox_enter_limits(p, NULL);
 }

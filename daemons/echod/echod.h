@@ -6,7 +6,7 @@
  *            the non-blocking step of the multiplexing server
  * listener.c many connections in one process, with poll(2)
  * datagram.c RFC 862 over UDP
- * sandbox_echod.c the seccomp profile
+ * profile.c  the seccomp profile
  */
 #ifndef ECHOD_H
 #define ECHOD_H
@@ -131,7 +131,10 @@ int	echo_listener(int lfd, void *arg);
  */
 int	echo_datagram(int fd, void *arg);
 
-/* echod's seccomp profile, with RLIMIT_NOFILE fitting maxconns. */
-const struct sandbox_profile *echo_sandbox_profile(int maxconns);
+/*
+ * Enter echod's seccomp profile (profile.c) with RLIMIT_NOFILE fitting
+ * maxconns connections. Returns only when it is in force (else exit 111).
+ */
+void	echo_sandbox(int maxconns);
 
 #endif

@@ -71,6 +71,6 @@ main(int argc, char *argv[])
 	log_setverbose(debug);
 
 	/* Set up, so confined before the first byte from a peer. */
-	sandbox_enter(echo_sandbox_profile(env.e_maxconns));
+	echo_sandbox(env.e_maxconns);
 	return serve_main(&handler, &env);
 }

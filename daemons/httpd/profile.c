@@ -11,12 +11,10 @@
  * modules, no BPF, no clock setting; no new privileges (set-uid
  * programs do not elevate); and a CPU limit per script (cgi.c).
  */
-#include <sys/prctl.h>
 #include <sys/resource.h>
 
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <seccomp.h>
 
@@ -46,27 +44,38 @@ static const int profile_worker_refuse[] = {
 	SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(ioctl),
 };
 
-static struct sandbox_profile profile_httpd = {
+static const struct sandbox_arg profile_worker_args[] = {
+	/* Nagle off on a connection (conn.c); no other socket option. */
+	SANDBOX_ARG2(SCMP_SYS(setsockopt), 1, IPPROTO_TCP, 2, TCP_NODELAY),
+};
+
+/*
+ * The worker forks the CGI helper at start-up (cgi_start), so it is not
+ * given RLIMIT_NPROC 0; after this it cannot fork anyway: clone(2) is
+ * outside the list.
+ */
+static const struct sandbox_profile profile_httpd = {
 	.sp_name = "httpd",
-	.sp_allow = profile_worker_allow,
-	.sp_nallow = SANDBOX_NELEM(profile_worker_allow),
+	.sp_syscalls = profile_worker_allow,
+	.sp_nsyscalls = SANDBOX_NELEM(profile_worker_allow),
 	.sp_refuse = profile_worker_refuse,
 	.sp_nrefuse = SANDBOX_NELEM(profile_worker_refuse),
-	.sp_rules = NULL,
-	.sp_nofile = 0,
-	.sp_fsize = 0,
+	.sp_args = profile_worker_args,
+	.sp_nargs = SANDBOX_NELEM(profile_worker_args),
+	.sp_forks = 1,
 };
 
 void
 profile_worker(struct httpd *h)
 {
+	struct sandbox_limits lim;
 	struct rlimit rl;
 	rlim_t want;
 
 	/*
 	 * A connection holds a socket and a file, plus the open-file cache
-	 * (fcache.c) and slack for syslog and the helper's socket; only root may go past the hard limit,
-	 * and forkd runs us as nobody.
+	 * (fcache.c) and slack for syslog and the helper's socket; only
+	 * root may go past the hard limit, and forkd runs us as nobody.
 	 */
 	want = (rlim_t)h->h_maxconn * 2 + 32 + FCACHE_SLOTS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
@@ -77,11 +86,12 @@ profile_worker(struct httpd *h)
 		log_warnx("at most %d connections: RLIMIT_NOFILE is %llu",
 		    h->h_maxconn, (unsigned long long)rl.rlim_max);
 	}
-	profile_httpd.sp_nofile = want;
-	sandbox_enter(&profile_httpd);
+	lim.sl_nofile = want;
+	lim.sl_beneath = -1;
+	sandbox_enter_limits(&profile_httpd, &lim);
 }
 
-/* Refused with EPERM below the CGI helper. */
+/* Refused with EPERM below the CGI helper (trapped under trap mode). */
 static const int profile_cgi_deny[] = {
 	SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
 	SCMP_SYS(process_vm_writev), SCMP_SYS(mount), SCMP_SYS(umount2),
@@ -99,32 +109,25 @@ static const int profile_cgi_deny[] = {
 	SCMP_SYS(setdomainname),
 };
 
+/*
+ * A deny list: the CGI helper forks a process per script and runs it, so
+ * it may fork (no RLIMIT_NPROC) and everything outside the list runs.
+ */
+static const struct sandbox_profile profile_cgi_helper = {
+	.sp_name = "httpd-cgi",
+	.sp_list = SANDBOX_DENYLIST,
+	.sp_syscalls = profile_cgi_deny,
+	.sp_nsyscalls = SANDBOX_NELEM(profile_cgi_deny),
+	.sp_forks = 1,
+};
+
+/* The profiles the build compiles to BPF (mk/sandbox_gen.c). */
+const struct sandbox_profile *const sandbox_profiles[] = {
+	&profile_httpd, &profile_cgi_helper, NULL,
+};
+
 void
 profile_cgi(void)
 {
-	const char *mode = getenv("FORKD_SANDBOX");
-	scmp_filter_ctx ctx;
-	struct rlimit rl;
-	size_t i;
-	int r = 0;
-
-	rl.rlim_cur = rl.rlim_max = 0;
-	if (setrlimit(RLIMIT_CORE, &rl) == -1)
-		fatal("cgi: setrlimit");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		fatal("cgi: PR_SET_NO_NEW_PRIVS");
-	if (mode != NULL && strcmp(mode, "off") == 0)
-		return;
-	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
-		fatalx("cgi: seccomp_init failed");
-	for (i = 0; r == 0 && i < SANDBOX_NELEM(profile_cgi_deny); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-		    profile_cgi_deny[i], 0);
-	if (r == 0)
-		r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (r != 0) {
-		errno = -r;
-		fatal("cgi: cannot load the seccomp filter");
-	}
+	sandbox_enter(&profile_cgi_helper);
 }

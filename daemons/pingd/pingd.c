@@ -21,9 +21,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "cli.h"
 #include "log.h"
-#include "sandbox.h"
 #include "serve.h"
 #include "pingd.h"
 
@@ -36,18 +36,6 @@
  * lines for as long as it lasts.
  */
 #define PINGD_BATCH		64
-
-/*
- * After setup pingd only receives, sends, polls, reads the clocks, draws
- * random numbers (getrandom) and logs: the base set of lib/sandbox.c
- * covers all of it, so the profile adds nothing. Nothing may be opened,
- * no socket other than syslog's made, nothing executed. RLIMIT_FSIZE is
- * left alone: under -d stderr may be a regular file.
- */
-static const struct sandbox_profile pingd_profile = {
-	.sp_name = "pingd",
-	.sp_nofile = 16,
-};
 
 static struct pingd pingd;
 
@@ -104,21 +92,15 @@ pingd_bind(const char *address, const char *port)
 	}
 }
 
-/* The receive loop, for fd 0 from the supervisor or our own socket. */
+/* Name the socket in the log and make it non-blocking. 0, or 111. */
 static int
-pingd_serve(int fd, void *arg)
+pingd_start(struct pingd *pd, int fd)
 {
-	struct pingd *pd = arg;
 	struct sockaddr_storage ss;
 	char local[PINGD_ADDRSTRLEN];
-	struct pollfd pfd;
-	socklen_t sslen;
-	long long now, wait, idle_left, down_left;
-	ssize_t n;
-	int i, r;
+	socklen_t sslen = sizeof(ss);
 
 	pd->pd_fd = fd;
-	sslen = sizeof(ss);
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
 		strlcpy(local, "-", sizeof(local));
@@ -136,77 +118,113 @@ pingd_serve(int fd, void *arg)
 	else
 		log_info("pinger on udp %s, loss %d%%, idle exit %d s", local,
 		    pd->pd_loss, pd->pd_idle_s);
+	return 0;
+}
 
-	sandbox_enter(&pingd_profile);
+/*
+ * The poll(2) timeout at now (ms): until the idle exit or the next
+ * heartbeat client's "down", at most a minute; -1 for none. Returns -2
+ * when the idle time is over and no client is left to report.
+ */
+static long long
+pingd_wait_ms(struct pingd *pd, long long now)
+{
+	long long wait, idle_left = -1, down_left;
 
-	pd->pd_lastrx_ms = serve_now_ms();
-	for (;;) {
-		now = serve_now_ms();
-		down_left = pd->pd_heartbeat ? hb_check(pd, now) : -1;
-		idle_left = -1;
-		if (pd->pd_idle_s > 0) {
-			idle_left = pd->pd_lastrx_ms +
-			    (long long)pd->pd_idle_s * 1000 - now;
-			/*
-			 * A heartbeat client not yet reported down keeps us
-			 * running: its "down" line is the point of -H.
-			 */
-			if (idle_left <= 0 && down_left == -1)
+	down_left = pd->pd_heartbeat ? hb_check(pd, now) : -1;
+	if (pd->pd_idle_s > 0) {
+		idle_left = pd->pd_lastrx_ms + (long long)pd->pd_idle_s * 1000 -
+		    now;
+		/*
+		 * A heartbeat client not yet reported down keeps us running:
+		 * its "down" line is the point of -H.
+		 */
+		if (idle_left <= 0 && down_left == -1)
+			return -2;
+		if (idle_left < 0)
+			idle_left = 0;
+	}
+	wait = idle_left;
+	if (down_left != -1 && (wait == -1 || down_left < wait))
+		wait = down_left;
+	return wait > 60000 ? 60000 : wait;
+}
+
+/*
+ * Take up to PINGD_BATCH queued datagrams and answer each. Returns 0, or
+ * 111 when the socket fails.
+ */
+static int
+pingd_receive(struct pingd *pd, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	ssize_t n;
+	long long now;
+	int i;
+
+	for (i = 0; i < PINGD_BATCH; i++) {
+		sslen = sizeof(ss);
+		n = recvfrom(fd, pd->pd_buf, sizeof(pd->pd_buf), 0,
+		    (struct sockaddr *)&ss, &sslen);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			if (idle_left < 0)
-				idle_left = 0;
+			/*
+			 * ECONNREFUSED and the like: an ICMP error for an
+			 * earlier reply. The socket stays usable.
+			 */
+			if (errno == EINTR || errno == ECONNREFUSED ||
+			    errno == EHOSTUNREACH || errno == ENETUNREACH)
+				continue;
+			log_warn("recvfrom");
+			return EXIT_TEMP;
 		}
-		wait = idle_left;
-		if (down_left != -1 && (wait == -1 || down_left < wait))
-			wait = down_left;
-		if (wait > 60000)
-			wait = 60000;
+		now = serve_now_ms();
+		pd->pd_lastrx_ms = now;
+		if (pd->pd_heartbeat)
+			hb_receive(pd, (size_t)n, (struct sockaddr *)&ss, sslen,
+			    now);
+		else
+			ping_request(pd, (size_t)n, (struct sockaddr *)&ss,
+			    sslen);
+	}
+	return 0;
+}
+
+/* The receive loop, for fd 0 from the supervisor or our own socket. */
+static int
+pingd_serve(int fd, void *arg)
+{
+	struct pingd *pd = arg;
+	struct pollfd pfd;
+	long long wait;
+	int r;
+
+	if ((r = pingd_start(pd, fd)) != 0)
+		return r;
+	pingd_sandbox();
+	pd->pd_lastrx_ms = serve_now_ms();
+	while ((wait = pingd_wait_ms(pd, serve_now_ms())) != -2) {
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		r = serve_poll(&pfd, 1, wait == -1 ? -1 : (int)wait);
+		r = serve_poll(&pfd, 1, (int)wait);
 		/* The supervisor died (lib/serve.h): let the port go now. */
 		if (serve_stopping()) {
 			log_info("supervisor gone: exiting after %llu "
 			    "datagrams", pd->pd_requests);
 			return 0;
 		}
+		if (r == -1 && errno == EINTR)
+			continue;
 		if (r == -1) {
-			if (errno == EINTR)
-				continue;
 			log_warn("poll");
 			return EXIT_TEMP;
 		}
-		if (!(pfd.revents & (POLLIN | POLLERR)))
-			continue;
-		/* Take up to PINGD_BATCH queued, then the timers again. */
-		for (i = 0; i < PINGD_BATCH; i++) {
-			sslen = sizeof(ss);
-			n = recvfrom(fd, pd->pd_buf, sizeof(pd->pd_buf), 0,
-			    (struct sockaddr *)&ss, &sslen);
-			if (n == -1) {
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					break;
-				/*
-				 * ECONNREFUSED and the like: an ICMP error for
-				 * an earlier reply. The socket stays usable.
-				 */
-				if (errno == EINTR || errno == ECONNREFUSED ||
-				    errno == EHOSTUNREACH ||
-				    errno == ENETUNREACH)
-					continue;
-				log_warn("recvfrom");
-				return EXIT_TEMP;
-			}
-			now = serve_now_ms();
-			pd->pd_lastrx_ms = now;
-			if (pd->pd_heartbeat)
-				hb_receive(pd, (size_t)n,
-				    (struct sockaddr *)&ss, sslen, now);
-			else
-				ping_request(pd, (size_t)n,
-				    (struct sockaddr *)&ss, sslen);
-		}
+		if ((pfd.revents & (POLLIN | POLLERR)) &&
+		    (r = pingd_receive(pd, fd)) != 0)
+			return r;
 	}
 	if (pd->pd_heartbeat)
 		log_info("idle for %d s: exiting after %llu heartbeats",
@@ -297,9 +315,12 @@ main(int argc, char *argv[])
 		fd = pingd_bind(address, port);
 		return pingd_serve(fd, pd);
 	}
-	/* A socket passed by systemd (LISTEN_FDS) is on fd 3, not fd 0. */
+	/*
+	 * A socket passed by a service manager (activation.h) is on fd 3,
+	 * not fd 0; serve_main takes it.
+	 */
 	if (serve_kind(0) != SERVE_DATAGRAM && isatty(0) &&
-	    getenv("LISTEN_FDS") == NULL)
+	    activation_listen_fds(0, NULL) <= 0)
 		errx(EXIT_USAGE, "fd 0 is a terminal, not a datagram socket: "
 		    "use -p port to bind one");
 	return serve_main(&pingd_handler, pd);

@@ -1,8 +1,9 @@
 /*
  * pingd: the UDP pinger server (pingd(8)) and its heartbeat receiver.
  *
- * pingd.c     options, the socket (fd 0 from forkd, or its own with -p),
- *             the sandbox and the receive loop with its idle deadline
+ * pingd.c     options, the socket (fd 0 from forkd, or its own with -p)
+ *             and the receive loop with its idle deadline
+ * profile.c   the seccomp profile
  * ping.c      the pinger: reply in upper case, simulated loss (-l)
  * heartbeat.c the heartbeat receiver (-H): one-way loss, delay, "down"
  */
@@ -59,6 +60,12 @@ struct pingd {
 	struct hb_client pd_clients[HB_MAXCLIENTS];
 	unsigned char	 pd_buf[PINGD_BUFSIZE];
 };
+
+/*
+ * Enter pingd's seccomp profile (profile.c). Returns only when it is in
+ * force (else exit 111).
+ */
+void	pingd_sandbox(void);
 
 /*
  * Serve one ping request of len bytes in pd->pd_buf from peer sa: drop it

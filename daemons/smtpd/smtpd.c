@@ -150,6 +150,6 @@ main(int argc, char *argv[])
 	snprintf(refusal, sizeof(refusal), "421 4.7.0 %s Error: too many "
 	    "connections from your address\r\n", sd.sd_name);
 	handler.sh_refusal = refusal;
-	sandbox_enter(&smtpd_profile);
+	smtpd_sandbox(&sd);
 	return serve_main(&handler, &sd);
 }

@@ -103,7 +103,11 @@ int	smtp_session(int rfd, int wfd, const struct serve_peer *peer,
  */
 int	smtpd_tls_load(struct smtpd *sd, const char *cert, const char *key);
 
-/* profile.c: the seccomp profile of smtpd. */
-extern const struct sandbox_profile smtpd_profile;
+/*
+ * profile.c: enter smtpd's seccomp profile, files confined beneath the
+ * spool (sd->sd_spoolfd, open). Returns only when it is in force (else
+ * exit 111).
+ */
+void	smtpd_sandbox(const struct smtpd *sd);
 
 #endif
