@@ -421,9 +421,10 @@ sandbox_enter_limits(const struct sandbox_profile *p,
 		    p->sp_name);
 		exit(111);
 	}
-	log_debug("%s: sandbox: entered%s%s", p->sp_name,
-	    sandbox_compiled(p) != NULL ? " (compiled filter)" : "",
-	    trap ? " (trap mode)" : "");
+	log_debug("%s: sandbox: entered%s, filter %s", p->sp_name,
+	    trap ? " (trap mode)" : "",
+	    sandbox_compiled(p) != NULL ? "compiled by the build" :
+	    "built at run time");
 	return 0;
 }
 

@@ -23,7 +23,8 @@ use Time::HiRes qw(sleep time);
 
 need_root();
 
-my ($echod, $smtpd, $httpd) = map { build($_) } qw(echod smtpd httpd);
+my ($echod, $smtpd, $httpd, $pingd) = map { build($_) }
+    qw(echod smtpd httpd pingd);
 plan skip_all => 'build the handlers first (make)'
     unless -x $echod && -x $smtpd && -x $httpd;
 
@@ -82,14 +83,17 @@ sub status_field {
 	# httpd runs as nobody: the document root must be readable.
 	chmod 0755, $dir, "$dir/www";
 	chmod 0644, "$dir/www/index.html";
-	my ($pe, $ps, $ph, $pu) = (free_port(), free_port(), free_port(),
-	    free_udp_port());
+	my ($pe, $ps, $ph, $pu, $pp) = (free_port(), free_port(), free_port(),
+	    free_udp_port(), free_udp_port());
 	my $conf = "127.0.0.1:$pe stream tcp nowait root $echod echod\n"
 	    . "127.0.0.1:$ps stream tcp nowait root $smtpd smtpd -n mx.test "
 	    . "-m $spool\n"
 	    . "127.0.0.1:$ph stream tcp prefork.1 nobody $httpd httpd "
 	    . "-r $dir/www\n"
-	    . "127.0.0.1:$pu dgram udp wait root $echod echod -x 30\n";
+	    . "127.0.0.1:$pu dgram udp wait root $echod echod -x 30\n"
+	    . "127.0.0.1:$pp dgram udp wait root $pingd pingd -x 30\n";
+	mkdir "$dir/www/cgi-bin";
+	chmod 0755, "$dir/www/cgi-bin";
 	my %env;
 	my $so = "$dir/violate.so";
 	spit("$dir/violate.c", <<'EOC');
@@ -135,17 +139,35 @@ EOC
 	my $got = IO::Select->new($u)->can_read(5) ? do { $u->recv(my $b, 99);
 	    $b } : undef;
 	is($got, "d\n", 'sandbox: echod (wait, udp) answers');
+	my $up = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $pp,
+	    Proto => 'udp') or die "udp: $!";
+	$up->send("ping 1\n");
+	$got = IO::Select->new($up)->can_read(5) ? do { $up->recv(my $b, 99);
+	    $b } : undef;
+	is($got, "PING 1\n", 'sandbox: pingd (wait, udp) answers');
 
 	my %k = child_comms($fpid);
 	my %by = ();
 	push @{ $by{$k{$_}} }, $_ for keys %k;
 	is(scalar(@{ $by{echod} // [] }), 2, 'sandbox: two echod handlers run');
-	for my $name (qw(echod smtpd httpd)) {
+	# httpd's CGI helper, its child, runs under its deny list.
+	my %cgi = map { %{ { children($_) } } } @{ $by{httpd} // [] };
+	$by{'httpd cgi helper'} = [ keys %cgi ];
+	for my $name (qw(echod smtpd httpd pingd), 'httpd cgi helper') {
+		ok(@{ $by{$name} // [] }, "sandbox: $name found");
 		for my $pid (@{ $by{$name} // [] }) {
 			is(status_field($pid, 'Seccomp'), 2,
 			    "sandbox: $name pid $pid: Seccomp 2 (filter loaded)");
 			is(status_field($pid, 'NoNewPrivs'), 1,
 			    "sandbox: $name pid $pid: NoNewPrivs 1");
+		}
+	}
+	# Those that never fork may not: RLIMIT_NPROC 0 ("Max processes").
+	for my $name (qw(echod smtpd pingd)) {
+		for my $pid (@{ $by{$name} // [] }) {
+			like(slurp("/proc/$pid/limits") // '',
+			    qr/^Max processes\s+0\s+0\s/m,
+			    "sandbox: $name pid $pid: RLIMIT_NPROC 0");
 		}
 	}
 	ok(@{ $by{smtpd} // [] } && @{ $by{httpd} // [] },

@@ -6,9 +6,20 @@
  * With the argument "abort" it calls abort(3) instead, as glibc does on a
  * failed check (_FORTIFY_SOURCE, the stack protector, malloc): that must
  * end it with SIGABRT, not be taken for a sandbox violation.
+ *
+ * "smtpd SPOOL PATH" enters smtpd's own profile (daemons/smtpd/
+ * profile.c) with SPOOL as its spool, then tries what smtpd may and may
+ * not do to files, one line each on stdout (t/49d-smtpd-sandbox.t):
+ *   inside: ok|errno name     a file made beneath SPOOL, relative to it
+ *   outside: ok|errno name    PATH opened for reading (absolute path)
+ *   escape: ok|errno name     "../" from the spool's fd
+ * "smtpd-kill" enters it and makes a call outside it (socket(AF_INET)).
  */
 #include <sys/socket.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -16,15 +27,60 @@
 
 #include "log.h"
 #include "sandbox.h"
+#include "../../daemons/smtpd/smtpd.h"
 
 static const struct sandbox_profile violator_profile = {
 	.sp_name = "violator",
 };
 
+/* One line: what, then "ok" or the errno's name. */
+static void
+violator_say(const char *what, int fd)
+{
+	printf("%s: %s\n", what, fd != -1 ? "ok" :
+	    errno == EACCES ? "EACCES" : strerror(errno));
+	if (fd != -1)
+		close(fd);
+}
+
+/* smtpd's profile on spool; then the opens of the comment above. */
+static int
+violator_smtpd(const char *spool, const char *path)
+{
+	struct smtpd sd;
+
+	memset(&sd, 0, sizeof(sd));
+	sd.sd_spool = spool;
+	if ((sd.sd_spoolfd = open(spool, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		perror(spool);
+		return 1;
+	}
+	smtpd_sandbox(&sd);
+	violator_say("inside", openat(sd.sd_spoolfd, "inside",
+	    O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	if (path == NULL) {
+		/* Not in the profile: SIGSYS. */
+		(void)socket(AF_INET, SOCK_STREAM, 0);
+		printf("survived\n");
+		return 0;
+	}
+	violator_say("outside", openat(sd.sd_spoolfd, path,
+	    O_RDONLY | O_CLOEXEC));
+	violator_say("escape", openat(sd.sd_spoolfd, "../escape",
+	    O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_init(0, LOG_DAEMON, "violator");
+	if (argc == 4 && strcmp(argv[1], "smtpd") == 0)
+		return violator_smtpd(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "smtpd-kill") == 0)
+		return violator_smtpd(argv[2], NULL);
 	sandbox_enter(&violator_profile);
 	if (write(1, "entered\n", 8) == -1)
 		return 1;

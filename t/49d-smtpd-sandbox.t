@@ -1,0 +1,65 @@
+#!/usr/bin/perl
+# smtpd's sandbox holds it to its spool: with smtpd's own profile
+# (daemons/smtpd/profile.c, entered by build/t/sandbox_violator the way
+# smtpd enters it) a file is made beneath the spool, but a file outside
+# it cannot be opened, neither by an absolute path (which openat(2) takes
+# whatever the directory fd, so only Landlock can refuse it) nor by "../"
+# from the spool. A call outside the profile still kills with SIGSYS. A
+# real smtpd says its filter came compiled from the build.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Forkd qw(build tmpdir slurp spit);
+use Test::More;
+
+my $smtpd = build('smtpd');
+my $violator = build('t/sandbox_violator');
+plan skip_all => 'build/smtpd and build/t/sandbox_violator not built'
+    unless -x $smtpd && -x $violator;
+
+my $dir = tmpdir();
+my $spool = "$dir/spool";
+mkdir $spool or die "mkdir: $!";
+spit("$dir/secret", "not for smtpd\n");
+
+{
+	local $ENV{FORKD_LOG} = 'stderr';
+	my $out = `$violator smtpd $spool $dir/secret 2>$dir/err`;
+	my $err = slurp("$dir/err") // '';
+	SKIP: {
+		skip('no Landlock in this kernel: files are not confined', 4)
+		    if $err =~ /no Landlock/;
+		is($out, "inside: ok\noutside: EACCES\nescape: EACCES\n",
+		    'smtpd\'s profile: a file beneath the spool, none outside');
+		ok(-f "$spool/inside", 'the file beneath the spool is made');
+		ok(!-e "$dir/escape", 'nothing is made next to the spool');
+		is(slurp("$dir/secret"), "not for smtpd\n",
+		    'the file outside is untouched');
+	}
+}
+
+{
+	local $ENV{FORKD_LOG} = 'stderr';
+	open(my $fh, '-|', $violator, 'smtpd-kill', $spool) or die "fork: $!";
+	my $out = do { local $/; <$fh> } // '';
+	close($fh);
+	my $st = $?;
+	is($out, "inside: ok\n", 'smtpd\'s profile: entered');
+	ok(($st & 127) == 31, 'a call outside smtpd\'s profile: SIGSYS')
+	    or diag("status $st");
+}
+
+{
+	local $ENV{FORKD_LOG} = 'stderr';
+	spit("$dir/in", "QUIT\r\n");
+	my $out = `$smtpd -v -n mx.test -m $spool <$dir/in 2>$dir/err`;
+	is($out, "220 mx.test SMTP CS4410MP3\r\n"
+	    . "221 2.0.0 mx.test closing connection\r\n",
+	    'smtpd in its sandbox: greeting and QUIT');
+	like(slurp("$dir/err") // '',
+	    qr/smtpd: sandbox: entered, filter compiled by the build/,
+	    'smtpd loads the filter the build compiled');
+}
+
+done_testing();
