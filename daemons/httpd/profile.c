@@ -11,6 +11,7 @@
  * modules, no BPF, no clock setting; no new privileges (set-uid
  * programs do not elevate); and a CPU limit per script (cgi.c).
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <netinet/in.h>
@@ -35,8 +36,6 @@ static const int profile_worker_allow[] = {
 	SCMP_SYS(wait4),
 	/* the access log, a batch of datagrams at a time (alog.c) */
 	SCMP_SYS(sendmmsg),
-	/* setproctitle, strptime */
-	SCMP_SYS(prctl),
 };
 
 /* What glibc or libbsd may try that we can do without. */
@@ -47,6 +46,8 @@ static const int profile_worker_refuse[] = {
 static const struct sandbox_arg profile_worker_args[] = {
 	/* Nagle off on a connection (conn.c); no other socket option. */
 	SANDBOX_ARG2(SCMP_SYS(setsockopt), 1, IPPROTO_TCP, 2, TCP_NODELAY),
+	/* A process title (libbsd's setproctitle), nothing else of prctl. */
+	SANDBOX_ARG(SCMP_SYS(prctl), 0, PR_SET_NAME),
 };
 
 /*
