@@ -105,17 +105,23 @@ static const int sandbox_sanitizer[] = {
 static void
 sandbox_sigsys(int sig, siginfo_t *info, void *ctx)
 {
-	char msg[128];
 	char *name;
 
 	(void)sig;
 	(void)ctx;
 	name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
 	    info->si_syscall);
-	snprintf(msg, sizeof(msg), "sandbox: syscall %s (%d) not allowed",
+	syslog(LOG_CRIT, "sandbox: syscall %s (%d) not allowed",
 	    name != NULL ? name : "?", info->si_syscall);
-	syslog(LOG_CRIT, "%s", msg);
 	_exit(111);
+}
+
+/* Log what failed, as p, and exit 111: a handler never runs unconfined. */
+static void
+sandbox_fail(const struct sandbox_profile *p, const char *what)
+{
+	log_warn("%s: sandbox: %s", p->sp_name, what);
+	exit(111);
 }
 
 /*
@@ -175,8 +181,9 @@ sandbox_ll_handled(int abi)
 /*
  * The beneath rule: from now on files are opened only beneath the
  * directory lim->sl_beneath, whatever path openat(2) is given (seccomp
- * cannot check one: an absolute path ignores the directory fd). Returns
- * 0, also when the kernel has no Landlock (logged), or -1 with errno.
+ * cannot check one: an absolute path ignores the directory fd); without
+ * lim, landlock_add_rule(2) fails with EBADF. Returns 0, also when the
+ * kernel has no Landlock (logged), or -1 with errno.
  */
 static int
 sandbox_landlock(const struct sandbox_profile *p,
@@ -188,10 +195,6 @@ sandbox_landlock(const struct sandbox_profile *p,
 
 	if (!p->sp_beneath)
 		return 0;
-	if (lim == NULL || lim->sl_beneath < 0) {
-		errno = EBADF;
-		return -1;
-	}
 	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi == -1 && (errno == ENOSYS || errno == EOPNOTSUPP)) {
@@ -208,7 +211,7 @@ sandbox_landlock(const struct sandbox_profile *p,
 		return -1;
 	memset(&pb, 0, sizeof(pb));
 	pb.allowed_access = SANDBOX_LL_BENEATH & ra.handled_access_fs;
-	pb.parent_fd = lim->sl_beneath;
+	pb.parent_fd = lim != NULL ? lim->sl_beneath : -1;
 	r = (int)syscall(SYS_landlock_add_rule, rfd,
 	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 	if (r == 0)
@@ -385,10 +388,8 @@ sandbox_trap(const struct sandbox_profile *p)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = sandbox_sigsys;
 	sa.sa_flags = SA_SIGINFO;
-	if (sigaction(SIGSYS, &sa, NULL) == -1) {
-		log_warn("%s: sandbox: sigaction", p->sp_name);
-		exit(111);
-	}
+	if (sigaction(SIGSYS, &sa, NULL) == -1)
+		sandbox_fail(p, "sigaction");
 }
 
 int
@@ -398,29 +399,20 @@ sandbox_enter_limits(const struct sandbox_profile *p,
 	const char *mode = getenv("FORKD_SANDBOX");
 	int trap = mode != NULL && strcmp(mode, "trap") == 0;
 
-	if (sandbox_rlimits(p, lim) == -1) {
-		log_warn("%s: sandbox: setrlimit", p->sp_name);
-		exit(111);
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
-		log_warn("%s: sandbox: PR_SET_NO_NEW_PRIVS", p->sp_name);
-		exit(111);
-	}
+	if (sandbox_rlimits(p, lim) == -1)
+		sandbox_fail(p, "setrlimit");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		sandbox_fail(p, "PR_SET_NO_NEW_PRIVS");
 	if (mode != NULL && strcmp(mode, "off") == 0) {
 		log_warnx("%s: sandbox: off (FORKD_SANDBOX=off)", p->sp_name);
 		return 0;
 	}
 	if (trap)
 		sandbox_trap(p);
-	if (sandbox_landlock(p, lim) == -1) {
-		log_warn("%s: sandbox: Landlock", p->sp_name);
-		exit(111);
-	}
-	if (sandbox_load(p, trap) == -1) {
-		log_warn("%s: sandbox: cannot load the seccomp filter",
-		    p->sp_name);
-		exit(111);
-	}
+	if (sandbox_landlock(p, lim) == -1)
+		sandbox_fail(p, "Landlock");
+	if (sandbox_load(p, trap) == -1)
+		sandbox_fail(p, "cannot load the seccomp filter");
 	log_debug("%s: sandbox: entered%s, filter %s", p->sp_name,
 	    trap ? " (trap mode)" : "",
 	    sandbox_compiled(p) != NULL ? "compiled by the build" :

@@ -100,7 +100,8 @@ struct sandbox_bpf {
 };
 
 /*
- * Enter profile p with the run-time values lim (NULL: none). Returns only
+ * Enter profile p with the run-time values lim (NULL: none; a profile
+ * with sp_beneath needs sl_beneath, else it fails with EBADF). Returns only
  * on success (0). On any failure it logs why and exits 111: a handler
  * never serves unconfined because its filter would not load (fail
  * closed). Where the kernel has no Landlock (ENOSYS, EOPNOTSUPP) the

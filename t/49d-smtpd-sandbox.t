@@ -50,6 +50,29 @@ spit("$dir/secret", "not for smtpd\n");
 	    or diag("status $st");
 }
 
+# abort(3) under the filter the build compiled for smtpd: the pid in its
+# tgkill rule is this process's, so SIGABRT, not a sandbox violation.
+{
+	open(my $fh, '-|', $violator, 'smtpd-abort', $spool) or die "fork: $!";
+	my $out = do { local $/; <$fh> } // '';
+	close($fh);
+	is($? & 127, 6, 'smtpd\'s compiled profile: abort(3) is SIGABRT');
+}
+
+# A spool that is not a directory: Landlock refuses the rule, and smtpd's
+# sandbox fails closed rather than run without it.
+{
+	local $ENV{FORKD_LOG} = 'stderr';
+	my $out = `$violator smtpd-file $dir/secret 2>$dir/err`;
+	my $st = $?;
+	SKIP: {
+		skip('no Landlock in this kernel', 2)
+		    if (slurp("$dir/err") // '') =~ /no Landlock/;
+		is($st >> 8, 111, 'Landlock refused: exit 111');
+		is($out, '', 'Landlock refused: nothing done in the sandbox');
+	}
+}
+
 {
 	local $ENV{FORKD_LOG} = 'stderr';
 	spit("$dir/in", "QUIT\r\n");

@@ -14,8 +14,17 @@
  *   outside: ok|errno name    PATH opened for reading (absolute path)
  *   escape: ok|errno name     "../" from the spool's fd
  * "smtpd-kill" enters it and makes a call outside it (socket(AF_INET)).
+ * "smtpd-abort" enters it and calls abort(3): SIGABRT, not SIGSYS (the
+ * filter the build compiled for smtpd, linked in, must hold this pid).
+ * "smtpd-file FILE" gives it a regular file as the spool: Landlock
+ * refuses that, and the sandbox must fail closed (exit 111).
+ * "deny" enters a deny list of unshare(2) and calls unshare(0): it must
+ * fail with EPERM ("unshare: EPERM"), or under FORKD_SANDBOX=trap end
+ * the process with 111 and a log line naming unshare.
  */
 #include <sys/socket.h>
+
+#include <sched.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,32 +42,46 @@ static const struct sandbox_profile violator_profile = {
 	.sp_name = "violator",
 };
 
+static const int violator_deny[] = {
+	SCMP_SYS(unshare),
+};
+
+static const struct sandbox_profile violator_denylist = {
+	.sp_name = "violator-deny",
+	.sp_list = SANDBOX_DENYLIST,
+	.sp_syscalls = violator_deny,
+	.sp_nsyscalls = SANDBOX_NELEM(violator_deny),
+	.sp_forks = 1,
+};
+
 /* One line: what, then "ok" or the errno's name. */
 static void
 violator_say(const char *what, int fd)
 {
 	printf("%s: %s\n", what, fd != -1 ? "ok" :
-	    errno == EACCES ? "EACCES" : strerror(errno));
+	    errno == EACCES ? "EACCES" : errno == EPERM ? "EPERM" :
+	    strerror(errno));
 	if (fd != -1)
 		close(fd);
 }
 
-/* smtpd's profile on spool; then the opens of the comment above. */
+/* smtpd's profile on spool; then what mode says (the comment above). */
 static int
-violator_smtpd(const char *spool, const char *path)
+violator_smtpd(const char *spool, const char *mode, const char *path)
 {
 	struct smtpd sd;
 
 	memset(&sd, 0, sizeof(sd));
 	sd.sd_spool = spool;
-	if ((sd.sd_spoolfd = open(spool, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1) {
+	if ((sd.sd_spoolfd = open(spool, O_RDONLY | O_CLOEXEC)) == -1) {
 		perror(spool);
 		return 1;
 	}
 	smtpd_sandbox(&sd);
 	violator_say("inside", openat(sd.sd_spoolfd, "inside",
 	    O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	if (strcmp(mode, "smtpd-abort") == 0)
+		abort();
 	if (path == NULL) {
 		/* Not in the profile: SIGSYS. */
 		(void)socket(AF_INET, SOCK_STREAM, 0);
@@ -76,11 +99,18 @@ int
 main(int argc, char *argv[])
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	log_init(0, LOG_DAEMON, "violator");
+	/* -d's stderr copy: the trap mode's line comes from syslog(3). */
+	log_init(argc > 1 && strcmp(argv[1], "deny") == 0, LOG_DAEMON,
+	    "violator");
 	if (argc == 4 && strcmp(argv[1], "smtpd") == 0)
-		return violator_smtpd(argv[2], argv[3]);
-	if (argc == 3 && strcmp(argv[1], "smtpd-kill") == 0)
-		return violator_smtpd(argv[2], NULL);
+		return violator_smtpd(argv[2], argv[1], argv[3]);
+	if (argc == 3 && strncmp(argv[1], "smtpd-", 6) == 0)
+		return violator_smtpd(argv[2], argv[1], NULL);
+	if (argc == 2 && strcmp(argv[1], "deny") == 0) {
+		sandbox_enter(&violator_denylist);
+		violator_say("unshare", unshare(0) == -1 ? -1 : dup(1));
+		return 0;
+	}
 	sandbox_enter(&violator_profile);
 	if (write(1, "entered\n", 8) == -1)
 		return 1;
