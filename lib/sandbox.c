@@ -392,7 +392,7 @@ sandbox_trap(const struct sandbox_profile *p)
 		sandbox_fail(p, "sigaction");
 }
 
-int
+void
 sandbox_enter_limits(const struct sandbox_profile *p,
     const struct sandbox_limits *lim)
 {
@@ -405,7 +405,7 @@ sandbox_enter_limits(const struct sandbox_profile *p,
 		sandbox_fail(p, "PR_SET_NO_NEW_PRIVS");
 	if (mode != NULL && strcmp(mode, "off") == 0) {
 		log_warnx("%s: sandbox: off (FORKD_SANDBOX=off)", p->sp_name);
-		return 0;
+		return;
 	}
 	if (trap)
 		sandbox_trap(p);
@@ -417,11 +417,10 @@ sandbox_enter_limits(const struct sandbox_profile *p,
 	    trap ? " (trap mode)" : "",
 	    sandbox_compiled(p) != NULL ? "compiled by the build" :
 	    "built at run time");
-	return 0;
 }
 
-int
+void
 sandbox_enter(const struct sandbox_profile *p)
 {
-	return sandbox_enter_limits(p, NULL);
+	sandbox_enter_limits(p, NULL);
 }

@@ -101,17 +101,17 @@ struct sandbox_bpf {
 
 /*
  * Enter profile p with the run-time values lim (NULL: none; a profile
- * with sp_beneath needs sl_beneath, else it fails with EBADF). Returns only
- * on success (0). On any failure it logs why and exits 111: a handler
+ * with sp_beneath needs sl_beneath, else it fails with EBADF). Returns
+ * only on success. On any failure it logs why and exits 111: a handler
  * never serves unconfined because its filter would not load (fail
  * closed). Where the kernel has no Landlock (ENOSYS, EOPNOTSUPP) the
  * beneath rule is skipped with one log line; the filter still holds.
  */
-int	sandbox_enter_limits(const struct sandbox_profile *p,
+void	sandbox_enter_limits(const struct sandbox_profile *p,
 	    const struct sandbox_limits *lim);
 
 /* sandbox_enter_limits(p, NULL). */
-int	sandbox_enter(const struct sandbox_profile *p);
+void	sandbox_enter(const struct sandbox_profile *p);
 
 /*
  * For the build's compiler of profiles: the filter of p as libseccomp

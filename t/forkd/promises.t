@@ -170,6 +170,14 @@ EOC
 			    "sandbox: $name pid $pid: RLIMIT_NPROC 0");
 		}
 	}
+	# The descriptors their profiles allow: 16 for smtpd and pingd.
+	for my $name (qw(smtpd pingd)) {
+		for my $pid (@{ $by{$name} // [] }) {
+			like(slurp("/proc/$pid/limits") // '',
+			    qr/^Max open files\s+16\s+16\s/m,
+			    "sandbox: $name pid $pid: RLIMIT_NOFILE 16");
+		}
+	}
 	ok(@{ $by{smtpd} // [] } && @{ $by{httpd} // [] },
 	    'sandbox: smtpd and httpd handlers found') or diag(explain(\%k));
 	SKIP: {
