@@ -25,8 +25,8 @@
 #include "sandbox.h"
 
 /*
- * The compiled profiles of this program, from the build (mk/
- * sandbox_gen.c). Weak: a program without a profile.c, and the compiler
+ * The compiled profiles of this program, from the build
+ * (mk/sandbox_gen.c). Weak: a program without a profile.c, and the compiler
  * itself, have none, and build their filter at run time.
  */
 extern const struct sandbox_bpf sandbox_bpf[] __attribute__((weak));

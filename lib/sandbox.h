@@ -13,8 +13,8 @@
  * a sandbox violation). A deny list (for a process that runs programs)
  * allows everything but its list, which fails with EPERM.
  *
- * The build compiles every profile of a program to BPF once (mk/
- * sandbox_gen.c, seccomp_export_bpf(3)) into a table named sandbox_bpf;
+ * The build compiles every profile of a program to BPF once
+ * (mk/sandbox_gen.c, seccomp_export_bpf(3)) into a table named sandbox_bpf;
  * sandbox_enter() loads a profile's compiled filter from there with
  * seccomp(2), and builds it with libseccomp only for a profile the table
  * lacks (a program the build has no profile.c for).
