@@ -18,6 +18,10 @@
  * filter the build compiled for smtpd, linked in, must hold this pid).
  * "smtpd-file FILE" gives it a regular file as the spool: Landlock
  * refuses that, and the sandbox must fail closed (exit 111).
+ * "smtpd-nolandlock SPOOL PATH" first hides Landlock (a filter that fails
+ * landlock_create_ruleset(2) with ENOSYS, as an old kernel does), then
+ * does what "smtpd" does: the opens succeed (logged: no Landlock), and
+ * the seccomp profile still holds (socket(AF_INET) after them: SIGSYS).
  * "deny" enters a deny list of unshare(2) and calls unshare(0): it must
  * fail with EPERM ("unshare: EPERM"), or under FORKD_SANDBOX=trap end
  * the process with 111 and a log line naming unshare.
@@ -65,6 +69,22 @@ violator_say(const char *what, int fd)
 		close(fd);
 }
 
+/* Make landlock_create_ruleset(2) fail with ENOSYS from now on. */
+static void
+violator_hide_landlock(void)
+{
+	scmp_filter_ctx ctx;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+	    SCMP_SYS(landlock_create_ruleset), 0) != 0 ||
+	    seccomp_load(ctx) != 0) {
+		fprintf(stderr, "violator: cannot hide Landlock\n");
+		exit(1);
+	}
+	seccomp_release(ctx);
+}
+
 /* smtpd's profile on spool; then what mode says (the comment above). */
 static int
 violator_smtpd(const char *spool, const char *mode, const char *path)
@@ -77,6 +97,8 @@ violator_smtpd(const char *spool, const char *mode, const char *path)
 		perror(spool);
 		return 1;
 	}
+	if (strcmp(mode, "smtpd-nolandlock") == 0)
+		violator_hide_landlock();
 	smtpd_sandbox(&sd);
 	violator_say("inside", openat(sd.sd_spoolfd, "inside",
 	    O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
@@ -92,6 +114,8 @@ violator_smtpd(const char *spool, const char *mode, const char *path)
 	    O_RDONLY | O_CLOEXEC));
 	violator_say("escape", openat(sd.sd_spoolfd, "../escape",
 	    O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	if (strcmp(mode, "smtpd-nolandlock") == 0)
+		(void)socket(AF_INET, SOCK_STREAM, 0);
 	return 0;
 }
 
@@ -102,7 +126,7 @@ main(int argc, char *argv[])
 	/* -d's stderr copy: the trap mode's line comes from syslog(3). */
 	log_init(argc > 1 && strcmp(argv[1], "deny") == 0, LOG_DAEMON,
 	    "violator");
-	if (argc == 4 && strcmp(argv[1], "smtpd") == 0)
+	if (argc == 4 && strncmp(argv[1], "smtpd", 5) == 0)
 		return violator_smtpd(argv[2], argv[1], argv[3]);
 	if (argc == 3 && strncmp(argv[1], "smtpd-", 6) == 0)
 		return violator_smtpd(argv[2], argv[1], NULL);
