@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -84,13 +83,13 @@ static const int sandbox_sanitizer[] = {
 };
 #endif
 
-/* Landlock access rights newer than some <linux/landlock.h>. */
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE	(1ULL << 14)
-#endif
-#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
-#define LANDLOCK_ACCESS_FS_IOCTL_DEV	(1ULL << 15)
-#endif
+/*
+ * The file system rights of Landlock's first ABI, which every kernel with
+ * Landlock knows. The later ones concern calls no beneath profile allows
+ * (truncate(2) by path, ioctl(2) on a device) or a rename to another
+ * directory, which is then refused as under the first ABI (EXDEV).
+ */
+#define SANDBOX_LL_HANDLED	((LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1)
 
 /*
  * What a profile's beneath rule allows under its directory: files read,
@@ -99,8 +98,7 @@ static const int sandbox_sanitizer[] = {
  */
 #define SANDBOX_LL_BENEATH	(LANDLOCK_ACCESS_FS_READ_FILE | \
 	LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_DIR | \
-	LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE | \
-	LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE)
+	LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE)
 
 static void
 sandbox_sigsys(int sig, siginfo_t *info, void *ctx)
@@ -148,34 +146,17 @@ sandbox_rlimits(const struct sandbox_profile *p,
     const struct sandbox_limits *lim)
 {
 	rlim_t nofile = p->sp_nofile;
+	int r;
 
 	if (lim != NULL && lim->sl_nofile != 0)
 		nofile = lim->sl_nofile;
-	if (sandbox_limit(RLIMIT_CORE, 0) == -1)
-		return -1;
+	r = sandbox_limit(RLIMIT_CORE, 0);
 	/* A process that never forks may not start one (nor a thread). */
-	if (!p->sp_forks && sandbox_limit(RLIMIT_NPROC, 0) == -1)
-		return -1;
-	if (nofile != 0 && sandbox_limit(RLIMIT_NOFILE, nofile) == -1)
-		return -1;
-	if (p->sp_fsize != 0 && sandbox_limit(RLIMIT_FSIZE, p->sp_fsize) == -1)
-		return -1;
-	return 0;
-}
-
-/* The file system access rights Landlock ABI version abi knows. */
-static uint64_t
-sandbox_ll_handled(int abi)
-{
-	uint64_t fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
-
-	if (abi >= 2)
-		fs |= LANDLOCK_ACCESS_FS_REFER;
-	if (abi >= 3)
-		fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	if (abi >= 5)
-		fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-	return fs;
+	if (!p->sp_forks)
+		r |= sandbox_limit(RLIMIT_NPROC, 0);
+	if (nofile != 0)
+		r |= sandbox_limit(RLIMIT_NOFILE, nofile);
+	return r;
 }
 
 /*
@@ -191,26 +172,23 @@ sandbox_landlock(const struct sandbox_profile *p,
 {
 	struct landlock_ruleset_attr ra;
 	struct landlock_path_beneath_attr pb;
-	int abi, rfd, r;
+	int rfd, r;
 
 	if (!p->sp_beneath)
 		return 0;
-	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
-	    LANDLOCK_CREATE_RULESET_VERSION);
-	if (abi == -1 && (errno == ENOSYS || errno == EOPNOTSUPP)) {
+	memset(&ra, 0, sizeof(ra));
+	ra.handled_access_fs = SANDBOX_LL_HANDLED;
+	rfd = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0);
+	/* Not built in (ENOSYS), or off at boot (EOPNOTSUPP). */
+	if (rfd == -1 && (errno == ENOSYS || errno == EOPNOTSUPP)) {
 		log_warn("%s: sandbox: no Landlock, files not confined to "
 		    "a directory", p->sp_name);
 		return 0;
 	}
-	if (abi == -1)
-		return -1;
-	memset(&ra, 0, sizeof(ra));
-	ra.handled_access_fs = sandbox_ll_handled(abi);
-	rfd = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0);
 	if (rfd == -1)
 		return -1;
 	memset(&pb, 0, sizeof(pb));
-	pb.allowed_access = SANDBOX_LL_BENEATH & ra.handled_access_fs;
+	pb.allowed_access = SANDBOX_LL_BENEATH;
 	pb.parent_fd = lim != NULL ? lim->sl_beneath : -1;
 	r = (int)syscall(SYS_landlock_add_rule, rfd,
 	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
@@ -330,30 +308,24 @@ sandbox_compiled(const struct sandbox_profile *p)
 }
 
 /*
- * Load a compiled filter: a copy with this process's pid where the
- * compiler left SANDBOX_SELF (an equality test's constant), then
- * seccomp(2) by prctl. Returns 0 or -1 with errno.
+ * Load a compiled filter: this process's pid where the compiler left
+ * SANDBOX_SELF (an equality test's constant), then seccomp(2) by prctl.
+ * The instructions are changed in place: a process enters one sandbox.
+ * Returns 0 or -1 with errno.
  */
 static int
-sandbox_load_bpf(const struct sock_filter *insns, unsigned short n)
+sandbox_load_bpf(struct sock_filter *insns, unsigned short n)
 {
-	struct sock_filter *copy;
 	struct sock_fprog prog;
 	unsigned short i;
-	int r;
 
-	if ((copy = malloc(n * sizeof(*copy))) == NULL)
-		return -1;
-	memcpy(copy, insns, n * sizeof(*copy));
 	for (i = 0; i < n; i++)
-		if (copy[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
-		    copy[i].k == SANDBOX_SELF)
-			copy[i].k = (uint32_t)getpid();
+		if (insns[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
+		    insns[i].k == SANDBOX_SELF)
+			insns[i].k = (uint32_t)getpid();
 	prog.len = n;
-	prog.filter = copy;
-	r = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
-	free(copy);
-	return r;
+	prog.filter = insns;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
 }
 
 /* Load p's filter: the compiled one, else libseccomp's. 0 or -1, errno. */

@@ -81,7 +81,6 @@ struct sandbox_profile {
 	 */
 	int		 sp_beneath;
 	rlim_t		 sp_nofile;	/* RLIMIT_NOFILE; 0: leave it */
-	rlim_t		 sp_fsize;	/* RLIMIT_FSIZE in bytes; 0: leave it */
 };
 
 /* What is known only at run time; the profile's table stays const. */
@@ -90,12 +89,15 @@ struct sandbox_limits {
 	int		 sl_beneath;	/* directory fd for sp_beneath */
 };
 
-/* A profile compiled to BPF by the build (mk/sandbox_gen.c). */
+/*
+ * A profile compiled to BPF by the build (mk/sandbox_gen.c); not const:
+ * the process's pid is written in when it is loaded.
+ */
 struct sandbox_bpf {
 	const char	*sb_name;	/* the profile's sp_name; NULL ends */
-	const struct sock_filter *sb_kill;	/* the filter */
-	unsigned short	 sb_nkill;		/* its instructions */
-	const struct sock_filter *sb_trap;	/* FORKD_SANDBOX=trap's */
+	struct sock_filter *sb_kill;	/* the filter */
+	unsigned short	 sb_nkill;	/* its instructions, <= BPF_MAXINSNS */
+	struct sock_filter *sb_trap;	/* FORKD_SANDBOX=trap's */
 	unsigned short	 sb_ntrap;
 };
 

@@ -69,7 +69,7 @@ gen_write(const struct sandbox_profile *p, int trap, const char *name)
 	size_t i, n, self = 0;
 
 	prog = gen_export(p, trap, &n);
-	printf("static const struct sock_filter %s[%zu] = {\n", name, n);
+	printf("static struct sock_filter %s[%zu] = {\n", name, n);
 	for (i = 0; i < n; i++) {
 		printf("\t{ 0x%04x, %u, %u, 0x%08x },\n", prog[i].code,
 		    prog[i].jt, prog[i].jf, prog[i].k);

@@ -170,6 +170,14 @@ EOC
 			    "sandbox: $name pid $pid: RLIMIT_NPROC 0");
 		}
 	}
+	# No core file from any handler (it may hold a message or a key).
+	for my $name (qw(echod smtpd httpd pingd)) {
+		for my $pid (@{ $by{$name} // [] }) {
+			like(slurp("/proc/$pid/limits") // '',
+			    qr/^Max core file size\s+0\s+0\s/m,
+			    "sandbox: $name pid $pid: RLIMIT_CORE 0");
+		}
+	}
 	# The descriptors their profiles allow: 16 for smtpd and pingd.
 	for my $name (qw(smtpd pingd)) {
 		for my $pid (@{ $by{$name} // [] }) {
