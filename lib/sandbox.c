@@ -133,9 +133,8 @@ sandbox_limit(int resource, rlim_t want)
 {
 	struct rlimit rl;
 
-	if (getrlimit(resource, &rl) == -1)
-		return -1;
-	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+	if (getrlimit(resource, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    want > rl.rlim_max)
 		want = rl.rlim_max;
 	rl.rlim_cur = rl.rlim_max = want;
 	return setrlimit(resource, &rl);
@@ -328,27 +327,28 @@ sandbox_load_bpf(struct sock_filter *insns, unsigned short n)
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
 }
 
-/* Load p's filter: the compiled one, else libseccomp's. 0 or -1, errno. */
-static int
+/*
+ * Load p's filter: the compiled one, else libseccomp's. Returns how, for
+ * the log, or NULL with errno.
+ */
+static const char *
 sandbox_load(const struct sandbox_profile *p, int trap)
 {
 	const struct sandbox_bpf *b;
 	scmp_filter_ctx ctx;
 	int r;
 
-	if ((b = sandbox_compiled(p)) != NULL)
-		return trap ? sandbox_load_bpf(b->sb_trap, b->sb_ntrap) :
+	if ((b = sandbox_compiled(p)) != NULL) {
+		r = trap ? sandbox_load_bpf(b->sb_trap, b->sb_ntrap) :
 		    sandbox_load_bpf(b->sb_kill, b->sb_nkill);
-	ctx = sandbox_build_self(p, trap, (uint64_t)getpid());
-	if (ctx == NULL)
-		return -1;
+		return r == 0 ? "compiled by the build" : NULL;
+	}
+	if ((ctx = sandbox_build_self(p, trap, (uint64_t)getpid())) == NULL)
+		return NULL;
 	r = seccomp_load(ctx);
 	seccomp_release(ctx);
-	if (r != 0) {
-		errno = -r;
-		return -1;
-	}
-	return 0;
+	errno = -r;
+	return r == 0 ? "built at run time" : NULL;
 }
 
 /* FORKD_SANDBOX=trap: name the syscall that a profile misses, then 111. */
@@ -368,7 +368,7 @@ void
 sandbox_enter_limits(const struct sandbox_profile *p,
     const struct sandbox_limits *lim)
 {
-	const char *mode = getenv("FORKD_SANDBOX");
+	const char *mode = getenv("FORKD_SANDBOX"), *how;
 	int trap = mode != NULL && strcmp(mode, "trap") == 0;
 
 	if (sandbox_rlimits(p, lim) == -1)
@@ -383,12 +383,10 @@ sandbox_enter_limits(const struct sandbox_profile *p,
 		sandbox_trap(p);
 	if (sandbox_landlock(p, lim) == -1)
 		sandbox_fail(p, "Landlock");
-	if (sandbox_load(p, trap) == -1)
+	if ((how = sandbox_load(p, trap)) == NULL)
 		sandbox_fail(p, "cannot load the seccomp filter");
 	log_debug("%s: sandbox: entered%s, filter %s", p->sp_name,
-	    trap ? " (trap mode)" : "",
-	    sandbox_compiled(p) != NULL ? "compiled by the build" :
-	    "built at run time");
+	    trap ? " (trap mode)" : "", how);
 }
 
 void
