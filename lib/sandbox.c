@@ -381,7 +381,7 @@ sandbox_enter_limits(const struct sandbox_profile *p,
 	}
 	if (trap)
 		sandbox_trap(p);
-	if (sandbox_landlock(p, lim) == -1)
+	if (sandbox_landlock(p, lim) != 0)
 		sandbox_fail(p, "Landlock");
 	if ((how = sandbox_load(p, trap)) == NULL)
 		sandbox_fail(p, "cannot load the seccomp filter");
