@@ -68,6 +68,10 @@ spit("$dir/secret", "not for smtpd\n");
 	my $out = do { local $/; <$fh> } // '';
 	close($fh);
 	is($? & 127, 6, 'smtpd\'s compiled profile: abort(3) is SIGABRT');
+	open($fh, '-|', $violator, 'smtpd-kill9', $spool) or die "fork: $!";
+	$out = do { local $/; <$fh> } // '';
+	close($fh);
+	is($? & 127, 9, 'smtpd\'s compiled profile: SIGKILL to itself');
 }
 
 # A kernel without Landlock (hidden by a filter that answers ENOSYS): smtpd

@@ -16,6 +16,8 @@
  * "smtpd-kill" enters it and makes a call outside it (socket(AF_INET)).
  * "smtpd-abort" enters it and calls abort(3): SIGABRT, not SIGSYS (the
  * filter the build compiled for smtpd, linked in, must hold this pid).
+ * "smtpd-kill9" enters it and raises SIGKILL, as smtpd's test-only crash
+ * points do: the profile lets it end itself so, not with SIGSYS.
  * "smtpd-file FILE" gives it a regular file as the spool: Landlock
  * refuses that, and the sandbox must fail closed (exit 111).
  * "smtpd-nolandlock SPOOL PATH" first hides Landlock (a filter that fails
@@ -32,6 +34,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +107,8 @@ violator_smtpd(const char *spool, const char *mode, const char *path)
 	    O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 	if (strcmp(mode, "smtpd-abort") == 0)
 		abort();
+	if (strcmp(mode, "smtpd-kill9") == 0)
+		raise(SIGKILL);
 	if (path == NULL) {
 		/* Not in the profile: SIGSYS. */
 		(void)socket(AF_INET, SOCK_STREAM, 0);
