@@ -90,6 +90,18 @@ spit("$dir/secret", "not for smtpd\n");
 	unlink("$dir/escape");
 }
 
+# Landlock there but failing (EINVAL): not the same as no Landlock, so
+# the sandbox fails closed.
+{
+	local $ENV{FORKD_LOG} = 'stderr';
+	my $out = `exec $violator smtpd-llerror $spool $dir/secret 2>$dir/err`;
+	my $st = $?;
+	is($st >> 8, 111, 'Landlock failing: exit 111');
+	is($out, '', 'Landlock failing: nothing done in the sandbox');
+	like(slurp("$dir/err") // '', qr/sandbox: Landlock: Invalid argument/,
+	    'Landlock failing: logged');
+}
+
 # A spool that is not a directory: Landlock refuses the rule, and smtpd's
 # sandbox fails closed rather than run without it.
 {

@@ -24,6 +24,9 @@
  * landlock_create_ruleset(2) with ENOSYS, as an old kernel does), then
  * does what "smtpd" does: the opens succeed (logged: no Landlock), and
  * the seccomp profile still holds (socket(AF_INET) after them: SIGSYS).
+ * "smtpd-llerror SPOOL PATH" has landlock_create_ruleset(2) fail with
+ * EINVAL instead: not a missing Landlock, so the sandbox fails closed
+ * (exit 111) before any open.
  * "deny" enters a deny list of unshare(2) and calls unshare(0): it must
  * fail with EPERM ("unshare: EPERM"), or under FORKD_SANDBOX=trap end
  * the process with 111 and a log line naming unshare.
@@ -72,14 +75,14 @@ violator_say(const char *what, int fd)
 		close(fd);
 }
 
-/* Make landlock_create_ruleset(2) fail with ENOSYS from now on. */
+/* Make landlock_create_ruleset(2) fail with error e from now on. */
 static void
-violator_hide_landlock(void)
+violator_hide_landlock(int e)
 {
 	scmp_filter_ctx ctx;
 
 	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(e),
 	    SCMP_SYS(landlock_create_ruleset), 0) != 0 ||
 	    seccomp_load(ctx) != 0) {
 		fprintf(stderr, "violator: cannot hide Landlock\n");
@@ -101,7 +104,9 @@ violator_smtpd(const char *spool, const char *mode, const char *path)
 		return 1;
 	}
 	if (strcmp(mode, "smtpd-nolandlock") == 0)
-		violator_hide_landlock();
+		violator_hide_landlock(ENOSYS);
+	if (strcmp(mode, "smtpd-llerror") == 0)
+		violator_hide_landlock(EINVAL);
 	smtpd_sandbox(&sd);
 	violator_say("inside", openat(sd.sd_spoolfd, "inside",
 	    O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
