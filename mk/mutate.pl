@@ -31,7 +31,7 @@ my %target = (
 	'lib/sandbox.c' => {
 		tests => [qw(t/forkd/promises.t t/pingd/forkd.t
 		    t/smtpd/syslog.t t/httpd/requests.t
-		    t/17-sandbox.t t/49d-smtpd-sandbox.t)],
+		    t/libforkd/sandbox.t t/smtpd/sandbox.t)],
 	},
 	'supervisor/spawn.c' => {
 		tests => [qw(t/forkd/promises.t t/forkd/logs.t

@@ -151,7 +151,7 @@ EOC
 	push @{ $by{$k{$_}} }, $_ for keys %k;
 	is(scalar(@{ $by{echod} // [] }), 2, 'sandbox: two echod handlers run');
 	# httpd's CGI helper, its child, runs under its deny list.
-	my %cgi = map { %{ { children($_) } } } @{ $by{httpd} // [] };
+	my %cgi = map { child_comms($_) } @{ $by{httpd} // [] };
 	$by{'httpd cgi helper'} = [ keys %cgi ];
 	for my $name (qw(echod smtpd httpd pingd), 'httpd cgi helper') {
 		ok(@{ $by{$name} // [] }, "sandbox: $name found");

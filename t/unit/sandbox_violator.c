@@ -9,7 +9,7 @@
  *
  * "smtpd SPOOL PATH" enters smtpd's own profile (daemons/smtpd/
  * profile.c) with SPOOL as its spool, then tries what smtpd may and may
- * not do to files, one line each on stdout (t/49d-smtpd-sandbox.t):
+ * not do to files, one line each on stdout (t/smtpd/sandbox.t):
  *   inside: ok|errno name     a file made beneath SPOOL, relative to it
  *   outside: ok|errno name    PATH opened for reading (absolute path)
  *   escape: ok|errno name     "../" from the spool's fd

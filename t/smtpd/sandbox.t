@@ -9,7 +9,7 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(build tmpdir slurp spit);
 use Test::More;
 use Config;
