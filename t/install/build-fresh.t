@@ -203,7 +203,9 @@ $fpid = 0;
 # 3. Another PREFIX: every object is rebuilt, and the forkd installed
 # there reads that PREFIX's config. Installed for real (no DESTDIR) in
 # our directory, which also creates the user forkd unless it exists.
-my @cfiles = split(/\n/, `cd '$src' && find lib supervisor daemons clients t/unit -name '*.c'`);
+my @cfiles = split(/\n/, `cd '$src' && find lib supervisor daemons clients t/unit mk -name '*.c'`);
+# and the seccomp profiles each daemon's build compiles (gen/NAME_bpf.c)
+push @cfiles, glob("$src/daemons/*/profile.c");
 my $prefix = "$base/p2";
 my @v = ("PREFIX='$prefix'", "SPOOLDIR='$base/p2spool'", "RCDIR='$base/p2rc'");
 my $had = defined getpwnam('forkd');
