@@ -27,9 +27,11 @@ use strict;
 use warnings;
 use File::Temp qw(tempdir);
 use FindBin;
-use IO::Socket::IP;
-use POSIX ();
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../t/lib";
 use Time::HiRes qw(time sleep);
+BEGIN { $ENV{FORKD_TEST_TIMEOUT} //= 0 }	# no test watchdog here
+use Forkd qw(free_port wait_port);
+use SmtpBench qw(start stop forkd_smtpd postfix_start);
 
 my $M = @ARGV ? shift : 6000;
 my $R = @ARGV ? shift : 3;
@@ -47,40 +49,6 @@ if (!defined $source) {
 	exit 0;
 }
 $SIG{PIPE} = 'IGNORE';
-
-sub free_port {
-	my $s = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-	    Listen => 1) or die "free_port: $!";
-	return $s->sockport;
-}
-
-sub wait_port {
-	my ($port) = @_;
-	for (1 .. 200) {
-		return 1 if IO::Socket::IP->new(PeerHost => '127.0.0.1',
-		    PeerPort => $port);
-		sleep(0.05);
-	}
-	return 0;
-}
-
-sub start {
-	my ($dir, @cmd) = @_;
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		open(STDIN, '<', '/dev/null');
-		open(STDOUT, '>', "$dir/out");
-		open(STDERR, '>', "$dir/err");
-		exec(@cmd) or POSIX::_exit(127);
-	}
-	return $pid;
-}
-
-sub stop {
-	my ($pid) = @_;
-	kill('TERM', $pid);
-	waitpid($pid, 0);
-}
 
 # One round of smtp-source against $port; returns the seconds it took,
 # or undef.
@@ -121,13 +89,9 @@ sub start_smtpd {
 	my ($d) = @_;
 	mkdir "$d/spool" or die;
 	my $port = free_port();
-	open(my $fh, '>', "$d/forkd.conf") or die;
-	print $fh "127.0.0.1:$port stream tcp prefork.32 root $bld/smtpd "
-	    . "smtpd -n bench.example -m $d/spool\n";
-	close($fh);
-	my $pid = start($d, "$bld/forkd", '-d', '-f', "$d/forkd.conf",
-	    '-p', "$d/forkd.pid");
-	wait_port($port) or do { stop($pid); return ('did not listen') };
+	my $pid = forkd_smtpd($d, $port, 'prefork.32',
+	    "smtpd -n bench.example -m $d/spool");
+	wait_port($port, 10) or do { stop($pid); return ('did not listen') };
 	sleep(0.5);	# all 32 workers up
 	return (undef, {
 	    round => sub { source($port, $d) },
@@ -143,7 +107,7 @@ sub start_sink {
 	my $port = free_port();
 	my $pid = start($d, $sink, ($> == 0 ? ('-u', 'nobody') : ()),
 	    "127.0.0.1:$port", 256);
-	wait_port($port) or do { stop($pid); return ('did not listen') };
+	wait_port($port, 10) or do { stop($pid); return ('did not listen') };
 	return (undef, {
 	    round => sub { source($port, $d) },
 	    stop => sub { stop($pid) },
@@ -160,56 +124,24 @@ sub maildir_count {
 
 sub start_postfix {
 	my ($d) = @_;
-	return ('needs root') if $> != 0;
-	return ('not installed') if !-x '/usr/sbin/postfix' ||
-	    !getpwnam('postfix');
-	my ($uid, $gid) = (getpwnam('postfix'))[2, 3];
 	my $port = free_port();
-	chmod(0755, $d);
-	mkdir "$d/$_" for qw(pf pfq pfd mail);
-	chown($uid, $gid, "$d/pfq", "$d/pfd", "$d/mail");
-	open(my $in, '<', '/etc/postfix/master.cf') or return ('no master.cf');
-	open(my $out, '>', "$d/pf/master.cf") or die;
-	while (<$in>) {
-		s/^smtp\s+inet\s.*/127.0.0.1:$port inet n - n - 100 smtpd/;
-		print $out $_;
-	}
-	close($out);
-	open($out, '>', "$d/pf/main.cf") or die;
-	print $out <<"EOF";
-compatibility_level = 3.6
-queue_directory = $d/pfq
-data_directory = $d/pfd
-mail_owner = postfix
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = bench.example
+	my ($uid, $gid) = (getpwnam('postfix'))[2, 3];
+	mkdir "$d/mail";
+	chown($uid // 0, $gid // 0, "$d/mail");
+	my ($halt, $why) = postfix_start($d, $port, <<"EOF");
 mydestination =
-mynetworks = 127.0.0.0/8
-alias_maps =
-alias_database =
 virtual_mailbox_domains = example.org
 virtual_mailbox_base = $d/mail
 virtual_mailbox_maps = static:box/
-virtual_uid_maps = static:$uid
-virtual_gid_maps = static:$gid
+virtual_uid_maps = static:@{[ $uid // 0 ]}
+virtual_gid_maps = static:@{[ $gid // 0 ]}
 virtual_minimum_uid = 1
 virtual_destination_concurrency_limit = 32
 relay_transport = error:no relaying
 default_transport = error:no relaying
-smtpd_relay_restrictions = permit_mynetworks, reject
-maillog_file = /dev/stdout
-default_process_limit = 100
 EOF
-	close($out);
-	system("postfix -c $d/pf check >$d/check.out 2>&1") == 0
-	    or return ('postfix check failed');
-	my $pid = start($d, 'postfix', '-c', "$d/pf", 'start-fg');
-	my $halt = sub {
-		system("postfix -c $d/pf stop >/dev/null 2>&1");
-		stop($pid);
-	};
-	if (!wait_port($port)) {
+	return ($why) unless defined $halt;
+	if (!wait_port($port, 10)) {
 		$halt->();
 		return ('did not listen');
 	}

@@ -16,30 +16,18 @@ use File::Temp qw(tempdir);
 use FindBin;
 use IO::Select;
 use IO::Socket::IP;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../t/lib";
 use POSIX ();
 use Time::HiRes qw(time sleep);
+BEGIN { $ENV{FORKD_TEST_TIMEOUT} //= 0 }	# no test watchdog here
+use Forkd qw(free_port wait_port);
+use SmtpBench qw(start stop forkd_smtpd postfix_start);
 
 my ($C, $N) = (@ARGV ? shift : 32, @ARGV ? shift : 20);
 my $bld = "$FindBin::Bin/../build";
 -x "$bld/$_" or die "bench/smtpd: $bld/$_ missing: make first\n"
     for qw(smtpd forkd);
 $SIG{PIPE} = 'IGNORE';
-
-sub free_port {
-	my $s = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-	    Listen => 1) or die "free_port: $!";
-	return $s->sockport;
-}
-
-sub wait_port {
-	my ($port) = @_;
-	for (1 .. 100) {
-		return 1 if IO::Socket::IP->new(PeerHost => '127.0.0.1',
-		    PeerPort => $port);
-		sleep(0.05);
-	}
-	return 0;
-}
 
 # One client: $N messages; prints the numbers it was told; exit 0 if all
 # replies were right.
@@ -112,33 +100,9 @@ sub load {
 	return ($dt, $ok);
 }
 
-sub start {
-	my ($dir, @cmd) = @_;
-	my $pid = fork() // die;
-	if ($pid == 0) {
-		open(STDIN, '<', '/dev/null');
-		open(STDOUT, '>', "$dir/out");
-		open(STDERR, '>', "$dir/err");
-		exec(@cmd) or POSIX::_exit(127);
-	}
-	return $pid;
-}
-
 my @runs = (
-	['forkd prefork.32', sub {
-		my ($d, $p, $args) = @_;
-		open(my $fh, '>', "$d/forkd.conf") or die;
-		print $fh "127.0.0.1:$p stream tcp prefork.32 root $bld/smtpd $args\n";
-		close($fh);
-		return start($d, "$bld/forkd", '-d', '-f', "$d/forkd.conf");
-	}],
-	['forkd nowait.0', sub {
-		my ($d, $p, $args) = @_;
-		open(my $fh, '>', "$d/forkd.conf") or die;
-		print $fh "127.0.0.1:$p stream tcp nowait.0 root $bld/smtpd $args\n";
-		close($fh);
-		return start($d, "$bld/forkd", '-d', '-f', "$d/forkd.conf");
-	}],
+	['forkd prefork.32', sub { forkd_smtpd(@_[0, 1], 'prefork.32', $_[2]) }],
+	['forkd nowait.0', sub { forkd_smtpd(@_[0, 1], 'nowait.0', $_[2]) }],
 	['openbsd-inetd nowait', sub {
 		my ($d, $p, $args) = @_;
 		return undef unless -x '/usr/sbin/inetd';
@@ -158,47 +122,19 @@ my @runs = (
 # Postfix as the peer: a private instance in the foreground (start-fg)
 # on its own port and directories, mail for example.org taken into its
 # queue (fsync'ed before the 250, as smtpd's mailbox is) and discarded.
-my %stop = ('postfix (peer MTA)' => sub {
-	system("postfix -c $_[0]/pf stop >/dev/null 2>&1");
-});
+my %stop;
 push @runs, ['postfix (peer MTA)', sub {
 	my ($d, $p) = @_;
-	return undef if $> != 0 || !-x '/usr/sbin/postfix' ||
-	    !getpwnam('postfix');
-	chmod(0755, $d);	# the postfix user works in pfq
-	mkdir "$d/$_" for qw(pf pfq pfd);
-	chown((getpwnam('postfix'))[2], -1, "$d/pfq", "$d/pfd");
-	open(my $in, '<', '/etc/postfix/master.cf') or return undef;
-	open(my $out, '>', "$d/pf/master.cf") or die;
-	while (<$in>) {
-		s/^smtp\s+inet\s.*/127.0.0.1:$p inet n - n - 100 smtpd/;
-		print $out $_;
-	}
-	close($out);
-	open($out, '>', "$d/pf/main.cf") or die;
-	print $out <<"EOF";
-compatibility_level = 3.6
-queue_directory = $d/pfq
-data_directory = $d/pfd
-mail_owner = postfix
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = bench.example
+	my ($halt) = postfix_start($d, $p, <<'EOF');
 mydestination = example.org
-mynetworks = 127.0.0.0/8
 local_recipient_maps =
-alias_maps =
-alias_database =
 default_transport = discard
 local_transport = discard
 relay_transport = discard
-smtpd_relay_restrictions = permit_mynetworks, reject
-maillog_file = /dev/stdout
-default_process_limit = 100
 EOF
-	close($out);
-	system("postfix -c $d/pf check >/dev/null 2>&1") == 0 or return undef;
-	return start($d, 'postfix', '-c', "$d/pf", 'start-fg');
+	return undef unless defined $halt;
+	$stop{'postfix (peer MTA)'} = $halt;
+	return 0;
 }];
 
 printf "smtpd: %d clients x %d messages, a connection each\n", $C, $N;
@@ -212,17 +148,15 @@ for my $run (@runs) {
 		printf "%-22s not installed\n", $name;
 		next;
 	}
-	if (!wait_port($port)) {
+	my $halt = $stop{$name} // sub { stop($pid) };
+	if (!wait_port($port, 5)) {
 		printf "%-22s did not listen\n", $name;
-		kill('TERM', $pid);
-		waitpid($pid, 0);
+		$halt->();
 		next;
 	}
 	# wait_port's probe is one connection; let it finish (-t covers it).
 	my ($dt, $ok) = load($port, $d);
-	$stop{$name}->($d) if $stop{$name};
-	kill('TERM', $pid);
-	waitpid($pid, 0);
+	$halt->();
 	printf "%-22s %5d messages in %6.2f s  %7.0f msg/s  %s\n", $name,
 	    $C * $N, $dt, $C * $N / $dt, $ok || 'FAILED';
 }

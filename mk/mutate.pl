@@ -41,10 +41,28 @@ my %target = (
 		tests => [qw(t/forkd/promises.t t/forkd/logs.t
 		    t/forkd/modes.t t/forkd/guards.t t/forkd/unit-pool.t)],
 	},
+	# Delivery into the spool: append and wait, the state file, the
+	# group commit, the backups, start-up after a crash.
 	'daemons/smtpd/mailbox.c' => {
 		tests => [qw(t/smtpd/durability.t t/smtpd/promises.t
 		    t/smtpd/transcripts.t t/smtpd/options.t
-		    t/smtpd/concurrent.t)],
+		    t/smtpd/concurrent.t t/smtpd/crash.t)],
+	},
+	'daemons/smtpd/mbox_state.c' => {
+		tests => [qw(t/smtpd/durability.t t/smtpd/promises.t
+		    t/smtpd/concurrent.t t/smtpd/restart.t)],
+	},
+	'daemons/smtpd/mbox_commit.c' => {
+		tests => [qw(t/smtpd/durability.t t/smtpd/concurrent.t
+		    t/smtpd/crash.t t/smtpd/full-batch.t)],
+	},
+	'daemons/smtpd/mbox_backup.c' => {
+		tests => [qw(t/smtpd/durability.t t/smtpd/promises.t
+		    t/smtpd/options.t t/smtpd/concurrent.t)],
+	},
+	'daemons/smtpd/mbox_open.c' => {
+		tests => [qw(t/smtpd/durability.t t/smtpd/restart.t
+		    t/smtpd/promises.t t/smtpd/options.t)],
 	},
 	'daemons/smtpd/data.c' => {
 		tests => [qw(t/smtpd/transcripts.t t/smtpd/dialogue.t
@@ -61,7 +79,9 @@ my %target = (
 	},
 );
 my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c
-    daemons/smtpd/mailbox.c daemons/smtpd/data.c daemons/httpd/request.c
+    daemons/smtpd/mailbox.c daemons/smtpd/mbox_state.c
+    daemons/smtpd/mbox_commit.c daemons/smtpd/mbox_backup.c
+    daemons/smtpd/mbox_open.c daemons/smtpd/data.c daemons/httpd/request.c
     daemons/httpd/file.c);
 
 my $nmut = $ENV{MUTANTS} // 10;

@@ -70,27 +70,9 @@ smtp_err_syntax(struct smtp_session *s, const char *syntax)
 }
 
 void
-smtp_err_unknown(struct smtp_session *s)
-{
-	smtp_error(s, "500 Error: command not recognized");
-}
-
-void
 smtp_err_need(struct smtp_session *s, const char *cmd)
 {
 	smtp_error(s, "503 Error: need %s command", cmd);
-}
-
-void
-smtp_err_dup_helo(struct smtp_session *s)
-{
-	smtp_error(s, "503 Error: duplicate HELO");
-}
-
-void
-smtp_err_nested(struct smtp_session *s)
-{
-	smtp_error(s, "503 Error: nested MAIL command");
 }
 
 /*
@@ -128,66 +110,6 @@ smtp_err_rcpt(struct smtp_session *s, const char *addr)
 	    smtp_textstring(text, sizeof(text), addr));
 }
 
-/* RFC 1869 6: a MAIL or RCPT parameter smtpd does not know. */
-void
-smtp_err_param(struct smtp_session *s)
-{
-	smtp_error(s, "555 5.5.4 Error: parameter not recognized");
-}
-
-/* RFC 5321 4.5.3.1.4 and 4.5.3.1.6. */
-void
-smtp_err_cmd_long(struct smtp_session *s)
-{
-	smtp_error(s, "500 5.5.2 Error: command line too long");
-}
-
-void
-smtp_err_text_long(struct smtp_session *s)
-{
-	smtp_error(s, "500 5.5.2 Error: text line too long");
-}
-
-/*
- * RFC 5321 4.5.3.1.10: past the recipient limit each further RCPT gets a
- * temporary 452 and the transaction goes on with the recipients already
- * accepted; the client sends the rest in a new one. That is flow
- * control, not a client error, so it does not count against -e: a
- * client with 110 recipients would otherwise be cut off with the 421
- * line and lose the 100 it was granted.
- */
-void
-smtp_err_rcpts(struct smtp_session *s)
-{
-	smtp_reply(s, "452 4.5.3 Error: too many recipients");
-}
-
-/* RFC 1870 6.1. */
-void
-smtp_err_size(struct smtp_session *s)
-{
-	smtp_error(s, "552 5.3.4 Error: message size exceeds fixed limit");
-}
-
-/* SMTP smuggling (CVE-2023-51764): see smtp_data_line(). */
-void
-smtp_err_bare(struct smtp_session *s)
-{
-	smtp_error(s, "554 5.5.2 Error: bare <CR> or <LF> in message data");
-}
-
-void
-smtp_err_storage(struct smtp_session *s)
-{
-	smtp_reply(s, "452 4.3.1 Error: insufficient system storage");
-}
-
-void
-smtp_err_local(struct smtp_session *s)
-{
-	smtp_reply(s, "451 4.3.0 Error: local error in processing");
-}
-
 void
 smtp_err_timeout(struct smtp_session *s)
 {
@@ -196,23 +118,47 @@ smtp_err_timeout(struct smtp_session *s)
 	s->s_quit = 1;
 }
 
+/*
+ * The error replies whose text is fixed: one function each,
+ * smtp_err_NAME() (session.h). COUNTED ones go through smtp_error() and
+ * count against -e; the others are not the client's error.
+ */
+#define SMTP_ERR(name, counted, text)					\
+void									\
+smtp_err_##name(struct smtp_session *s)					\
+{									\
+	(counted ? smtp_error : smtp_reply)(s, "%s", text);		\
+}
+#define COUNTED	1
+#define NOT_COUNTED	0
+
+SMTP_ERR(unknown, COUNTED, "500 Error: command not recognized")
+SMTP_ERR(dup_helo, COUNTED, "503 Error: duplicate HELO")
+SMTP_ERR(nested, COUNTED, "503 Error: nested MAIL command")
+/* RFC 1869 6: a MAIL or RCPT parameter smtpd does not know. */
+SMTP_ERR(param, COUNTED, "555 5.5.4 Error: parameter not recognized")
+/* RFC 5321 4.5.3.1.4 and 4.5.3.1.6. */
+SMTP_ERR(cmd_long, COUNTED, "500 5.5.2 Error: command line too long")
+SMTP_ERR(text_long, COUNTED, "500 5.5.2 Error: text line too long")
+/*
+ * RFC 5321 4.5.3.1.10: past the recipient limit each further RCPT gets a
+ * temporary 452 and the transaction goes on with the recipients already
+ * accepted; the client sends the rest in a new one. That is flow
+ * control, not a client error, so it does not count against -e: a
+ * client with 110 recipients would otherwise be cut off with the 421
+ * line and lose the 100 it was granted.
+ */
+SMTP_ERR(rcpts, NOT_COUNTED, "452 4.5.3 Error: too many recipients")
+/* RFC 1870 6.1. */
+SMTP_ERR(size, COUNTED, "552 5.3.4 Error: message size exceeds fixed limit")
+/* SMTP smuggling (CVE-2023-51764): see smtp_data_line(). */
+SMTP_ERR(bare, COUNTED, "554 5.5.2 Error: bare <CR> or <LF> in message data")
+SMTP_ERR(storage, NOT_COUNTED, "452 4.3.1 Error: insufficient system storage")
+SMTP_ERR(local, NOT_COUNTED, "451 4.3.0 Error: local error in processing")
 /* RFC 3207 4: STARTTLS without a certificate configured (-c, -k). */
-void
-smtp_err_tls_unavailable(struct smtp_session *s)
-{
-	smtp_error(s, "454 4.7.0 TLS not available");
-}
-
+SMTP_ERR(tls_unavailable, COUNTED, "454 4.7.0 TLS not available")
 /* RFC 3207 4.2: STARTTLS is not offered again inside TLS. */
-void
-smtp_err_tls_active(struct smtp_session *s)
-{
-	smtp_error(s, "503 5.5.1 Error: TLS already active");
-}
-
+SMTP_ERR(tls_active, COUNTED, "503 5.5.1 Error: TLS already active")
 /* RFC 3207 4: -S, and MAIL before STARTTLS. */
-void
-smtp_err_tls_required(struct smtp_session *s)
-{
-	smtp_error(s, "530 5.7.0 Must issue a STARTTLS command first");
-}
+SMTP_ERR(tls_required, COUNTED,
+    "530 5.7.0 Must issue a STARTTLS command first")

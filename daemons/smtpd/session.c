@@ -26,8 +26,18 @@ struct smtp_cmd {
 	const char	*c_name;
 	/* 0: go on; -1: refused, the reply is sent. */
 	int		(*c_check)(struct smtp_session *, char *);
+	/* The positive reply, sent before proceed; NULL: proceed sends it. */
+	const char	*c_reply;
+	/* Acts on the command; NULL: the reply is all. */
 	void		(*c_proceed)(struct smtp_session *, char *);
 	int		 c_junk;	/* counts against -j */
+};
+
+/* What must come before a command (RFC 5321 4.1.4): its 503 names it. */
+enum smtp_need {
+	SMTP_NEED_HELO,
+	SMTP_NEED_MAIL,
+	SMTP_NEED_RCPT,
 };
 
 static int	smtp_check_helo(struct smtp_session *, char *);
@@ -35,6 +45,7 @@ static int	smtp_check_ehlo(struct smtp_session *, char *);
 static int	smtp_check_mail(struct smtp_session *, char *);
 static int	smtp_check_rcpt(struct smtp_session *, char *);
 static int	smtp_check_noarg(struct smtp_session *, char *, const char *);
+static int	smtp_check_order(struct smtp_session *, enum smtp_need);
 static int	smtp_check_data(struct smtp_session *, char *);
 static int	smtp_check_rset(struct smtp_session *, char *);
 static int	smtp_check_quit(struct smtp_session *, char *);
@@ -46,22 +57,24 @@ static void	smtp_proceed_mail(struct smtp_session *, char *);
 static void	smtp_proceed_rcpt(struct smtp_session *, char *);
 static void	smtp_proceed_data(struct smtp_session *, char *);
 static void	smtp_proceed_rset(struct smtp_session *, char *);
-static void	smtp_proceed_noop(struct smtp_session *, char *);
 static void	smtp_proceed_quit(struct smtp_session *, char *);
-static void	smtp_proceed_vrfy(struct smtp_session *, char *);
 static void	smtp_proceed_starttls(struct smtp_session *, char *);
 
 static const struct smtp_cmd smtp_cmds[] = {
-	{ "HELO", smtp_check_helo, smtp_proceed_helo, 0 },
-	{ "EHLO", smtp_check_ehlo, smtp_proceed_ehlo, 0 },
-	{ "MAIL", smtp_check_mail, smtp_proceed_mail, 0 },
-	{ "RCPT", smtp_check_rcpt, smtp_proceed_rcpt, 0 },
-	{ "DATA", smtp_check_data, smtp_proceed_data, 0 },
-	{ "RSET", smtp_check_rset, smtp_proceed_rset, 1 },
-	{ "NOOP", NULL, smtp_proceed_noop, 1 },
-	{ "QUIT", smtp_check_quit, smtp_proceed_quit, 0 },
-	{ "VRFY", smtp_check_vrfy, smtp_proceed_vrfy, 1 },
-	{ "STARTTLS", smtp_check_starttls, smtp_proceed_starttls, 0 },
+	{ "HELO", smtp_check_helo, NULL, smtp_proceed_helo, 0 },
+	{ "EHLO", smtp_check_ehlo, NULL, smtp_proceed_ehlo, 0 },
+	{ "MAIL", smtp_check_mail, NULL, smtp_proceed_mail, 0 },
+	{ "RCPT", smtp_check_rcpt, NULL, smtp_proceed_rcpt, 0 },
+	{ "DATA", smtp_check_data, "354 End data with <CR><LF>.<CR><LF>",
+	    smtp_proceed_data, 0 },
+	{ "RSET", smtp_check_rset, "250 OK", smtp_proceed_rset, 1 },
+	{ "NOOP", NULL, "250 OK", NULL, 1 },
+	{ "QUIT", smtp_check_quit, NULL, smtp_proceed_quit, 0 },
+	/* RFC 5321 3.5.3: smtpd does not disclose whether a mailbox exists. */
+	{ "VRFY", smtp_check_vrfy, "252 2.1.5 Cannot VRFY user, but will "
+	    "accept message and attempt delivery", NULL, 1 },
+	{ "STARTTLS", smtp_check_starttls, "220 2.0.0 Ready to start TLS",
+	    smtp_proceed_starttls, 0 },
 };
 #define SMTP_NCMDS	(sizeof(smtp_cmds) / sizeof(smtp_cmds[0]))
 
@@ -149,11 +162,11 @@ smtp_check_starttls(struct smtp_session *s, char *arg)
 	return 0;
 }
 
+/* After its 220: the handshake. */
 static void
 smtp_proceed_starttls(struct smtp_session *s, char *arg)
 {
 	(void)arg;
-	smtp_reply(s, "220 2.0.0 Ready to start TLS");
 	smtp_starttls(s);
 }
 
@@ -207,10 +220,8 @@ smtp_check_mail(struct smtp_session *s, char *arg)
 		smtp_err_sender(s, addr);
 		return -1;
 	}
-	if (!s->s_helo) {
-		smtp_err_need(s, "HELO");
+	if (smtp_check_order(s, SMTP_NEED_HELO) == -1)
 		return -1;
-	}
 	if (s->s_tx.tx_mail) {
 		smtp_err_nested(s);
 		return -1;
@@ -250,14 +261,8 @@ smtp_check_rcpt(struct smtp_session *s, char *arg)
 		smtp_err_rcpt(s, addr);
 		return -1;
 	}
-	if (!s->s_helo) {
-		smtp_err_need(s, "HELO");
+	if (smtp_check_order(s, SMTP_NEED_MAIL) == -1)
 		return -1;
-	}
-	if (!s->s_tx.tx_mail) {
-		smtp_err_need(s, "MAIL");
-		return -1;
-	}
 	if (*params != '\0') {
 		smtp_err_param(s);
 		return -1;
@@ -294,6 +299,27 @@ smtp_check_noarg(struct smtp_session *s, char *arg, const char *syntax)
 	return 0;
 }
 
+/*
+ * The command order (RFC 5321 4.1.4): HELO before MAIL, MAIL before RCPT,
+ * a recipient before DATA. 503 names the first command missing.
+ */
+static int
+smtp_check_order(struct smtp_session *s, enum smtp_need need)
+{
+	const char *missing;
+
+	if (!s->s_helo)
+		missing = "HELO";
+	else if (need >= SMTP_NEED_MAIL && !s->s_tx.tx_mail)
+		missing = "MAIL";
+	else if (need >= SMTP_NEED_RCPT && s->s_tx.tx_nrcpts == 0)
+		missing = "RCPT";
+	else
+		return 0;
+	smtp_err_need(s, missing);
+	return -1;
+}
+
 /* DATA (RFC 5321 4.1.1.4). */
 
 static int
@@ -301,26 +327,14 @@ smtp_check_data(struct smtp_session *s, char *arg)
 {
 	if (smtp_check_noarg(s, arg, "DATA") == -1)
 		return -1;
-	if (!s->s_helo) {
-		smtp_err_need(s, "HELO");
-		return -1;
-	}
-	if (!s->s_tx.tx_mail) {
-		smtp_err_need(s, "MAIL");
-		return -1;
-	}
-	if (s->s_tx.tx_nrcpts == 0) {
-		smtp_err_need(s, "RCPT");
-		return -1;
-	}
-	return 0;
+	return smtp_check_order(s, SMTP_NEED_RCPT);
 }
 
+/* After its 354: the message text. */
 static void
 smtp_proceed_data(struct smtp_session *s, char *arg)
 {
 	(void)arg;
-	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	smtp_text_begin(s);
 }
 
@@ -343,14 +357,6 @@ smtp_proceed_rset(struct smtp_session *s, char *arg)
 {
 	(void)arg;
 	smtp_tx_reset(&s->s_tx);
-	smtp_reply(s, "250 OK");
-}
-
-static void
-smtp_proceed_noop(struct smtp_session *s, char *arg)
-{
-	(void)arg;
-	smtp_reply(s, "250 OK");
 }
 
 static void
@@ -369,15 +375,6 @@ smtp_check_vrfy(struct smtp_session *s, char *arg)
 		return -1;
 	}
 	return 0;
-}
-
-/* RFC 5321 3.5.3: smtpd does not disclose whether a mailbox exists. */
-static void
-smtp_proceed_vrfy(struct smtp_session *s, char *arg)
-{
-	(void)arg;
-	smtp_reply(s, "252 2.1.5 Cannot VRFY user, but will accept message "
-	    "and attempt delivery");
 }
 
 /* One connection. */
@@ -424,7 +421,10 @@ smtp_command(struct smtp_session *s, char *line, size_t len)
 		arg++;
 	if (cmd->c_check != NULL && cmd->c_check(s, arg) == -1)
 		return;
-	cmd->c_proceed(s, arg);
+	if (cmd->c_reply != NULL)
+		smtp_reply(s, "%s", cmd->c_reply);
+	if (cmd->c_proceed != NULL)
+		cmd->c_proceed(s, arg);
 }
 
 int

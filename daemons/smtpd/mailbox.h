@@ -1,0 +1,108 @@
+/*
+ * mailbox.h: what the files of delivery share. mailbox.c says how they
+ * work together (the group commit, crashes, backups); each file is one
+ * part of it:
+ *
+ * mailbox.c      delivery: append, then wait for a commit
+ * mbox_state.c   smtpd.lock: its two locks and two state lines
+ * mbox_record.c  a record: the header lines smtpd writes, the write
+ * mbox_commit.c  the leader's group commit, and its rollback
+ * mbox_backup.c  the backup mailbox.FIRST-LAST every -b messages
+ * mbox_open.c    start-up: a new spool's state, a restarted machine's cut
+ * mbox_test.c    the test-only crash points (SMTPD_TEST_CRASH)
+ */
+#ifndef MAILBOX_H
+#define MAILBOX_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "smtpd.h"
+
+#define MBOX_FILE	"mailbox"
+#define MBOX_LOCK	"smtpd.lock"
+#define MBOX_SPARE	".mailbox.next"	/* the next backup's new mailbox */
+#define MBOX_LINE	128	/* bytes of each state line, '\n' included */
+#define MBOX_OLD_LEN	42	/* the earlier "%020lld %020lld\n" */
+#define MBOX_BOOT_LEN	36	/* a boot_id UUID */
+
+/* One state line of smtpd.lock, as mbox_read() parses it. */
+struct mbox_state {
+	long long	st_number;	/* last message */
+	long long	st_length;	/* length of mailbox after it, bytes */
+	unsigned long	st_epoch;	/* rollbacks so far */
+	int		st_error;	/* committed: errno of the last one */
+	int		st_pending;	/* committed: written, not yet synced */
+	char		st_boot[MBOX_BOOT_LEN + 1];	/* appended only */
+};
+
+enum mbox_line {
+	MBOX_COMMITTED,
+	MBOX_APPENDED,
+};
+
+/*
+ * mbox_state.c. The append lock (flock(2) of smtpd.lock) and the sync
+ * lock (an OFD lock of its byte 0, type F_WRLCK, F_RDLCK or F_UNLCK):
+ * 0, or -1 with errno. mbox_read() parses one state line: 0; 1 for an
+ * empty file or the earlier one-line state; -1 with errno EINVAL for a
+ * line smtpd did not write. mbox_write() rewrites one in place (the
+ * caller syncs). mbox_pwritev() writes all of iov (n of them, which it
+ * changes) at off, one system call in the common case, and
+ * mbox_pwrite() all of buf: 0, or -1 with errno.
+ */
+int	mbox_lock(int fd);
+void	mbox_unlock(int fd);
+int	mbox_sync_lock(int fd, int type);
+int	mbox_read(int fd, enum mbox_line which, struct mbox_state *st);
+int	mbox_write(int fd, enum mbox_line which, const struct mbox_state *st);
+int	mbox_pwrite(int fd, const char *buf, size_t len, off_t off);
+int	mbox_pwritev(int fd, struct iovec *iov, int n, off_t off);
+
+/*
+ * mbox_record.c. mbox_header() builds the lines before the body, all
+ * but the number, which goes in at *split: returns the length in bytes
+ * of *out (malloc'ed), 0 on ENOMEM. mbox_record() writes the record
+ * numbered number at offset at of fd: its length in bytes, or -1 with
+ * errno.
+ */
+size_t	mbox_header(const struct smtpd *sd, const struct smtpd_msg *m,
+	    char **out, size_t *split);
+off_t	mbox_record(int fd, off_t at, char *head, size_t headlen,
+	    size_t split, const struct smtpd_msg *m, long long number);
+
+/*
+ * mailbox.c. Under the append lock: mbox_file() opens mailbox for
+ * writing (creating it durably); mbox_tidy() opens it and makes it end
+ * at ap's length. Each returns the fd, or -1 with errno.
+ */
+int	mbox_file(struct smtpd *sd);
+int	mbox_tidy(struct smtpd *sd, struct mbox_state *ap);
+
+/*
+ * mbox_commit.c. The leader's work, under the sync lock: commit all
+ * appended so far, back up a closed group; *unbacked is the last number
+ * of a group whose backup failed, else 0. Returns 0, or -1 with errno
+ * after rolling the group back.
+ */
+int	mbox_commit(struct smtpd *sd, long long *unbacked);
+
+/*
+ * mbox_backup.c. mbox_due(): does ap end a group of -b still in mailbox?
+ * mbox_spare() makes the spare mailbox, with no lock held.
+ * mbox_backup(), under both locks with all committed: rename mailbox to
+ * its backup and start an empty one; 0, or -1 after logging why.
+ */
+int	mbox_due(const struct smtpd *sd, const struct mbox_state *ap);
+void	mbox_spare(struct smtpd *sd);
+int	mbox_backup(struct smtpd *sd, struct mbox_state *cp,
+	    struct mbox_state *ap);
+
+/*
+ * mbox_test.c. Test only: read SMTPD_TEST_CRASH; SIGKILL this process
+ * at crash point (SMTPD_CRASH_*) with the chance it sets.
+ */
+void	mbox_test_setup(struct smtpd *sd);
+void	mbox_test_crash(const struct smtpd *sd, int point);
+
+#endif
