@@ -84,6 +84,10 @@ static int	mbox_append(struct smtpd *sd, const struct smtpd_msg *m,
 		    long long *number, unsigned long *epoch, long long *unbacked);
 static int	mbox_covered(struct smtpd *sd, long long number,
 		    unsigned long epoch, long long *unbacked);
+static int	mbox_lead(struct smtpd *sd, long long number,
+		    unsigned long epoch, long long *unbacked);
+static int	mbox_verdict(int r, const struct mbox_state *cs,
+		    long long number, unsigned long epoch);
 
 /*
  * Open mailbox for writing, creating it when a backup (or nobody yet) has
@@ -187,6 +191,7 @@ mbox_append(struct smtpd *sd, const struct smtpd_msg *m, long long *numberp,
 		r = mbox_commit(sd, unbacked);
 		e = errno;
 		mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+		mbox_hint_release(sd);
 		if (r == -1) {
 			errno = e;
 			goto out;
@@ -228,19 +233,85 @@ out:
 }
 
 /*
- * 2. Covered by a commit, this one's own or its leader's. A shared
- * hold of the sync lock is enough to look: the deliveries that waited
- * for a leader all look at once when it lets go, and only one not
- * covered yet takes it exclusively, and looks again. Returns 0, or -1
- * with errno (the group's error when it was rolled back).
+ * The verdict of the committed line cs (r: mbox_read()'s return) on
+ * delivery number of epoch: 0 when it is on disk, else -1 with errno
+ * (the group's error when it was rolled back).
+ */
+static int
+mbox_verdict(int r, const struct mbox_state *cs, long long number,
+    unsigned long epoch)
+{
+	if (r != 0) {
+		errno = EINVAL;
+		log_warn("spool state " MBOX_LOCK);
+		errno = EIO;
+		return -1;
+	}
+	if (cs->st_epoch != epoch || cs->st_number < number ||
+	    cs->st_pending) {
+		/* Rolled back with the rest of its group. */
+		errno = cs->st_error != 0 ? cs->st_error : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * With the sync lock held exclusively: look at the committed line, and
+ * lead a commit when it does not cover number yet. Lets go of the lock.
+ */
+static int
+mbox_lead(struct smtpd *sd, long long number, unsigned long epoch,
+    long long *unbacked)
+{
+	struct mbox_state cs;
+	int e, r;
+
+	r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
+	if (r == 0 && cs.st_epoch == epoch && (cs.st_number < number ||
+	    cs.st_pending)) {
+		if (mbox_commit(sd, unbacked) == -1) {
+			e = errno;
+			mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+			mbox_hint_release(sd);
+			errno = e;
+			return -1;
+		}
+		r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
+	}
+	mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+	mbox_hint_release(sd);
+	return mbox_verdict(r, &cs, number, epoch);
+}
+
+/*
+ * 2. Covered by a commit, this one's own or its leader's. The shared
+ * page (mbox_hint.c) shows the last commit: covered, answer; not yet
+ * and no leader, lead; a leader at work, sleep until it lets go.
+ * Without the page, or in another epoch there (a rollback), the state
+ * line decides: a shared hold of the sync lock is enough to look, and
+ * only a delivery not covered yet takes it exclusively, and looks
+ * again. Returns 0, or -1 with errno (the group's error when it was
+ * rolled back).
  */
 static int
 mbox_covered(struct smtpd *sd, long long number, unsigned long epoch,
     long long *unbacked)
 {
 	struct mbox_state cs;
-	int e, r;
+	uint32_t ticket;
+	int r;
 
+	while (sd->sd_hint != NULL &&
+	    (r = mbox_hint_look(sd, number, epoch, &ticket)) != -1) {
+		if (r == 1)
+			return 0;
+		if (mbox_sync_trylock(sd->sd_lockfd) == 0)
+			return mbox_lead(sd, number, epoch, unbacked);
+		if (errno != EAGAIN && errno != EACCES)
+			return -1;
+		mbox_hint_wait(sd, ticket);
+	}
 	if (mbox_sync_lock(sd->sd_lockfd, F_RDLCK) == -1)
 		return -1;
 	r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
@@ -249,31 +320,10 @@ mbox_covered(struct smtpd *sd, long long number, unsigned long epoch,
 		mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
 		if (mbox_sync_lock(sd->sd_lockfd, F_WRLCK) == -1)
 			return -1;
-		r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
-	}
-	if (r == 0 && cs.st_epoch == epoch && (cs.st_number < number ||
-	    cs.st_pending)) {
-		if (mbox_commit(sd, unbacked) == -1) {
-			e = errno;
-			mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
-			errno = e;
-			return -1;
-		}
-		r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
+		return mbox_lead(sd, number, epoch, unbacked);
 	}
 	mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
-	if (r != 0) {
-		errno = EINVAL;
-		log_warn("spool state " MBOX_LOCK);
-		errno = EIO;
-		return -1;
-	}
-	if (cs.st_epoch != epoch || cs.st_number < number || cs.st_pending) {
-		/* Rolled back with the rest of its group. */
-		errno = cs.st_error != 0 ? cs.st_error : EIO;
-		return -1;
-	}
-	return 0;
+	return mbox_verdict(r, &cs, number, epoch);
 }
 
 long long

@@ -9,6 +9,8 @@
  * mbox_commit.c  the leader's group commit, and its rollback
  * mbox_backup.c  the backup mailbox.FIRST-LAST every -b messages
  * mbox_open.c    start-up: a new spool's state, a restarted machine's cut
+ * mbox_hint.c    the last commit on a shared page, and the futex(2)
+ *                waiters sleep on
  * mbox_test.c    the test-only crash points (SMTPD_TEST_CRASH)
  */
 #ifndef MAILBOX_H
@@ -16,6 +18,8 @@
 
 #include <sys/types.h>
 #include <sys/uio.h>
+
+#include <stdint.h>
 
 #include "smtpd.h"
 
@@ -54,6 +58,7 @@ enum mbox_line {
 int	mbox_lock(int fd);
 void	mbox_unlock(int fd);
 int	mbox_sync_lock(int fd, int type);
+int	mbox_sync_trylock(int fd);
 int	mbox_read(int fd, enum mbox_line which, struct mbox_state *st);
 int	mbox_write(int fd, enum mbox_line which, const struct mbox_state *st);
 int	mbox_pwrite(int fd, const char *buf, size_t len, off_t off);
@@ -97,6 +102,24 @@ int	mbox_due(const struct smtpd *sd, const struct mbox_state *ap);
 void	mbox_spare(struct smtpd *sd);
 int	mbox_backup(struct smtpd *sd, struct mbox_state *cp,
 	    struct mbox_state *ap);
+
+/*
+ * mbox_hint.c. mbox_hint_open() maps the shared page, .smtpd.hint of
+ * the spool, into sd->sd_hint: 0, or -1 with errno (smtpd then works
+ * without it). mbox_hint_publish(), by a leader holding the sync lock
+ * once cs is on disk, shows cs; mbox_hint_release(), by a leader that
+ * has just let go of the sync lock, wakes every waiter.
+ * mbox_hint_look(): 1 when the page shows number committed in epoch, 0
+ * when not (yet), -1 when it shows another epoch (the state line says
+ * why); *ticket is what to pass to mbox_hint_wait(), which sleeps until
+ * the next release, a few milliseconds at most.
+ */
+int	mbox_hint_open(struct smtpd *sd);
+void	mbox_hint_publish(struct smtpd *sd, const struct mbox_state *cs);
+void	mbox_hint_release(struct smtpd *sd);
+int	mbox_hint_look(struct smtpd *sd, long long number,
+	    unsigned long epoch, uint32_t *ticket);
+void	mbox_hint_wait(struct smtpd *sd, uint32_t ticket);
 
 /*
  * mbox_test.c. Test only: read SMTPD_TEST_CRASH; SIGKILL this process

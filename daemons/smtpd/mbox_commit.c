@@ -40,6 +40,8 @@ mbox_rollback(struct smtpd *sd, int fd, int e, const struct mbox_state *orig,
 	    mbox_write(sd->sd_lockfd, MBOX_APPENDED, &as) == -1 ||
 	    fdatasync(sd->sd_lockfd) == -1)
 		log_warn("spool state " MBOX_LOCK ": rollback");
+	/* The new epoch sends the group's waiters to the state line. */
+	mbox_hint_publish(sd, &cs);
 	log_warnx("mailbox: messages %lld-%lld rolled back",
 	    orig->st_number + 1, ap->st_number);
 }
@@ -95,6 +97,7 @@ mbox_commit(struct smtpd *sd, long long *unbacked)
 	mbox_test_crash(sd, SMTPD_CRASH_WRITTEN);
 	if (fdatasync(sd->sd_lockfd) == -1)
 		goto rollback;
+	mbox_hint_publish(sd, &cs);
 	cs.st_pending = 0;
 	if (mbox_write(sd->sd_lockfd, MBOX_COMMITTED, &cs) == -1)
 		goto rollback;

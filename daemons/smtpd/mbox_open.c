@@ -135,7 +135,7 @@ mbox_open(struct smtpd *sd)
 {
 	struct mbox_state cs, as;
 	char boot[MBOX_BOOT_LEN + 1];
-	int r, e;
+	int r, e, fresh = 0;
 
 	mbox_test_setup(sd);
 	if (mbox_boot(boot) == -1)
@@ -191,8 +191,15 @@ mbox_open(struct smtpd *sd)
 	    mbox_write(sd->sd_lockfd, MBOX_APPENDED, &as) == -1 ||
 	    fdatasync(sd->sd_lockfd) == -1))
 		r = -1;
+	else if (r != -1)
+		fresh = 1;
 out:
 	e = errno;
+	/* The shared page: set to the new state, or as the others left it. */
+	if (r != -1 && mbox_hint_open(sd) == -1)
+		log_warn("spool state " MBOX_LOCK ": shared page");
+	else if (r != -1 && fresh)
+		mbox_hint_publish(sd, &cs);
 	mbox_unlock(sd->sd_lockfd);
 	mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
 	if (r != -1 && sd->sd_backup > 0)

@@ -14,6 +14,8 @@
 
 #include "mailbox.h"
 
+static int	mbox_ofd(int fd, int cmd, int type);
+
 /* The append lock: the assignment's monitor, an flock(2) of smtpd.lock. */
 int
 mbox_lock(int fd)
@@ -30,6 +32,23 @@ mbox_unlock(int fd)
 	flock(fd, LOCK_UN);
 }
 
+/* One fcntl(2) OFD lock command cmd of type on byte 0 of fd. */
+static int
+mbox_ofd(int fd, int cmd, int type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 1;
+	while (fcntl(fd, cmd, &fl) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
 /*
  * The sync lock: an OFD lock on byte 0 of smtpd.lock (F_WRLCK, F_RDLCK
  * or F_UNLCK).
@@ -40,18 +59,15 @@ mbox_unlock(int fd)
 int
 mbox_sync_lock(int fd, int type)
 {
-	struct flock fl;
+	return mbox_ofd(fd, type == F_UNLCK ? F_OFD_SETLK : F_OFD_SETLKW,
+	    type);
+}
 
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = type;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = 0;
-	fl.l_len = 1;
-	while (fcntl(fd, type == F_UNLCK ? F_OFD_SETLK : F_OFD_SETLKW,
-	    &fl) == -1)
-		if (errno != EINTR)
-			return -1;
-	return 0;
+/* The sync lock exclusively, if no one holds it: 0, or -1 with EAGAIN. */
+int
+mbox_sync_trylock(int fd)
+{
+	return mbox_ofd(fd, F_OFD_SETLK, F_WRLCK);
 }
 
 /*

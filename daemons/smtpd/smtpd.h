@@ -46,6 +46,7 @@ struct smtpd {
 	int		 sd_spoolfd;		/* O_DIRECTORY fd of the spool */
 	int		 sd_lockfd;		/* the locks and state file */
 	int		 sd_spare;		/* a backup took the spare */
+	void		*sd_hint;		/* the shared page, or NULL */
 	int		 sd_crash;		/* SMTPD_TEST_CRASH points */
 	int		 sd_crash_permille;	/* its chance at each */
 	struct tls	*sd_tls;		/* -c/-k loaded; NULL: no TLS */
