@@ -25,14 +25,17 @@
  *   1. under the append lock writes its record at the appended LENGTH,
  *      takes the next number, updates the appended line, lets go at once
  *      (a page-cache write: microseconds);
- *   2. under the sync lock reads the committed line: if it covers its
- *      number, the record is on disk and it replies 250. If not, it is
- *      the leader: it notes the appended line (under the append lock for
- *      a moment), fdatasync(2)s mailbox, writes that as the committed line,
- *      fdatasync(2)s smtpd.lock, and lets go; every delivery appended up to
- *      then is covered by this one pair of syncs, and the deliveries that
- *      waited for the sync lock find themselves covered in turn. Those
- *      appended during the syncs make the next group.
+ *   2. waits for a commit that covers its number, then replies 250.
+ *      When no one holds the sync lock it takes it and is the leader:
+ *      it notes the appended line (under the append lock for a moment),
+ *      fdatasync(2)s mailbox, writes that as the committed line,
+ *      fdatasync(2)s smtpd.lock, and lets go; every delivery appended up
+ *      to then is covered by this one pair of syncs. Those appended
+ *      during the syncs make the next group. The waiting is on a shared
+ *      page (mbox_hint.c): the leader shows each commit there once it
+ *      is on disk and wakes the waiters with a futex(2) when it lets
+ *      go; without the page, or after a rollback, a delivery reads the
+ *      committed line under a shared hold of the sync lock.
  *
  * A failed sync rolls back (mbox_rollback): mailbox is cut to the
  * committed length, the appended line set back to the committed one, and
