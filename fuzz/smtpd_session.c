@@ -7,6 +7,8 @@
  * (on /dev/shm when there is one, so fsync costs nothing), emptied every
  * few hundred inputs. The first byte picks the mailbox format.
  */
+#include <sys/mman.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,6 +36,10 @@ spool_clear(void)
 	if (sd.sd_spoolfd != -1)
 		close(sd.sd_spoolfd);
 	sd.sd_spoolfd = sd.sd_lockfd = -1;
+	/* The shared page of the spool's waiters (one page). */
+	if (sd.sd_hint != NULL)
+		munmap(sd.sd_hint, 4096);
+	sd.sd_hint = NULL;
 	if ((dir = opendir(spool)) == NULL)
 		abort();
 	while ((de = readdir(dir)) != NULL)

@@ -49,7 +49,8 @@ $(eval $(call fuzzer,smtpd_session,daemons/smtpd/session.c \
     daemons/smtpd/mailbox.c daemons/smtpd/mbox_state.c \
     daemons/smtpd/mbox_record.c daemons/smtpd/mbox_commit.c \
     daemons/smtpd/mbox_backup.c daemons/smtpd/mbox_open.c \
-    daemons/smtpd/mbox_test.c daemons/smtpd/tls.c daemons/smtpd/text.c \
+    daemons/smtpd/mbox_hint.c daemons/smtpd/mbox_test.c \
+    daemons/smtpd/tls.c daemons/smtpd/text.c \
     daemons/smtpd/path.c))
 
 FUZZ_UNLISTED := $(filter-out $(FUZZ_ALL),$(basename $(notdir \
