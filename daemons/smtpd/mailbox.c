@@ -325,7 +325,9 @@ mbox_covered(struct smtpd *sd, long long number, unsigned long epoch,
 			return -1;
 		return mbox_lead(sd, number, epoch, unbacked);
 	}
+	/* Its hold made a waiter's try fail: wake it to try again. */
 	mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+	mbox_hint_release(sd);
 	return mbox_verdict(r, &cs, number, epoch);
 }
 

@@ -202,6 +202,7 @@ out:
 		mbox_hint_publish(sd, &cs);
 	mbox_unlock(sd->sd_lockfd);
 	mbox_sync_lock(sd->sd_lockfd, F_UNLCK);
+	mbox_hint_release(sd);
 	if (r != -1 && sd->sd_backup > 0)
 		mbox_spare(sd);
 	errno = e;
