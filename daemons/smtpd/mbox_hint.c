@@ -35,7 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "mailbox.h"
 
 #define MBOX_HINT		".smtpd.hint"
