@@ -21,6 +21,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <stddef.h>
@@ -250,6 +253,20 @@ listener_stop(struct listener *l)
 	l->l_fd = -1;
 	log_info("listener: %s: finishing %d connections",
 	    serve_stop_reason(), l->l_nconns);
+}
+
+void
+echo_listener_prepare(int fd)
+{
+	int off = 0, type;
+	socklen_t len = sizeof(type);
+
+	if (serve_kind(fd) != SERVE_LISTENING ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_STREAM)
+		return;
+	/* Not TCP (a UNIX socket): ENOPROTOOPT, nothing to do. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof(off));
 }
 
 int
