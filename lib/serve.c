@@ -97,20 +97,46 @@ serve_kind(int fd)
 	return SERVE_CONNECTED;
 }
 
-static void
+/* Copy variable name into dst (len bytes). Returns 1, or 0 when unset. */
+static int
 env_fill(const char *name, char *dst, size_t len)
 {
 	const char *v = getenv(name);
 
-	if (v != NULL && *v != '\0' && strlen(v) < len)
-		strlcpy(dst, v, len);
+	if (v == NULL || *v == '\0' || strlen(v) >= len)
+		return 0;
+	strlcpy(dst, v, len);
+	return 1;
+}
+
+/*
+ * Fill the end of fd that getname (getpeername or getsockname) names into
+ * ip and port, each only when its flag says the environment left it out.
+ */
+static void
+serve_peer_ask(int fd, int (*getname)(int, struct sockaddr *, socklen_t *),
+    char *ip, size_t iplen, int need_ip, char *port, size_t portlen,
+    int need_port)
+{
+	struct sockaddr_storage ss;
+	char a[INET6_ADDRSTRLEN], p[6];
+	socklen_t len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (getname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	addr_fmt((struct sockaddr *)&ss, sizeof(ss), a, sizeof(a), p,
+	    sizeof(p));
+	if (need_ip)
+		strlcpy(ip, a, iplen);
+	if (need_port)
+		strlcpy(port, p, portlen);
 }
 
 void
 serve_peer(int fd, struct serve_peer *peer)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
+	int rip = 0, rport = 0, lip = 0, lport = 0;
 
 	memset(peer, 0, sizeof(*peer));
 	strlcpy(peer->remote_ip, "-", sizeof(peer->remote_ip));
@@ -118,29 +144,29 @@ serve_peer(int fd, struct serve_peer *peer)
 	strlcpy(peer->local_ip, "-", sizeof(peer->local_ip));
 	strlcpy(peer->local_port, "-", sizeof(peer->local_port));
 
-	len = sizeof(ss);
-	memset(&ss, 0, sizeof(ss));
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_fmt((struct sockaddr *)&ss, sizeof(ss),
-		    peer->remote_ip, sizeof(peer->remote_ip),
-		    peer->remote_port, sizeof(peer->remote_port));
-	len = sizeof(ss);
-	memset(&ss, 0, sizeof(ss));
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_fmt((struct sockaddr *)&ss, sizeof(ss),
-		    peer->local_ip, sizeof(peer->local_ip),
-		    peer->local_port, sizeof(peer->local_port));
-
-	/* forkd and tcpserver say who the peer is; believe them on fd 0. */
+	/*
+	 * forkd and tcpserver say who the peer is; believe them on fd 0,
+	 * and ask the socket only for what they leave out: a handler
+	 * started per connection spends no system call on what it is told.
+	 */
 	if (fd == 0) {
-		env_fill("TCPREMOTEIP", peer->remote_ip,
+		rip = env_fill("TCPREMOTEIP", peer->remote_ip,
 		    sizeof(peer->remote_ip));
-		env_fill("TCPREMOTEPORT", peer->remote_port,
+		rport = env_fill("TCPREMOTEPORT", peer->remote_port,
 		    sizeof(peer->remote_port));
-		env_fill("TCPLOCALIP", peer->local_ip, sizeof(peer->local_ip));
-		env_fill("TCPLOCALPORT", peer->local_port,
+		lip = env_fill("TCPLOCALIP", peer->local_ip,
+		    sizeof(peer->local_ip));
+		lport = env_fill("TCPLOCALPORT", peer->local_port,
 		    sizeof(peer->local_port));
 	}
+	if (!rip || !rport)
+		serve_peer_ask(fd, getpeername, peer->remote_ip,
+		    sizeof(peer->remote_ip), !rip, peer->remote_port,
+		    sizeof(peer->remote_port), !rport);
+	if (!lip || !lport)
+		serve_peer_ask(fd, getsockname, peer->local_ip,
+		    sizeof(peer->local_ip), !lip, peer->local_port,
+		    sizeof(peer->local_port), !lport);
 }
 
 int
