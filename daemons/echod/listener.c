@@ -258,14 +258,17 @@ listener_stop(struct listener *l)
 void
 echo_listener_prepare(int fd)
 {
-	int off = 0, type;
-	socklen_t len = sizeof(type);
+	int off = 0, listening = 0;
+	socklen_t len = sizeof(listening);
 
-	if (serve_kind(fd) != SERVE_LISTENING ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
-	    type != SOCK_STREAM)
+	/*
+	 * One system call for a handler that serves one connection: a
+	 * connected socket, a datagram socket and a pipe all end here.
+	 */
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1 ||
+	    !listening)
 		return;
-	/* Not TCP (a UNIX socket): ENOPROTOOPT, nothing to do. */
+	/* A UNIX socket refuses it (EOPNOTSUPP): nothing to do. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof(off));
 }
 
