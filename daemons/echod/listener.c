@@ -79,12 +79,11 @@ listener_listen(struct listener *l, int on)
 	ev.data.ptr = NULL;
 	if (on) {
 		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-		if (epoll_ctl(l->l_ep, EPOLL_CTL_ADD, l->l_fd, &ev) == -1 &&
-		    errno == EINVAL) {
-			/* Before Linux 4.5: every worker wakes. */
+		if (epoll_ctl(l->l_ep, EPOLL_CTL_ADD, l->l_fd, &ev) == -1) {
+			/* EINVAL before Linux 4.5: then every worker wakes. */
 			ev.events = EPOLLIN;
-			if (epoll_ctl(l->l_ep, EPOLL_CTL_ADD, l->l_fd,
-			    &ev) == -1) {
+			if (errno != EINVAL || epoll_ctl(l->l_ep,
+			    EPOLL_CTL_ADD, l->l_fd, &ev) == -1) {
 				log_warn("listener: epoll_ctl add");
 				return -1;
 			}
