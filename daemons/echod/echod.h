@@ -4,7 +4,7 @@
  * stream.c   one connection: the line-"." terminator (echod(8) -t), the
  *            blocking one-connection service and handle_connection(),
  *            the non-blocking step of the multiplexing server
- * listener.c many connections in one process, with epoll(7)
+ * listener.c many connections in one process, with poll(2)
  * datagram.c RFC 862 over UDP
  * profile.c  the seccomp profile
  */
@@ -50,7 +50,6 @@ struct echo_conn {
 	int		 ec_fd;
 	struct serve_peer ec_peer;
 	const struct echod *ec_env;
-	short		 ec_events;	/* what the poll loop waits for */
 	size_t		 ec_off;	/* ec_buf[ec_off..ec_len) is still to write */
 	size_t		 ec_len;
 	enum echo_term	 ec_term;

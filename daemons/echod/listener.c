@@ -1,30 +1,36 @@
 /*
  * listener: many echo connections in one process (forkd prefork.N, or
  * wait on a stream), the classic non-blocking server: a main loop that
- * accepts and waits in epoll(7), and handle_connection() for each ready
- * connection.
+ * accepts and polls, and handle_connection() for each ready connection.
  *
- * The workers of a pool share one listener. Each has its own epoll set
- * with the listener in it as EPOLLEXCLUSIVE: a new connection wakes one
- * worker that waits, not every worker (the thundering herd, where all
- * but one find nothing to accept). A woken worker accepts until the
- * backlog is empty (accept4(2) until EAGAIN), so a burst costs one
- * wake-up, and it reads each new connection at once: a client that
- * speaks first (RFC 862) has usually sent its bytes before the accept.
+ * The workers of a pool share one listener and wait in poll(2), which
+ * wakes every worker that sleeps when a connection arrives: a worker
+ * that loses the race gets EAGAIN. With a pool of a few workers that
+ * herd is small (3 accepts in 100 found nothing, two workers and 32
+ * clients at a time here), and poll's wait-queue entries exist only
+ * while a worker sleeps. An epoll set per worker with the listener as
+ * EPOLLEXCLUSIVE woke fewer workers, but its entries stay on every
+ * socket, so each arriving segment runs its callback under their locks,
+ * on the sending client's CPU: there it cost more than the herd saved
+ * (the wake-up path 2-4 % of a loopback client's time with poll, 5-7 %
+ * with epoll; twice the context switches per connection). A woken worker
+ * accepts until the backlog is empty (accept4(2) until EAGAIN), and
+ * reads each new connection at once: a client that speaks first (RFC
+ * 862) has usually sent its bytes before the accept.
  *
  * Bounds: at most e_maxconns connections at once (past it the listener
- * leaves the epoll set, so the kernel's backlog and the other workers
- * hold the callers), ECHO_BUFSZ bytes each, and e_idle seconds without
- * progress before a connection is dropped, so dead peers do not hold
- * slots.
+ * is not polled, so the kernel's backlog and the other workers hold the
+ * callers), ECHO_BUFSZ bytes each, and e_idle seconds without progress
+ * before a connection is dropped, so dead peers do not hold slots.
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -36,8 +42,6 @@
 
 /* After EMFILE and the like, rest the listener this long (ms). */
 #define LISTENER_PAUSE_MS	1000
-/* Events taken from epoll_pwait(2) at once. */
-#define LISTENER_EVENTS		64
 /*
  * Closed connections kept for the next ones, so a short connection
  * costs no calloc(3) of its buffer (and no brk(2) to give it back).
@@ -46,87 +50,20 @@
 
 struct listener {
 	const struct echod *l_env;
-	int		 l_fd;		/* the listener; -1 once closed */
-	int		 l_ep;		/* our epoll set */
-	int		 l_listening;	/* l_fd is in the set */
+	int		 l_fd;
 	struct echo_conn **l_conns;
+	struct pollfd	*l_pfd;	/* [0] the listener, [1 + i] l_conns[i] */
 	int		 l_nconns;
 	struct echo_conn *l_spare[LISTENER_SPARE];
 	int		 l_nspare;
 	long long	 l_pause_until;	/* accept again from this time (ms) */
 };
 
-static int	listener_listen(struct listener *, int);
-static int	listener_watch(struct listener *, struct echo_conn *, int);
 static int	listener_accept(struct listener *);
-static void	listener_step(struct listener *, struct echo_conn *);
 static int	listener_timeout(const struct listener *, long long);
 static void	listener_reap(struct listener *, long long);
-static void	listener_stop(struct listener *);
 
-/*
- * Put the listener in the epoll set (on) or take it out. Returns 0, or
- * -1 after logging why.
- */
-static int
-listener_listen(struct listener *l, int on)
-{
-	struct epoll_event ev;
-
-	if (on == l->l_listening || l->l_fd == -1)
-		return 0;
-	memset(&ev, 0, sizeof(ev));
-	ev.data.ptr = NULL;
-	if (on) {
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-		if (epoll_ctl(l->l_ep, EPOLL_CTL_ADD, l->l_fd, &ev) == -1) {
-			/* EINVAL before Linux 4.5: then every worker wakes. */
-			ev.events = EPOLLIN;
-			if (errno != EINVAL || epoll_ctl(l->l_ep,
-			    EPOLL_CTL_ADD, l->l_fd, &ev) == -1) {
-				log_warn("listener: epoll_ctl add");
-				return -1;
-			}
-		}
-	} else if (epoll_ctl(l->l_ep, EPOLL_CTL_DEL, l->l_fd, &ev) == -1) {
-		log_warn("listener: epoll_ctl del");
-		return -1;
-	}
-	l->l_listening = on;
-	return 0;
-}
-
-/*
- * Wait for what connection ec wants (echo_events()), added to the set or
- * changed when it differs from what it waited for. Returns 0, or -1 with
- * the connection marked to close.
- */
-static int
-listener_watch(struct listener *l, struct echo_conn *ec, int add)
-{
-	struct epoll_event ev;
-	short want = echo_events(ec);
-
-	if (!add && want == ec->ec_events)
-		return 0;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = (want & POLLIN ? EPOLLIN : 0) |
-	    (want & POLLOUT ? EPOLLOUT : 0);
-	ev.data.ptr = ec;
-	if (epoll_ctl(l->l_ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, ec->ec_fd,
-	    &ev) == -1) {
-		ec->ec_why = strerror(errno);
-		echo_close(ec);
-		return -1;
-	}
-	ec->ec_events = want;
-	return 0;
-}
-
-/*
- * Accept what is pending, up to the bound, and serve what each new
- * connection has already sent. Returns 0, or -1 on failure.
- */
+/* Accept what is pending, up to the bound. Returns 0, or -1 on failure. */
 static int
 listener_accept(struct listener *l)
 {
@@ -171,24 +108,13 @@ listener_accept(struct listener *l)
 		l->l_conns[l->l_nconns++] = ec;
 		log_info("connect %s:%s conns %d/%d", peer.remote_ip,
 		    peer.remote_port, l->l_nconns, l->l_env->e_maxconns);
-		if (listener_watch(l, ec, 1) == 0)
-			listener_step(l, ec);
+		if (!handle_connection(ec))
+			echo_close(ec);
 	}
 	return 0;
 }
 
-/* One step of connection ec, then wait for what it wants next. */
-static void
-listener_step(struct listener *l, struct echo_conn *ec)
-{
-	if (!handle_connection(ec)) {
-		echo_close(ec);
-		return;
-	}
-	(void)listener_watch(l, ec, 0);
-}
-
-/* Milliseconds epoll may sleep: until the first idle deadline. */
+/* Milliseconds poll(2) may sleep: until the first idle deadline. */
 static int
 listener_timeout(const struct listener *l, long long now)
 {
@@ -237,21 +163,85 @@ listener_reap(struct listener *l, long long now)
 	l->l_nconns = j;
 }
 
-/*
- * The supervisor died, or SIGTERM drains (lib/serve.h): no new
- * connections, the port let go at once, after taking what its backlog
- * holds for us (a close would reset it); the open ones run to their end.
- * The listener leaves the epoll set first: the set holds the socket, not
- * our descriptor, and the socket lives on in the other workers.
- */
-static void
-listener_stop(struct listener *l)
+int
+echo_listener(int lfd, void *arg)
 {
-	(void)listener_listen(l, 0);
-	serve_close_listener(l->l_fd);
-	l->l_fd = -1;
-	log_info("listener: %s: finishing %d connections",
-	    serve_stop_reason(), l->l_nconns);
+	struct listener l;
+	long long now;
+	int i, n, nconns;
+
+	memset(&l, 0, sizeof(l));
+	l.l_env = arg;
+	l.l_fd = lfd;
+	l.l_conns = calloc(l.l_env->e_maxconns, sizeof(*l.l_conns));
+	l.l_pfd = calloc(l.l_env->e_maxconns + 1, sizeof(*l.l_pfd));
+	if (l.l_conns == NULL || l.l_pfd == NULL) {
+		log_warn("listener: calloc");
+		return 111;
+	}
+	/*
+	 * Workers share the listener: a lost race must give EAGAIN. The
+	 * flag is the socket's, which forkd changes only on a socket no
+	 * handler holds: set once, it stays.
+	 */
+	if (serve_nonblock(lfd, 1) == -1) {
+		log_warn("listener: O_NONBLOCK");
+		return 111;
+	}
+	log_debug("listener: up to %d connections, idle %d s",
+	    l.l_env->e_maxconns, l.l_env->e_idle);
+
+	for (;;) {
+		/*
+		 * The supervisor died, or SIGTERM drains (lib/serve.h): no
+		 * new connections, the port let go at once, after taking
+		 * what its backlog holds for us (a close would reset it);
+		 * the open ones run to their end.
+		 */
+		if (serve_stopping() && lfd != -1) {
+			if (listener_accept(&l) == -1)
+				return 111;
+			serve_close_listener(lfd);
+			lfd = -1;
+			log_info("listener: %s: finishing %d connections",
+			    serve_stop_reason(), l.l_nconns);
+		}
+		/* Those listener_accept() served to their end, too. */
+		listener_reap(&l, serve_now_ms());
+		if (lfd == -1 && l.l_nconns == 0)
+			return 0;
+		now = serve_now_ms();
+		l.l_pfd[0].fd = lfd;
+		l.l_pfd[0].events = POLLIN;
+		l.l_pfd[0].revents = 0;
+		if (l.l_nconns >= l.l_env->e_maxconns || l.l_pause_until > now)
+			l.l_pfd[0].fd = -1;	/* poll(2) skips it */
+		nconns = l.l_nconns;
+		for (i = 0; i < nconns; i++) {
+			l.l_pfd[1 + i].fd = l.l_conns[i]->ec_fd;
+			l.l_pfd[1 + i].events = echo_events(l.l_conns[i]);
+			l.l_pfd[1 + i].revents = 0;
+		}
+		n = serve_poll(l.l_pfd, 1 + nconns, listener_timeout(&l, now));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("listener: poll");
+			return 111;
+		}
+		/* Serve the connections polled, then take new ones. */
+		for (i = 0; i < nconns; i++) {
+			if (l.l_pfd[1 + i].revents == 0)
+				continue;
+			if (!handle_connection(l.l_conns[i]))
+				echo_close(l.l_conns[i]);
+		}
+		listener_reap(&l, serve_now_ms());
+		if (lfd != -1 && !serve_stopping() &&
+		    (l.l_pfd[0].revents & (POLLIN | POLLERR | POLLHUP)))
+			if (listener_accept(&l) == -1)
+				return 111;
+	}
 }
 
 void
@@ -271,70 +261,3 @@ echo_listener_prepare(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof(off));
 }
 
-int
-echo_listener(int lfd, void *arg)
-{
-	struct epoll_event evs[LISTENER_EVENTS];
-	struct listener l;
-	long long now;
-	int i, n, accepting;
-
-	memset(&l, 0, sizeof(l));
-	l.l_env = arg;
-	l.l_fd = lfd;
-	l.l_conns = calloc(l.l_env->e_maxconns, sizeof(*l.l_conns));
-	if (l.l_conns == NULL) {
-		log_warn("listener: calloc");
-		return 111;
-	}
-	if ((l.l_ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
-		log_warn("listener: epoll_create1");
-		return 111;
-	}
-	/*
-	 * Workers share the listener: a lost race must give EAGAIN. The
-	 * flag is the socket's, which forkd changes only on a socket no
-	 * handler holds: set once, it stays.
-	 */
-	if (serve_nonblock(lfd, 1) == -1) {
-		log_warn("listener: O_NONBLOCK");
-		return 111;
-	}
-	log_debug("listener: up to %d connections, idle %d s",
-	    l.l_env->e_maxconns, l.l_env->e_idle);
-
-	for (;;) {
-		if (serve_stopping() && l.l_fd != -1) {
-			if (listener_accept(&l) == -1)
-				return 111;
-			listener_stop(&l);
-		}
-		listener_reap(&l, serve_now_ms());
-		if (l.l_fd == -1 && l.l_nconns == 0)
-			return 0;
-		now = serve_now_ms();
-		if (listener_listen(&l, l.l_nconns < l.l_env->e_maxconns &&
-		    l.l_pause_until <= now) == -1)
-			return 111;
-		n = epoll_pwait(l.l_ep, evs, LISTENER_EVENTS,
-		    listener_timeout(&l, now), serve_sigmask());
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("listener: epoll_wait");
-			return 111;
-		}
-		/* Serve the connections ready, then take new ones. */
-		accepting = 0;
-		for (i = 0; i < n; i++) {
-			if (evs[i].data.ptr == NULL)
-				accepting = 1;
-			else if (((struct echo_conn *)evs[i].data.ptr)->ec_fd
-			    != -1)
-				listener_step(&l, evs[i].data.ptr);
-		}
-		if (accepting && l.l_fd != -1 && !serve_stopping() &&
-		    listener_accept(&l) == -1)
-			return 111;
-	}
-}
