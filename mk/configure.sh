@@ -79,10 +79,39 @@ if [ "$(id -u)" = 0 ]; then
 	fi
 fi
 
+# libbsd (with libmd, which it needs) and libseccomp are linked into the
+# programs statically where their archives are installed and a test link
+# works: forkd starts a handler per connection ("nowait"), and three
+# shared objects fewer to find, map and relocate are about a sixth of
+# echod's start-up here. Dynamic otherwise, as pkg-config says.
+static_libs() {
+	cc=${CC:-cc}
+	libs=$(pkg-config --libs --static libbsd-overlay libseccomp) || return 1
+	for l in $libs; do
+		case $l in
+		-l*) a=lib${l#-l}.a
+		     [ "$($cc -print-file-name="$a")" != "$a" ] || return 1 ;;
+		*) return 1 ;;
+		esac
+	done
+	t=$(mktemp -d) || return 1
+	printf '#include <string.h>\n#include <seccomp.h>\nint main(int c, char **v) { char b[8]; strlcpy(b, v[0], sizeof(b)); seccomp_release(seccomp_init(SCMP_ACT_ALLOW)); return c + b[0] == 0; }\n' >"$t/t.c"
+	if $cc $(pkg-config --cflags libbsd-overlay libseccomp) -fPIE -pie \
+	    -o "$t/t" "$t/t.c" -Wl,-Bstatic $libs -Wl,-Bdynamic \
+	    >/dev/null 2>&1 && "$t/t"; then
+		rm -rf "$t"
+		echo "-Wl,-Bstatic $libs -Wl,-Bdynamic"
+		return 0
+	fi
+	rm -rf "$t"
+	return 1
+}
+pkg_libs=$(static_libs) || pkg_libs=$(pkg-config --libs libbsd-overlay libseccomp)
+
 cat <<EOF
 # Written by mk/configure.sh; remade when the packages or the tree move.
 PKG_CFLAGS := $(pkg-config --cflags libbsd-overlay libseccomp libtls libmagic)
-PKG_LIBS := $(pkg-config --libs libbsd-overlay libseccomp)
+PKG_LIBS := $pkg_libs
 # send-email links TLS (libtls) and media types (libmagic); smtpd TLS.
 SEND_EMAIL_LIBS := $(pkg-config --libs libtls libmagic)
 SMTPD_LIBS := $(pkg-config --libs libtls)

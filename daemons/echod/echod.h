@@ -50,7 +50,6 @@ struct echo_conn {
 	int		 ec_fd;
 	struct serve_peer ec_peer;
 	const struct echod *ec_env;
-	unsigned char	 ec_buf[ECHO_BUFSZ];
 	size_t		 ec_off;	/* ec_buf[ec_off..ec_len) is still to write */
 	size_t		 ec_len;
 	enum echo_term	 ec_term;
@@ -66,6 +65,8 @@ struct echo_conn {
 	bool		 ec_nosplice;	/* refused once: read/write only */
 	int		 ec_pipe[2];
 	size_t		 ec_piped;	/* bytes in the pipe, still to write */
+	/* Last: everything before it is set anew for each connection. */
+	unsigned char	 ec_buf[ECHO_BUFSZ];
 };
 
 /* Pipe capacity asked for a spliced connection (bytes, F_SETPIPE_SZ). */
@@ -112,6 +113,18 @@ long long echo_deadline(const struct echo_conn *ec);
 
 /* Log ec's close and close its fd. */
 void	echo_close(struct echo_conn *ec);
+
+/*
+ * Before the sandbox: when fd is a listening TCP socket, ask it for
+ * delayed acknowledgements from a connection's first byte on (TCP_QUICKACK
+ * off, tcp(7); the connections it accepts inherit it). The echo then
+ * carries the acknowledgement of the bytes it answers, one segment fewer
+ * per exchange, instead of a bare ACK sent at once; bulk transfers are
+ * still acknowledged every second segment. Harmless to any protocol that
+ * answers what it reads: the flag is the socket's, shared with the other
+ * workers.
+ */
+void	echo_listener_prepare(int fd);
 
 /*
  * Serve listening socket lfd: accept and serve up to e_maxconns

@@ -70,6 +70,7 @@ main(int argc, char *argv[])
 	log_init(debug, LOG_DAEMON, "echod");
 	log_setverbose(debug);
 
+	echo_listener_prepare(0);
 	/* Set up, so confined before the first byte from a peer. */
 	echo_sandbox(env.e_maxconns);
 	return serve_main(&handler, &env);

@@ -13,7 +13,7 @@ use Forkd qw(build tmpdir slurp connect_tcp read_n);
 use IO::Select;
 use IO::Socket::IP;
 use POSIX qw(:sys_wait_h);
-use Socket qw(SOL_SOCKET SO_RCVBUF SO_SNDBUF);
+use Socket qw(SOL_SOCKET SO_RCVBUF SO_SNDBUF IPPROTO_TCP TCP_QUICKACK);
 use Errno qw(EAGAIN EWOULDBLOCK EINTR);
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -324,6 +324,36 @@ END {
 	ok($got eq $data, 'listener: half-closed client gets all ' . length($data) . ' bytes back')
 	    or diag('got ' . length($got));
 	close($s);
+}
+
+# Delayed acknowledgements: echod turns TCP_QUICKACK off on the listener
+# it is handed, before its sandbox, so each accepted connection inherits
+# it and the echo carries the ACK of the bytes it answers; echoes still
+# come back whole, a short line and a large transfer.
+{
+	my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'tcp', Listen => 128, ReuseAddr => 1) or die "listen: $!";
+	my $quick = sub { unpack('i', getsockopt($l, IPPROTO_TCP, TCP_QUICKACK)
+	    // pack('i', -1)) };
+	is($quick->(), 1, 'delayed ACKs: a fresh listener acknowledges at once');
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		POSIX::dup2(fileno($l), 0) or POSIX::_exit(126);
+		POSIX::dup2(fileno($l), 1) or POSIX::_exit(126);
+		open(STDERR, '>', "$dir/delack.err") or POSIX::_exit(126);
+		exec($echod, '-d') or POSIX::_exit(127);
+	}
+	push @pids, $pid;
+	my $end = time + 5;
+	sleep(0.05) while time < $end && $quick->() != 0;
+	is($quick->(), 0, 'delayed ACKs: echod turned TCP_QUICKACK off on its listener');
+	my $s = connect_tcp($l->sockport) or die "connect: $!";
+	syswrite($s, "short\n");
+	is(read_n($s, 6, 5), "short\n", 'delayed ACKs: a short line echoed');
+	my $big = 'd' x 500000;
+	is(exchange($s, $big, 20), $big, 'delayed ACKs: 500000 bytes echoed whole');
+	close($s);
+	close($l);
 }
 
 done_testing();
