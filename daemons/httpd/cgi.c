@@ -114,7 +114,7 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 	    12) == 0;
 	memcpy(m->cm_script, script, k);
 	strlcpy(m->cm_ip, peer->remote_ip, sizeof(m->cm_ip));
-	strlcpy(m->cm_line, r->r_line, sizeof(m->cm_line));
+	resp_log_line(m->cm_line, r);
 	resp_log_field(m->cm_referer, req_field(r, "Referer"));
 	resp_log_field(m->cm_agent, req_field(r, "User-Agent"));
 

@@ -138,8 +138,7 @@ conn_begin(struct conn *c)
 
 	c->c_nreq++;
 	c->c_bytes = c->c_bodylen = 0;
-	strlcpy(c->c_line, rp->r_line[0] != '\0' ? rp->r_line : "-",
-	    sizeof(c->c_line));
+	resp_log_line(c->c_line, rp);
 	resp_log_field(c->c_referer, req_field(rp, "Referer"));
 	resp_log_field(c->c_agent, req_field(rp, "User-Agent"));
 	c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;

@@ -76,7 +76,8 @@ struct http_request {
 	int		 r_chunked;	/* Transfer-Encoding: chunked */
 	int		 r_keepalive;	/* the client wants the connection kept */
 	int		 r_slash;	/* the decoded path ended in '/' */
-	char		 r_line[LOG_VIS_MAX];	/* request line, escaped, for the log */
+	const char	*r_reqline;	/* the request line as sent, for the log */
+	size_t		 r_reqlinelen;	/* 0: none was read */
 };
 
 /* request.c */
@@ -89,7 +90,8 @@ enum req_result {
  * Parse the request at buf (len bytes received so far) into r.
  * Returns REQ_INCOMPLETE when the header section has not ended yet,
  * REQ_OK, or an error status (400, 414, 431, 501, 505) with as much
- * of r filled as was parsed (r_version, r_line) for the error reply.
+ * of r filled as was parsed (r_version, r_reqline) for the error reply.
+ * A pure function of the buffer: r points into buf, nothing is escaped.
  */
 int	req_parse(const char *buf, size_t len, struct http_request *r);
 /* Header field value by case-insensitive name; NULL if absent. */
@@ -190,6 +192,8 @@ void	resp_log_set(int on);
 char	*resp_vis(char *dst, const char *src, size_t len);
 /* Escape field f (may be NULL: "-") for the log into dst (LOG_VIS_MAX). */
 void	resp_log_field(char *dst, const struct http_field *f);
+/* Escape r's request line (none: "-") for the log into dst (LOG_VIS_MAX). */
+void	resp_log_line(char *dst, const struct http_request *r);
 
 /* alog.c: the access log, sent in batches. */
 /*

@@ -242,7 +242,8 @@ req_line(const char *line, size_t len, struct http_request *r)
 	const char *sp1, *sp2, *v;
 	size_t mlen, vlen;
 
-	resp_vis(r->r_line, line, len);
+	r->r_reqline = line;
+	r->r_reqlinelen = len;
 	if ((sp1 = memchr(line, ' ', len)) == NULL)
 		return 400;
 	mlen = sp1 - line;
@@ -407,7 +408,9 @@ req_parse(const char *buf, size_t len, struct http_request *r)
 	int st;
 
 	memset(r, 0, offsetof(struct http_request, r_path));
-	r->r_path[0] = r->r_query[0] = r->r_line[0] = '\0';
+	r->r_path[0] = r->r_query[0] = '\0';
+	r->r_reqline = NULL;
+	r->r_reqlinelen = 0;
 	r->r_nfields = 0;
 	r->r_hasquery = r->r_keepalive = r->r_slash = 0;
 	r->r_clen = -1;
@@ -423,7 +426,9 @@ req_parse(const char *buf, size_t len, struct http_request *r)
 		return len >= HTTPD_HEAD_MAX ? 431 : REQ_INCOMPLETE;
 	}
 	if (linelen > HTTPD_LINE_MAX) {
-		resp_vis(r->r_line, p, 64);
+		/* Its start is enough for the log. */
+		r->r_reqline = p;
+		r->r_reqlinelen = 64;
 		return 414;
 	}
 	if ((st = req_line(p, linelen, r)) != REQ_OK || r->r_version == HTTP_09) {

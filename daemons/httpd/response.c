@@ -289,6 +289,15 @@ resp_log_field(char *dst, const struct http_field *f)
 }
 
 void
+resp_log_line(char *dst, const struct http_request *r)
+{
+	if (r->r_reqlinelen == 0)
+		strlcpy(dst, "-", LOG_VIS_MAX);
+	else
+		resp_vis(dst, r->r_reqline, r->r_reqlinelen);
+}
+
+void
 resp_log_set(int on)
 {
 	resp_log_on = on;
