@@ -470,23 +470,28 @@ static int
 cgi_local_file(struct cgi_run *cr, struct http_request *r)
 {
 	struct file_reply fr;
-	char head[HTTPD_OUT_MAX], buf[16384];
+	char fields[1024], head[HTTPD_OUT_MAX], buf[16384];
 	long long left;
 	off_t off;
 	ssize_t k;
 	int n;
 
 	file_serve(cr->cr_h, r, &fr);
+	if (resp_file_fields(fields, sizeof(fields), &fr) == -1) {
+		if (fr.fr_fd != -1)
+			close(fr.fr_fd);
+		return 500;
+	}
 	if (fr.fr_status != 200) {
 		if (fr.fr_fd != -1)
 			close(fr.fr_fd);
-		strlcpy(cr->cr_extra, fr.fr_extra, sizeof(cr->cr_extra));
+		strlcpy(cr->cr_extra, fields, sizeof(cr->cr_extra));
 		return fr.fr_status;
 	}
 	cr->cr_status = 200;
 	if (r->r_version != HTTP_09) {
 		if ((n = resp_head(head, sizeof(head), r->r_version, 200, 0,
-		    fr.fr_extra)) == -1) {
+		    fields)) == -1) {
 			if (fr.fr_fd != -1)
 				close(fr.fr_fd);
 			return 500;

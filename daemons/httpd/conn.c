@@ -26,6 +26,7 @@ static int	conn_begin(struct conn *);
 static void	conn_cgi(struct conn *, int, long long, long long);
 static void	conn_refuse(struct conn *);
 static int	conn_static(struct conn *, int);
+static void	conn_file_drop(struct file_reply *);
 static void	conn_error(struct conn *, int, int, int, int, const char *);
 static int	conn_read(struct conn *);
 static int	conn_skip(struct conn *);
@@ -194,34 +195,47 @@ conn_refuse(struct conn *c)
 		conn_error(c, rp->r_version, 501, 0, 1, NULL);
 }
 
+/* Give back the body file of fr: to the cache, or close it. */
+static void
+conn_file_drop(struct file_reply *fr)
+{
+	if (fr->fr_cache != NULL)
+		fcache_release(fr->fr_cache);
+	else if (fr->fr_fd != -1)
+		close(fr->fr_fd);
+}
+
 /*
- * A static GET or HEAD: file_serve()'s answer into c_out and the body
- * file. Returns 0, or -1 when the head did not fit (500 instead, the
- * request left in c_in as the connection closes).
+ * A static GET or HEAD: file_serve()'s answer, its head composed by
+ * response.c into c_out, then the body file. Returns 0, or -1 when the
+ * head did not fit (500 instead, the request left in c_in as the
+ * connection closes).
  */
 static int
 conn_static(struct conn *c, int head)
 {
 	struct http_request *rp = &c->c_req;
 	struct file_reply fr;
-	int n;
+	char fields[1024];
+	int n = 0;
 
 	file_serve(c->c_h, rp, &fr);
 	c->c_status = fr.fr_status;
+	if (resp_file_fields(fields, sizeof(fields), &fr) == -1) {
+		conn_file_drop(&fr);
+		conn_error(c, rp->r_version, 500, head, 1, NULL);
+		return -1;
+	}
 	if (fr.fr_status != 200 && fr.fr_status != 206 &&
 	    fr.fr_status != 304) {
 		conn_error(c, rp->r_version, fr.fr_status, head,
-		    fr.fr_status >= 500, fr.fr_extra);
+		    fr.fr_status >= 500, fields);
 		return 0;
 	}
-	n = 0;
 	if (rp->r_version != HTTP_09 && (n = resp_head(c->c_out,
 	    sizeof(c->c_out), rp->r_version, fr.fr_status,
-	    c->c_keepalive, fr.fr_extra)) == -1) {
-		if (fr.fr_cache != NULL)
-			fcache_release(fr.fr_cache);
-		else if (fr.fr_fd != -1)
-			close(fr.fr_fd);
+	    c->c_keepalive, fields)) == -1) {
+		conn_file_drop(&fr);
 		conn_error(c, rp->r_version, 500, head, 1, NULL);
 		return -1;
 	}

@@ -3,12 +3,13 @@
  *
  * A static GET costs two openat2(2), two fstat(2) and the closes when
  * resolved afresh (file.c). Once a file was served whole with 200, its
- * descriptor and the header lines of that answer are kept here, keyed by
- * the request's decoded path, and a later GET or HEAD of the same path
- * costs one fstatat(2): the answer is reused only while the path still
- * names the same inode with the same size, mtime and ctime, so a file
- * changed, replaced or removed is seen at once (nginx's open_file_cache
- * and lighttpd's stat cache trust theirs for a second or more). Requests
+ * descriptor and what its answer said (type, size, mtime) are kept
+ * here, keyed by the request's decoded path, and a later GET or HEAD of
+ * the same path costs one fstatat(2): the answer is reused only while
+ * the path still names the same inode with the same size, mtime and
+ * ctime, so a file changed, replaced or removed is seen at once (nginx's
+ * open_file_cache and lighttpd's stat cache trust theirs for a second or
+ * more). Requests
  * with Range or If-Modified-Since take file.c's long way. A small file
  * settled for two seconds is kept in memory too (fcache_body()) and sent
  * with its head in one send(2).
@@ -40,7 +41,7 @@ struct fcache_entry {
 	off_t		 fe_size;
 	struct timespec	 fe_mtim;
 	struct timespec	 fe_ctim;
-	char		 fe_extra[sizeof(((struct file_reply *)0)->fr_extra)];
+	const char	*fe_type;	/* Content-Type */
 	char		*fe_body;	/* a small file's bytes, or NULL */
 };
 
@@ -130,12 +131,11 @@ fcache_lookup(struct httpd *h, const struct http_request *r,
 	}
 	fcache_body(fe);
 	fr->fr_status = 200;
+	fr->fr_type = fe->fe_type;
+	fr->fr_size = fe->fe_size;
+	fr->fr_mtime = fe->fe_mtim.tv_sec;
 	fr->fr_off = 0;
 	fr->fr_len = fe->fe_size;
-	memcpy(fr->fr_extra, fe->fe_extra, sizeof(fr->fr_extra));
-	fr->fr_fd = -1;
-	fr->fr_cache = NULL;
-	fr->fr_body = NULL;
 	if (strcmp(r->r_method, "HEAD") != 0) {
 		fr->fr_fd = fe->fe_fd;
 		fr->fr_cache = fe;
@@ -175,7 +175,7 @@ fcache_insert(const struct http_request *r, const char *rel,
 	fe->fe_size = st->st_size;
 	fe->fe_mtim = st->st_mtim;
 	fe->fe_ctim = st->st_ctim;
-	memcpy(fe->fe_extra, fr->fr_extra, sizeof(fe->fe_extra));
+	fe->fe_type = fr->fr_type;
 	fr->fr_cache = fe;
 	fcache_body(fe);
 }

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -24,9 +23,13 @@
 static int	file_open(int, const char *, int);
 static int	file_errno_status(int);
 static void	file_encode(const char *, char *, size_t);
-static int	file_range(const struct http_field *, off_t, off_t *, off_t *);
-static int	file_extra(struct file_reply *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
+static int	file_redirect(const struct http_request *, struct file_reply *);
+static int	file_find(struct httpd *, const struct http_request *,
+		    struct file_reply *, struct stat *);
+static int	file_validate(const struct http_request *, struct file_reply *,
+		    const struct stat *);
+static void	file_open_body(struct httpd *, const struct http_request *,
+		    struct file_reply *);
 
 /* openat2 beneath dirfd; a fd or -1 with errno (EXDEV: an escape). */
 static int
@@ -64,28 +67,6 @@ file_errno_status(int e)
 }
 
 /*
- * Append a header line. Returns 0, or -1 when it does not fit: then
- * nothing is appended, as a cut line would lose its CRLF and run into
- * the fields after it.
- */
-static int
-file_extra(struct file_reply *fr, const char *fmt, ...)
-{
-	size_t len = strlen(fr->fr_extra);
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(fr->fr_extra + len, sizeof(fr->fr_extra) - len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(fr->fr_extra) - len) {
-		fr->fr_extra[len] = '\0';
-		return -1;
-	}
-	return 0;
-}
-
-/*
  * Percent-encode a decoded path for a Location field (RFC 3986 2.1):
  * everything but unreserved characters, sub-delims, ':', '@' and '/'.
  * The path was normalised, so it cannot start with "//".
@@ -112,20 +93,15 @@ file_encode(const char *s, char *dst, size_t len)
 	dst[o] = '\0';
 }
 
-/*
- * One "bytes=" range against a representation of size bytes (RFC 9110
- * 14.1.2). Returns 1 with *first and *last set, 0 to ignore the field (bad
- * syntax, another unit, several ranges), -1 when unsatisfiable (416).
- */
-static int
-file_range(const struct http_field *f, off_t size, off_t *first,
+int
+file_range(const char *v, size_t vlen, off_t size, off_t *first,
     off_t *last)
 {
-	const char *p = f->f_value, *e = f->f_value + f->f_valuelen;
+	const char *p = v, *e = v + vlen;
 	long long a = -1, b = -1;
 	int digits;
 
-	if (f->f_valuelen < 7 || strncasecmp(p, "bytes=", 6) != 0)
+	if (vlen < 7 || strncasecmp(p, "bytes=", 6) != 0)
 		return 0;
 	p += 6;
 	if (memchr(p, ',', e - p) != NULL)
@@ -166,54 +142,55 @@ file_range(const struct http_field *f, off_t size, off_t *first,
 	return 1;
 }
 
-void
-file_serve(struct httpd *h, const struct http_request *r,
-    struct file_reply *fr)
+/*
+ * A directory named without its slash: 301 to the slash form, so that
+ * relative links resolve; 414 when the path and query are too long to
+ * redirect to. Returns -1 (fr answered).
+ */
+static int
+file_redirect(const struct http_request *r, struct file_reply *fr)
 {
-	const struct http_field *f;
-	struct stat st;
-	char lm[64], loc[HTTPD_PATH_MAX * 3 + 2], idx[HTTPD_PATH_MAX + 16];
-	const char *rel = r->r_path + 1, *name = r->r_path;
-	off_t first, last;
-	time_t ims;
-	int fd, dfd, rg;
+	char loc[HTTPD_PATH_MAX * 3 + 2];
+	int n;
 
-	fr->fr_fd = -1;
-	fr->fr_cache = NULL;
-	fr->fr_body = NULL;
-	fr->fr_off = fr->fr_len = 0;
-	fr->fr_extra[0] = '\0';
-	if (*rel == '\0')
-		rel = ".";
-	/* Dotfiles (-D allows them) are as absent as they look. */
-	if (!h->h_dotfiles && req_path_hidden(r->r_path, 1)) {
-		fr->fr_status = 404;
-		return;
+	file_encode(r->r_path, loc, sizeof(loc) - 1);
+	n = snprintf(fr->fr_location, sizeof(fr->fr_location), "%s/%s%s",
+	    loc, r->r_hasquery ? "?" : "", r->r_query);
+	fr->fr_status = 301;
+	if (n < 0 || (size_t)n >= sizeof(fr->fr_location)) {
+		fr->fr_location[0] = '\0';
+		fr->fr_status = 414;
 	}
-	if (fcache_lookup(h, r, fr))
-		return;
+	return -1;
+}
 
-	/* O_PATH first: no open(2) side effects on a FIFO or a device. */
+/*
+ * What r's path names beneath the root: a regular file, or a directory's
+ * index.html, its fstat in *st and fr_type set by its name. O_PATH
+ * first: no open(2) side effects on a FIFO or a device. Returns 0, or
+ * -1 with fr_status the answer (301, 403, 404, 500...).
+ */
+static int
+file_find(struct httpd *h, const struct http_request *r,
+    struct file_reply *fr, struct stat *st)
+{
+	const char *rel = r->r_path[1] == '\0' ? "." : r->r_path + 1;
+	const char *name = r->r_path;
+	int fd, dfd;
+
 	if ((fd = file_open(h->h_rootfd, rel, O_PATH)) == -1) {
 		fr->fr_status = file_errno_status(errno);
-		return;
+		return -1;
 	}
-	if (fstat(fd, &st) == -1) {
+	if (fstat(fd, st) == -1) {
 		fr->fr_status = 500;
 		close(fd);
-		return;
+		return -1;
 	}
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(st->st_mode)) {
 		if (!r->r_slash) {
-			/* The slash form, so relative links resolve. */
-			file_encode(r->r_path, loc, sizeof(loc) - 1);
-			fr->fr_status = 301;
-			/* A long path or query: too long to redirect to. */
-			if (file_extra(fr, "Location: %s/%s%s\r\n", loc,
-			    r->r_hasquery ? "?" : "", r->r_query) == -1)
-				fr->fr_status = 414;
 			close(fd);
-			return;
+			return file_redirect(r, fr);
 		}
 		dfd = fd;
 		fd = file_open(dfd, "index.html", O_PATH);
@@ -222,81 +199,124 @@ file_serve(struct httpd *h, const struct http_request *r,
 			/* No index: no listing either. */
 			fr->fr_status = errno == ENOENT ? 403 :
 			    file_errno_status(errno);
-			return;
+			return -1;
 		}
-		if (fstat(fd, &st) == -1) {
+		if (fstat(fd, st) == -1) {
 			fr->fr_status = 500;
 			close(fd);
-			return;
+			return -1;
 		}
 		name = "index.html";
 	}
 	close(fd);
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		fr->fr_status = 403;
-		return;
+		return -1;
 	}
+	fr->fr_type = mime_type(name);
+	fr->fr_size = st->st_size;
+	fr->fr_mtime = st->st_mtime;
+	return 0;
+}
 
-	resp_date(st.st_mtime, lm, sizeof(lm));
-	/* If-Modified-Since (RFC 9110 13.1.3): GET and HEAD only. */
+/*
+ * The file's answer by the request's conditions: 304 for
+ * If-Modified-Since (RFC 9110 13.1.3, GET and HEAD only), 206 or 416 for
+ * Range (GET only, RFC 9110 14.2; If-Range with a date must match
+ * Last-Modified exactly, otherwise it is sent all), 200 otherwise.
+ * Returns 0 when a body follows, -1 when fr is answered.
+ */
+static int
+file_validate(const struct http_request *r, struct file_reply *fr,
+    const struct stat *st)
+{
+	const struct http_field *f, *ir;
+	char lm[RESP_DATE_LEN + 1];
+	off_t first, last;
+	time_t ims;
+	int rg;
+
 	if ((f = req_field(r, "If-Modified-Since")) != NULL &&
 	    req_field(r, "If-None-Match") == NULL &&
 	    (ims = resp_parse_date(f->f_value, f->f_valuelen)) != -1 &&
-	    st.st_mtime <= ims) {
+	    st->st_mtime <= ims) {
 		fr->fr_status = 304;
-		file_extra(fr, "Last-Modified: %s\r\n", lm);
-		return;
+		return -1;
 	}
-
 	fr->fr_status = 200;
 	fr->fr_off = 0;
-	fr->fr_len = st.st_size;
-	/*
-	 * Range applies to GET only (RFC 9110 14.2); If-Range with a date
-	 * must match Last-Modified exactly, otherwise send it all.
-	 */
-	if ((f = req_field(r, "Range")) != NULL &&
-	    strcmp(r->r_method, "GET") == 0) {
-		const struct http_field *ir = req_field(r, "If-Range");
-
-		if (ir == NULL || (ir->f_valuelen == strlen(lm) &&
-		    memcmp(ir->f_value, lm, ir->f_valuelen) == 0)) {
-			rg = file_range(f, st.st_size, &first, &last);
-			if (rg == -1) {
-				fr->fr_status = 416;
-				file_extra(fr, "Content-Range: bytes */%lld\r\n",
-				    (long long)st.st_size);
-				return;
-			}
-			if (rg == 1) {
-				fr->fr_status = 206;
-				fr->fr_off = first;
-				fr->fr_len = last - first + 1;
-				file_extra(fr, "Content-Range: bytes "
-				    "%lld-%lld/%lld\r\n", (long long)first,
-				    (long long)last, (long long)st.st_size);
-			}
-		}
+	fr->fr_len = st->st_size;
+	if ((f = req_field(r, "Range")) == NULL ||
+	    strcmp(r->r_method, "GET") != 0)
+		return 0;
+	if ((ir = req_field(r, "If-Range")) != NULL) {
+		resp_date(st->st_mtime, lm, sizeof(lm));
+		if (ir->f_valuelen != strlen(lm) ||
+		    memcmp(ir->f_value, lm, ir->f_valuelen) != 0)
+			return 0;
 	}
-	file_extra(fr, "Content-Type: %s\r\nContent-Length: %lld\r\n"
-	    "Last-Modified: %s\r\nAccept-Ranges: bytes\r\n",
-	    mime_type(name), (long long)fr->fr_len, lm);
+	rg = file_range(f->f_value, f->f_valuelen, st->st_size, &first,
+	    &last);
+	if (rg == -1) {
+		fr->fr_status = 416;
+		return -1;
+	}
+	if (rg == 1) {
+		fr->fr_status = 206;
+		fr->fr_off = first;
+		fr->fr_len = last - first + 1;
+	}
+	return 0;
+}
 
-	if (strcmp(r->r_method, "HEAD") == 0)
-		return;
-	/* Now open it for reading, by the same path, still beneath. */
-	if (name != r->r_path) {
+/*
+ * Open the file found for reading, by the same path, still beneath the
+ * root, and offer it to the cache. A file that changed into something
+ * else meanwhile is answered as that.
+ */
+static void
+file_open_body(struct httpd *h, const struct http_request *r,
+    struct file_reply *fr)
+{
+	char idx[HTTPD_PATH_MAX + 16];
+	const char *rel = r->r_path[1] == '\0' ? "." : r->r_path + 1;
+	struct stat st;
+	int fd;
+
+	if (r->r_slash) {
+		/* The directory's index, as file_find() found it. */
 		snprintf(idx, sizeof(idx), "%sindex.html", r->r_path + 1);
 		rel = idx;
 	}
 	fd = file_open(h->h_rootfd, rel, O_RDONLY | O_NONBLOCK);
 	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		fr->fr_status = fd == -1 ? file_errno_status(errno) : 403;
-		fr->fr_extra[0] = '\0';
 		if (fd != -1)
 			close(fd);
 		return;
 	}
 	fr->fr_fd = fd;
 	fcache_insert(r, rel, fr, &st);
+}
+
+void
+file_serve(struct httpd *h, const struct http_request *r,
+    struct file_reply *fr)
+{
+	struct stat st;
+
+	memset(fr, 0, offsetof(struct file_reply, fr_location));
+	fr->fr_location[0] = '\0';
+	fr->fr_fd = -1;
+	/* Dotfiles (-D allows them) are as absent as they look. */
+	if (!h->h_dotfiles && req_path_hidden(r->r_path, 1)) {
+		fr->fr_status = 404;
+		return;
+	}
+	if (fcache_lookup(h, r, fr))
+		return;
+	if (file_find(h, r, fr, &st) == -1 || file_validate(r, fr, &st) == -1)
+		return;
+	if (strcmp(r->r_method, "HEAD") != 0)
+		file_open_body(h, r, fr);
 }

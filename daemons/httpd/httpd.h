@@ -28,6 +28,7 @@
 #define HTTPD_CGI_MAX		64	/* CGI scripts at once per worker */
 
 struct http_request;
+struct file_reply;
 
 /* Options and what was opened at start-up: one per process. */
 struct httpd {
@@ -170,6 +171,14 @@ int	resp_head(char *buf, size_t len, int version, int status,
 int	resp_head_reason(char *buf, size_t len, int version, int status,
 	    const char *reason, int keepalive, const char *extra);
 /*
+ * The header lines of file answer fr into buf (len bytes), CRLF each:
+ * Content-Type, Content-Length, Last-Modified and Accept-Ranges for 200
+ * and 206 (with Content-Range), Last-Modified for 304, Location for 301,
+ * Content-Range for 416; none for the others. Returns the length, or -1
+ * when they do not fit.
+ */
+int	resp_file_fields(char *buf, size_t len, const struct file_reply *fr);
+/*
  * A whole error response: header section and small HTML body, into buf.
  * head: no body (HEAD). HTTP/0.9: the body alone. extra as above.
  * Returns the length; *bodylen gets the body's length.
@@ -214,16 +223,23 @@ void	mime_init(const char *file);
 /* Content-Type for path name by its extension. */
 const char *mime_type(const char *name);
 
-/* file.c: the answer to a static GET or HEAD. */
+/*
+ * file.c: the answer to a static GET or HEAD as found, for response.c
+ * to write its head (resp_file_fields()).
+ */
 struct fcache_entry;
+#define FILE_LOCATION_MAX	1012	/* a 301's Location, NUL included */
 struct file_reply {
-	int		 fr_status;	/* 200, 206, 304, 301, 403, 404, 416 */
+	int		 fr_status;	/* 200, 206, 304, 301, 403, 404, 416... */
 	int		 fr_fd;		/* body file, -1: none */
 	struct fcache_entry *fr_cache;	/* fr_fd is the cache's: release it */
 	const char	*fr_body;	/* NULL, or fr_len bytes in memory */
+	const char	*fr_type;	/* Content-Type (200, 206) */
+	off_t		 fr_size;	/* the file's size (200, 206, 416) */
+	time_t		 fr_mtime;	/* its Last-Modified (200, 206, 304) */
 	off_t		 fr_off;	/* first byte to send */
 	off_t		 fr_len;	/* bytes to send */
-	char		 fr_extra[1024];	/* header lines, CRLF each */
+	char		 fr_location[FILE_LOCATION_MAX];	/* 301: the target */
 };
 /*
  * Resolve r's path beneath the document root and fill fr. Never opens a
@@ -233,6 +249,14 @@ struct file_reply {
  */
 void	file_serve(struct httpd *h, const struct http_request *r,
 	    struct file_reply *fr);
+/*
+ * One "bytes=" range (RFC 9110 14.1.2), the Range field's value v (vlen
+ * bytes), against a representation of size bytes. Returns 1 with *first
+ * and *last set, 0 to ignore the field (bad syntax, another unit,
+ * several ranges), -1 when unsatisfiable (416).
+ */
+int	file_range(const char *v, size_t vlen, off_t size, off_t *first,
+	    off_t *last);
 
 /* fcache.c: open files kept between requests. */
 #define FCACHE_SLOTS	128	/* files (and descriptors) kept per worker */

@@ -217,11 +217,93 @@ resp_head_reason(char *buf, size_t len, int version, int status,
 	return (int)need;
 }
 
+/* s (n bytes) at p; returns the end. */
+static char *
+resp_cpy(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* The decimal digits of v (>= 0) at p; returns the end. */
+static char *
+resp_num(char *p, long long v)
+{
+	char d[24], *q = d + sizeof(d);
+
+	do
+		*--q = '0' + v % 10;
+	while ((v /= 10) > 0);
+	return resp_cpy(p, q, d + sizeof(d) - q);
+}
+
+/* "Last-Modified: " and the IMF-fixdate of t; one file's is kept. */
+static char *
+resp_lastmod(char *p, time_t t)
+{
+	static char date[RESP_DATE_LEN + 1];
+	static time_t when = -1;
+
+	if (t != when) {
+		resp_date(t, date, sizeof(date));
+		when = t;
+	}
+	p = resp_cpy(p, "Last-Modified: ", 15);
+	p = resp_cpy(p, date, strlen(date));
+	return resp_cpy(p, "\r\n", 2);
+}
+
+int
+resp_file_fields(char *buf, size_t len, const struct file_reply *fr)
+{
+	/* Every fixed part, three numbers and a date: under 256 bytes. */
+	size_t tl = fr->fr_type != NULL ? strlen(fr->fr_type) : 0;
+	char *p = buf;
+
+	if (tl + strlen(fr->fr_location) + 256 > len)
+		return -1;
+	switch (fr->fr_status) {
+	case 301:
+		p = resp_cpy(p, "Location: ", 10);
+		p = resp_cpy(p, fr->fr_location, strlen(fr->fr_location));
+		p = resp_cpy(p, "\r\n", 2);
+		break;
+	case 304:
+		p = resp_lastmod(p, fr->fr_mtime);
+		break;
+	case 416:
+		p = resp_cpy(p, "Content-Range: bytes */", 23);
+		p = resp_num(p, fr->fr_size);
+		p = resp_cpy(p, "\r\n", 2);
+		break;
+	case 206:
+		p = resp_cpy(p, "Content-Range: bytes ", 21);
+		p = resp_num(p, fr->fr_off);
+		*p++ = '-';
+		p = resp_num(p, fr->fr_off + fr->fr_len - 1);
+		*p++ = '/';
+		p = resp_num(p, fr->fr_size);
+		p = resp_cpy(p, "\r\n", 2);
+		/* FALLTHROUGH */
+	case 200:
+		p = resp_cpy(p, "Content-Type: ", 14);
+		p = resp_cpy(p, fr->fr_type, tl);
+		p = resp_cpy(p, "\r\nContent-Length: ", 18);
+		p = resp_num(p, fr->fr_len);
+		p = resp_cpy(p, "\r\n", 2);
+		p = resp_lastmod(p, fr->fr_mtime);
+		p = resp_cpy(p, "Accept-Ranges: bytes\r\n", 22);
+		break;
+	}
+	*p = '\0';
+	return p - buf;
+}
+
 int
 resp_error(char *buf, size_t len, int version, int status, int keepalive,
     int head, const char *extra, size_t *bodylen)
 {
-	/* hdrs: extra (at most a file_reply's fr_extra) and two lines. */
+	/* hdrs: extra (file fields, at most 1024 bytes) and two lines. */
 	char body[512], hdrs[1024 + 128];
 	int i, b, n = 0;
 
