@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +251,83 @@ test_chunked(void **state)
 		    &outn, &used), CHUNKED_BAD);
 }
 
+/* Bounds and in-place decoding: what a CGI child relies on. */
+static void
+test_chunked_bounds(void **state)
+{
+	struct chunked cd;
+	char big[2048], in[] = "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+	size_t outn, used, n;
+
+	(void)state;
+	/* 16 hex digits is the most; 0x7fff... still fits. */
+	chunked_init(&cd);
+	assert_int_equal(chunked_decode(&cd, (char *)"7fffffffffffffff\r\n",
+	    18, NULL, &outn, &used), CHUNKED_MORE);
+	assert_int_equal(cd.cd_size, INT64_MAX);
+	chunked_init(&cd);
+	assert_int_equal(chunked_decode(&cd, (char *)"8000000000000000\r\n",
+	    18, NULL, &outn, &used), CHUNKED_BAD);
+	/* Chunk extensions are bounded: 1024 bytes after the size. */
+	n = snprintf(big, sizeof(big), "1;%0*d\r\n", 1024, 0);
+	chunked_init(&cd);
+	assert_int_equal(chunked_decode(&cd, big, n, NULL, &outn, &used),
+	    CHUNKED_MORE);
+	n = snprintf(big, sizeof(big), "1;%0*d\r\n", 1025, 0);
+	chunked_init(&cd);
+	assert_int_equal(chunked_decode(&cd, big, n, NULL, &outn, &used),
+	    CHUNKED_BAD);
+	chunked_init(&cd);
+	assert_int_equal(chunked_decode(&cd, (char *)"1 \t ;x\r\nz\r\n0\r\n"
+	    "\r\n", 16, NULL, &outn, &used), CHUNKED_DONE);
+	chunked_init(&cd);
+	assert_int_equal(chunked_decode(&cd, (char *)"1 x\r\n", 5, NULL,
+	    &outn, &used), CHUNKED_BAD);
+	/* Control bytes in an extension or a trailer field: refused. */
+	chunked_init(&cd);
+	assert_int_equal(chunked_decode(&cd, (char *)"1;\001\r\n", 5, NULL,
+	    &outn, &used), CHUNKED_BAD);
+	chunked_init(&cd);
+	assert_int_equal(chunked_decode(&cd, (char *)"0\r\nA: \177\r\n\r\n",
+	    11, NULL, &outn, &used), CHUNKED_BAD);
+	/* Decoded in place, the data at the front, counted in cd_total. */
+	chunked_init(&cd);
+	assert_int_equal(chunked_decode(&cd, in, strlen(in), in, &outn,
+	    &used), CHUNKED_DONE);
+	assert_int_equal(outn, 5);
+	assert_memory_equal(in, "abcde", 5);
+	assert_int_equal(cd.cd_total, 5);
+	assert_int_equal(used, 20);
+	/* Nothing is read after the end. */
+	assert_int_equal(chunked_decode(&cd, in, 4, NULL, &outn, &used),
+	    CHUNKED_DONE);
+	assert_int_equal(used, 0);
+	assert_int_equal(outn, 0);
+}
+
+/* The request line is kept as sent, for the log to escape. */
+static void
+test_req_line(void **state)
+{
+	static char longline[HTTPD_LINE_MAX + 64];
+	const char *s = "\r\nGET /a\"b HTTP/1.1\r\nHost: x\r\n\r\n";
+
+	(void)state;
+	assert_int_equal(parse(s), REQ_OK);
+	assert_ptr_equal(req.r_reqline, s + 2);
+	assert_int_equal(req.r_reqlinelen, 17);
+	assert_int_equal(parse("GET / HTTP/2.0\r\n\r\n"), 505);
+	assert_int_equal(req.r_reqlinelen, 14);
+	assert_int_equal(parse("\r\n\r\n"), REQ_INCOMPLETE);
+	assert_int_equal(req.r_reqlinelen, 0);
+	memset(longline, 'a', sizeof(longline) - 3);
+	memcpy(longline, "GET /", 5);
+	memcpy(longline + sizeof(longline) - 3, "\r\n", 3);
+	assert_int_equal(req_parse(longline, sizeof(longline) - 1, &req), 414);
+	assert_ptr_equal(req.r_reqline, longline);
+	assert_int_equal(req.r_reqlinelen, 64);
+}
+
 int
 main(void)
 {
@@ -260,6 +338,8 @@ main(void)
 		cmocka_unit_test(test_req_incomplete),
 		cmocka_unit_test(test_path_decode),
 		cmocka_unit_test(test_chunked),
+		cmocka_unit_test(test_chunked_bounds),
+		cmocka_unit_test(test_req_line),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
