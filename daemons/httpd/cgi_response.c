@@ -35,6 +35,19 @@ static int	cgi_head_done(const char *, size_t);
 static int	cgi_status_field(const char *, int *, char *, size_t);
 static int	cgi_head_send(struct cgi_run *, int, char *, size_t,
 		    const char *);
+struct cgi_xfer;
+struct cgi_body;
+static int	cgi_poll_set(struct cgi_run *, struct cgi_xfer *,
+		    struct pollfd *, int *, int *);
+static void	cgi_feed(struct cgi_run *, struct cgi_xfer *);
+static int	cgi_pull(struct cgi_run *, struct cgi_xfer *);
+static int	cgi_reply_head(struct cgi_run *, struct cgi_xfer *);
+static int	cgi_relay(struct cgi_run *);
+static int	cgi_body_add(struct cgi_body *, const char *, size_t,
+		    long long);
+static ssize_t	cgi_unchunk_read(struct cgi_run *, long long, char *,
+		    size_t);
+static void	cgi_unchunk_done(struct cgi_run *, char *, size_t);
 
 void
 cgi_reply_error(struct cgi_run *cr, int status)
@@ -194,6 +207,142 @@ cgi_head_done(const char *buf, size_t len)
 	    memmem(buf, len, "\n\r\n", 3) != NULL;
 }
 
+/* Not CGI_LOCAL, 0, -1 or a status: the exchange goes on. */
+#define CGI_GOON	2
+
+/* What an exchange with the script has moved so far. */
+struct cgi_xfer {
+	const char	*x_bp;		/* body bytes for the script's stdin */
+	size_t		 x_bleft;	/* of them, not written yet */
+	long long	 x_remaining;	/* body bytes the client still owes */
+	char		 x_head[CGI_HEAD_MAX];	/* the script's header section */
+	size_t		 x_headlen;
+	int		 x_replied;	/* the head went to the client */
+	char		 x_body[16384];	/* body bytes read from the client */
+};
+
+/*
+ * The poll set of one round into p: the script's stdout always, then its
+ * stdin while body bytes wait for it, or the client while it still owes
+ * some. Sets *pin and *prfd to their slots (-1: none); returns the count.
+ */
+static int
+cgi_poll_set(struct cgi_run *cr, struct cgi_xfer *x, struct pollfd *p,
+    int *pin, int *prfd)
+{
+	int n = 0;
+
+	*pin = *prfd = -1;
+	p[n].fd = cr->cr_out;
+	p[n++].events = POLLIN;
+	if (cr->cr_in != -1 && x->x_bleft > 0) {
+		p[n].fd = cr->cr_in;
+		p[n].events = POLLOUT;
+		*pin = n++;
+	} else if (cr->cr_in != -1 && x->x_remaining > 0) {
+		p[n].fd = cr->cr_rfd;
+		p[n].events = POLLIN;
+		*prfd = n++;
+	}
+	return n;
+}
+
+/* Write body bytes to the script's stdin; close it if it will not read. */
+static void
+cgi_feed(struct cgi_run *cr, struct cgi_xfer *x)
+{
+	ssize_t r;
+
+	r = write(cr->cr_in, x->x_bp, x->x_bleft);
+	if (r > 0) {
+		x->x_bp += r;
+		x->x_bleft -= r;
+	} else if (r == -1 && errno != EAGAIN && errno != EINTR) {
+		close(cr->cr_in);
+		cr->cr_in = -1;
+	}
+}
+
+/* Read more of the body from the client. Returns 0, or -1: it went away. */
+static int
+cgi_pull(struct cgi_run *cr, struct cgi_xfer *x)
+{
+	ssize_t r;
+
+	r = read(cr->cr_rfd, x->x_body, x->x_remaining < (long long)
+	    sizeof(x->x_body) ? (size_t)x->x_remaining : sizeof(x->x_body));
+	if (r == 0 || (r == -1 && errno != EAGAIN && errno != EINTR))
+		return -1;
+	if (r > 0) {
+		x->x_bp = x->x_body;
+		x->x_bleft = r;
+		x->x_remaining -= r;
+	}
+	return 0;
+}
+
+/*
+ * Read the script's header section; once it is whole, answer the client
+ * with its head and the body bytes read with it. Returns CGI_GOON to go
+ * on, or as cgi_exchange(): 502, CGI_LOCAL, -1 (the client went away).
+ */
+static int
+cgi_reply_head(struct cgi_run *cr, struct cgi_xfer *x)
+{
+	size_t hlen;
+	ssize_t r;
+	int st;
+
+	r = read(cr->cr_out, x->x_head + x->x_headlen,
+	    sizeof(x->x_head) - x->x_headlen);
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return CGI_GOON;
+	if (r <= 0)
+		return 502;	/* no header section */
+	x->x_headlen += r;
+	if (!cgi_head_done(x->x_head, x->x_headlen))
+		return x->x_headlen == sizeof(x->x_head) ? 502 : CGI_GOON;
+	if ((st = cgi_headers(cr, x->x_head, x->x_headlen, &hlen)) == -1)
+		return 502;
+	if (st == -2)
+		return -1;
+	if (st == CGI_LOCAL)
+		return CGI_LOCAL;
+	x->x_replied = 1;
+	r = x->x_headlen - hlen;
+	if (r > 0 && !cr->cr_msg->cm_head) {
+		if (serve_write_all(cr->cr_wfd, x->x_head + hlen, r,
+		    cr->cr_timeout * 1000) == -1)
+			return -1;
+		cr->cr_bytes += r;
+	}
+	return CGI_GOON;
+}
+
+/*
+ * Relay what the script writes after its head to the client (nothing
+ * for HEAD). Returns CGI_GOON to go on, 0 at the script's EOF, -1 when
+ * the client went away.
+ */
+static int
+cgi_relay(struct cgi_run *cr)
+{
+	char buf[16384];
+	ssize_t r;
+
+	r = read(cr->cr_out, buf, sizeof(buf));
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return CGI_GOON;
+	if (r <= 0)
+		return 0;
+	if (cr->cr_msg->cm_head)
+		return CGI_GOON;
+	if (serve_write_all(cr->cr_wfd, buf, r, cr->cr_timeout * 1000) == -1)
+		return -1;
+	cr->cr_bytes += r;
+	return CGI_GOON;
+}
+
 /*
  * Feed the body to the script's stdin and its stdout to the client until
  * the script closes stdout or the time limit. Returns 0, 504 on the
@@ -205,131 +354,153 @@ int
 cgi_exchange(struct cgi_run *cr, pid_t pid)
 {
 	struct cgi_msg *m = cr->cr_msg;
+	struct cgi_xfer xfer, *x = &xfer;
 	struct pollfd p[3];
-	char head[CGI_HEAD_MAX], buf[16384], body[16384];
-	const char *bp = cr->cr_body;
-	size_t headlen = 0, hlen, bleft = cr->cr_bodylen;
-	long long remaining = m->cm_clen - (long long)cr->cr_bodylen;
 	long long deadline, left;
-	ssize_t r;
-	int n, i, replied = 0, pin, pout, prfd, st;
+	int n, i, pin, prfd, st;
 
+	x->x_headlen = 0;
+	x->x_replied = 0;
+	x->x_bp = cr->cr_body;
+	x->x_bleft = cr->cr_bodylen;
+	x->x_remaining = m->cm_clen - (long long)cr->cr_bodylen;
+	if (x->x_remaining < 0)
+		x->x_remaining = 0;
 	deadline = serve_now_ms() + cr->cr_timeout * 1000LL;
 	serve_nonblock(cr->cr_in, 1);
-	if (remaining < 0)
-		remaining = 0;
 	/*
 	 * A client that asked to be told before it sends the body (RFC
 	 * 9110 10.1.1) would otherwise wait for its own timeout first.
 	 */
-	if (m->cm_expect && remaining > 0 && serve_write_all(cr->cr_wfd,
+	st = CGI_GOON;
+	if (m->cm_expect && x->x_remaining > 0 && serve_write_all(cr->cr_wfd,
 	    "HTTP/1.1 100 Continue\r\n\r\n", 25, 2000) == -1)
-		return -1;
-	while (cr->cr_out != -1) {
-		if (cr->cr_in != -1 && bleft == 0 && remaining == 0) {
+		st = -1;
+	while (st == CGI_GOON && cr->cr_out != -1) {
+		if (cr->cr_in != -1 && x->x_bleft == 0 && x->x_remaining == 0) {
 			close(cr->cr_in);	/* EOF on the script's stdin */
 			cr->cr_in = -1;
 		}
-		n = 0;
-		pin = pout = prfd = -1;
-		p[n].fd = cr->cr_out;
-		p[n].events = POLLIN;
-		pout = n++;
-		if (cr->cr_in != -1 && bleft > 0) {
-			p[n].fd = cr->cr_in;
-			p[n].events = POLLOUT;
-			pin = n++;
-		} else if (cr->cr_in != -1 && remaining > 0) {
-			p[n].fd = cr->cr_rfd;
-			p[n].events = POLLIN;
-			prfd = n++;
+		n = cgi_poll_set(cr, x, p, &pin, &prfd);
+		if ((left = deadline - serve_now_ms()) <= 0) {
+			log_warnx("cgi %s: killed after %d s", m->cm_script,
+			    cr->cr_timeout);
+			kill(-pid, SIGKILL);
+			st = x->x_replied ? -1 : 504;
+			break;
 		}
-		if ((left = deadline - serve_now_ms()) <= 0)
-			goto timeout;
 		for (i = 0; i < n; i++)
 			p[i].revents = 0;
 		if (poll(p, n, (int)left) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (pin != -1 && p[pin].revents != 0) {
-			r = write(cr->cr_in, bp, bleft);
-			if (r > 0) {
-				bp += r;
-				bleft -= r;
-			} else if (r == -1 && errno != EAGAIN && errno != EINTR) {
-				/* The script will not read its input. */
-				close(cr->cr_in);
-				cr->cr_in = -1;
-			}
-		}
-		if (prfd != -1 && p[prfd].revents != 0) {
-			r = read(cr->cr_rfd, body, remaining < (long long)
-			    sizeof(body) ? (size_t)remaining : sizeof(body));
-			if (r == 0 || (r == -1 && errno != EAGAIN &&
-			    errno != EINTR))
-				return -1;	/* the client went away */
-			if (r > 0) {
-				bp = body;
-				bleft = r;
-				remaining -= r;
-			}
-		}
-		if (p[pout].revents == 0)
-			continue;
-		if (!replied) {
-			r = read(cr->cr_out, head + headlen,
-			    sizeof(head) - headlen);
-			if (r == -1 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			if (r <= 0)
-				return 502;	/* no header section */
-			headlen += r;
-			if (!cgi_head_done(head, headlen)) {
-				if (headlen == sizeof(head))
-					return 502;
-				continue;
-			}
-			if ((st = cgi_headers(cr, head, headlen, &hlen)) == -1)
-				return 502;
-			if (st == -2)
-				return -1;
-			if (st == CGI_LOCAL)
-				return CGI_LOCAL;
-			replied = 1;
-			r = headlen - hlen;
-			if (r > 0 && !m->cm_head) {
-				if (serve_write_all(cr->cr_wfd, head + hlen, r,
-				    cr->cr_timeout * 1000) == -1)
-					return -1;
-				cr->cr_bytes += r;
-			}
+			st = errno == EINTR ? CGI_GOON : -1;
 			continue;
 		}
-		r = read(cr->cr_out, buf, sizeof(buf));
-		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		if (pin != -1 && p[pin].revents != 0)
+			cgi_feed(cr, x);
+		if (prfd != -1 && p[prfd].revents != 0 && cgi_pull(cr, x) == -1)
+			st = -1;
+		else if (p[0].revents == 0)
 			continue;
-		if (r <= 0)
-			break;
-		if (m->cm_head)
-			continue;
-		if (serve_write_all(cr->cr_wfd, buf, r,
-		    cr->cr_timeout * 1000) == -1)
-			return -1;
-		cr->cr_bytes += r;
+		else if (!x->x_replied)
+			st = cgi_reply_head(cr, x);
+		else
+			st = cgi_relay(cr);
 	}
-	return 0;
-timeout:
-	log_warnx("cgi %s: killed after %d s", m->cm_script, cr->cr_timeout);
-	kill(-pid, SIGKILL);
-	return replied ? -1 : 504;
+	return st == CGI_GOON ? 0 : st;
 }
 /* Read what the client still sends, so close(2) sends no RST. */
 void
 cgi_linger(struct cgi_run *cr)
 {
 	(void)io_linger(cr->cr_rfd, cr->cr_wfd, 1000, 64 * 4096);
+}
+
+/* A decoded body being kept whole, for the script's CONTENT_LENGTH. */
+struct cgi_body {
+	char		*b_buf;
+	size_t		 b_len;
+	size_t		 b_cap;
+};
+
+/*
+ * Append n decoded bytes at p to b, at most max bytes in all. Returns
+ * 0, 413 past max, or 503 out of memory.
+ */
+static int
+cgi_body_add(struct cgi_body *b, const char *p, size_t n, long long max)
+{
+	size_t want;
+	char *nb;
+
+	if ((long long)(b->b_len + n) > max)
+		return 413;
+	if (b->b_len + n > b->b_cap) {
+		want = b->b_cap == 0 ? 65536 : b->b_cap * 2;
+		while (want < b->b_len + n)
+			want *= 2;
+		if ((long long)want > max)
+			want = max;
+		if ((nb = realloc(b->b_buf, want)) == NULL)
+			return 503;
+		b->b_buf = nb;
+		b->b_cap = want;
+	}
+	memcpy(b->b_buf + b->b_len, p, n);
+	b->b_len += n;
+	return 0;
+}
+
+/*
+ * Read the next bytes of the body from the client into buf (size
+ * bytes) before deadline (ms). Returns the count, -1 when the client
+ * went away (EOF inside the body), -2 at the deadline.
+ */
+static ssize_t
+cgi_unchunk_read(struct cgi_run *cr, long long deadline, char *buf,
+    size_t size)
+{
+	struct pollfd pfd;
+	long long left;
+	ssize_t r;
+	int i;
+
+	for (;;) {
+		if ((left = deadline - serve_now_ms()) <= 0)
+			return -2;
+		pfd.fd = cr->cr_rfd;
+		pfd.events = POLLIN;
+		if ((i = poll(&pfd, 1, (int)left)) == -1 && errno != EINTR)
+			return -1;
+		if (i <= 0)
+			continue;
+		r = read(cr->cr_rfd, buf, size);
+		if (r == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		return r <= 0 ? -1 : r;
+	}
+}
+
+/*
+ * The decoded body (len bytes at body) is the script's, as if framed
+ * by Content-Length: CONTENT_LENGTH set, unset when there is none.
+ */
+static void
+cgi_unchunk_done(struct cgi_run *cr, char *body, size_t len)
+{
+	int i;
+
+	cr->cr_body = body;
+	cr->cr_bodylen = len;
+	cr->cr_msg->cm_clen = len;
+	cr->cr_msg->cm_expect = 0;
+	if (len > 0) {
+		for (i = 0; cr->cr_env[i] != NULL; i++)
+			;
+		snprintf(cr->cr_clenvar, sizeof(cr->cr_clenvar),
+		    "CONTENT_LENGTH=%zu", len);
+		cr->cr_env[i] = cr->cr_clenvar;
+		cr->cr_env[i + 1] = NULL;
+	}
 }
 
 /*
@@ -344,13 +515,13 @@ int
 cgi_unchunk(struct cgi_run *cr)
 {
 	struct cgi_msg *m = cr->cr_msg;
+	struct cgi_body b = { NULL, 0, 0 };
 	struct chunked cd;
-	struct pollfd pfd;
-	char buf[16384], *in, *body = NULL, *nb;
-	size_t cap = 0, len = 0, inlen, outlen, used, want;
-	long long deadline, left;
+	char buf[16384], *in;
+	size_t inlen, outlen, used;
+	long long deadline;
 	ssize_t r;
-	int st, asked = 0, i;
+	int st, asked = 0;
 
 	chunked_init(&cd);
 	deadline = serve_now_ms() + m->cm_reqtime * 1000LL;
@@ -360,29 +531,12 @@ cgi_unchunk(struct cgi_run *cr)
 		/* In place: the decoded bytes never pass the coded ones. */
 		st = chunked_decode(&cd, in, inlen, in, &outlen, &used);
 		if (st == CHUNKED_BAD)
-			goto fail400;
-		if (outlen > 0) {
-			if ((long long)(len + outlen) > m->cm_maxbody) {
-				free(body);
-				return 413;
-			}
-			if (len + outlen > cap) {
-				want = cap == 0 ? 65536 : cap * 2;
-				while (want < len + outlen)
-					want *= 2;
-				if ((long long)want > m->cm_maxbody)
-					want = m->cm_maxbody;
-				if ((nb = realloc(body, want)) == NULL) {
-					free(body);
-					return 503;
-				}
-				body = nb;
-				cap = want;
-			}
-			memcpy(body + len, in, outlen);
-			len += outlen;
-		}
-		if (st == CHUNKED_DONE)
+			r = 400;
+		else if (outlen > 0)
+			r = cgi_body_add(&b, in, outlen, m->cm_maxbody);
+		else
+			r = 0;
+		if (r != 0 || st == CHUNKED_DONE)
 			break;
 		/*
 		 * A client that waits to be told (RFC 9110 10.1.1) is told
@@ -391,50 +545,22 @@ cgi_unchunk(struct cgi_run *cr)
 		if (m->cm_expect && !asked) {
 			asked = 1;
 			if (serve_write_all(cr->cr_wfd,
-			    "HTTP/1.1 100 Continue\r\n\r\n", 25, 2000) == -1)
-				goto gone;
-		}
-		for (;;) {
-			if ((left = deadline - serve_now_ms()) <= 0) {
-				free(body);
-				return 408;
+			    "HTTP/1.1 100 Continue\r\n\r\n", 25, 2000) == -1) {
+				r = -1;
+				break;
 			}
-			pfd.fd = cr->cr_rfd;
-			pfd.events = POLLIN;
-			if ((i = poll(&pfd, 1, (int)left)) == -1 &&
-			    errno != EINTR)
-				goto gone;
-			if (i <= 0)
-				continue;
-			r = read(cr->cr_rfd, buf, sizeof(buf));
-			if (r == -1 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			if (r <= 0)
-				goto gone;	/* EOF inside the body */
+		}
+		if ((r = cgi_unchunk_read(cr, deadline, buf, sizeof(buf))) < 0) {
+			r = r == -2 ? 408 : -1;
 			break;
 		}
 		in = buf;
 		inlen = r;
 	}
-	cr->cr_body = body;
-	cr->cr_bodylen = len;
-	m->cm_clen = len;
-	m->cm_expect = 0;
-	/* As for a Content-Length body: unset when there is none. */
-	if (len > 0) {
-		for (i = 0; cr->cr_env[i] != NULL; i++)
-			;
-		snprintf(cr->cr_clenvar, sizeof(cr->cr_clenvar),
-		    "CONTENT_LENGTH=%zu", len);
-		cr->cr_env[i] = cr->cr_clenvar;
-		cr->cr_env[i + 1] = NULL;
+	if (r != 0) {
+		free(b.b_buf);
+		return r;
 	}
+	cgi_unchunk_done(cr, b.b_buf, b.b_len);
 	return 0;
-fail400:
-	free(body);
-	return 400;
-gone:
-	free(body);
-	return -1;
 }
-

@@ -27,6 +27,89 @@ static const char usage[] =
     "             [-k idle-seconds] [-M mime.types] [-n requests]\n"
     "             [-t seconds] -r document-root\n";
 
+static void	httpd_options(int, char *[], struct httpd *, int *);
+static void	httpd_root(struct httpd *);
+
+/* The defaults, then the options (see httpd(8)) into h and *verbose. */
+static void
+httpd_options(int argc, char *argv[], struct httpd *h, int *verbose)
+{
+	int ch;
+
+	memset(h, 0, sizeof(*h));
+	h->h_timeout = 30;
+	h->h_idle = 5;
+	h->h_maxreq = 1000;
+	h->h_maxconn = 512;
+	h->h_cgitime = 10;
+	h->h_maxbody = 1024 * 1024;
+	h->h_mimefile = "/etc/mime.types";
+	h->h_cgifd = -1;
+	*verbose = 0;
+
+	while ((ch = getopt(argc, argv, "b:C:c:Ddhk:LM:n:r:t:v")) != -1) {
+		switch (ch) {
+		case 'b':
+			h->h_maxbody = cli_number("-b", optarg, 0, 1LL << 40);
+			break;
+		case 'C':
+			h->h_cgitime = cli_number("-C", optarg, 1, 3600);
+			break;
+		case 'c':
+			h->h_maxconn = cli_number("-c", optarg, 1, 65536);
+			break;
+		case 'D':
+			h->h_dotfiles = 1;
+			break;
+		case 'd':
+			h->h_debug = 1;
+			break;
+		case 'h':
+			cli_help(usage);
+		case 'k':
+			h->h_idle = cli_number("-k", optarg, 1, 3600);
+			break;
+		case 'L':
+			resp_log_set(0);
+			break;
+		case 'M':
+			h->h_mimefile = optarg;
+			break;
+		case 'n':
+			h->h_maxreq = cli_number("-n", optarg, 1, 1000000);
+			break;
+		case 'r':
+			h->h_root = optarg;
+			break;
+		case 't':
+			h->h_timeout = cli_number("-t", optarg, 1, 3600);
+			break;
+		case 'v':
+			*verbose = 1;
+			break;
+		default:
+			cli_usage(usage);
+		}
+	}
+	if (optind != argc || h->h_root == NULL)
+		cli_usage(usage);
+}
+
+/* The document root: a directory we can search, held by a fd. */
+static void
+httpd_root(struct httpd *h)
+{
+	struct stat st;
+
+	if (realpath(h->h_root, h->h_rootabs) == NULL)
+		err(1, "document root %s", h->h_root);
+	if ((h->h_rootfd = open(h->h_rootabs, O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		err(1, "document root %s", h->h_rootabs);
+	if (fstat(h->h_rootfd, &st) == -1)
+		err(1, "document root %s", h->h_rootabs);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -43,77 +126,12 @@ main(int argc, char *argv[])
 		    "Too many connections from your address.\n",
 	};
 	struct httpd h;
-	struct stat st;
-	int ch, verbose = 0;
+	int verbose;
 
 	setproctitle_init(argc, argv, environ);
 	cli_init(argv, EXIT_USAGE);
-	memset(&h, 0, sizeof(h));
-	h.h_timeout = 30;
-	h.h_idle = 5;
-	h.h_maxreq = 1000;
-	h.h_maxconn = 512;
-	h.h_cgitime = 10;
-	h.h_maxbody = 1024 * 1024;
-	h.h_mimefile = "/etc/mime.types";
-	h.h_cgifd = -1;
-
-	while ((ch = getopt(argc, argv, "b:C:c:Ddhk:LM:n:r:t:v")) != -1) {
-		switch (ch) {
-		case 'b':
-			h.h_maxbody = cli_number("-b", optarg, 0, 1LL << 40);
-			break;
-		case 'C':
-			h.h_cgitime = cli_number("-C", optarg, 1, 3600);
-			break;
-		case 'c':
-			h.h_maxconn = cli_number("-c", optarg, 1, 65536);
-			break;
-		case 'D':
-			h.h_dotfiles = 1;
-			break;
-		case 'd':
-			h.h_debug = 1;
-			break;
-		case 'h':
-			cli_help(usage);
-		case 'k':
-			h.h_idle = cli_number("-k", optarg, 1, 3600);
-			break;
-		case 'L':
-			resp_log_set(0);
-			break;
-		case 'M':
-			h.h_mimefile = optarg;
-			break;
-		case 'n':
-			h.h_maxreq = cli_number("-n", optarg, 1, 1000000);
-			break;
-		case 'r':
-			h.h_root = optarg;
-			break;
-		case 't':
-			h.h_timeout = cli_number("-t", optarg, 1, 3600);
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			cli_usage(usage);
-		}
-	}
-	if (optind != argc || h.h_root == NULL)
-		cli_usage(usage);
-
-	/* The document root: a directory we can search, held by a fd. */
-	if (realpath(h.h_root, h.h_rootabs) == NULL)
-		err(1, "document root %s", h.h_root);
-	if ((h.h_rootfd = open(h.h_rootabs, O_PATH | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		err(1, "document root %s", h.h_rootabs);
-	if (fstat(h.h_rootfd, &st) == -1)
-		err(1, "document root %s", h.h_rootabs);
-
+	httpd_options(argc, argv, &h, &verbose);
+	httpd_root(&h);
 	log_init(h.h_debug, LOG_DAEMON, "httpd");
 	log_setverbose(verbose);
 	mime_init(h.h_mimefile);
