@@ -114,9 +114,7 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 	    12) == 0;
 	memcpy(m->cm_script, script, k);
 	strlcpy(m->cm_ip, peer->remote_ip, sizeof(m->cm_ip));
-	resp_log_line(m->cm_line, r);
-	resp_log_field(m->cm_referer, req_field(r, "Referer"));
-	resp_log_field(m->cm_agent, req_field(r, "User-Agent"));
+	resp_log_request(r, m->cm_line, m->cm_referer, m->cm_agent);
 
 	cgi_server_name(r, peer, host, sizeof(host));
 	bad |= cgi_env_meta(h, r, peer, m, host, pinfo, blob, &envlen, &nenv);

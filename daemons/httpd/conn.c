@@ -139,9 +139,7 @@ conn_begin(struct conn *c)
 
 	c->c_nreq++;
 	c->c_bytes = c->c_bodylen = 0;
-	resp_log_line(c->c_line, rp);
-	resp_log_field(c->c_referer, req_field(rp, "Referer"));
-	resp_log_field(c->c_agent, req_field(rp, "User-Agent"));
+	resp_log_request(rp, c->c_line, c->c_referer, c->c_agent);
 	c->c_deadline = serve_now_ms() + c->c_h->h_timeout * 1000LL;
 	/* Stopping (serve.h): this response is the connection's last. */
 	c->c_keepalive = rp->r_keepalive && c->c_nreq < c->c_h->h_maxreq &&

@@ -108,8 +108,7 @@ fcache_lookup(struct httpd *h, const struct http_request *r,
 	struct stat st;
 
 	if (fcache == NULL || strlen(r->r_path) >= FCACHE_PATH_MAX ||
-	    req_field(r, "Range") != NULL ||
-	    req_field(r, "If-Modified-Since") != NULL)
+	    r->r_range != NULL || r->r_ims != NULL)
 		return 0;
 	fe = &fcache[fcache_hash(r->r_path)];
 	if (fe->fe_path[0] == '\0' || strcmp(fe->fe_path, r->r_path) != 0)

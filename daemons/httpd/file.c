@@ -236,8 +236,7 @@ file_validate(const struct http_request *r, struct file_reply *fr,
 	time_t ims;
 	int rg;
 
-	if ((f = req_field(r, "If-Modified-Since")) != NULL &&
-	    req_field(r, "If-None-Match") == NULL &&
+	if ((f = r->r_ims) != NULL && r->r_inm == NULL &&
 	    (ims = resp_parse_date(f->f_value, f->f_valuelen)) != -1 &&
 	    st->st_mtime <= ims) {
 		fr->fr_status = 304;
@@ -246,10 +245,10 @@ file_validate(const struct http_request *r, struct file_reply *fr,
 	fr->fr_status = 200;
 	fr->fr_off = 0;
 	fr->fr_len = st->st_size;
-	if ((f = req_field(r, "Range")) == NULL ||
+	if ((f = r->r_range) == NULL ||
 	    strcmp(r->r_method, "GET") != 0)
 		return 0;
-	if ((ir = req_field(r, "If-Range")) != NULL) {
+	if ((ir = r->r_ifrange) != NULL) {
 		resp_date(st->st_mtime, lm, sizeof(lm));
 		if (ir->f_valuelen != strlen(lm) ||
 		    memcmp(ir->f_value, lm, ir->f_valuelen) != 0)

@@ -79,6 +79,13 @@ struct http_request {
 	int		 r_slash;	/* the decoded path ended in '/' */
 	const char	*r_reqline;	/* the request line as sent, for the log */
 	size_t		 r_reqlinelen;	/* 0: none was read */
+	/* The fields the server reads, as the parser found them; NULL: absent. */
+	const struct http_field *r_referer;
+	const struct http_field *r_agent;	/* User-Agent */
+	const struct http_field *r_range;
+	const struct http_field *r_ifrange;	/* If-Range */
+	const struct http_field *r_ims;		/* If-Modified-Since */
+	const struct http_field *r_inm;		/* If-None-Match */
 };
 
 /* request.c */
@@ -201,8 +208,12 @@ void	resp_log_set(int on);
 char	*resp_vis(char *dst, const char *src, size_t len);
 /* Escape field f (may be NULL: "-") for the log into dst (LOG_VIS_MAX). */
 void	resp_log_field(char *dst, const struct http_field *f);
-/* Escape r's request line (none: "-") for the log into dst (LOG_VIS_MAX). */
-void	resp_log_line(char *dst, const struct http_request *r);
+/*
+ * Escape r's request line, Referer and User-Agent ("-" for each absent)
+ * for the log into line, referer and agent (LOG_VIS_MAX bytes each).
+ */
+void	resp_log_request(const struct http_request *r, char *line,
+	    char *referer, char *agent);
 
 /* alog.c: the access log, sent in batches. */
 /*

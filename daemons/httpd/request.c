@@ -3,6 +3,7 @@
  * and of the request-target's path (RFC 3986).
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -13,6 +14,7 @@ static int	req_is_token(const char *, size_t);
 static const char *req_eol(const char *, const char *, size_t *);
 static int	req_line(const char *, size_t, struct http_request *);
 static int	req_target(const char *, size_t, struct http_request *);
+static void	req_known(struct http_request *, const struct http_field *);
 static int	req_semantics(struct http_request *);
 
 /* tchar of RFC 9110 5.6.2. */
@@ -320,6 +322,41 @@ req_has_token(const char *v, size_t vlen, const char *tok)
 	return 0;
 }
 
+/*
+ * Keep f when it is the first of a field the server reads later (the
+ * log, conditional and range requests), so none is looked for again.
+ */
+static void
+req_known(struct http_request *r, const struct http_field *f)
+{
+#define REQ_KNOWN(name, member) \
+	{ name, sizeof(name) - 1, offsetof(struct http_request, member) }
+	static const struct {
+		const char	*name;
+		size_t		 len;
+		size_t		 off;
+	} known[] = {
+		REQ_KNOWN("Referer", r_referer),
+		REQ_KNOWN("User-Agent", r_agent),
+		REQ_KNOWN("Range", r_range),
+		REQ_KNOWN("If-Range", r_ifrange),
+		REQ_KNOWN("If-Modified-Since", r_ims),
+		REQ_KNOWN("If-None-Match", r_inm),
+	};
+	const struct http_field **slot;
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (f->f_namelen != known[i].len ||
+		    strncasecmp(f->f_name, known[i].name, f->f_namelen) != 0)
+			continue;
+		slot = (const struct http_field **)((char *)r + known[i].off);
+		if (*slot == NULL)
+			*slot = f;
+		return;
+	}
+}
+
 /* What the header fields mean for framing and the connection. */
 static int
 req_semantics(struct http_request *r)
@@ -411,6 +448,8 @@ req_parse(const char *buf, size_t len, struct http_request *r)
 	r->r_path[0] = r->r_query[0] = '\0';
 	r->r_reqline = NULL;
 	r->r_reqlinelen = 0;
+	r->r_referer = r->r_agent = r->r_range = r->r_ifrange = NULL;
+	r->r_ims = r->r_inm = NULL;
 	r->r_nfields = 0;
 	r->r_hasquery = r->r_keepalive = r->r_slash = 0;
 	r->r_clen = -1;
@@ -467,6 +506,7 @@ req_parse(const char *buf, size_t len, struct http_request *r)
 		f->f_namelen = colon - p;
 		f->f_value = v;
 		f->f_valuelen = ve - v;
+		req_known(r, f);
 		p = lf + 1;
 	}
 	r->r_headlen = lf + 1 - buf;

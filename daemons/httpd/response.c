@@ -371,12 +371,15 @@ resp_log_field(char *dst, const struct http_field *f)
 }
 
 void
-resp_log_line(char *dst, const struct http_request *r)
+resp_log_request(const struct http_request *r, char *line, char *referer,
+    char *agent)
 {
 	if (r->r_reqlinelen == 0)
-		strlcpy(dst, "-", LOG_VIS_MAX);
+		strlcpy(line, "-", LOG_VIS_MAX);
 	else
-		resp_vis(dst, r->r_reqline, r->r_reqlinelen);
+		resp_vis(line, r->r_reqline, r->r_reqlinelen);
+	resp_log_field(referer, r->r_referer);
+	resp_log_field(agent, r->r_agent);
 }
 
 void

@@ -328,6 +328,28 @@ test_req_line(void **state)
 	assert_int_equal(req.r_reqlinelen, 64);
 }
 
+/* The fields read later are found once, the first of each name. */
+static void
+test_req_known(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "user-agent: a\r\nReferer: r1\r\nReferer: r2\r\nRANGE: bytes=1-\r\n"
+	    "If-Modified-Since: d\r\n\r\n"), REQ_OK);
+	assert_non_null(req.r_agent);
+	assert_memory_equal(req.r_agent->f_value, "a", 1);
+	assert_memory_equal(req.r_referer->f_value, "r1", 2);
+	assert_memory_equal(req.r_range->f_value, "bytes=1-", 8);
+	assert_non_null(req.r_ims);
+	assert_null(req.r_ifrange);
+	assert_null(req.r_inm);
+	/* Those before an error are kept for the log line. */
+	assert_int_equal(parse("GET / HTTP/1.1\r\nUser-Agent: b\r\n"
+	    " fold\r\n\r\n"), 400);
+	assert_memory_equal(req.r_agent->f_value, "b", 1);
+	assert_null(req.r_referer);
+}
+
 int
 main(void)
 {
@@ -340,6 +362,7 @@ main(void)
 		cmocka_unit_test(test_chunked),
 		cmocka_unit_test(test_chunked_bounds),
 		cmocka_unit_test(test_req_line),
+		cmocka_unit_test(test_req_known),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
