@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "conn.h"
 #include "httpd.h"
 
+static void	conn_nodelay(struct conn *);
 static void	conn_dispatch(struct conn *, int);
 static int	conn_begin(struct conn *);
 static void	conn_cgi(struct conn *, int, long long, long long);
@@ -33,16 +35,29 @@ static int	conn_skip(struct conn *);
 static int	conn_unchunk(struct conn *);
 static void	conn_consume(struct conn *, size_t);
 
+/*
+ * Connections closed, kept for the next ones: a struct conn is some 60
+ * KiB, which malloc(3) would otherwise give back to the kernel and take
+ * again (brk(2)) and calloc(3) clear, at every connection.
+ */
+#define CONN_SPARE	16
+static struct conn *conn_spare[CONN_SPARE];
+static int conn_nspare;
+
 struct conn *
-conn_new(struct httpd *h, int rfd, int wfd, const struct serve_peer *peer)
+conn_new(struct httpd *h, int rfd, int wfd, const struct serve_peer *peer,
+    int issock)
 {
 	struct conn *c;
-	int one = 1;
-	socklen_t len = sizeof(one);
+	socklen_t len;
 	int type;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if (conn_nspare > 0)
+		c = conn_spare[--conn_nspare];
+	else if ((c = malloc(sizeof(*c))) == NULL)
 		return NULL;
+	memset(c, 0, offsetof(struct conn, c_req));
+	c->c_line[0] = c->c_referer[0] = c->c_agent[0] = '\0';
 	c->c_h = h;
 	c->c_rfd = rfd;
 	c->c_wfd = wfd;
@@ -50,15 +65,28 @@ conn_new(struct httpd *h, int rfd, int wfd, const struct serve_peer *peer)
 	c->c_filefd = -1;
 	c->c_state = CS_READ;
 	c->c_deadline = serve_now_ms() + h->h_timeout * 1000LL;
-	c->c_issock = getsockopt(wfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
-	/*
-	 * Each response leaves in one write (or a write and a sendfile):
-	 * Nagle's algorithm would only hold back the next pipelined one.
-	 */
-	if (c->c_issock)
-		setsockopt(wfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	len = sizeof(type);
+	c->c_issock = issock != -1 ? issock :
+	    getsockopt(wfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
 	h->h_nconn++;
 	return c;
+}
+
+/*
+ * A response that is not the connection's last: from now on each leaves
+ * at once (TCP_NODELAY), as Nagle's algorithm would only hold back the
+ * next pipelined one. A connection that ends after its one response
+ * needs no such call: close(2) sends what is left straight away.
+ */
+static void
+conn_nodelay(struct conn *c)
+{
+	int one = 1;
+
+	if (c->c_nodelay || !c->c_issock || !c->c_keepalive)
+		return;
+	setsockopt(c->c_wfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->c_nodelay = 1;
 }
 
 void
@@ -71,7 +99,16 @@ conn_free(struct conn *c)
 	if (c->c_wfd != c->c_rfd)
 		close(c->c_wfd);
 	c->c_h->h_nconn--;
-	free(c);
+	if (conn_nspare < CONN_SPARE)
+		conn_spare[conn_nspare++] = c;
+	else
+		free(c);
+}
+
+int
+conn_shared(const struct conn *c)
+{
+	return c->c_handed;
 }
 
 int
@@ -144,6 +181,7 @@ conn_begin(struct conn *c)
 	/* Stopping (serve.h): this response is the connection's last. */
 	c->c_keepalive = rp->r_keepalive && c->c_nreq < c->c_h->h_maxreq &&
 	    rp->r_version != HTTP_09 && !serve_stopping();
+	conn_nodelay(c);
 	return strcmp(rp->r_method, "HEAD") == 0;
 }
 

@@ -22,22 +22,20 @@ struct conn {
 	int		 c_rfd;
 	int		 c_wfd;
 	int		 c_issock;
+	int		 c_nodelay;	/* TCP_NODELAY is set */
 	int		 c_handed;	/* given to the CGI helper */
 	struct serve_peer c_peer;
 	enum conn_state	 c_state;
 	long long	 c_deadline;	/* ms, CLOCK_MONOTONIC */
 	int		 c_nreq;	/* requests answered */
 	int		 c_keepalive;	/* keep after this response */
-	struct http_request c_req;	/* the request at the front of c_in */
 
-	char		 c_in[HTTPD_HEAD_MAX * 2];
 	size_t		 c_inlen;
 	long long	 c_skip;	/* request body bytes still to skip */
 	int		 c_chunking;	/* decoding a chunked body after the head */
 	size_t		 c_headlen;	/* of the request whose body that is */
 	struct chunked	 c_chunk;
 
-	char		 c_out[HTTPD_OUT_MAX];
 	size_t		 c_outlen;
 	size_t		 c_outoff;
 	int		 c_filefd;
@@ -50,6 +48,14 @@ struct conn {
 	int		 c_status;
 	long long	 c_bytes;	/* body bytes sent */
 	long long	 c_bodylen;	/* body bytes in c_out */
+
+	/*
+	 * The buffers, from here on, are not cleared for a new connection
+	 * (conn_new()): each is written before it is read.
+	 */
+	struct http_request c_req;	/* the request at the front of c_in */
+	char		 c_in[HTTPD_HEAD_MAX * 2];
+	char		 c_out[HTTPD_OUT_MAX];
 	char		 c_line[LOG_VIS_MAX];
 	char		 c_referer[LOG_VIS_MAX];
 	char		 c_agent[LOG_VIS_MAX];

@@ -289,15 +289,23 @@ void	fcache_release(struct fcache_entry *fe);
 
 /* conn.c */
 struct conn;
-/* A new connection on rfd/wfd (the same socket, or stdin/stdout). */
+/*
+ * A new connection on rfd/wfd (the same socket, or stdin/stdout); issock
+ * 1 when wfd is a socket, 0 when not, -1 to find out.
+ */
 struct conn *conn_new(struct httpd *h, int rfd, int wfd,
-	    const struct serve_peer *peer);
+	    const struct serve_peer *peer, int issock);
 /* Do what can be done without blocking. Returns 0, or -1: closed. */
 int	conn_event(struct conn *c);
 /* The deadline has passed: answer 408 or close. Returns -1: closed. */
 int	conn_timeout(struct conn *c);
 /* Close and free. */
 void	conn_free(struct conn *c);
+/*
+ * Does another process hold the connection's socket too (handed to the
+ * CGI helper)? Then closing it does not take it out of an epoll set.
+ */
+int	conn_shared(const struct conn *c);
 /* What the connection waits for: POLLIN/POLLOUT on which fd, until. */
 int	conn_events(const struct conn *c, int *fd);
 long long conn_deadline(const struct conn *c);

@@ -89,8 +89,11 @@ loop_close(struct loop *l, int slot)
 	struct conn *c = l->l_conns[slot];
 	int fd;
 
-	conn_events(c, &fd);
-	epoll_ctl(l->l_ep, EPOLL_CTL_DEL, fd, NULL);
+	/* close(2) takes a socket no one else holds out of the set. */
+	if (conn_shared(c)) {
+		conn_events(c, &fd);
+		epoll_ctl(l->l_ep, EPOLL_CTL_DEL, fd, NULL);
+	}
 	conn_free(c);
 	l->l_conns[slot] = NULL;
 	l->l_free[l->l_nfree++] = slot;
@@ -140,7 +143,7 @@ loop_accept(struct loop *l)
 				return;
 			}
 		}
-		if ((c = conn_new(l->l_h, fd, fd, &peer)) == NULL) {
+		if ((c = conn_new(l->l_h, fd, fd, &peer, 1)) == NULL) {
 			log_warn("conn_new");
 			serve_close(fd);
 			continue;
@@ -148,6 +151,16 @@ loop_accept(struct loop *l)
 		slot = l->l_free[--l->l_nfree];
 		l->l_conns[slot] = c;
 		l->l_events[slot] = 0;
+		/*
+		 * A client sends its request right after the handshake, so
+		 * it is most often here already: answer it now, and a
+		 * connection closed after one response never enters the
+		 * epoll set at all.
+		 */
+		if (conn_event(c) == -1) {
+			loop_close(l, slot);
+			continue;
+		}
 		loop_deadline(l, slot);
 		loop_update(l, slot);
 	}
@@ -279,16 +292,17 @@ loop_connection(int rfd, int wfd, const struct serve_peer *peer, void *arg)
 	struct pollfd pfd;
 	struct conn *c;
 	long long left;
-	int n, type;
+	int n, type, issock;
 	socklen_t len = sizeof(type);
 
 	/* Sockets only: a terminal's O_NONBLOCK would outlive us. */
-	if (getsockopt(rfd, SOL_SOCKET, SO_TYPE, &type, &len) == 0) {
+	if ((issock = getsockopt(rfd, SOL_SOCKET, SO_TYPE, &type,
+	    &len) == 0)) {
 		serve_nonblock(rfd, 1);
 		if (wfd != rfd)
 			serve_nonblock(wfd, 1);
 	}
-	if ((c = conn_new(h, rfd, wfd, peer)) == NULL)
+	if ((c = conn_new(h, rfd, wfd, peer, rfd == wfd ? issock : -1)) == NULL)
 		fatal("conn_new");
 	alog_batch(h->h_debug);
 	for (;;) {
