@@ -14,13 +14,28 @@
  * settled for two seconds is kept in memory too (fcache_body()) and sent
  * with its head in one send(2).
  *
+ * In the epoll worker even that fstatat(2) goes: each entry's file and
+ * the directories on its path are watched with inotify(7) (fcache_watch,
+ * fcache_events), and an entry is trusted without a look until an event
+ * names its file or any of those directories (a write, a chmod, a link
+ * count that changed: removed or renamed over; an entry of a directory
+ * created, removed or renamed: a symlink swapped). The event loop reads
+ * the events before the requests of the same round, so a change made
+ * before a request was sent is seen by it. Then, or where no watch could
+ * be set (the inotify limits, no /proc), the entry is checked with
+ * fstatat(2) again. Writes through a shared mapping raise no event: they
+ * are seen by the next change of the file's ctime that raises one.
+ *
  * An entry being sent by a connection is pinned (fe_refs): it is never
  * closed under a transfer, and a new file that maps to its slot is then
  * just not cached.
  */
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,14 +58,28 @@ struct fcache_entry {
 	struct timespec	 fe_ctim;
 	const char	*fe_type;	/* Content-Type */
 	char		*fe_body;	/* a small file's bytes, or NULL */
+	int		 fe_wd;		/* the file's inotify watch, or -1 */
+	int		 fe_trusted;	/* watched, no event since checked */
 };
 
+/* What is watched: the file, and the names in each directory above it. */
+#define FCACHE_FILE_EVENTS \
+	(IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
+#define FCACHE_DIR_EVENTS \
+	(IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+	IN_MOVE_SELF | IN_DELETE_SELF)
+
 static struct fcache_entry *fcache;
+static int fcache_ifd = -1;	/* the inotify instance, -1: none */
+static int fcache_rootfd = -1;	/* the document root, for the watches */
 
 static unsigned int	fcache_hash(const char *);
 static int		fcache_same(const struct fcache_entry *,
 			    const struct stat *);
 static void		fcache_body(struct fcache_entry *);
+static void		fcache_drop(struct fcache_entry *);
+static void		fcache_watch_add(struct fcache_entry *);
+static void		fcache_stale(int);
 
 /* FNV-1a of the path. */
 static unsigned int
@@ -118,15 +147,14 @@ fcache_lookup(struct httpd *h, const struct http_request *r,
 	 * path now leads anywhere else (a symlink swapped in), the inode
 	 * differs and file.c resolves it again with RESOLVE_BENEATH.
 	 */
-	if (fstatat(h->h_rootfd, fe->fe_rel, &st, 0) == -1 ||
-	    !fcache_same(fe, &st)) {
-		if (fe->fe_refs == 0) {
-			close(fe->fe_fd);
-			free(fe->fe_body);
-			fe->fe_body = NULL;
-			fe->fe_path[0] = '\0';
+	if (!fe->fe_trusted) {
+		if (fstatat(h->h_rootfd, fe->fe_rel, &st, 0) == -1 ||
+		    !fcache_same(fe, &st)) {
+			if (fe->fe_refs == 0)
+				fcache_drop(fe);
+			return 0;
 		}
-		return 0;
+		fe->fe_trusted = fe->fe_wd != -1;
 	}
 	fcache_body(fe);
 	fr->fr_status = 200;
@@ -161,9 +189,7 @@ fcache_insert(const struct http_request *r, const char *rel,
 	if (fe->fe_path[0] != '\0') {
 		if (fe->fe_refs > 0)
 			return;	/* being sent: keep it, cache nothing */
-		close(fe->fe_fd);
-		free(fe->fe_body);
-		fe->fe_body = NULL;
+		fcache_drop(fe);
 	}
 	strlcpy(fe->fe_path, r->r_path, sizeof(fe->fe_path));
 	strlcpy(fe->fe_rel, rel, sizeof(fe->fe_rel));
@@ -175,8 +201,114 @@ fcache_insert(const struct http_request *r, const char *rel,
 	fe->fe_mtim = st->st_mtim;
 	fe->fe_ctim = st->st_ctim;
 	fe->fe_type = fr->fr_type;
+	fcache_watch_add(fe);
 	fr->fr_cache = fe;
 	fcache_body(fe);
+}
+
+/* Forget entry fe: close its file, remove its watch if no other has it. */
+static void
+fcache_drop(struct fcache_entry *fe)
+{
+	int i;
+
+	close(fe->fe_fd);
+	free(fe->fe_body);
+	fe->fe_body = NULL;
+	fe->fe_path[0] = '\0';
+	fe->fe_trusted = 0;
+	if (fe->fe_wd == -1)
+		return;
+	for (i = 0; i < FCACHE_SLOTS; i++)
+		if (&fcache[i] != fe && fcache[i].fe_path[0] != '\0' &&
+		    fcache[i].fe_wd == fe->fe_wd)
+			break;
+	if (i == FCACHE_SLOTS)
+		inotify_rm_watch(fcache_ifd, fe->fe_wd);
+	fe->fe_wd = -1;
+}
+
+/*
+ * Watch fe's file and each directory from the root down to it. The
+ * entry is not trusted yet: a change between its fstat(2) and the
+ * watch raised no event, so the next lookup checks it once.
+ */
+static void
+fcache_watch_add(struct fcache_entry *fe)
+{
+	char path[64 + sizeof(fe->fe_rel)];
+	const char *p;
+	int n;
+
+	fe->fe_wd = -1;
+	fe->fe_trusted = 0;
+	if (fcache_ifd == -1)
+		return;
+	/* Through the descriptors: the names need not be reachable. */
+	n = snprintf(path, sizeof(path), "/proc/self/fd/%d/", fcache_rootfd);
+	if (inotify_add_watch(fcache_ifd, path, FCACHE_DIR_EVENTS) == -1)
+		return;
+	for (p = fe->fe_rel; (p = strchr(p, '/')) != NULL; p++) {
+		snprintf(path + n, sizeof(path) - n, "%.*s",
+		    (int)(p - fe->fe_rel), fe->fe_rel);
+		if (inotify_add_watch(fcache_ifd, path,
+		    FCACHE_DIR_EVENTS | IN_ONLYDIR) == -1)
+			return;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fe->fe_fd);
+	fe->fe_wd = inotify_add_watch(fcache_ifd, path, FCACHE_FILE_EVENTS);
+}
+
+/* Entries watched by wd are no longer trusted; wd -1: all of them. */
+static void
+fcache_stale(int wd)
+{
+	int i;
+
+	for (i = 0; i < FCACHE_SLOTS; i++)
+		if (wd == -1 || fcache[i].fe_wd == wd)
+			fcache[i].fe_trusted = 0;
+}
+
+int
+fcache_watch(int rootfd)
+{
+	fcache_rootfd = rootfd;
+	fcache_ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	return fcache_ifd;
+}
+
+void
+fcache_events(void)
+{
+	char buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+	int i;
+
+	while ((n = read(fcache_ifd, buf, sizeof(buf))) > 0 ||
+	    (n == -1 && errno == EINTR)) {
+		for (p = buf; n > 0 && p < buf + n;
+		    p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (fcache == NULL)
+				continue;
+			for (i = 0; i < FCACHE_SLOTS; i++)
+				if (fcache[i].fe_path[0] != '\0' &&
+				    fcache[i].fe_wd == ev->wd)
+					break;
+			if (ev->mask & IN_IGNORED) {
+				/* A watch removed: ours, or its inode gone. */
+				if (i < FCACHE_SLOTS)
+					fcache_stale(ev->wd);
+				continue;
+			}
+			/* Not a file's: a directory's, or the queue overflowed. */
+			fcache_stale(i < FCACHE_SLOTS ? ev->wd : -1);
+		}
+	}
 }
 
 void

@@ -286,6 +286,16 @@ void	fcache_insert(const struct http_request *r, const char *rel,
 	    struct file_reply *fr, const struct stat *st);
 /* The connection has sent the cached file it was given. */
 void	fcache_release(struct fcache_entry *fe);
+/*
+ * Watch the cached files (inotify(7)) from now on, so that they are
+ * trusted without an fstatat(2) until they or a directory above them
+ * change; rootfd is the document root. Returns the descriptor to poll
+ * for reading, then to call fcache_events() before anything else of the
+ * round; -1: nothing is watched, every hit is checked.
+ */
+int	fcache_watch(int rootfd);
+/* Read the watches' events: what changed is no longer trusted. */
+void	fcache_events(void);
 
 /* conn.c */
 struct conn;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #define LOOP_EVENTS	64	/* epoll events per wakeup */
 #define LOOP_ACCEPTS	32	/* connections accepted per wakeup */
+#define LOOP_FCACHE	UINT64_MAX	/* epoll data of the cache's inotify fd */
 
 struct loop {
 	struct httpd	*l_h;
@@ -47,6 +49,8 @@ static void	loop_update(struct loop *, int);
 static int	loop_wait_ms(struct loop *);
 static void	loop_deadline(struct loop *, int);
 static void	loop_timeouts(struct loop *);
+static void	loop_watch(struct loop *);
+static void	loop_dispatch(struct loop *, const struct epoll_event *, int);
 
 /*
  * EPOLLRDHUP only while reading: the set is level-triggered, so a peer
@@ -210,13 +214,64 @@ loop_timeouts(struct loop *l)
 	}
 }
 
+/*
+ * Watch the open-file cache's files (fcache.c) through the epoll set,
+ * so a cached file is trusted without an fstatat(2) until it changes.
+ */
+static void
+loop_watch(struct loop *l)
+{
+	struct epoll_event ev;
+	int fd;
+
+	if ((fd = fcache_watch(l->l_h->h_rootfd)) == -1)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = LOOP_FCACHE;
+	if (epoll_ctl(l->l_ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+		fatal("epoll_ctl add inotify");
+}
+
+/*
+ * The n events of one round: the cache's changes first, so that no
+ * request of the round is answered from a file that changed before it
+ * was sent; then new connections and the ready ones.
+ */
+static void
+loop_dispatch(struct loop *l, const struct epoll_event *evs, int n)
+{
+	int i, slot;
+
+	for (i = 0; i < n; i++)
+		if (evs[i].data.u64 == LOOP_FCACHE)
+			fcache_events();
+	for (i = 0; i < n; i++) {
+		if (evs[i].data.u64 == LOOP_FCACHE)
+			continue;
+		if (evs[i].data.u64 == 0) {
+			loop_accept(l);
+			continue;
+		}
+		slot = (int)evs[i].data.u64 - 1;
+		if (l->l_conns[slot] == NULL)
+			continue;
+		if (conn_event(l->l_conns[slot]) == -1)
+			loop_close(l, slot);
+		else {
+			loop_deadline(l, slot);
+			loop_update(l, slot);
+		}
+	}
+}
+
 int
 loop_listener(int lfd, void *arg)
 {
 	struct httpd *h = arg;
 	struct epoll_event evs[LOOP_EVENTS];
 	struct loop l;
-	int i, n, slot;
+	int i, n;
 
 	memset(&l, 0, sizeof(l));
 	l.l_h = h;
@@ -234,6 +289,7 @@ loop_listener(int lfd, void *arg)
 	for (i = 0; i < h->h_maxconn; i++)
 		l.l_free[l.l_nfree++] = h->h_maxconn - 1 - i;
 	loop_listen(&l, 1);
+	loop_watch(&l);
 	alog_batch(h->h_debug);
 
 	for (;;) {
@@ -261,21 +317,7 @@ loop_listener(int lfd, void *arg)
 			log_warn("epoll_wait");
 			return 111;
 		}
-		for (i = 0; i < n; i++) {
-			if (evs[i].data.u64 == 0) {
-				loop_accept(&l);
-				continue;
-			}
-			slot = (int)evs[i].data.u64 - 1;
-			if (l.l_conns[slot] == NULL)
-				continue;
-			if (conn_event(l.l_conns[slot]) == -1)
-				loop_close(&l, slot);
-			else {
-				loop_deadline(&l, slot);
-				loop_update(&l, slot);
-			}
-		}
+		loop_dispatch(&l, evs, n);
 		if (l.l_next <= serve_now_ms())
 			loop_timeouts(&l);
 		loop_listen(&l, l.l_nfree > 0 && l.l_lfd != -1 &&
