@@ -34,6 +34,9 @@ static const int profile_worker_allow[] = {
 	SCMP_SYS(statx),
 	/* the CGI helper, our child, may die: reap it */
 	SCMP_SYS(wait4),
+	/* the open-file cache's watches (fcache.c) */
+	SCMP_SYS(inotify_init1), SCMP_SYS(inotify_add_watch),
+	SCMP_SYS(inotify_rm_watch),
 	/* the access log, a batch of datagrams at a time (alog.c) */
 	SCMP_SYS(sendmmsg),
 };
