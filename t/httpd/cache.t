@@ -2,10 +2,11 @@
 # httpd keeps open files between requests and sends its access log in
 # batches: neither may show. On one keep-alive connection to one worker,
 # a file rewritten in place, replaced by rename, removed, or swapped for
-# a symlink out of the document root is answered as it is now, never as
-# it was, from its descriptor or from memory; HEAD after GET has the same
-# head; and every request of a burst of pipelined ones has its own access
-# log line, in order.
+# a symlink out of the document root, or reached through a directory
+# symlink swapped or a directory replaced, is answered as it is now,
+# never as it was, from its descriptor or from memory; HEAD after GET has
+# the same head; and every request of a burst of pipelined ones has its
+# own access log line, in order.
 use strict;
 use warnings;
 use FindBin;
@@ -101,6 +102,24 @@ print $fh "DEE\n";
 close($fh);
 is(ask("GET /d.txt HTTP/1.1\r\nHost: x\r\n\r\n")->[1], "DEE\n",
     'a kept file rewritten in place is sent as it is now');
+
+# A directory above the file changes: a symlink to it swapped for one to
+# another (as a release is switched), then the directory renamed away and
+# a new one put in its place.
+mkdir("$dir/www/$_") for qw(v1 v2);
+spit("$dir/www/v1/e.txt", "one\n");
+spit("$dir/www/v2/e.txt", "two\n");
+symlink('v1', "$dir/www/cur") or die;
+my $gete = "GET /cur/e.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+is(ask($gete)->[1], "one\n", 'through a symlinked directory');
+is(ask($gete)->[1], "one\n", 'again, from the cache');
+symlink('v2', "$dir/www/cur.new") or die;
+rename("$dir/www/cur.new", "$dir/www/cur") or die;
+is(ask($gete)->[1], "two\n", 'the symlink swapped: the other directory\'s');
+rename("$dir/www/v2", "$dir/www/v2.old") or die;
+mkdir("$dir/www/v2");
+spit("$dir/www/v2/e.txt", "three\n");
+is(ask($gete)->[1], "three\n", 'the directory replaced: the new one\'s');
 
 # A burst of pipelined requests: one log line each, in order.
 spit("$dir/www/c.txt", "sea\n");
