@@ -90,7 +90,7 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 	size_t envlen = 0, k;
 	int nenv = 0, bad = 0;
 
-	if (!h->h_dotfiles && req_path_hidden(r->r_path, 1))
+	if (!h->h_dotfiles && r->r_hidden)
 		return 404;
 	script = r->r_path + 9;
 	slash = strchr(script, '/');

@@ -383,11 +383,12 @@ cgi_local(struct cgi_run *cr)
 	}
 	r->r_hasquery = q != NULL;
 	r->r_slash = r->r_path[strlen(r->r_path) - 1] == '/';
+	r->r_hidden = req_path_hidden(r->r_path, 1);
 	strlcpy(r->r_method, cr->cr_msg->cm_head ? "HEAD" : "GET",
 	    sizeof(r->r_method));
 	r->r_version = cr->cr_msg->cm_version;
 	r->r_clen = -1;
-	if (!cr->cr_h->h_dotfiles && req_path_hidden(r->r_path, 1))
+	if (!cr->cr_h->h_dotfiles && r->r_hidden)
 		st = 404;
 	else if (cgi_match(r->r_path)) {
 		st = cgi_local_env(cr, r);

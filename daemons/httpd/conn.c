@@ -287,12 +287,15 @@ conn_static(struct conn *c, int head)
 		fr.fr_cache = NULL;
 		fr.fr_fd = -1;
 	}
+	if (fr.fr_fd != -1 && fr.fr_len == 0) {
+		conn_file_drop(&fr);	/* nothing to send from it */
+		fr.fr_fd = -1;
+		fr.fr_cache = NULL;
+	}
 	c->c_filefd = fr.fr_fd;
 	c->c_fcache = fr.fr_cache;
 	c->c_fileoff = fr.fr_off;
 	c->c_fileleft = fr.fr_fd != -1 ? fr.fr_len : 0;
-	if (c->c_filefd != -1 && c->c_fileleft == 0)
-		conn_file_close(c);
 	return 0;
 }
 

@@ -308,7 +308,7 @@ file_serve(struct httpd *h, const struct http_request *r,
 	fr->fr_location[0] = '\0';
 	fr->fr_fd = -1;
 	/* Dotfiles (-D allows them) are as absent as they look. */
-	if (!h->h_dotfiles && req_path_hidden(r->r_path, 1)) {
+	if (!h->h_dotfiles && r->r_hidden) {
 		fr->fr_status = 404;
 		return;
 	}

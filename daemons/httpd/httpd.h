@@ -77,6 +77,7 @@ struct http_request {
 	int		 r_chunked;	/* Transfer-Encoding: chunked */
 	int		 r_keepalive;	/* the client wants the connection kept */
 	int		 r_slash;	/* the decoded path ended in '/' */
+	int		 r_hidden;	/* req_path_hidden(r_path, 1) */
 	const char	*r_reqline;	/* the request line as sent, for the log */
 	size_t		 r_reqlinelen;	/* 0: none was read */
 	/* The fields the server reads, as the parser found them; NULL: absent. */

@@ -234,6 +234,7 @@ req_target(const char *t, size_t len, struct http_request *r)
 		return 400;
 	}
 	r->r_slash = r->r_path[strlen(r->r_path) - 1] == '/';
+	r->r_hidden = req_path_hidden(r->r_path, 1);
 	return REQ_OK;
 }
 
@@ -451,7 +452,7 @@ req_parse(const char *buf, size_t len, struct http_request *r)
 	r->r_referer = r->r_agent = r->r_range = r->r_ifrange = NULL;
 	r->r_ims = r->r_inm = NULL;
 	r->r_nfields = 0;
-	r->r_hasquery = r->r_keepalive = r->r_slash = 0;
+	r->r_hasquery = r->r_keepalive = r->r_slash = r->r_hidden = 0;
 	r->r_clen = -1;
 	r->r_chunked = 0;
 	r->r_version = HTTP_10;

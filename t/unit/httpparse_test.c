@@ -343,6 +343,14 @@ test_req_known(void **state)
 	assert_non_null(req.r_ims);
 	assert_null(req.r_ifrange);
 	assert_null(req.r_inm);
+	/* A dotfile on the path is marked, /.well-known/ is not one. */
+	assert_int_equal(req.r_hidden, 0);
+	assert_int_equal(parse("GET /a/%2egit/x HTTP/1.1\r\nHost: x\r\n\r\n"),
+	    REQ_OK);
+	assert_int_equal(req.r_hidden, 1);
+	assert_int_equal(parse("GET /.well-known/acme HTTP/1.1\r\nHost: x\r\n"
+	    "\r\n"), REQ_OK);
+	assert_int_equal(req.r_hidden, 0);
 	/* Those before an error are kept for the log line. */
 	assert_int_equal(parse("GET / HTTP/1.1\r\nUser-Agent: b\r\n"
 	    " fold\r\n\r\n"), 400);
