@@ -71,11 +71,11 @@ my %target = (
 	'daemons/httpd/request.c' => {
 		tests => [qw(t/httpd/static.t t/httpd/escape.t
 		    t/httpd/requests.t t/httpd/tokens.t
-		    t/httpd/chunked.t)],
+		    t/httpd/chunked.t t/httpd/unit-parse.t)],
 	},
 	'daemons/httpd/file.c' => {
 		tests => [qw(t/httpd/static.t t/httpd/escape.t
-		    t/httpd/requests.t)],
+		    t/httpd/requests.t t/httpd/unit-file.t)],
 	},
 );
 my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c

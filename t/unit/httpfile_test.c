@@ -2,7 +2,7 @@
  * Unit tests of what httpd makes of a static file's answer: file_range()
  * (one "bytes=" range against a size, RFC 9110 14.1.2) and
  * resp_file_fields() (the header lines of each answer, RFC 9110 8.3,
- * 8.6, 8.8.2, 10.2.2, 14.3, 14.4). Run by t/60-httpd-units.t with
+ * 8.6, 8.8.2, 10.2.2, 14.3, 14.4). Run by t/httpd/unit-file.t with
  * cmocka's TAP output.
  */
 #include <setjmp.h>

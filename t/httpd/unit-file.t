@@ -5,6 +5,6 @@
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/../lib";
 use Forkd qw(cmocka_run);
 cmocka_run(qw(httpfile_test));
