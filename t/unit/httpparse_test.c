@@ -192,6 +192,10 @@ test_path_decode(void **state)
 		assert_int_equal(decode(bad[i], dst, sizeof(dst)), -1);
 	/* Too long for dst: -2, the caller's 414. */
 	assert_int_equal(decode("/abcdefgh", dst, 6), -2);
+	/* A segment fits with a byte to spare for a slash or the NUL. */
+	assert_int_equal(decode("/ab", dst, 5), 0);
+	assert_string_equal(dst, "/ab");
+	assert_int_equal(decode("/abc", dst, 5), -2);
 	assert_int_equal(req_path_hidden("/a/.git/x", 0), 1);
 	assert_int_equal(req_path_hidden("/.well-known/x", 1), 0);
 	assert_int_equal(req_path_hidden("/.well-known/.x", 1), 1);
