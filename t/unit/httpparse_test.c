@@ -51,6 +51,14 @@ test_req_ok(void **state)
 	f = req_field(&req, "X-Empty");
 	assert_non_null(f);
 	assert_int_equal(f->f_valuelen, 0);
+	/* OWS around a value, spaces and tabs, is not part of it (5.1). */
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "X-Ows: \t a b \t\r\nX-Tab: c\t\r\n\r\n"), REQ_OK);
+	f = req_field(&req, "X-Ows");
+	assert_int_equal(f->f_valuelen, 3);
+	assert_memory_equal(f->f_value, "a b", 3);
+	f = req_field(&req, "X-Tab");
+	assert_int_equal(f->f_valuelen, 1);
 	/* HTTP/1.0 keeps the connection only when asked; bare LF ends lines. */
 	assert_int_equal(parse("HEAD / HTTP/1.0\nConnection: Keep-Alive\n\n"),
 	    REQ_OK);
