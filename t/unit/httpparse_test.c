@@ -204,6 +204,11 @@ test_path_decode(void **state)
 	assert_int_equal(decode("/ab", dst, 5), 0);
 	assert_string_equal(dst, "/ab");
 	assert_int_equal(decode("/abc", dst, 5), -2);
+	/* A trailing slash, or the root alone, at the exact size. */
+	assert_int_equal(decode("/a/", dst, 4), 0);
+	assert_string_equal(dst, "/a/");
+	assert_int_equal(decode("/", dst, 2), 0);
+	assert_string_equal(dst, "/");
 	assert_int_equal(req_path_hidden("/a/.git/x", 0), 1);
 	assert_int_equal(req_path_hidden("/.well-known/x", 1), 0);
 	assert_int_equal(req_path_hidden("/.well-known/.x", 1), 1);
