@@ -96,6 +96,18 @@ int	serve_main(const struct serve_handler *h, void *arg);
 void	serve_peer(int fd, struct serve_peer *peer);
 
 /*
+ * Fill the local end (local_ip, local_port) of connection fd, accepted on
+ * listening socket lfd, in peer: the listener's own address when it is
+ * bound to one address (asked of lfd once, not of every connection), else
+ * getsockname(2) of fd; "-" when neither answers. Never fails.
+ */
+void	serve_peer_local(int lfd, int fd, struct serve_peer *peer);
+
+/* Forget what serve_peer_local learnt of listener lfd (it is closing, and
+ * its descriptor number may name another socket next). */
+void	serve_peer_forget(int lfd);
+
+/*
  * accept4(2) on listening socket lfd with flags (SOCK_NONBLOCK,
  * SOCK_CLOEXEC), filling peer from the accepted address. Returns the new
  * fd, or -1 with errno (EAGAIN when nothing is pending on a non-blocking
