@@ -7,6 +7,8 @@
 # relinked (make all) and the test files that cover it run; a mutant is killed
 # when one of them fails (or runs past its time). It works on a copy of the
 # tree, never on the tree itself, and prints the share killed per file.
+# A mutant listed in @equivalent (no behaviour differs; the reason is
+# written there) is sampled like any other but neither tried nor counted.
 #
 #   perl mk/mutate.pl [file ...]        (make mutate runs it)
 #   MUTANTS=N   mutants sampled per file (default 10; 0: all of them)
@@ -65,19 +67,31 @@ my %target = (
 		    t/smtpd/promises.t t/smtpd/options.t)],
 	},
 	'daemons/smtpd/data.c' => {
-		tests => [qw(t/smtpd/transcripts.t t/smtpd/dialogue.t
+		tests => [qw(t/smtpd/unit-data.t t/smtpd/transcripts.t
+		    t/smtpd/dialogue.t
 		    t/smtpd/limits.t t/smtpd/promises.t)],
 	},
 	'daemons/httpd/request.c' => {
-		tests => [qw(t/httpd/static.t t/httpd/escape.t
-		    t/httpd/requests.t t/httpd/tokens.t
-		    t/httpd/chunked.t t/httpd/unit-parse.t)],
+		tests => [qw(t/httpd/unit-parse.t t/httpd/static.t
+		    t/httpd/escape.t t/httpd/requests.t t/httpd/tokens.t
+		    t/httpd/chunked.t)],
 	},
 	'daemons/httpd/file.c' => {
 		tests => [qw(t/httpd/static.t t/httpd/escape.t
 		    t/httpd/requests.t t/httpd/unit-file.t)],
 	},
 );
+# Equivalent mutants: no behaviour a client, a log or the disk can see
+# differs, so no test can kill them. Each is named by its file, its
+# operator and the line it changes (trimmed, as in the source), with why;
+# it is tried never and counted apart.
+my @equivalent = (
+	['daemons/smtpd/data.c', "'>' -> '>='",
+	    'if (tx->tx_bodylen + n > tx->tx_bodycap) {',
+	    'a body exactly full grows to the size it has: only a redundant '
+	    . 'realloc(3) of the same size'],
+);
+
 my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c
     daemons/smtpd/mailbox.c daemons/smtpd/mbox_state.c
     daemons/smtpd/mbox_commit.c daemons/smtpd/mbox_backup.c
@@ -201,6 +215,17 @@ sub run_quiet {
 	return $?;
 }
 
+# The reason a mutant is equivalent, or undef.
+sub equivalent {
+	my ($file, $what, $line) = @_;
+	(my $t = $line) =~ s/^\s+|\s+$//g;
+	for my $e (@equivalent) {
+		return $e->[3] if $e->[0] eq $file && $e->[1] eq $what &&
+		    $e->[2] eq $t;
+	}
+	return undef;
+}
+
 # LIST=1: print the mutants the sample would try, and stop.
 if ($ENV{LIST}) {
 	for my $file (@files) {
@@ -209,8 +234,12 @@ if ($ENV{LIST}) {
 		my @pick = shuffle(@$all);
 		@pick = @pick[0 .. $nmut - 1] if $nmut > 0 && @pick > $nmut;
 		printf("%s: %d possible\n", $file, scalar(@$all));
-		printf("%s:%d: %s\n\t%s\n", $file, @$_) for
-		    sort { $a->[0] <=> $b->[0] } @pick;
+		for my $m (sort { $a->[0] <=> $b->[0] } @pick) {
+			my $why = equivalent($file, $m->[1],
+			    $lines->[$m->[0] - 1]);
+			printf("%s:%d: %s%s\n\t%s\n", $file, @$m[0, 1],
+			    $why ? " (equivalent: $why)" : '', $m->[2]);
+		}
 	}
 	exit 0;
 }
@@ -234,9 +263,15 @@ for my $file (@files) {
 	my @pick = shuffle(@$all);
 	@pick = @pick[0 .. $nmut - 1] if $nmut > 0 && @pick > $nmut;
 	@pick = sort { $a->[0] <=> $b->[0] } @pick;
-	my ($killed, $lived, $stillborn) = (0, 0, 0);
+	my ($killed, $lived, $stillborn, $equiv) = (0, 0, 0, 0);
 	for my $m (@pick) {
 		my ($no, $what, $new) = @$m;
+		if (my $why = equivalent($file, $what, $lines->[$no - 1])) {
+			$equiv++;
+			printf("%s:%d: %s: equivalent (%s)\n", $file, $no,
+			    $what, $why);
+			next;
+		}
 		my @mut = @$lines;
 		$mut[$no - 1] = $new;
 		open(my $out, '>', "$copy/$file") or die "$file: $!";
@@ -272,16 +307,17 @@ for my $file (@files) {
 	print $out join("\n", @$lines), "\n";
 	close($out);
 	run_quiet($copy, $log, 'make', 'all');
-	push @table, [$file, scalar(@$all), $killed, $lived, $stillborn];
+	push @table, [$file, scalar(@$all), $killed, $lived, $stillborn,
+	    $equiv];
 }
 
 print "\nmutants per file (seed $seed, up to $nmut a file" .
     ($nmut ? '' : ': all') . ")\n";
-printf("%-26s %9s %6s %8s %10s %7s\n", 'file', 'possible', 'killed',
-    'survived', 'stillborn', 'killed%');
+printf("%-26s %9s %6s %8s %10s %10s %7s\n", 'file', 'possible', 'killed',
+    'survived', 'stillborn', 'equivalent', 'killed%');
 for my $r (@table) {
-	my ($f, $all, $k, $s, $sb) = @$r;
-	printf("%-26s %9d %6d %8d %10d %6s\n", $f, $all, $k, $s, $sb,
+	my ($f, $all, $k, $s, $sb, $eq) = @$r;
+	printf("%-26s %9d %6d %8d %10d %10d %6s\n", $f, $all, $k, $s, $sb, $eq,
 	    $k + $s ? sprintf('%.0f%%', 100 * $k / ($k + $s)) : '-');
 }
 print "\nsurvivors:\n", map { "$_\n" } @survivors if @survivors;

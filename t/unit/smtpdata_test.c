@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -37,6 +38,22 @@ feed(struct smtp_tx *tx, enum smtpd_format format, size_t max,
 		    max))
 			return i;
 	return -1;
+}
+
+/*
+ * The body's realloc(3), wrapped (-Wl,--wrap=realloc in GNUmakefile) so a
+ * case can make it fail the way it does when memory runs out.
+ */
+void	*__real_realloc(void *, size_t);
+void	*__wrap_realloc(void *, size_t);
+static int realloc_fails;
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	if (realloc_fails)
+		return NULL;
+	return __real_realloc(p, n);
 }
 
 static void
@@ -164,6 +181,32 @@ test_quote_seed(void **state)
 	smtp_tx_free(&tx);
 }
 
+/*
+ * A message whose text cannot be held is refused (451, a local error)
+ * rather than stored cut short; the lines after it are still read to the
+ * end line.
+ */
+static void
+test_nomem(void **state)
+{
+	static const char *const l[] = { "Subject: x", "", "body", ".",
+	    NULL };
+	struct smtp_tx tx;
+
+	(void)state;
+	realloc_fails = 1;
+	assert_int_equal(feed(&tx, SMTPD_FMT_MBOX, 1000000, l), 3);
+	realloc_fails = 0;
+	assert_int_equal(smtp_data_verdict(&tx), DATA_NOMEM);
+	assert_int_equal(tx.tx_bodylen, 0);
+	smtp_tx_free(&tx);
+	/* Memory back: the next message is whole. */
+	assert_int_equal(feed(&tx, SMTPD_FMT_SEED, 1000000, l), 3);
+	assert_int_equal(smtp_data_verdict(&tx), DATA_OK);
+	body_is(&tx, "Subject: x\n\nbody\n");
+	smtp_tx_free(&tx);
+}
+
 static void
 test_reset(void **state)
 {
@@ -230,6 +273,7 @@ main(void)
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_quote_mbox),
 		cmocka_unit_test(test_quote_seed),
+		cmocka_unit_test(test_nomem),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_path),
 	};
