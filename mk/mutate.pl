@@ -36,8 +36,8 @@ my %target = (
 		    t/libforkd/sandbox.t t/smtpd/sandbox.t)],
 	},
 	'supervisor/spawn.c' => {
-		tests => [qw(t/forkd/promises.t t/forkd/logs.t
-		    t/forkd/modes.t t/forkd/persource.t)],
+		tests => [qw(t/forkd/handler-env.t t/forkd/promises.t
+		    t/forkd/logs.t t/forkd/modes.t t/forkd/persource.t)],
 	},
 	'supervisor/reap.c' => {
 		tests => [qw(t/forkd/promises.t t/forkd/logs.t
