@@ -40,7 +40,7 @@ my %target = (
 		    t/forkd/logs.t t/forkd/modes.t t/forkd/persource.t)],
 	},
 	'supervisor/reap.c' => {
-		tests => [qw(t/forkd/promises.t t/forkd/logs.t
+		tests => [qw(t/forkd/reap.t t/forkd/promises.t t/forkd/logs.t
 		    t/forkd/modes.t t/forkd/guards.t t/forkd/unit-pool.t)],
 	},
 	# Delivery into the spool: append and wait, the state file, the
