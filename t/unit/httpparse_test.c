@@ -159,6 +159,39 @@ test_req_incomplete(void **state)
 	free(big);
 }
 
+/*
+ * Edges of the grammar: every letter is a tchar (RFC 9110 5.6.2), 'z'
+ * and 'Z' too; "OPTIONS *" is asterisk-form (RFC 9112 3.2.4); a whole
+ * request line, LF and all, past HTTPD_LINE_MAX is 414 (RFC 9112 3).
+ */
+static void
+test_req_edges(void **state)
+{
+	const struct http_field *f;
+	char *big;
+
+	(void)state;
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-Zz-z: 1\r\n\r\n"), REQ_OK);
+	f = req_field(&req, "x-zz-z");
+	assert_non_null(f);
+	assert_memory_equal(f->f_value, "1", 1);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-A: a\r\nzeta: z\r\n\r\n"), REQ_OK);
+	assert_non_null(req_field(&req, "Zeta"));
+	assert_int_equal(parse("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"),
+	    REQ_OK);
+	assert_string_equal(req.r_method, "OPTIONS");
+	assert_string_equal(req.r_path, "*");
+	big = malloc(HTTPD_LINE_MAX + 32);
+	assert_non_null(big);
+	memset(big, 'a', HTTPD_LINE_MAX + 32);
+	memcpy(big, "GET /", 5);
+	memcpy(big + HTTPD_LINE_MAX + 2, " HTTP/1.0\r\n\r\n", 13);
+	assert_int_equal(req_parse(big, HTTPD_LINE_MAX + 15, &req), 414);
+	free(big);
+}
+
 static int
 decode(const char *src, char *dst, size_t dstsize)
 {
@@ -383,6 +416,7 @@ main(void)
 		cmocka_unit_test(test_req_framing),
 		cmocka_unit_test(test_req_bad),
 		cmocka_unit_test(test_req_incomplete),
+		cmocka_unit_test(test_req_edges),
 		cmocka_unit_test(test_path_decode),
 		cmocka_unit_test(test_chunked),
 		cmocka_unit_test(test_chunked_bounds),
