@@ -31,9 +31,9 @@ my $top = abs_path(dirname(abs_path($0)) . '/..');
 # The tests that cover each file (make all relinks what it goes into).
 my %target = (
 	'lib/sandbox.c' => {
-		tests => [qw(t/forkd/promises.t t/pingd/forkd.t
-		    t/smtpd/syslog.t t/httpd/requests.t
-		    t/libforkd/sandbox.t t/smtpd/sandbox.t)],
+		tests => [qw(t/libforkd/sandbox-limits.t t/libforkd/sandbox.t
+		    t/smtpd/sandbox.t t/forkd/promises.t t/pingd/forkd.t
+		    t/smtpd/syslog.t t/httpd/requests.t)],
 	},
 	'supervisor/spawn.c' => {
 		tests => [qw(t/forkd/handler-env.t t/forkd/promises.t

@@ -112,17 +112,24 @@ sub wait_count {
 	my $first = read_line($c, 5);
 	like($first // '', qr/^served \d+$/, 'prefork: the worker served');
 	close($c);
-	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$po\E\/tcp: pid \d+ exited 0 /),
+	my ($w1) = ($first // '') =~ /(\d+)/;
+	ok(wait_log($f->{sl}, qr/\Q127.0.0.1:$po\E\/tcp: pid $w1 exited 0 /),
 	    'prefork: the worker exited');
+	# Its replacement's start is logged after the exit was judged.
+	my $count = sub { scalar(grep { $_ =~ $_[0] } log_lines($f->{sl})) };
+	my $end = time + 5;
+	sleep(0.05) while time < $end &&
+	    $count->(qr/\Q127.0.0.1:$po\E\/tcp: pid \d+ started$/) < 2;
+	is($count->(qr/\Q127.0.0.1:$po\E\/tcp: pid \d+ started$/), 2,
+	    'prefork: a replacement started');
+	is($count->(qr/\Q127.0.0.1:$po\E\/tcp: handler died/), 0,
+	    'prefork: a worker that lived over a second is no failure');
 	$c = connect_tcp($po) or die "connect: $!";
 	my $second = read_line($c, 5);
 	like($second // '', qr/^served \d+$/,
 	    'prefork: its replacement serves');
 	isnt($second, $first, 'prefork: by another worker');
 	close($c);
-	is(scalar(grep { /\Q127.0.0.1:$po\E\/tcp: handler died/ }
-	    log_lines($f->{sl})), 0,
-	    'prefork: a worker that lived over a second is no failure');
 	forkd_stop($f);
 }
 
