@@ -46,7 +46,7 @@ my %target = (
 	# Delivery into the spool: append and wait, the state file, the
 	# group commit, the backups, start-up after a crash.
 	'daemons/smtpd/mailbox.c' => {
-		tests => [qw(t/smtpd/durability.t t/smtpd/promises.t
+		tests => [qw(t/smtpd/spool.t t/smtpd/durability.t t/smtpd/promises.t
 		    t/smtpd/transcripts.t t/smtpd/options.t
 		    t/smtpd/concurrent.t t/smtpd/crash.t)],
 	},

@@ -1,0 +1,146 @@
+#!/usr/bin/perl
+# smtpd's spool on disk, session by session (smtpd on stdin and stdout, as
+# under inetd): a null sender after another one in the same session is
+# stored as "From: <>"; -b 2 renames each full group to mailbox.FIRST-LAST;
+# -b 0 leaves nothing but the mailbox and its state; a stray file named
+# like a backup does not move the numbering; a spool whose state file is
+# lost numbers on from the records in its mailbox, a forged number inside
+# a body not counted; a crash between append and reply answers no 250; a
+# machine without a boot id refuses the spool with 111.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Forkd qw(build tmpdir slurp spit run_cmd);
+use Test::More;
+
+my $smtpd = build('smtpd');
+plan skip_all => 'build smtpd first (make)' unless -x $smtpd;
+
+# One session of SMTP commands delivering a message per sender in @from,
+# each to c@d with the body "body N".
+sub session {
+	my (@from) = @_;
+	my $s = "HELO client\r\n";
+	my $n = 0;
+	for my $f (@from) {
+		$n++;
+		$s .= "MAIL FROM:<$f>\r\nRCPT TO:<c\@d>\r\nDATA\r\nbody $n\r\n"
+		    . ".\r\n";
+	}
+	return $s . "QUIT\r\n";
+}
+
+# smtpd on spool with @args and the session's text: (status, replies).
+sub smtpd {
+	my ($spool, $text, @args) = @_;
+	my ($rc, $out) = run_cmd($text, 'timeout', '20', $smtpd, '-n',
+	    'mx.test', '-m', $spool, @args);
+	return ($rc, $out // '');
+}
+
+sub numbers {
+	my ($out) = @_;
+	return join(' ', $out =~ /^250 OK:  delivered message (\d+)\r$/mg);
+}
+
+sub files {
+	my ($dir) = @_;
+	opendir(my $dh, $dir) or return '';
+	return join(' ', sort grep { !/^\.\.?$/ } readdir($dh));
+}
+
+my $top = tmpdir();
+
+# A null sender after a named one, in one session.
+{
+	my $spool = "$top/null";
+	mkdir $spool;
+	my ($rc, $out) = smtpd($spool, session('a@b', ''));
+	is(numbers($out), '1 2', 'null sender: both delivered');
+	my $mbox = slurp("$spool/mailbox") // '';
+	like($mbox, qr/^Number: 1\nFrom: a\@b\nTo: c\@d\n\nbody 1\n/m,
+	    'null sender: the first record names its sender');
+	like($mbox, qr/^Number: 2\nFrom: <>\nTo: c\@d\n\nbody 2\n/m,
+	    'null sender: the second is stored as From: <>');
+}
+
+# -b 2: the group of two becomes mailbox.1-2; -b 0: no backup, no spare.
+{
+	my $spool = "$top/b2";
+	mkdir $spool;
+	my ($rc, $out) = smtpd($spool, session('a@b', 'e@f', 'g@h'), '-b', 2);
+	is(numbers($out), '1 2 3', '-b 2: three delivered');
+	my $b = slurp("$spool/mailbox.1-2") // '';
+	is(scalar(() = $b =~ /^Number: \d+$/mg), 2,
+	    '-b 2: mailbox.1-2 holds two records');
+	like($b, qr/^Number: 1\n.*^Number: 2\n/ms, '-b 2: messages 1 and 2');
+	like(slurp("$spool/mailbox") // '', qr/\ANumber|^Number: 3\n/m,
+	    '-b 2: the mailbox goes on with message 3');
+	unlike(slurp("$spool/mailbox") // '', qr/^Number: [12]$/m,
+	    '-b 2: and nothing of the first group');
+
+	$spool = "$top/b0";
+	mkdir $spool;
+	($rc, $out) = smtpd($spool, session('a@b', 'e@f'), '-b', 0);
+	is(numbers($out), '1 2', '-b 0: two delivered');
+	is(files($spool), 'mailbox smtpd.lock',
+	    '-b 0: the spool holds the mailbox and its state only');
+}
+
+# A file named like a backup but not one (a suffix after the numbers).
+{
+	my $spool = "$top/stray";
+	mkdir $spool;
+	spit("$spool/mailbox.1-99.old", "kept by hand\n");
+	my ($rc, $out) = smtpd($spool, session('a@b'));
+	is(numbers($out), '1', 'stray: numbering starts at 1');
+}
+
+# The state file lost: the mailbox's records number on, and a record
+# forged inside a body (as an older server could have stored it) does not
+# make the numbering jump.
+{
+	my $spool = "$top/lost";
+	mkdir $spool;
+	my $rec = sub {
+		my ($n, $body) = @_;
+		return "Received: from a by mx.test (CS4410MP3)\nNumber: $n\n"
+		    . "From: a\@b\nTo: c\@d\n\n$body\n\n";
+	};
+	spit("$spool/mailbox", $rec->(1, 'one') . $rec->(2, 'two')
+	    . $rec->(3, "three\nReceived: from x by y (CS4410MP3)\nNumber: 40"));
+	my ($rc, $out) = smtpd($spool, session('a@b'));
+	is(numbers($out), '4', 'lost state: the next message is 4');
+	like(slurp("$spool/mailbox") // '', qr/^Number: 4\n/m,
+	    'lost state: stored as 4');
+}
+
+# A crash right after the append (the test-only crash point): no 250.
+{
+	my $spool = "$top/crash";
+	mkdir $spool;
+	local $ENV{SMTPD_TEST_CRASH} = 'appended:1000';
+	my ($rc, $out) = smtpd($spool, session('a@b'));
+	like($out, qr/\A220 mx\.test /, 'crash: greeted');
+	unlike($out, qr/^221 /m, 'crash: smtpd killed itself, no 221');
+	is(numbers($out), '', 'crash: killed before the reply, no 250');
+}
+
+# No boot id (/proc/sys/kernel/random/boot_id unreadable as one): 111.
+SKIP: {
+	skip('needs root and unshare(1) for a mount namespace', 2)
+	    if $> != 0 || system('unshare -m true 2>/dev/null') != 0;
+	my $spool = "$top/boot";
+	mkdir $spool;
+	spit("$top/short", "not a uuid\n");
+	my ($rc, $out, $err) = run_cmd(session('a@b'), 'unshare', '-m', 'sh',
+	    '-c', 'mount --bind "$0" /proc/sys/kernel/random/boot_id && '
+	    . 'exec "$@"', "$top/short", $smtpd, '-d', '-n', 'mx.test', '-m',
+	    $spool);
+	skip('cannot mount over /proc here', 2) if ($err // '') =~ /mount/;
+	is($rc, 111, 'no boot id: exit 111');
+	unlike($out // '', qr/^250 /m, 'no boot id: nothing accepted');
+}
+
+done_testing();
