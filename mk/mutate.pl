@@ -77,8 +77,8 @@ my %target = (
 		    t/httpd/chunked.t)],
 	},
 	'daemons/httpd/file.c' => {
-		tests => [qw(t/httpd/static.t t/httpd/escape.t
-		    t/httpd/requests.t t/httpd/unit-file.t)],
+		tests => [qw(t/httpd/file.t t/httpd/static.t t/httpd/escape.t
+		    t/httpd/requests.t)],
 	},
 );
 # Equivalent mutants: no behaviour a client, a log or the disk can see
