@@ -36,7 +36,8 @@ my %target = (
 		    t/smtpd/syslog.t t/httpd/requests.t)],
 	},
 	'supervisor/spawn.c' => {
-		tests => [qw(t/forkd/handler-env.t t/forkd/promises.t
+		tests => [qw(t/forkd/handler-env.t t/forkd/fork-fails.t
+		    t/forkd/promises.t
 		    t/forkd/logs.t t/forkd/modes.t t/forkd/persource.t)],
 	},
 	'supervisor/reap.c' => {
@@ -90,6 +91,10 @@ my @equivalent = (
 	    'if (tx->tx_bodylen + n > tx->tx_bodycap) {',
 	    'a body exactly full grows to the size it has: only a redundant '
 	    . 'realloc(3) of the same size'],
+	['supervisor/spawn.c', 'statement deleted', 'ignored_known = 1;',
+	    'the ignored signals are then looked up at every spawn, and find '
+	    . 'the same set: forkd ignores nothing new after its start '
+	    . '(SIGPIPE, in main.c, comes first)'],
 );
 
 my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c
