@@ -47,7 +47,8 @@ my %target = (
 	# Delivery into the spool: append and wait, the state file, the
 	# group commit, the backups, start-up after a crash.
 	'daemons/smtpd/mailbox.c' => {
-		tests => [qw(t/smtpd/spool.t t/smtpd/durability.t t/smtpd/promises.t
+		tests => [qw(t/smtpd/spool.t t/smtpd/shared-spool.t
+		    t/smtpd/durability.t t/smtpd/promises.t
 		    t/smtpd/transcripts.t t/smtpd/options.t
 		    t/smtpd/concurrent.t t/smtpd/crash.t)],
 	},
