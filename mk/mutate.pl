@@ -92,6 +92,11 @@ my @equivalent = (
 	    'if (tx->tx_bodylen + n > tx->tx_bodycap) {',
 	    'a body exactly full grows to the size it has: only a redundant '
 	    . 'realloc(3) of the same size'],
+	['supervisor/spawn.c', 'constant 1 -> 0',
+	    'if (n == -1 && errno == EINTR)',
+	    'errno is never EINTR in forkd: it takes its signals through '
+	    . 'signalfd(2) with no handler installed, and poll(2) is '
+	    . 'restarted, so n == 0 with EINTR cannot happen'],
 	['supervisor/spawn.c', 'statement deleted', 'ignored_known = 1;',
 	    'the ignored signals are then looked up at every spawn, and find '
 	    . 'the same set: forkd ignores nothing new after its start '
