@@ -37,12 +37,13 @@ my %target = (
 	},
 	'supervisor/spawn.c' => {
 		tests => [qw(t/forkd/handler-env.t t/forkd/fork-fails.t
-		    t/forkd/promises.t
-		    t/forkd/logs.t t/forkd/modes.t t/forkd/persource.t)],
+		    t/forkd/promises.t t/forkd/logs.t t/forkd/modes.t
+		    t/forkd/persource.t)],
 	},
 	'supervisor/reap.c' => {
-		tests => [qw(t/forkd/reap.t t/forkd/promises.t t/forkd/logs.t
-		    t/forkd/modes.t t/forkd/guards.t t/forkd/unit-pool.t)],
+		tests => [qw(t/forkd/reap.t t/forkd/children-table.t
+		    t/forkd/promises.t t/forkd/logs.t t/forkd/modes.t
+		    t/forkd/guards.t t/forkd/unit-pool.t)],
 	},
 	# Delivery into the spool: append and wait, the state file, the
 	# group commit, the backups, start-up after a crash.
@@ -70,8 +71,7 @@ my %target = (
 	},
 	'daemons/smtpd/data.c' => {
 		tests => [qw(t/smtpd/unit-data.t t/smtpd/transcripts.t
-		    t/smtpd/dialogue.t
-		    t/smtpd/limits.t t/smtpd/promises.t)],
+		    t/smtpd/dialogue.t t/smtpd/limits.t t/smtpd/promises.t)],
 	},
 	'daemons/httpd/request.c' => {
 		tests => [qw(t/httpd/unit-parse.t t/httpd/static.t
