@@ -86,7 +86,7 @@ my %target = (
 # Equivalent mutants: no behaviour a client, a log or the disk can see
 # differs, so no test can kill them. Each is named by its file, its
 # operator and the line it changes (trimmed, as in the source), with why;
-# it is tried never and counted apart.
+# it is never tried, and counted apart.
 my @equivalent = (
 	['daemons/smtpd/data.c', "'>' -> '>='",
 	    'if (tx->tx_bodylen + n > tx->tx_bodycap) {',
@@ -100,7 +100,7 @@ my @equivalent = (
 	['supervisor/spawn.c', 'statement deleted', 'ignored_known = 1;',
 	    'the ignored signals are then looked up at every spawn, and find '
 	    . 'the same set: forkd ignores nothing new after its start '
-	    . '(SIGPIPE, in main.c, comes first)'],
+	    . '(its one SIG_IGN, SIGPIPE in main.c, comes before the first spawn)'],
 );
 
 my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c
