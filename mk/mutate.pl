@@ -99,8 +99,8 @@ my @equivalent = (
 	    . 'restarted, so n == 0 with EINTR cannot happen'],
 	['supervisor/spawn.c', 'statement deleted', 'ignored_known = 1;',
 	    'the ignored signals are then looked up at every spawn, and find '
-	    . 'the same set: forkd ignores nothing new after its start '
-	    . '(its one SIG_IGN, SIGPIPE in main.c, comes before the first spawn)'],
+	    . 'the same set: forkd ignores nothing new after its start (its '
+	    . 'one SIG_IGN, SIGPIPE in main.c, comes before the first spawn)'],
 );
 
 my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c
