@@ -97,6 +97,10 @@ my @equivalent = (
 	    'errno is never EINTR in forkd: it takes its signals through '
 	    . 'signalfd(2) with no handler installed, and poll(2) is '
 	    . 'restarted, so n == 0 with EINTR cannot happen'],
+	['supervisor/reap.c', "'==' -> '!='",
+	    'if (pid == -1 && errno == EINTR)',
+	    'errno is never EINTR in forkd (signalfd(2), no handler), so '
+	    . 'neither condition ever holds'],
 	['supervisor/spawn.c', 'statement deleted', 'ignored_known = 1;',
 	    'the ignored signals are then looked up at every spawn, and find '
 	    . 'the same set: forkd ignores nothing new after its start (its '
