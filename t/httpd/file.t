@@ -1,9 +1,11 @@
 #!/usr/bin/perl
 # httpd serving a file, request by request on stdin and stdout (as under
-# inetd): a byte range whose positions are written with leading zeros, up
-# to 18 digits, is served as 206 (RFC 9110 14.1.2: 1*DIGIT); a file that
-# cannot be opened for want of a descriptor (EMFILE) is 503 Service
-# Unavailable, a condition that passes, never another 5xx.
+# inetd): a directory asked for without its slash is redirected whole or
+# refused 414, never with a cut Location line; a byte range whose
+# positions are written with leading zeros, up to 18 digits, is served as
+# 206 (RFC 9110 14.1.2: 1*DIGIT); a file that cannot be opened for want of
+# a descriptor (EMFILE) is 503 Service Unavailable, a condition that
+# passes, never another 5xx.
 use strict;
 use warnings;
 use FindBin;
@@ -42,6 +44,25 @@ sub status { return $_[0] =~ m{\AHTTP/1\.1 (\d{3}) } ? $1 : 'none' }
 	$r = get("GET /a.txt HTTP/1.0\r\nRange: bytes=-${z}3");
 	is(status($r), 206, 'range: an 18-digit suffix length');
 	like($r, qr/\r\n\r\n89\n\z/, 'range: the last three bytes');
+}
+
+# A directory asked for without its slash is 301 to the slash form with
+# the query kept, or 414 when that Location would not fit: never a cut
+# header line. Query lengths around where it stops fitting are tried.
+{
+	mkdir "$root/d";
+	chmod 0755, "$root/d";
+	my (%seen, @bad);
+	for my $len (990 .. 1030) {
+		my $q = 'q' x $len;
+		my $r = get("GET /d?$q HTTP/1.0");
+		my $st = status($r);
+		$seen{$st}++;
+		push @bad, "$len: $st" unless ($st eq '301' &&
+		    $r =~ m{\r\nLocation: /d/\?$q\r\n}) || $st eq '414';
+	}
+	is("@bad", '', 'slash: every answer is a whole 301 or a 414');
+	ok($seen{301} && $seen{414}, 'slash: both, either side of the limit');
 }
 
 # Too few descriptors to open the file: 503, at whatever limit httpd
