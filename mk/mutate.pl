@@ -84,27 +84,33 @@ my %target = (
 	},
 );
 # Equivalent mutants: no behaviour a client, a log or the disk can see
-# differs, so no test can kill them. Each is named by its file, its
-# operator and the line it changes (trimmed, as in the source), with why;
-# it is never tried, and counted apart.
+# differs, so no test can kill them. Each is named by its file and the
+# line as the mutant has it (trimmed), the line before it where that one
+# is not unique, with why; it is never tried, and counted apart.
 my @equivalent = (
-	['daemons/smtpd/data.c', "'>' -> '>='",
-	    'if (tx->tx_bodylen + n > tx->tx_bodycap) {',
-	    'a body exactly full grows to the size it has: only a redundant '
-	    . 'realloc(3) of the same size'],
-	['supervisor/spawn.c', 'constant 1 -> 0',
-	    'if (n == -1 && errno == EINTR)',
+	['lib/sandbox.c', 'return 0;',
+	    'the return after getrlimit(2), which fails only on a bad '
+	    . 'pointer or resource (EFAULT, EINVAL), never on these',
+	    'if (getrlimit(resource, &rl) == -1)'],
+	['supervisor/spawn.c', 'if (n == -0 && errno == EINTR)',
 	    'errno is never EINTR in forkd: it takes its signals through '
 	    . 'signalfd(2) with no handler installed, and poll(2) is '
 	    . 'restarted, so n == 0 with EINTR cannot happen'],
-	['supervisor/reap.c', "'==' -> '!='",
-	    'if (pid == -1 && errno == EINTR)',
-	    'errno is never EINTR in forkd (signalfd(2), no handler), so '
-	    . 'neither condition ever holds'],
-	['supervisor/spawn.c', 'statement deleted', 'ignored_known = 1;',
+	['supervisor/spawn.c', ';',
 	    'the ignored signals are then looked up at every spawn, and find '
 	    . 'the same set: forkd ignores nothing new after its start (its '
-	    . 'one SIG_IGN, SIGPIPE in main.c, comes before the first spawn)'],
+	    . 'one SIG_IGN, SIGPIPE in main.c, comes before the first spawn)',
+	    'sigaddset(&spawn_ignored, sig);'],
+	['supervisor/reap.c', 'if (pid != -1 && errno == EINTR)',
+	    'errno is never EINTR in forkd (signalfd(2), no handler), so '
+	    . 'neither condition ever holds'],
+	['daemons/smtpd/data.c', 'if (tx->tx_bodylen + n >= tx->tx_bodycap) {',
+	    'a body exactly full grows to the size it has: only a redundant '
+	    . 'realloc(3) of the same size'],
+	['daemons/smtpd/data.c',
+	    'cap = tx->tx_bodycap ? tx->tx_bodycap : 16385;',
+	    'the body\'s first allocation, one byte larger: it still grows '
+	    . 'by doubling to hold every line'],
 );
 
 my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c
@@ -230,13 +236,15 @@ sub run_quiet {
 	return $?;
 }
 
-# The reason a mutant is equivalent, or undef.
+# The reason the mutant of line $no (from 1) of @$lines that makes it
+# $new is equivalent, or undef.
 sub equivalent {
-	my ($file, $what, $line) = @_;
-	(my $t = $line) =~ s/^\s+|\s+$//g;
+	my ($file, $lines, $no, $new) = @_;
+	my ($t, $p) = map { my $l = $_ // ''; $l =~ s/^\s+|\s+$//g; $l }
+	    $new, $no > 1 ? $lines->[$no - 2] : '';
 	for my $e (@equivalent) {
-		return $e->[3] if $e->[0] eq $file && $e->[1] eq $what &&
-		    $e->[2] eq $t;
+		return $e->[2] if $e->[0] eq $file && $e->[1] eq $t &&
+		    (!defined $e->[3] || $e->[3] eq $p);
 	}
 	return undef;
 }
@@ -250,8 +258,7 @@ if ($ENV{LIST}) {
 		@pick = @pick[0 .. $nmut - 1] if $nmut > 0 && @pick > $nmut;
 		printf("%s: %d possible\n", $file, scalar(@$all));
 		for my $m (sort { $a->[0] <=> $b->[0] } @pick) {
-			my $why = equivalent($file, $m->[1],
-			    $lines->[$m->[0] - 1]);
+			my $why = equivalent($file, $lines, $m->[0], $m->[2]);
 			printf("%s:%d: %s%s\n\t%s\n", $file, @$m[0, 1],
 			    $why ? " (equivalent: $why)" : '', $m->[2]);
 		}
@@ -281,7 +288,7 @@ for my $file (@files) {
 	my ($killed, $lived, $stillborn, $equiv) = (0, 0, 0, 0);
 	for my $m (@pick) {
 		my ($no, $what, $new) = @$m;
-		if (my $why = equivalent($file, $what, $lines->[$no - 1])) {
+		if (my $why = equivalent($file, $lines, $no, $new)) {
 			$equiv++;
 			printf("%s:%d: %s: equivalent (%s)\n", $file, $no,
 			    $what, $why);
