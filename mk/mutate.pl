@@ -92,6 +92,14 @@ my @equivalent = (
 	    'the return after getrlimit(2), which fails only on a bad '
 	    . 'pointer or resource (EFAULT, EINVAL), never on these',
 	    'if (getrlimit(resource, &rl) == -1)'],
+	['lib/sandbox.c', ';',
+	    'the log line before exit(111) when sigaction(2) fails, which it '
+	    . 'cannot for SIGSYS and a valid handler',
+	    'if (sigaction(SIGSYS, &sa, NULL) == -1) {'],
+	['lib/sandbox.c', 'return -1;',
+	    'sandbox_enter()\'s value when it entered: every caller ignores '
+	    . 'it (it returns only once the filter is in, else exits 111)',
+	    'deflt == SCMP_ACT_TRAP ? " (trap mode)" : "");'],
 	['supervisor/spawn.c', 'if (n == -0 && errno == EINTR)',
 	    'errno is never EINTR in forkd: it takes its signals through '
 	    . 'signalfd(2) with no handler installed, and poll(2) is '
