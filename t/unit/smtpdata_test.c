@@ -182,6 +182,26 @@ test_quote_seed(void **state)
 }
 
 /*
+ * The seed format's record lines at their edges: the postmark right after
+ * "Received:" or ending the line, "Number:" alone; a postmark before
+ * "Received:" starts nothing.
+ */
+static void
+test_quote_seed_edges(void **state)
+{
+	static const char *const l[] = { "Received:(CS4410MP3)",
+	    "Received: x(CS4410MP3)", "Number:", "Numbe:",
+	    "(CS4410MP3) Received:", "Received:(CS4410MP", ".", NULL };
+	struct smtp_tx tx;
+
+	(void)state;
+	assert_int_equal(feed(&tx, SMTPD_FMT_SEED, 1000000, l), 6);
+	body_is(&tx, ">Received:(CS4410MP3)\n>Received: x(CS4410MP3)\n"
+	    ">Number:\nNumbe:\n(CS4410MP3) Received:\nReceived:(CS4410MP\n");
+	smtp_tx_free(&tx);
+}
+
+/*
  * A message whose text cannot be held is refused (451, a local error)
  * rather than stored cut short; the lines after it are still read to the
  * end line.
@@ -273,6 +293,7 @@ main(void)
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_quote_mbox),
 		cmocka_unit_test(test_quote_seed),
+		cmocka_unit_test(test_quote_seed_edges),
 		cmocka_unit_test(test_nomem),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_path),
