@@ -4,7 +4,8 @@
 # RLIMIT_NOFILE and core dumps are off; under a lower hard limit a handler
 # run as nobody takes that one and still serves; a profile without a
 # descriptor limit leaves RLIMIT_NOFILE as it was; FORKD_SANDBOX=trap
-# names a forbidden call and exits 111; a handler reconnects to /dev/log
+# names a forbidden call and exits 111; a refused call fails with EACCES
+# and the handler serves on; a handler reconnects to /dev/log
 # after the log daemon restarts and goes on serving.
 use strict;
 use warnings;
@@ -152,6 +153,76 @@ EOC
 	    'trap: the call is named');
 	is(read_line($or, 1), undef, 'trap: nothing served after it');
 	kill('KILL', $pid) unless defined $st;
+}
+
+# A refused call (httpd's profile refuses openat, open and ioctl, which
+# glibc or libbsd may try) fails with EACCES, each of them, and the
+# handler goes on serving.
+SKIP: {
+	my $httpd = build('httpd');
+	skip('build httpd first (make)', 4) unless -x $httpd;
+	my $so = "$dir/refused.so";
+	spit("$dir/refused.c", <<'EOC');
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+/* On SIGWINCH: each call httpd's profile refuses, and what it gave. */
+static void
+refused(int sig)
+{
+	char buf[128];
+	long r[3];
+	int e[3], n;
+
+	(void)sig;
+	errno = 0;
+	r[0] = syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY);
+	e[0] = errno;
+	errno = 0;
+	r[1] = syscall(SYS_open, "/", O_RDONLY);
+	e[1] = errno;
+	errno = 0;
+	r[2] = syscall(SYS_ioctl, 0, FIONREAD, &n);
+	e[2] = errno;
+	n = snprintf(buf, sizeof(buf), "refused: %s %s %s\n",
+	    r[0] == -1 && e[0] == EACCES ? "openat" : "-",
+	    r[1] == -1 && e[1] == EACCES ? "open" : "-",
+	    r[2] == -1 && e[2] == EACCES ? "ioctl" : "-");
+	write(2, buf, n);
+}
+__attribute__((constructor)) static void
+refused_init(void) { signal(SIGWINCH, refused); }
+EOC
+	skip('no C compiler for the preloaded library', 4)
+	    if system("cc -shared -fPIC -o $so $dir/refused.c 2>/dev/null") != 0;
+	mkdir "$dir/www";
+	spit("$dir/www/index.html", "hello\n");
+	chmod 0755, "$dir/www";
+	chmod 0644, "$dir/www/index.html", $so;
+	my ($port, $pid) = listen_exec(cmd => [$httpd, '-r', "$dir/www"],
+	    stderr => "$dir/httpd.err", env => { LD_PRELOAD => $so,
+	    ASAN_OPTIONS => 'verify_asan_link_order=0' });
+	my $get = sub {
+		my $c = connect_tcp($port) or return '';
+		print $c "GET / HTTP/1.0\r\n\r\n";
+		my $r = '';
+		$r .= $_ while defined($_ = read_line($c, 5));
+		return $r;
+	};
+	like($get->(), qr/\r\n\r\nhello\n\z/, 'refused: httpd serves');
+	ok(filtered($pid), 'refused: httpd is filtered');
+	kill('WINCH', $pid);
+	my $end = time + 5;
+	sleep(0.05) until time > $end ||
+	    (slurp("$dir/httpd.err") // '') =~ /^refused: /m;
+	like(slurp("$dir/httpd.err") // '', qr/^refused: openat open ioctl$/m,
+	    'refused: openat, open and ioctl each fail with EACCES');
+	like($get->(), qr/\r\n\r\nhello\n\z/, 'refused: httpd still serves');
 }
 
 # The log daemon restarts: the handler's next log line reconnects to
