@@ -100,6 +100,10 @@ my @equivalent = (
 	    'sandbox_enter()\'s value when it entered: every caller ignores '
 	    . 'it (it returns only once the filter is in, else exits 111)',
 	    'deflt == SCMP_ACT_TRAP ? " (trap mode)" : "");'],
+	['supervisor/spawn.c', 'if (psfd == 3 ? fcntl(3, F_SETFD, 0) == -1 : '
+	    . 'dup2(psfd, 3) == -0) {',
+	    'dup2(2) of the per-source table\'s open descriptor onto 3 never '
+	    . 'fails (nor returns 0), so its check never fires either way'],
 	['supervisor/spawn.c', 'if (n == -0 && errno == EINTR)',
 	    'errno is never EINTR in forkd: it takes its signals through '
 	    . 'signalfd(2) with no handler installed, and poll(2) is '

@@ -2,7 +2,8 @@
 # What forkd hands a handler, seen by the handler itself: the UCSPI-TCP
 # variables of tcp-environ(5) are forkd's own for a nowait connection even
 # when forkd's environment already holds stale ones, and absent for a
-# prefork worker, which serves many clients; a service run as root runs as
+# prefork worker, which serves many clients; no signal is ignored or
+# blocked that forkd ignores or blocks; a service run as root runs as
 # root; a handler that could regain root after setuid(2) (forkd started
 # with SECBIT_NO_SETUID_FIXUP, so the capabilities survive) never runs the
 # program, says why and exits 111; forkd -v logs each worker's start.
@@ -41,15 +42,20 @@ sub var {
 	    . "while (accept(my \$c, \$l)) { select(\$c); \$| = 1; $show "
 	    . "close(\$c); select(STDOUT) }\n");
 	chmod 0644, "$dir/nowait.pl", "$dir/pool.pl";
-	my ($pn, $pp, $pr) = (free_port(), free_port(), free_port());
+	my ($pn, $pp, $pr, $ps) = map { free_port() } 1 .. 4;
 	my $conf = "127.0.0.1:$pn stream tcp nowait nobody $perl perl "
 	    . "$dir/nowait.pl\n"
 	    . "127.0.0.1:$pp stream tcp prefork.1 nobody $perl perl "
 	    . "$dir/pool.pl\n"
 	    . "127.0.0.1:$pr stream tcp nowait root $perl perl "
-	    . "$dir/nowait.pl\n";
+	    . "$dir/nowait.pl\n"
+	    . "127.0.0.1:$ps stream tcp nowait nobody /bin/grep grep ^Sig "
+	    . "/proc/self/status\n";
+	# forkd started with SIGHUP ignored, as nohup(1) does; it ignores
+	# SIGPIPE itself.
 	my $f = forkd_start(dir => $dir, conf => $conf, env => \%stale,
-	    args => ['-v'], wait_ports => [$pn, $pp, $pr]);
+	    args => ['-v'], wait_ports => [$pn, $pp, $pr, $ps], prefix => [$perl,
+	    '-e', '$SIG{HUP} = "IGNORE"; exec @ARGV or die "exec: $!"']);
 
 	my $c = connect_tcp($pn) or die "connect: $!";
 	my $out = read_n($c, 4096, 5);
@@ -61,6 +67,16 @@ sub var {
 	is(var($out, 'TCPLOCALIP'), '127.0.0.1', 'nowait: TCPLOCALIP');
 	is(var($out, 'TCPLOCALPORT'), $pn, 'nowait: TCPLOCALPORT');
 	like($out, qr/^uid \d+$/m, 'nowait: the handler ran');
+	close($c);
+
+	# grep, which leaves its signals as it finds them (perl ignores
+	# SIGFPE itself), shows its own.
+	$c = connect_tcp($ps) or die "connect: $!";
+	$out = read_n($c, 4096, 5);
+	like($out, qr/^SigIgn:\s*0+$/m,
+	    'nowait: no signal ignored (not forkd\'s SIGPIPE nor SIGHUP)')
+	    or diag($out);
+	like($out, qr/^SigBlk:\s*0+$/m, 'nowait: no signal blocked');
 	close($c);
 
 	$c = connect_tcp($pp) or die "connect: $!";
