@@ -116,6 +116,14 @@ my @equivalent = (
 	['supervisor/reap.c', 'if (pid != -1 && errno == EINTR)',
 	    'errno is never EINTR in forkd (signalfd(2), no handler), so '
 	    . 'neither condition ever holds'],
+	['daemons/smtpd/mailbox.c', 'if (fd != -0)',
+	    'close(-1) when the mailbox could not be opened: a no-op whose '
+	    . 'errno no caller reads (the cut then returns 0)',
+	    '}'],
+	['daemons/smtpd/data.c', "while (n >= 0 && *p == '>') {",
+	    'reads the byte after a line of only \'>\': its CR in smtpd\'s '
+	    . 'input buffer, never \'>\', so the loop ends as before (both '
+	    . 'loops, mboxrd\'s and the seed format\'s)'],
 	['daemons/smtpd/data.c', 'if (tx->tx_bodylen + n >= tx->tx_bodycap) {',
 	    'a body exactly full grows to the size it has: only a redundant '
 	    . 'realloc(3) of the same size'],

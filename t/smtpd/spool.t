@@ -5,8 +5,10 @@
 # -b 0 leaves nothing but the mailbox and its state; a stray file named
 # like a backup does not move the numbering; a spool whose state file is
 # lost numbers on from the records in its mailbox, a forged number inside
-# a body not counted; a crash between append and reply answers no 250; a
-# machine without a boot id refuses the spool with 111.
+# a body not counted; a message over RLIMIT_FSIZE is 452 and cut back; a
+# state file it cannot read is refused with 111; a crash between append
+# and reply answers no 250; a machine without a boot id refuses the spool
+# with 111.
 use strict;
 use warnings;
 use FindBin;
@@ -114,6 +116,40 @@ my $top = tmpdir();
 	is(numbers($out), '4', 'lost state: the next message is 4');
 	like(slurp("$spool/mailbox") // '', qr/^Number: 4\n/m,
 	    'lost state: stored as 4');
+}
+
+# A message the mailbox cannot take (RLIMIT_FSIZE: EFBIG) is 452, and what
+# was written of it is cut back without a word of failure: the mailbox
+# is the first message's bytes, as they were.
+SKIP: {
+	skip('prlimit(1) not installed', 4)
+	    if system('prlimit --version >/dev/null 2>&1') != 0;
+	my $spool = "$top/fsize";
+	mkdir $spool;
+	my ($rc, $out, $err) = run_cmd(session('a@b'), 'timeout', '20',
+	    'prlimit', '--fsize=300', $smtpd, '-d', '-n', 'mx.test', '-m',
+	    $spool);
+	is(numbers($out), '1', 'EFBIG: the first message fits');
+	my $before = slurp("$spool/mailbox") // '';
+	my $big = "HELO client\r\nMAIL FROM:<a\@b>\r\nRCPT TO:<c\@d>\r\n"
+	    . "DATA\r\n" . ('x' x 400) . "\r\n.\r\nQUIT\r\n";
+	($rc, $out, $err) = run_cmd($big, 'timeout', '20', 'prlimit',
+	    '--fsize=300', $smtpd, '-d', '-n', 'mx.test', '-m', $spool);
+	like($out, qr/^452 4\.3\.1 /m, 'EFBIG: the second is 452');
+	is(slurp("$spool/mailbox"), $before, 'EFBIG: nothing of it stays');
+	unlike($err // '', qr/cannot cut back/,
+	    'EFBIG: the cut back is not reported as failed') or diag($err);
+}
+
+# A state file it cannot read (here a sign before the old format's
+# zero-padded number) is refused with 111, never guessed at.
+{
+	my $spool = "$top/badstate";
+	mkdir $spool;
+	spit("$spool/smtpd.lock", sprintf("+%019d %020d\n", 3, 0));
+	my ($rc, $out) = smtpd($spool, session('a@b'));
+	is($rc, 111, 'bad state: exit 111');
+	is(numbers($out), '', 'bad state: nothing delivered');
 }
 
 # A crash right after the append (the test-only crash point): no 250.
