@@ -41,6 +41,9 @@ sub status { return $_[0] =~ m{\AHTTP/1\.1 (\d{3}) } ? $1 : 'none' }
 	like($r, qr/^Content-Range: bytes 2-4\/11\r$/m,
 	    'range: Content-Range 2-4 of 11');
 	like($r, qr/\r\n\r\n234\z/, 'range: the three bytes');
+	# Not a range (no '-'): ignored, the whole file.
+	$r = get("GET /a.txt HTTP/1.0\r\nRange: bytes=5");
+	is(status($r), 200, 'range: "bytes=5" is ignored: 200');
 	$r = get("GET /a.txt HTTP/1.0\r\nRange: bytes=-${z}3");
 	is(status($r), 206, 'range: an 18-digit suffix length');
 	like($r, qr/\r\n\r\n89\n\z/, 'range: the last three bytes');

@@ -161,7 +161,8 @@ test_req_incomplete(void **state)
 
 /*
  * Edges of the grammar: every letter is a tchar (RFC 9110 5.6.2), 'z'
- * and 'Z' too; "OPTIONS *" is asterisk-form (RFC 9112 3.2.4); a whole
+ * and 'Z' too; "OPTIONS *" is asterisk-form (RFC 9112 3.2.4); a field
+ * value loses the blanks and tabs around it; a whole
  * request line, LF and all, past HTTPD_LINE_MAX is 414 (RFC 9112 3).
  */
 static void
@@ -183,6 +184,15 @@ test_req_edges(void **state)
 	    REQ_OK);
 	assert_string_equal(req.r_method, "OPTIONS");
 	assert_string_equal(req.r_path, "*");
+	/* OWS around a field value is not part of it (RFC 9110 5.5). */
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-Ows: \t v w \t\r\n\r\n"), REQ_OK);
+	f = req_field(&req, "X-Ows");
+	assert_non_null(f);
+	assert_int_equal(f->f_valuelen, 3);
+	assert_memory_equal(f->f_value, "v w", 3);
+	/* HTTP/0.9 with no target at all. */
+	assert_int_equal(parse("GET \r\n"), 400);
 	big = malloc(HTTPD_LINE_MAX + 32);
 	assert_non_null(big);
 	memset(big, 'a', HTTPD_LINE_MAX + 32);

@@ -220,6 +220,16 @@ test_nomem(void **state)
 	assert_int_equal(smtp_data_verdict(&tx), DATA_NOMEM);
 	assert_int_equal(tx.tx_bodylen, 0);
 	smtp_tx_free(&tx);
+	/* The same when the line needs its mboxrd '>' first. */
+	{
+		static const char *const from[] = { "From me", ".", NULL };
+
+		realloc_fails = 1;
+		assert_int_equal(feed(&tx, SMTPD_FMT_MBOX, 1000000, from), 1);
+		realloc_fails = 0;
+		assert_int_equal(smtp_data_verdict(&tx), DATA_NOMEM);
+		smtp_tx_free(&tx);
+	}
 	/* Memory back: the next message is whole. */
 	assert_int_equal(feed(&tx, SMTPD_FMT_SEED, 1000000, l), 3);
 	assert_int_equal(smtp_data_verdict(&tx), DATA_OK);
