@@ -54,19 +54,20 @@ my %target = (
 		    t/smtpd/concurrent.t t/smtpd/crash.t)],
 	},
 	'daemons/smtpd/mbox_state.c' => {
-		tests => [qw(t/smtpd/durability.t t/smtpd/promises.t
+		tests => [qw(t/smtpd/spool.t t/smtpd/durability.t t/smtpd/promises.t
 		    t/smtpd/concurrent.t t/smtpd/restart.t)],
 	},
 	'daemons/smtpd/mbox_commit.c' => {
-		tests => [qw(t/smtpd/durability.t t/smtpd/concurrent.t
+		tests => [qw(t/smtpd/spool.t t/smtpd/shared-spool.t
+		    t/smtpd/durability.t t/smtpd/concurrent.t
 		    t/smtpd/crash.t t/smtpd/full-batch.t)],
 	},
 	'daemons/smtpd/mbox_backup.c' => {
-		tests => [qw(t/smtpd/durability.t t/smtpd/promises.t
+		tests => [qw(t/smtpd/spool.t t/smtpd/durability.t t/smtpd/promises.t
 		    t/smtpd/options.t t/smtpd/concurrent.t)],
 	},
 	'daemons/smtpd/mbox_open.c' => {
-		tests => [qw(t/smtpd/durability.t t/smtpd/restart.t
+		tests => [qw(t/smtpd/spool.t t/smtpd/durability.t t/smtpd/restart.t
 		    t/smtpd/promises.t t/smtpd/options.t)],
 	},
 	'daemons/smtpd/data.c' => {
@@ -116,7 +117,7 @@ my @equivalent = (
 	['supervisor/reap.c', 'if (pid != -1 && errno == EINTR)',
 	    'errno is never EINTR in forkd (signalfd(2), no handler), so '
 	    . 'neither condition ever holds'],
-	['daemons/smtpd/mailbox.c', 'if (fd != -0)',
+	['daemons/smtpd/mbox_open.c', 'if (fd != -0)',
 	    'close(-1) when the mailbox could not be opened: a no-op whose '
 	    . 'errno no caller reads (the cut then returns 0)',
 	    '}'],
