@@ -82,6 +82,20 @@ my $top = tmpdir();
 	unlike(slurp("$spool/mailbox") // '', qr/^Number: [12]$/m,
 	    '-b 2: and nothing of the first group');
 
+	# The state file is smtpd's alone.
+	is(sprintf('%04o', (stat("$spool/smtpd.lock"))[2] & 07777), '0600',
+	    'state file: mode 0600');
+
+	# -b 1: every message is a group of its own.
+	$spool = "$top/b1";
+	mkdir $spool;
+	($rc, $out) = smtpd($spool, session('a@b', 'e@f'), '-b', 1);
+	is(numbers($out), '1 2', '-b 1: two delivered');
+	like(slurp("$spool/mailbox.2-2") // '', qr/^Number: 2\n/m,
+	    '-b 1: mailbox.2-2 holds message 2');
+	like(slurp("$spool/mailbox.1-1") // '', qr/^Number: 1\n/m,
+	    '-b 1: mailbox.1-1 holds message 1');
+
 	$spool = "$top/b0";
 	mkdir $spool;
 	($rc, $out) = smtpd($spool, session('a@b', 'e@f'), '-b', 0);
