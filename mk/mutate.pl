@@ -89,18 +89,10 @@ my %target = (
 # line as the mutant has it (trimmed), the line before it where that one
 # is not unique, with why; it is never tried, and counted apart.
 my @equivalent = (
-	['lib/sandbox.c', 'return 0;',
-	    'the return after getrlimit(2), which fails only on a bad '
-	    . 'pointer or resource (EFAULT, EINVAL), never on these',
-	    'if (getrlimit(resource, &rl) == -1)'],
 	['lib/sandbox.c', ';',
-	    'the log line before exit(111) when sigaction(2) fails, which it '
-	    . 'cannot for SIGSYS and a valid handler',
-	    'if (sigaction(SIGSYS, &sa, NULL) == -1) {'],
-	['lib/sandbox.c', 'return -1;',
-	    'sandbox_enter()\'s value when it entered: every caller ignores '
-	    . 'it (it returns only once the filter is in, else exits 111)',
-	    'deflt == SCMP_ACT_TRAP ? " (trap mode)" : "");'],
+	    'the failure of sigaction(2) for SIGSYS and a valid handler, '
+	    . 'which cannot fail',
+	    'if (sigaction(SIGSYS, &sa, NULL) == -1)'],
 	['supervisor/spawn.c', 'if (psfd == 3 ? fcntl(3, F_SETFD, 0) == -1 : '
 	    . 'dup2(psfd, 3) == -0) {',
 	    'dup2(2) of the per-source table\'s open descriptor onto 3 never '
