@@ -36,9 +36,9 @@ sub session {
 # smtpd on spool with @args and the session's text: (status, replies).
 sub smtpd {
 	my ($spool, $text, @args) = @_;
-	my ($rc, $out) = run_cmd($text, 'timeout', '20', $smtpd, '-n',
+	my ($rc, $out, $err) = run_cmd($text, 'timeout', '20', $smtpd, '-n',
 	    'mx.test', '-m', $spool, @args);
-	return ($rc, $out // '');
+	return ($rc, $out // '', $err // '');
 }
 
 sub numbers {
@@ -71,8 +71,12 @@ my $top = tmpdir();
 {
 	my $spool = "$top/b2";
 	mkdir $spool;
-	my ($rc, $out) = smtpd($spool, session('a@b', 'e@f', 'g@h'), '-b', 2);
+	my ($rc, $out, $err) = smtpd($spool, session('a@b', 'e@f', 'g@h'),
+	    '-b', 2, '-d');
 	is(numbers($out), '1 2 3', '-b 2: three delivered');
+	like($err, qr/: backup mailbox\.1-2$/m, '-b 2: the backup is logged');
+	unlike($err, qr/: backup mailbox\.1-2: /, '-b 2: without a failure')
+	    or diag($err);
 	my $b = slurp("$spool/mailbox.1-2") // '';
 	is(scalar(() = $b =~ /^Number: \d+$/mg), 2,
 	    '-b 2: mailbox.1-2 holds two records');
@@ -89,8 +93,12 @@ my $top = tmpdir();
 	# -b 1: every message is a group of its own.
 	$spool = "$top/b1";
 	mkdir $spool;
-	($rc, $out) = smtpd($spool, session('a@b', 'e@f'), '-b', 1);
+	($rc, $out, $err) = smtpd($spool, session('a@b', 'e@f'), '-b', 1,
+	    '-d');
 	is(numbers($out), '1 2', '-b 1: two delivered');
+	is(join(' ', $err =~ /: backup (mailbox\S*)$/mg),
+	    'mailbox.1-1 mailbox.2-2', '-b 1: each backup logged, none failed')
+	    or diag($err);
 	like(slurp("$spool/mailbox.2-2") // '', qr/^Number: 2\n/m,
 	    '-b 1: mailbox.2-2 holds message 2');
 	like(slurp("$spool/mailbox.1-1") // '', qr/^Number: 1\n/m,
