@@ -80,8 +80,8 @@ my %target = (
 		    t/httpd/chunked.t)],
 	},
 	'daemons/httpd/file.c' => {
-		tests => [qw(t/httpd/file.t t/httpd/static.t t/httpd/escape.t
-		    t/httpd/requests.t)],
+		tests => [qw(t/httpd/unit-file.t t/httpd/file.t t/httpd/static.t
+		    t/httpd/escape.t t/httpd/requests.t)],
 	},
 );
 # Equivalent mutants: no behaviour a client, a log or the disk can see
