@@ -50,13 +50,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((f = req_field(&r, "Connection")) != NULL)
 			(void)req_has_token(f->f_value, f->f_valuelen, "close");
 		if ((f = req_field(&r, "If-Modified-Since")) != NULL)
-			(void)resp_parse_date(f->f_value, f->f_valuelen);
+			(void)http_date_parse(f->f_value, f->f_valuelen);
 		if (strnlen(r.r_path, sizeof(r.r_path)) == sizeof(r.r_path))
 			abort();
 	}
 	/* The decoder alone, on any bytes, into a roomy and a tight buffer. */
 	(void)req_path_decode(buf, size, r.r_path, sizeof(r.r_path));
 	(void)req_path_decode(buf, size, small, sizeof(small));
-	(void)resp_parse_date(buf, size);
+	(void)http_date_parse(buf, size);
 	return 0;
 }

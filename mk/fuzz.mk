@@ -31,9 +31,9 @@ FUZZ_UNITS_$(1) := $(2)
 endef
 $(eval $(call fuzzer,conf,supervisor/conf.c supervisor/mode.c))
 $(eval $(call fuzzer,httpd_chunked,daemons/httpd/chunked.c \
-    daemons/httpd/request.c daemons/httpd/response.c daemons/httpd/alog.c))
+    daemons/httpd/request.c daemons/httpd/response.c daemons/httpd/date.c daemons/httpd/alog.c))
 $(eval $(call fuzzer,httpd_request,daemons/httpd/request.c \
-    daemons/httpd/response.c daemons/httpd/alog.c))
+    daemons/httpd/response.c daemons/httpd/date.c daemons/httpd/alog.c))
 $(eval $(call fuzzer,httpget_chunked,clients/httpget/chunked.c \
     clients/httpget/conn.c))
 $(eval $(call fuzzer,httpget_response,clients/httpget/response.c \

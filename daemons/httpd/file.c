@@ -231,13 +231,13 @@ file_validate(const struct http_request *r, struct file_reply *fr,
     const struct stat *st)
 {
 	const struct http_field *f, *ir;
-	char lm[RESP_DATE_LEN + 1];
+	char lm[HTTP_DATE_LEN + 1];
 	off_t first, last;
 	time_t ims;
 	int rg;
 
 	if ((f = r->r_ims) != NULL && r->r_inm == NULL &&
-	    (ims = resp_parse_date(f->f_value, f->f_valuelen)) != -1 &&
+	    (ims = http_date_parse(f->f_value, f->f_valuelen)) != -1 &&
 	    st->st_mtime <= ims) {
 		fr->fr_status = 304;
 		return -1;
@@ -249,7 +249,7 @@ file_validate(const struct http_request *r, struct file_reply *fr,
 	    strcmp(r->r_method, "GET") != 0)
 		return 0;
 	if ((ir = r->r_ifrange) != NULL) {
-		resp_date(st->st_mtime, lm, sizeof(lm));
+		http_date_fmt(st->st_mtime, lm, sizeof(lm));
 		if (ir->f_valuelen != strlen(lm) ||
 		    memcmp(ir->f_value, lm, ir->f_valuelen) != 0)
 			return 0;

@@ -153,17 +153,19 @@ void	chunked_init(struct chunked *cd);
 int	chunked_decode(struct chunked *cd, char *in, size_t len, char *out,
 	    size_t *outlen, size_t *used);
 
+/* date.c */
+/* Length of an IMF-fixdate (RFC 9110 5.6.7), bytes. */
+#define HTTP_DATE_LEN	29
+/* IMF-fixdate of t (RFC 9110 5.6.7) into buf (at least 30 bytes). */
+void	http_date_fmt(time_t t, char *buf, size_t len);
+/* IMF-fixdate of now, formatted at most once a second; static storage. */
+const char *http_date_now(void);
+/* Parse an HTTP-date (any of the three forms); -1 if it is not one. */
+time_t	http_date_parse(const char *s, size_t len);
+
 /* response.c */
 /* Reason phrase of status code (RFC 9110 section 15). */
 const char *resp_reason(int status);
-/* Length of an IMF-fixdate (RFC 9110 5.6.7), bytes. */
-#define RESP_DATE_LEN	29
-/* IMF-fixdate of t (RFC 9110 5.6.7) into buf (at least 30 bytes). */
-void	resp_date(time_t t, char *buf, size_t len);
-/* IMF-fixdate of now, formatted at most once a second; static storage. */
-const char *resp_date_now(void);
-/* Parse an HTTP-date (any of the three forms); -1 if it is not one. */
-time_t	resp_parse_date(const char *s, size_t len);
 /*
  * Build a response header section into buf (len bytes): status line,
  * Date, Server, Connection, and the extra header lines in extra (each

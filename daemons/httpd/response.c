@@ -1,6 +1,6 @@
 /*
- * response: status lines, header sections, error pages, HTTP dates
- * (RFC 9110 sections 5.6.7, 6.6.1, 15) and the access log line.
+ * response: status lines, header sections and error pages (RFC 9110
+ * sections 6.6.1, 15) and the access log line.
  */
 #include <stdio.h>
 #include <string.h>
@@ -67,98 +67,6 @@ resp_reason(int status)
 	return i == -1 ? "Unknown" : resp_table[i].reason;
 }
 
-static const char resp_days[7][4] = {
-	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
-};
-static const char resp_months[12][4] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-	"Nov", "Dec",
-};
-
-/* Two decimal digits of v (0-99) at p. */
-static char *
-resp_2d(char *p, int v)
-{
-	p[0] = '0' + v / 10;
-	p[1] = '0' + v % 10;
-	return p + 2;
-}
-
-void
-resp_date(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	char *p = buf;
-
-	/*
-	 * IMF-fixdate, always GMT, with the C locale's day and month names,
-	 * built by hand: strftime(3) is a measurable part of every head.
-	 */
-	if (len < RESP_DATE_LEN + 1 || gmtime_r(&t, &tm) == NULL ||
-	    tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
-		if (len > 0)
-			buf[0] = '\0';
-		return;
-	}
-	memcpy(p, resp_days[tm.tm_wday], 3);
-	p[3] = ',';
-	p[4] = ' ';
-	p = resp_2d(p + 5, tm.tm_mday);
-	*p++ = ' ';
-	memcpy(p, resp_months[tm.tm_mon], 3);
-	p[3] = ' ';
-	p = resp_2d(p + 4, (tm.tm_year + 1900) / 100);
-	p = resp_2d(p, (tm.tm_year + 1900) % 100);
-	*p++ = ' ';
-	p = resp_2d(p, tm.tm_hour);
-	*p++ = ':';
-	p = resp_2d(p, tm.tm_min);
-	*p++ = ':';
-	p = resp_2d(p, tm.tm_sec);
-	memcpy(p, " GMT", 5);
-}
-
-const char *
-resp_date_now(void)
-{
-	static char date[RESP_DATE_LEN + 1];
-	static time_t when = -1;
-	time_t now = time(NULL);
-
-	/* Once a second, as nginx and lighttpd do: time(2) is the vDSO. */
-	if (now != when) {
-		resp_date(now, date, sizeof(date));
-		when = now;
-	}
-	return date;
-}
-
-time_t
-resp_parse_date(const char *s, size_t len)
-{
-	/* IMF-fixdate, obsolete RFC 850 and asctime forms (RFC 9110 5.6.7). */
-	static const char *const fmts[] = {
-		"%a, %d %b %Y %H:%M:%S GMT",
-		"%A, %d-%b-%y %H:%M:%S GMT",
-		"%a %b %e %H:%M:%S %Y",
-	};
-	char buf[64];
-	struct tm tm;
-	const char *e;
-	size_t i;
-
-	if (len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-		memset(&tm, 0, sizeof(tm));
-		if ((e = strptime(buf, fmts[i], &tm)) != NULL && *e == '\0')
-			return timegm(&tm);
-	}
-	return -1;
-}
-
 int
 resp_head(char *buf, size_t len, int version, int status, int keepalive,
     const char *extra)
@@ -188,7 +96,7 @@ resp_head_reason(char *buf, size_t len, int version, int status,
 	rl = strlen(reason);
 	cl = strlen(conn);
 	el = extra != NULL ? strlen(extra) : 0;
-	need = 13 + rl + 2 + 6 + RESP_DATE_LEN + 2 + sizeof(server) - 1 +
+	need = 13 + rl + 2 + 6 + HTTP_DATE_LEN + 2 + sizeof(server) - 1 +
 	    cl + el + 2;
 	if (need >= len)
 		return -1;
@@ -202,8 +110,8 @@ resp_head_reason(char *buf, size_t len, int version, int status,
 	p += rl;
 	memcpy(p, "\r\nDate: ", 8);
 	p += 8;
-	memcpy(p, resp_date_now(), RESP_DATE_LEN);
-	p += RESP_DATE_LEN;
+	memcpy(p, http_date_now(), HTTP_DATE_LEN);
+	p += HTTP_DATE_LEN;
 	memcpy(p, "\r\n", 2);
 	p += 2;
 	memcpy(p, server, sizeof(server) - 1);
@@ -241,11 +149,11 @@ resp_num(char *p, long long v)
 static char *
 resp_lastmod(char *p, time_t t)
 {
-	static char date[RESP_DATE_LEN + 1];
+	static char date[HTTP_DATE_LEN + 1];
 	static time_t when = -1;
 
 	if (t != when) {
-		resp_date(t, date, sizeof(date));
+		http_date_fmt(t, date, sizeof(date));
 		when = t;
 	}
 	p = resp_cpy(p, "Last-Modified: ", 15);
