@@ -164,11 +164,17 @@ resp_lastmod(char *p, time_t t)
 int
 resp_file_fields(char *buf, size_t len, const struct file_reply *fr)
 {
-	/* Every fixed part, three numbers and a date: under 256 bytes. */
+	/*
+	 * A 301 is its Location line alone ("Location: " CRLF, 12 bytes);
+	 * the others are fixed parts, three numbers and a date, under 256
+	 * bytes with the type. The NUL is counted.
+	 */
 	size_t tl = fr->fr_type != NULL ? strlen(fr->fr_type) : 0;
+	size_t need = fr->fr_status == 301 ?
+	    strlen(fr->fr_location) + 12 + 1 : tl + 256;
 	char *p = buf;
 
-	if (tl + strlen(fr->fr_location) + 256 > len)
+	if (need > len)
 		return -1;
 	switch (fr->fr_status) {
 	case 301:
