@@ -108,7 +108,7 @@ cgi_handoff(struct httpd *h, int rfd, int wfd, const struct http_request *r,
 	m->cm_chunked = r->r_chunked;
 	m->cm_reqtime = h->h_timeout;
 	m->cm_maxbody = h->h_maxbody;
-	f = req_field(r, "Expect");
+	f = r->r_expect;
 	m->cm_expect = r->r_version == HTTP_11 && f != NULL &&
 	    f->f_valuelen == 12 && strncasecmp(f->f_value, "100-continue",
 	    12) == 0;
@@ -148,7 +148,7 @@ cgi_server_name(const struct http_request *r, const struct serve_peer *peer,
 	const char *slash;
 
 	strlcpy(host, peer->local_ip, hostsz);
-	if ((f = req_field(r, "Host")) != NULL && f->f_valuelen > 0 &&
+	if ((f = r->r_host) != NULL && f->f_valuelen > 0 &&
 	    f->f_valuelen < hostsz) {
 		memcpy(host, f->f_value, f->f_valuelen);
 		host[f->f_valuelen] = '\0';
@@ -205,7 +205,7 @@ cgi_env_meta(const struct httpd *h, const struct http_request *r,
 	if (r->r_clen > 0)
 		bad |= cgi_env_add(blob, envlen, nenv, "CONTENT_LENGTH=%lld",
 		    r->r_clen);
-	if ((f = req_field(r, "Content-Type")) != NULL)
+	if ((f = r->r_ctype) != NULL)
 		bad |= cgi_env_add(blob, envlen, nenv, "CONTENT_TYPE=%.*s",
 		    (int)f->f_valuelen, f->f_value);
 	return bad;

@@ -87,6 +87,9 @@ struct http_request {
 	const struct http_field *r_ifrange;	/* If-Range */
 	const struct http_field *r_ims;		/* If-Modified-Since */
 	const struct http_field *r_inm;		/* If-None-Match */
+	const struct http_field *r_host;	/* for CGI's SERVER_NAME */
+	const struct http_field *r_expect;	/* 100-continue, for CGI */
+	const struct http_field *r_ctype;	/* Content-Type, for CGI */
 };
 
 /* request.c */

@@ -343,6 +343,9 @@ req_known(struct http_request *r, const struct http_field *f)
 		REQ_KNOWN("If-Range", r_ifrange),
 		REQ_KNOWN("If-Modified-Since", r_ims),
 		REQ_KNOWN("If-None-Match", r_inm),
+		REQ_KNOWN("Host", r_host),
+		REQ_KNOWN("Expect", r_expect),
+		REQ_KNOWN("Content-Type", r_ctype),
 	};
 	const struct http_field **slot;
 	size_t i;
@@ -451,6 +454,7 @@ req_parse(const char *buf, size_t len, struct http_request *r)
 	r->r_reqlinelen = 0;
 	r->r_referer = r->r_agent = r->r_range = r->r_ifrange = NULL;
 	r->r_ims = r->r_inm = NULL;
+	r->r_host = r->r_expect = r->r_ctype = NULL;
 	r->r_nfields = 0;
 	r->r_hasquery = r->r_keepalive = r->r_slash = r->r_hidden = 0;
 	r->r_clen = -1;
