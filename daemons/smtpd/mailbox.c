@@ -80,7 +80,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mailbox.h"
+#include "mbox.h"
 #include "smtpd.h"
 
 static int	mbox_append(struct smtpd *sd, const struct smtpd_msg *m,
@@ -91,64 +91,6 @@ static int	mbox_lead(struct smtpd *sd, long long number,
 		    unsigned long epoch, long long *unbacked);
 static int	mbox_verdict(int r, const struct mbox_state *cs,
 		    long long number, unsigned long epoch);
-
-/*
- * Open mailbox for writing, creating it when a backup (or nobody yet) has
- * made it; a new name is made durable with an fsync of the spool, so an
- * acknowledged message is never in a file that a crash forgets.
- */
-int
-mbox_file(struct smtpd *sd)
-{
-	int fd;
-
-	fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CLOEXEC |
-	    O_NOFOLLOW);
-	if (fd != -1 || errno != ENOENT)
-		return fd;
-	fd = openat(sd->sd_spoolfd, MBOX_FILE, O_WRONLY | O_CREAT |
-	    O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd != -1 && fsync(sd->sd_spoolfd) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * Under the append lock: open mailbox and make it end where the appended
- * line says. Bytes past that are the rest of a record whose writer was
- * killed while it held the lock (it had not yet counted it): they are
- * cut. A shorter file was shortened by someone else (a mail reader):
- * append to it. Returns the mailbox fd, or -1 with errno.
- */
-int
-mbox_tidy(struct smtpd *sd, struct mbox_state *ap)
-{
-	struct stat sb;
-	int fd, e;
-
-	if ((fd = mbox_file(sd)) == -1)
-		return -1;
-	if (fstat(fd, &sb) == -1)
-		goto fail;
-	if (sb.st_size > ap->st_length) {
-		log_warnx("mailbox: cutting %lld bytes of a killed delivery",
-		    (long long)(sb.st_size - ap->st_length));
-		if (ftruncate(fd, ap->st_length) == -1)
-			goto fail;
-	} else if (sb.st_size < ap->st_length) {
-		ap->st_length = sb.st_size;
-		if (mbox_write(sd->sd_lockfd, MBOX_APPENDED, ap) == -1)
-			goto fail;
-	}
-	return fd;
-fail:
-	e = errno;
-	close(fd);
-	errno = e;
-	return -1;
-}
 
 /*
  * 1. Append the record under the append lock. Returns 0 with *number

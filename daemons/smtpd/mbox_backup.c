@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mailbox.h"
+#include "mbox.h"
 
 /* Does the appended line end a group of -b that is still in mailbox? */
 int

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mailbox.h"
+#include "mbox.h"
 
 static void	mbox_rollback(struct smtpd *sd, int fd, int e,
 		    const struct mbox_state *orig, const struct mbox_state *ap);

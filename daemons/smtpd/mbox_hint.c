@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mailbox.h"
+#include "mbox.h"
 
 #define MBOX_HINT		".smtpd.hint"
 #define MBOX_HINT_SIZE		4096	/* bytes: one page */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mailbox.h"
+#include "mbox.h"
 
 static int	mbox_recover(struct smtpd *sd, struct mbox_state *st);
 static int	mbox_boot(char *boot);

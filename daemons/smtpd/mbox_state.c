@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mailbox.h"
+#include "mbox.h"
 
 static int	mbox_ofd(int fd, int cmd, int type);
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mailbox.h"
+#include "mbox.h"
 
 /*
  * Test-only crash points (SMTPD_TEST_CRASH, see smtpd(8)): "appended",

@@ -162,12 +162,13 @@ smtp_check_starttls(struct smtp_session *s, char *arg)
 	return 0;
 }
 
-/* After its 220: the handshake. */
+/* After its 220, flushed in the clear: the handshake. */
 static void
 smtp_proceed_starttls(struct smtp_session *s, char *arg)
 {
 	(void)arg;
-	smtp_starttls(s);
+	if (smtp_flush(s) == 0)
+		smtp_starttls(s);
 }
 
 /* MAIL FROM (RFC 5321 4.1.1.2) with RFC 1870 SIZE and RFC 6152 BODY. */

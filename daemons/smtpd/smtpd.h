@@ -6,7 +6,7 @@
  * reply.c   every reply, one function per error reply
  * io.c      input and output with deadlines
  * data.c    the message text after DATA
- * mailbox.c delivery into the spool: group commit (mbox_*.c, mailbox.h)
+ * mailbox.c delivery into the spool: group commit (mbox_*.c, mbox.h)
  * tls.c     STARTTLS (RFC 3207) with libtls
  * profile.c the seccomp profile
  */

@@ -83,8 +83,6 @@ smtp_starttls(struct smtp_session *s)
 	long long deadline;
 	int r;
 
-	if (smtp_flush(s) == -1)
-		return;
 	/* RFC 3207 5: nothing sent before the handshake counts. */
 	if (s->s_inlen > s->s_inoff)
 		log_info("%s: %zu bytes after STARTTLS before TLS, discarded",

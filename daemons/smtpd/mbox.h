@@ -1,11 +1,12 @@
 /*
- * mailbox.h: what the files of delivery share. mailbox.c says how they
+ * mbox.h: what the files of delivery share. mailbox.c says how they
  * work together (the group commit, crashes, backups); each file is one
  * part of it:
  *
  * mailbox.c      delivery: append, then wait for a commit
  * mbox_state.c   smtpd.lock: its two locks and two state lines
- * mbox_record.c  a record: the header lines smtpd writes, the write
+ * mbox_record.c  a record: the header lines smtpd writes, the write;
+ *                the mailbox file opened and cut to its appended length
  * mbox_commit.c  the leader's group commit, and its rollback
  * mbox_backup.c  the backup mailbox.FIRST-LAST every -b messages
  * mbox_open.c    start-up: a new spool's state, a restarted machine's cut
@@ -13,8 +14,8 @@
  *                waiters sleep on
  * mbox_test.c    the test-only crash points (SMTPD_TEST_CRASH)
  */
-#ifndef MAILBOX_H
-#define MAILBOX_H
+#ifndef MBOX_H
+#define MBOX_H
 
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -77,7 +78,7 @@ off_t	mbox_record(int fd, off_t at, char *head, size_t headlen,
 	    size_t split, const struct smtpd_msg *m, long long number);
 
 /*
- * mailbox.c. Under the append lock: mbox_file() opens mailbox for
+ * mbox_record.c. Under the append lock: mbox_file() opens mailbox for
  * writing (creating it durably); mbox_tidy() opens it and makes it end
  * at ap's length. Each returns the fd, or -1 with errno.
  */
