@@ -38,7 +38,7 @@ my %target = (
 	'supervisor/spawn.c' => {
 		tests => [qw(t/forkd/handler-env.t t/forkd/fork-fails.t
 		    t/forkd/promises.t t/forkd/logs.t t/forkd/modes.t
-		    t/forkd/persource.t)],
+		    t/forkd/persource.t t/forkd/spawn.t)],
 	},
 	'supervisor/reap.c' => {
 		tests => [qw(t/forkd/reap.t t/forkd/children-table.t
