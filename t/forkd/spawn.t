@@ -30,7 +30,15 @@ my $names = join('|', qw(PROTO TCPREMOTEIP TCPREMOTEPORT TCPLOCALIP
     TCPLOCALPORT FORKD_LOG FORKD_REFUSED FORKD_PROXY FORKD_PERSOURCE_FD
     FORKD_TEST_KEEP));
 my $script = <<"EOF";
+use POSIX ();
 use Socket;
+my \@fds;
+for (0 .. 1023) {
+	my \$d = POSIX::dup(\$_);
+	next unless defined \$d;
+	push \@fds, \$_;
+	POSIX::close(\$d);
+}
 my \$out = \\*STDOUT;
 if (getsockopt(STDIN, SOL_SOCKET, SO_ACCEPTCONN) &&
     unpack('i', getsockopt(STDIN, SOL_SOCKET, SO_ACCEPTCONN))) {
@@ -39,6 +47,7 @@ if (getsockopt(STDIN, SOL_SOCKET, SO_ACCEPTCONN) &&
 }
 open(my \$e, '<', '/proc/self/environ') or exit 1;
 my \@env = split(/\\0/, do { local \$/; <\$e> });
+print \$out "fds=\@fds\\n";
 print \$out "\$_\\n" for sort grep { /^(?:$names)=/ } \@env;
 print \$out "end\\n";
 EOF
@@ -66,14 +75,16 @@ sub handler_env {
 }
 
 {
-	my ($pn, $pw, $pp) = (free_port(), free_port(), free_port());
-	my $conf = "127.0.0.1:$pn stream tcp nowait nobody $^X perl $dir/env.pl\n"
-	    . "127.0.0.1:$pw stream tcp wait nobody $^X perl $dir/env.pl\n"
-	    . "127.0.0.1:$pp stream tcp nowait/0/0/4 nobody $^X perl "
-	    . "$dir/env.pl\n";
+	my ($pn, $pw, $pp, $pq, $px) = map { free_port() } 1 .. 5;
+	my $h = "nobody $^X perl $dir/env.pl\n";
+	my $conf = "127.0.0.1:$pn stream tcp nowait $h"
+	    . "127.0.0.1:$pw stream tcp wait $h"
+	    . "127.0.0.1:$pp stream tcp nowait/0/0/4 $h"
+	    . "127.0.0.1:$pq stream tcp wait/0/0/4 $h"
+	    . "127.0.0.1:$px stream tcp wait+proxy $h";
 	my $f = forkd_start(dir => $dir, conf => $conf, env => \%dirty,
-	    wait_ports => [$pn, $pw, $pp]);
-	ok(wait_log($f->{sl}, qr/started: 3 services/), 'env: forkd started');
+	    wait_ports => [$pn, $pw, $pp, $pq, $px]);
+	ok(wait_log($f->{sl}, qr/started: 5 services/), 'env: forkd started');
 
 	my $c = connect_tcp($pn);
 	my $v = handler_env($pn, $c);
@@ -89,6 +100,7 @@ sub handler_env {
 	    qw(FORKD_REFUSED FORKD_PROXY FORKD_PERSOURCE_FD);
 	is_deeply($v->{FORKD_TEST_KEEP}, ['kept'],
 	    'nowait: forkd\'s other variables are passed on');
+	is_deeply($v->{fds}, ['0 1 2'], 'nowait: fds 0-2 only');
 
 	$v = handler_env($pw);
 	ok(!exists $v->{$_}, "wait: no $_ (the handler accepts)") for
@@ -96,6 +108,7 @@ sub handler_env {
 	    FORKD_REFUSED FORKD_PROXY FORKD_PERSOURCE_FD);
 	is_deeply($v->{FORKD_LOG}, ['stderr'], 'wait: FORKD_LOG, once');
 	is_deeply($v->{FORKD_TEST_KEEP}, ['kept'], 'wait: FORKD_TEST_KEEP');
+	is_deeply($v->{fds}, ['0 1 2'], 'wait: fds 0-2 only');
 
 	# Per-source limits: the child counts its client before exec.
 	$c = connect_tcp($pp);
@@ -107,6 +120,21 @@ sub handler_env {
 	    qw(FORKD_REFUSED FORKD_PROXY FORKD_PERSOURCE_FD);
 	is_deeply($v->{FORKD_TEST_KEEP}, ['kept'],
 	    'per-source nowait: FORKD_TEST_KEEP');
+	is_deeply($v->{fds}, ['0 1 2'],
+	    'per-source nowait: fds 0-2 (the table is closed at exec)');
+
+	# A wait handler with per-source limits counts its clients itself.
+	$v = handler_env($pq);
+	is_deeply($v->{FORKD_PERSOURCE_FD}, ['3'],
+	    'per-source wait: FORKD_PERSOURCE_FD=3, once');
+	is_deeply($v->{fds}, ['0 1 2 3'], 'per-source wait: fds 0-3');
+	ok(!exists $v->{$_}, "per-source wait: no $_") for
+	    qw(PROTO TCPREMOTEIP FORKD_REFUSED FORKD_PROXY);
+
+	# A wait handler of a +proxy service reads the header itself.
+	$v = handler_env($px);
+	is_deeply($v->{FORKD_PROXY}, ['1'], '+proxy wait: FORKD_PROXY=1, once');
+	ok(!exists $v->{FORKD_PERSOURCE_FD}, '+proxy wait: no per-source fd');
 	forkd_stop($f);
 }
 
