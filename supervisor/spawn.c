@@ -423,7 +423,8 @@ spawn_child(void *arg)
 	if (dup2(sp->sp_fd, 0) == -1 || dup2(sp->sp_fd, 1) == -1)
 		spawn_fail(sp, SPAWN_DUP2, errno);
 	spawn_front(sp);
-	syscall(SYS_close_range, sep->se_ps != NULL ? 4 : 3, ~0U, 0);
+	/* close_range(2), or a scan of /proc/self/fd: async-signal-safe. */
+	closefrom(sep->se_ps != NULL ? 4 : 3);
 	spawn_user(sp);
 	if (!sp->sp_vm && sep->se_mode == SE_NOWAIT && sp->sp_peer != NULL) {
 		/* admit.c sets variables: the environment is environ. */
