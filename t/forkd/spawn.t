@@ -6,7 +6,7 @@
 # never inherited), whether the handler is cloned (nowait, wait) or forked
 # (a nowait service with per-source limits); a forkd that is not root
 # refuses to run a handler as another user, says why and the child exits
-# 111; and nowait.0 is told apart from the default .max of 256: the first
+# 111, as does one that cannot setuid, naming that step; and nowait.0 is told apart from the default .max of 256: the first
 # never trips the looping guard, the second trips at the 257th spawn.
 use strict;
 use warnings;
@@ -169,6 +169,28 @@ SKIP: {
 	    'not root: the reason is logged');
 	ok(wait_log($sl, qr/: pid \d+ exited 111 /),
 	    'not root: the handler exits 111');
+	forkd_stop($f);
+}
+
+# Without CAP_SETUID the groups and the group change, the user does not:
+# the step that failed is the one logged.
+SKIP: {
+	skip('setpriv(1) not installed', 3)
+	    if system('setpriv --version >/dev/null 2>&1') != 0;
+	my $p = free_port();
+	my $f = forkd_start(
+	    conf => "127.0.0.1:$p stream tcp nowait nobody /bin/echo echo ran\n",
+	    prefix => ['setpriv', '--bounding-set', '-setuid', '--inh-caps',
+	    '-setuid'], wait_ports => [$p]);
+	my $c = connect_tcp($p);
+	is($c ? read_n($c, 64, 5) : 'no connection', '',
+	    'no CAP_SETUID: the program never runs');
+	my $uid = (getpwnam('nobody'))[2];
+	ok(wait_log($f->{sl},
+	    qr/: pid \d+: setuid $uid: Operation not permitted/),
+	    'no CAP_SETUID: setuid is the step logged');
+	ok(wait_log($f->{sl}, qr/: pid \d+ exited 111 /),
+	    'no CAP_SETUID: the handler exits 111');
 	forkd_stop($f);
 }
 
