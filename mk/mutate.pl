@@ -43,7 +43,7 @@ my %target = (
 	'supervisor/reap.c' => {
 		tests => [qw(t/forkd/reap.t t/forkd/children-table.t
 		    t/forkd/promises.t t/forkd/logs.t t/forkd/modes.t
-		    t/forkd/guards.t t/forkd/unit-pool.t)],
+		    t/forkd/guards.t t/forkd/unit-pool.t t/forkd/spawn.t)],
 	},
 	# Delivery into the spool: append and wait, the state file, the
 	# group commit, the backups, start-up after a crash.

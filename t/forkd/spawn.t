@@ -6,7 +6,9 @@
 # never inherited), whether the handler is cloned (nowait, wait) or forked
 # (a nowait service with per-source limits); a forkd that is not root
 # refuses to run a handler as another user, says why and the child exits
-# 111, as does one that cannot setuid, naming that step; and nowait.0 is told apart from the default .max of 256: the first
+# 111, as does one that cannot setuid, naming that step; a reap counts
+# the exit by status and frees a nowait handler's per-source slot; and
+# nowait.0 is told apart from the default .max of 256: the first
 # never trips the looping guard, the second trips at the 257th spawn.
 use strict;
 use warnings;
@@ -191,6 +193,33 @@ SKIP: {
 	    'no CAP_SETUID: setuid is the step logged');
 	ok(wait_log($f->{sl}, qr/: pid \d+ exited 111 /),
 	    'no CAP_SETUID: the handler exits 111');
+	forkd_stop($f);
+}
+
+# What a reap gives back: each exit counted by status for SIGUSR1, and
+# the per-source slot a nowait handler held, freed (a debug line, -v).
+{
+	my ($pf, $ps) = (free_port(), free_port());
+	my $f = forkd_start(args => ['-v'], conf =>
+	    "127.0.0.1:$pf stream tcp nowait nobody /bin/false false\n"
+	    . "127.0.0.1:$ps stream tcp nowait/0/0/4 nobody /bin/true true\n",
+	    wait_ports => [$pf, $ps]);
+	for (1 .. 3) {
+		my $c = connect_tcp($pf);
+		read_n($c, 1, 5) if $c;
+	}
+	my $c = connect_tcp($ps);
+	read_n($c, 1, 5) if $c;
+	my $end = time + 10;
+	sleep(0.05) while time < $end &&
+	    grep({ /\Q127.0.0.1:$pf\E.* exited 1 / } log_lines($f->{sl})) < 3;
+	ok(wait_log($f->{sl},
+	    qr/\Q127.0.0.1:$ps\E.*: pid \d+ held 1 per-source slots: freed/),
+	    'reap: the slot a nowait handler held is freed, logged');
+	kill('USR1', $f->{pid});
+	ok(wait_log($f->{sl},
+	    qr/status: \Q127.0.0.1:$pf\E\/tcp: .*exits 1:3\b/),
+	    'reap: three exits with status 1 counted for SIGUSR1');
 	forkd_stop($f);
 }
 
