@@ -38,12 +38,12 @@ my %target = (
 	'supervisor/spawn.c' => {
 		tests => [qw(t/forkd/handler-env.t t/forkd/fork-fails.t
 		    t/forkd/promises.t t/forkd/logs.t t/forkd/modes.t
-		    t/forkd/persource.t)],
+		    t/forkd/persource.t t/forkd/spawn.t)],
 	},
 	'supervisor/reap.c' => {
 		tests => [qw(t/forkd/reap.t t/forkd/children-table.t
 		    t/forkd/promises.t t/forkd/logs.t t/forkd/modes.t
-		    t/forkd/guards.t t/forkd/unit-pool.t)],
+		    t/forkd/guards.t t/forkd/unit-pool.t t/forkd/spawn.t)],
 	},
 	# Delivery into the spool: append and wait, the state file, the
 	# group commit, the backups, start-up after a crash.

@@ -290,11 +290,14 @@ void	status_exit(struct servtab *sep, int status);
 void	status_carry(struct servtab *sep, const struct servtab *o);
 
 /*
- * spawn: fork a handler for sep with fd as its fds 0 and 1 (a connected
+ * spawn: start a handler for sep with fd as its fds 0 and 1 (a connected
  * socket for nowait, the listener for wait and prefork) and a pipe on fd 2
  * whose lines are forwarded to syslog. peer, when not NULL, is the accepted
- * connection's address, for the UCSPI-TCP environment. Returns the child's
- * pid, or -1 (logged) when fork or pipe fails.
+ * connection's address, for the UCSPI-TCP environment. The child is a
+ * clone(CLONE_VM|CLONE_VFORK) that only makes system calls, or a fork for a
+ * nowait child with a PROXY header or per-source limits to see to. Returns
+ * the child's pid (a child that failed before execve is logged with its
+ * reason and exits 111), or -1 (logged) when the clone, fork or pipe fails.
  */
 pid_t	spawn_handler(struct forkd *f, struct servtab *sep, int fd,
 	    const struct sockaddr_storage *peer);

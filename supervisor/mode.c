@@ -54,7 +54,12 @@ mode_limits(struct servtab *sep, char *slash, const char *whole, char *why,
 	return 0;
 }
 
-/* wait, nowait[.max] or prefork.N. */
+/*
+ * wait, nowait[.max] or prefork.N. A max of 0 is kept as 0: no looping
+ * guard (loop.c), as in busybox inetd and FreeBSD inetd's -R 0; it is
+ * never the default (SE_MAX_DEFAULT), which is what OpenBSD inetd makes
+ * of it after logging it as illegal.
+ */
 static int
 mode_kind(struct servtab *sep, const char *field, const char *whole,
     char *why, size_t whylen)

@@ -397,6 +397,44 @@ test_limits(void **state)
 	    "wait/nowait", "for stream services");
 }
 
+/*
+ * ".max 0" is no looping cap, kept apart from the default 256 (which is
+ * what OpenBSD inetd makes of 0): the parse, and the mode forkd -n and
+ * SIGUSR1 print.
+ */
+static void
+test_max_zero(void **state)
+{
+	struct servtab sep;
+	char why[128], buf[64];
+
+	(void)state;
+	memset(&sep, 0, sizeof(sep));
+	sep.se_socktype = SOCK_STREAM;
+	assert_int_equal(conf_mode_parse(&sep, "nowait.0", why, sizeof(why)),
+	    0);
+	assert_int_equal(sep.se_mode, SE_NOWAIT);
+	assert_int_equal(sep.se_max, 0);
+	assert_string_equal(conf_mode_name(&sep, buf, sizeof(buf)),
+	    "nowait.0");
+	assert_int_equal(conf_mode_parse(&sep, "nowait", why, sizeof(why)),
+	    0);
+	assert_int_equal(sep.se_max, SE_MAX_DEFAULT);
+	assert_int_equal(SE_MAX_DEFAULT, 256);
+	assert_string_equal(conf_mode_name(&sep, buf, sizeof(buf)),
+	    "nowait.256");
+	assert_int_equal(conf_mode_parse(&sep, "nowait.1", why, sizeof(why)),
+	    0);
+	assert_int_equal(sep.se_max, 1);
+	assert_int_equal(conf_mode_parse(&sep, "wait.0", why, sizeof(why)),
+	    0);
+	assert_int_equal(sep.se_mode, SE_WAIT);
+	assert_int_equal(sep.se_max, 0);
+	assert_int_equal(conf_mode_parse(&sep, "nowait.-1", why,
+	    sizeof(why)), -1);
+	assert_non_null(strstr(why, "too small"));
+}
+
 int
 main(void)
 {
@@ -411,6 +449,7 @@ main(void)
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_same),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_max_zero),
 	};
 	int fd, r;
 
