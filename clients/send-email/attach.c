@@ -23,7 +23,7 @@ void
 attach_add(struct se_state *st, const char *path, int inline_)
 {
 	struct mime_part *mp;
-	struct se_buf data = { NULL, 0, 0 };
+	struct buf data = { NULL, 0, 0 };
 	const char *type, *name;
 	char chunk[65536];
 	ssize_t n;

@@ -16,11 +16,11 @@
 static int	auth_plain(struct se_state *);
 static int	auth_login_steps(struct se_state *);
 static int	auth_result(struct se_state *, const char *);
-static int	auth_b64(struct se_buf *, const char *, size_t);
+static int	auth_b64(struct buf *, const char *, size_t);
 
 /* base64 of len bytes of s into b (emptied first), NUL-terminated. */
 static int
-auth_b64(struct se_buf *b, const char *s, size_t len)
+auth_b64(struct buf *b, const char *s, size_t len)
 {
 	if (b->b_data != NULL)
 		explicit_bzero(b->b_data, b->b_cap);
@@ -64,7 +64,7 @@ static int
 auth_plain(struct se_state *st)
 {
 	char msg[2 * SE_SECRET_MAX + 3];
-	struct se_buf b64 = { NULL, 0, 0 };
+	struct buf b64 = { NULL, 0, 0 };
 	size_t ulen = strlen(st->se_user), plen = strlen(st->se_pass);
 	int r;
 
@@ -91,7 +91,7 @@ auth_plain(struct se_state *st)
 static int
 auth_login_steps(struct se_state *st)
 {
-	struct se_buf b64 = { NULL, 0, 0 };
+	struct buf b64 = { NULL, 0, 0 };
 	int r = EXIT_TEMP;
 
 	if (reply_command(st, "AUTH LOGIN") == -1 || reply_read(st) == -1)

@@ -1,5 +1,6 @@
 /*
- * buf: the growing byte buffer every part of the message is built in.
+ * buf: formatted text appended to the growing buffer (lib/buf.h) every
+ * part of the message is built in.
  */
 #include <sys/types.h>
 
@@ -13,32 +14,7 @@
 #include "send-email.h"
 
 int
-buf_add(struct se_buf *b, const void *p, size_t len)
-{
-	char *n;
-	size_t cap;
-
-	if (len > SIZE_MAX / 2 - b->b_len) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (b->b_len + len + 1 > b->b_cap) {
-		cap = b->b_cap ? b->b_cap : 1024;
-		while (cap < b->b_len + len + 1)
-			cap *= 2;
-		if ((n = realloc(b->b_data, cap)) == NULL)
-			return -1;
-		b->b_data = n;
-		b->b_cap = cap;
-	}
-	memcpy(b->b_data + b->b_len, p, len);
-	b->b_len += len;
-	b->b_data[b->b_len] = '\0';
-	return 0;
-}
-
-int
-buf_printf(struct se_buf *b, const char *fmt, ...)
+buf_printf(struct buf *b, const char *fmt, ...)
 {
 	char *s;
 	va_list ap;

@@ -19,14 +19,14 @@
 #include "send-email.h"
 
 static int	message_text(const char *, size_t, const char *,
-		    struct se_buf *);
-static int	message_read_stdin(struct se_buf *);
-static int	message_subject(struct se_state *, struct se_buf *);
-static int	message_to(struct se_state *, struct se_buf *);
+		    struct buf *);
+static int	message_read_stdin(struct buf *);
+static int	message_subject(struct se_state *, struct buf *);
+static int	message_to(struct se_state *, struct buf *);
 
 /* Read all of stdin into b, at most SE_BODY_MAX bytes. */
 static int
-message_read_stdin(struct se_buf *b)
+message_read_stdin(struct buf *b)
 {
 	char chunk[65536];
 	ssize_t n;
@@ -64,7 +64,7 @@ message_read_stdin(struct se_buf *b)
  */
 static int
 message_text(const char *text, size_t len, const char *where,
-    struct se_buf *out)
+    struct buf *out)
 {
 	size_t i, start, lineno = 1, end;
 
@@ -108,7 +108,7 @@ nomem:
  * 2), cut between UTF-8 characters, one per folded line.
  */
 static int
-message_subject(struct se_state *st, struct se_buf *b)
+message_subject(struct se_state *st, struct buf *b)
 {
 	const unsigned char *s = (const unsigned char *)st->se_subject;
 	size_t len = strlen(st->se_subject), i, n;
@@ -152,7 +152,7 @@ message_subject(struct se_state *st, struct se_buf *b)
 
 /* To: every recipient, folded before a line would pass 78 (2.1.1). */
 static int
-message_to(struct se_state *st, struct se_buf *b)
+message_to(struct se_state *st, struct buf *b)
 {
 	size_t i, col = 3, n;
 
@@ -181,8 +181,8 @@ message_to(struct se_state *st, struct se_buf *b)
 int
 message_build(struct se_state *st)
 {
-	struct se_buf raw = { NULL, 0, 0 };
-	struct se_buf *m = &st->se_head;
+	struct buf raw = { NULL, 0, 0 };
+	struct buf *m = &st->se_head;
 	char date[64];
 	struct tm tm;
 	time_t now;
@@ -255,7 +255,7 @@ message_compose(struct se_state *st)
 }
 
 int
-message_stuff(const struct se_buf *msg, struct se_buf *out)
+message_stuff(const struct buf *msg, struct buf *out)
 {
 	const char *p = msg->b_data, *end = msg->b_data + msg->b_len, *nl;
 

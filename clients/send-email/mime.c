@@ -30,20 +30,20 @@ static const char mime_b64[] =
 
 static enum mime_cte mime_text_cte(const struct mime_input *, const char *,
 		    size_t);
-static int	mime_text_part(const struct mime_input *, struct se_buf *,
+static int	mime_text_part(const struct mime_input *, struct buf *,
 		    const char *, const char *, size_t, int *);
-static int	mime_html(const struct mime_input *, struct se_buf *);
-static int	mime_file_part(const struct mime_input *, struct se_buf *,
+static int	mime_html(const struct mime_input *, struct buf *);
+static int	mime_file_part(const struct mime_input *, struct buf *,
 		    size_t);
-static int	mime_filename(struct se_buf *, const char *);
+static int	mime_filename(struct buf *, const char *);
 static int	mime_type_ok(const char *);
-static int	mime_related(const struct mime_input *, struct se_buf *, int *);
-static int	mime_alternative(const struct mime_input *, struct se_buf *,
+static int	mime_related(const struct mime_input *, struct buf *, int *);
+static int	mime_alternative(const struct mime_input *, struct buf *,
 		    int *);
 static size_t	mime_count(const struct mime_input *, int);
 
 int
-mime_base64(struct se_buf *out, const void *data, size_t len, size_t width)
+mime_base64(struct buf *out, const void *data, size_t len, size_t width)
 {
 	const unsigned char *s = data;
 	char q[4];
@@ -75,7 +75,7 @@ mime_base64(struct se_buf *out, const void *data, size_t len, size_t width)
 }
 
 int
-mime_qp(struct se_buf *out, const char *text, size_t len)
+mime_qp(struct buf *out, const char *text, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *s = (const unsigned char *)text;
@@ -154,7 +154,7 @@ mime_text_cte(const struct mime_input *in, const char *text, size_t len)
 
 /* A text/SUBTYPE entity: its fields, a blank line, the encoded text. */
 static int
-mime_text_part(const struct mime_input *in, struct se_buf *out,
+mime_text_part(const struct mime_input *in, struct buf *out,
     const char *subtype, const char *text, size_t len, int *eight)
 {
 	static const char *name[] = { "7bit", "8bit", "quoted-printable" };
@@ -176,7 +176,7 @@ mime_text_part(const struct mime_input *in, struct se_buf *out,
  * written), then each inline image by its Content-ID.
  */
 static int
-mime_html(const struct mime_input *in, struct se_buf *html)
+mime_html(const struct mime_input *in, struct buf *html)
 {
 	const char *p;
 	size_t i;
@@ -245,12 +245,12 @@ mime_type_ok(const char *t)
 #define MIME_PIECE	54
 
 static int
-mime_filename(struct se_buf *out, const char *name)
+mime_filename(struct buf *out, const char *name)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	static const char attr[] = "!#$&+-.^_`|~";
 	const unsigned char *s = (const unsigned char *)name;
-	struct se_buf enc = { NULL, 0, 0 };
+	struct buf enc = { NULL, 0, 0 };
 	size_t i, n, len = strlen(name), piece;
 	int plain = len <= 60, r = -1;
 	char pct[3];
@@ -312,7 +312,7 @@ out:
 
 /* One file as a base64 entity, attached or inline (RFC 2183). */
 static int
-mime_file_part(const struct mime_input *in, struct se_buf *out, size_t i)
+mime_file_part(const struct mime_input *in, struct buf *out, size_t i)
 {
 	const struct mime_part *mp = &in->mi_parts[i];
 
@@ -346,9 +346,9 @@ mime_count(const struct mime_input *in, int want)
 
 /* multipart/related (RFC 2387): the HTML, then each inline image. */
 static int
-mime_related(const struct mime_input *in, struct se_buf *out, int *eight)
+mime_related(const struct mime_input *in, struct buf *out, int *eight)
 {
-	struct se_buf html = { NULL, 0, 0 };
+	struct buf html = { NULL, 0, 0 };
 	size_t i;
 	int r = -1;
 
@@ -374,7 +374,7 @@ out:
 
 /* multipart/alternative (RFC 2046 5.1.4): plain text, then the HTML. */
 static int
-mime_alternative(const struct mime_input *in, struct se_buf *out,
+mime_alternative(const struct mime_input *in, struct buf *out,
     int *eight)
 {
 	if (buf_printf(out, "Content-Type: multipart/alternative;\r\n"
@@ -389,7 +389,7 @@ mime_alternative(const struct mime_input *in, struct se_buf *out,
 }
 
 int
-mime_build(const struct mime_input *in, struct se_buf *out, int *eight)
+mime_build(const struct mime_input *in, struct buf *out, int *eight)
 {
 	size_t i, ninline = mime_count(in, 1), nattach = mime_count(in, 0);
 

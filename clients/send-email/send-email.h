@@ -22,6 +22,7 @@
  * EXIT_USAGE for a usage error or a 5xx refusal, EXIT_TEMP for a 4xx,
  * a connection failure or a timeout.
  */
+#include "buf.h"
 #include "cli.h"
 
 /*
@@ -46,13 +47,6 @@ struct se_reply {
 	int	 r_code;			/* 200..599 */
 	size_t	 r_nlines;
 	char	 r_text[SE_REPLY_LINES][SE_LINE_MAX];
-};
-
-/* A growing byte buffer for the message (bounded by its user). */
-struct se_buf {
-	char	*b_data;
-	size_t	 b_len;
-	size_t	 b_cap;
 };
 
 /* A file to send with the text (-a, -i): what mime_build() needs. */
@@ -130,10 +124,10 @@ struct se_state {
 	int		 se_auth_login;		/* AUTH LOGIN */
 
 	/* the message: header fields, the text, then the whole of it */
-	struct se_buf	 se_head;
-	struct se_buf	 se_text;		/* CRLF lines */
+	struct buf	 se_head;
+	struct buf	 se_text;		/* CRLF lines */
 	char		 se_boundary[40];
-	struct se_buf	 se_msg;			/* CRLF, not yet dot-stuffed */
+	struct buf	 se_msg;			/* CRLF, not yet dot-stuffed */
 	int		 se_8bit;		/* a byte >= 0x80 in it */
 };
 
@@ -217,7 +211,7 @@ int	message_compose(struct se_state *st);
  * with BODY=8BITMIME. Only ever reads its inputs. Returns 0, or -1 with
  * errno ENOMEM.
  */
-int	mime_build(const struct mime_input *in, struct se_buf *out,
+int	mime_build(const struct mime_input *in, struct buf *out,
 	    int *eight);
 
 /*
@@ -225,14 +219,14 @@ int	mime_build(const struct mime_input *in, struct se_buf *out,
  * width characters each ending in CRLF (0: one line, no CRLF). Returns 0
  * or -1 (ENOMEM).
  */
-int	mime_base64(struct se_buf *out, const void *data, size_t len,
+int	mime_base64(struct buf *out, const void *data, size_t len,
 	    size_t width);
 
 /*
  * Append text (len bytes of CRLF lines) as quoted-printable (RFC 2045
  * 6.7) to out, lines at most 76 characters. Returns 0 or -1 (ENOMEM).
  */
-int	mime_qp(struct se_buf *out, const char *text, size_t len);
+int	mime_qp(struct buf *out, const char *text, size_t len);
 
 /*
  * attach.c: read path (at most SE_BODY_MAX bytes, all files together)
@@ -300,11 +294,11 @@ void	se_quit(struct se_state *st);
  * Dot-stuff (RFC 5321 4.5.2) the message and end it with CRLF.CRLF into
  * out. Returns 0, or -1 on ENOMEM.
  */
-int	message_stuff(const struct se_buf *msg, struct se_buf *out);
+int	message_stuff(const struct buf *msg, struct buf *out);
 
-/* buf.c: append len bytes to b. Returns 0, or -1 with errno ENOMEM. */
-int	buf_add(struct se_buf *b, const void *p, size_t len);
-int	buf_printf(struct se_buf *b, const char *fmt, ...)
+/* buf.c: append the formatted text to b (lib/buf.h's buf_add).
+ * Returns 0, or -1 with errno ENOMEM. */
+int	buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
 #endif

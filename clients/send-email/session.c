@@ -16,11 +16,11 @@
 static int	se_status(int);
 static int	se_hello(struct se_state *);
 static int	se_starttls(struct se_state *);
-static void	se_trace_data(const struct se_state *, const struct se_buf *);
+static void	se_trace_data(const struct se_state *, const struct buf *);
 static int	se_open(struct se_state *);
-static int	se_mail(struct se_state *, const struct se_buf *);
+static int	se_mail(struct se_state *, const struct buf *);
 static int	se_rcpts(struct se_state *);
-static int	se_data(struct se_state *, const struct se_buf *);
+static int	se_data(struct se_state *, const struct buf *);
 
 /* 5xx is permanent (100), anything else that went wrong temporary. */
 static int
@@ -53,7 +53,7 @@ se_quit(struct se_state *st)
 
 /* Under -v, each line of the message as sent, "C: line" on stderr. */
 static void
-se_trace_data(const struct se_state *st, const struct se_buf *data)
+se_trace_data(const struct se_state *st, const struct buf *data)
 {
 	const char *p = data->b_data, *end = p + data->b_len, *nl;
 
@@ -149,7 +149,7 @@ se_starttls(struct se_state *st)
 int
 se_transaction(struct se_state *st)
 {
-	struct se_buf data = { NULL, 0, 0 };
+	struct buf data = { NULL, 0, 0 };
 	int status;
 
 	if ((status = se_open(st)) != 0)
@@ -212,7 +212,7 @@ se_open(struct se_state *st)
  * Returns 0 or the exit status.
  */
 static int
-se_mail(struct se_state *st, const struct se_buf *data)
+se_mail(struct se_state *st, const struct buf *data)
 {
 	char what[SE_PATH_MAX + 64], param[64];
 
@@ -271,7 +271,7 @@ se_rcpts(struct se_state *st)
  * Returns 0 or the exit status.
  */
 static int
-se_data(struct se_state *st, const struct se_buf *data)
+se_data(struct se_state *st, const struct buf *data)
 {
 	if (reply_command(st, "DATA") == -1 || reply_read(st) == -1)
 		return EXIT_TEMP;

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cgi.h"
 #include "httpd.h"
 #include "io.h"
@@ -36,14 +37,13 @@ static int	cgi_status_field(const char *, int *, char *, size_t);
 static int	cgi_head_send(struct cgi_run *, int, char *, size_t,
 		    const char *);
 struct cgi_xfer;
-struct cgi_body;
 static int	cgi_poll_set(struct cgi_run *, struct cgi_xfer *,
 		    struct pollfd *, int *, int *);
 static void	cgi_feed(struct cgi_run *, struct cgi_xfer *);
 static int	cgi_pull(struct cgi_run *, struct cgi_xfer *);
 static int	cgi_reply_head(struct cgi_run *, struct cgi_xfer *);
 static int	cgi_relay(struct cgi_run *);
-static int	cgi_body_add(struct cgi_body *, const char *, size_t,
+static int	cgi_body_add(struct buf *, const char *, size_t,
 		    long long);
 static ssize_t	cgi_unchunk_read(struct cgi_run *, long long, char *,
 		    size_t);
@@ -415,39 +415,17 @@ cgi_linger(struct cgi_run *cr)
 	(void)io_linger(cr->cr_rfd, cr->cr_wfd, 1000, 64 * 4096);
 }
 
-/* A decoded body being kept whole, for the script's CONTENT_LENGTH. */
-struct cgi_body {
-	char		*b_buf;
-	size_t		 b_len;
-	size_t		 b_cap;
-};
-
 /*
- * Append n decoded bytes at p to b, at most max bytes in all. Returns
- * 0, 413 past max, or 503 out of memory.
+ * Append n decoded bytes at p to b (the body kept whole, for the
+ * script's CONTENT_LENGTH), at most max bytes in all. Returns 0, 413
+ * past max, or 503 out of memory.
  */
 static int
-cgi_body_add(struct cgi_body *b, const char *p, size_t n, long long max)
+cgi_body_add(struct buf *b, const char *p, size_t n, long long max)
 {
-	size_t want;
-	char *nb;
-
 	if ((long long)(b->b_len + n) > max)
 		return 413;
-	if (b->b_len + n > b->b_cap) {
-		want = b->b_cap == 0 ? 65536 : b->b_cap * 2;
-		while (want < b->b_len + n)
-			want *= 2;
-		if ((long long)want > max)
-			want = max;
-		if ((nb = realloc(b->b_buf, want)) == NULL)
-			return 503;
-		b->b_buf = nb;
-		b->b_cap = want;
-	}
-	memcpy(b->b_buf + b->b_len, p, n);
-	b->b_len += n;
-	return 0;
+	return buf_add(b, p, n) == -1 ? 503 : 0;
 }
 
 /*
@@ -515,7 +493,7 @@ int
 cgi_unchunk(struct cgi_run *cr)
 {
 	struct cgi_msg *m = cr->cr_msg;
-	struct cgi_body b = { NULL, 0, 0 };
+	struct buf b = { NULL, 0, 0 };
 	struct chunked cd;
 	char buf[16384], *in;
 	size_t inlen, outlen, used;
@@ -558,9 +536,9 @@ cgi_unchunk(struct cgi_run *cr)
 		inlen = r;
 	}
 	if (r != 0) {
-		free(b.b_buf);
+		free(b.b_data);
 		return r;
 	}
-	cgi_unchunk_done(cr, b.b_buf, b.b_len);
+	cgi_unchunk_done(cr, b.b_data, b.b_len);
 	return 0;
 }

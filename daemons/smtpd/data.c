@@ -10,34 +10,10 @@
 #include "smtpd.h"
 #include "session.h"
 
-static int	smtp_body_add(struct smtp_tx *, const char *, size_t);
 static int	smtp_mbox_from(const char *, size_t);
 static int	smtp_seed_record(const char *, size_t);
 static int	smtp_data_store(struct smtp_tx *, const char *, size_t,
 		    enum smtpd_format);
-
-static int
-smtp_body_add(struct smtp_tx *tx, const char *p, size_t n)
-{
-	size_t cap;
-	char *nb;
-
-	/* An empty line before the first byte: memcpy(NULL, p, 0) is UB. */
-	if (n == 0)
-		return 0;
-	if (tx->tx_bodylen + n > tx->tx_bodycap) {
-		cap = tx->tx_bodycap ? tx->tx_bodycap : 16384;
-		while (cap < tx->tx_bodylen + n)
-			cap *= 2;
-		if ((nb = realloc(tx->tx_body, cap)) == NULL)
-			return -1;
-		tx->tx_body = nb;
-		tx->tx_bodycap = cap;
-	}
-	memcpy(tx->tx_body + tx->tx_bodylen, p, n);
-	tx->tx_bodylen += n;
-	return 0;
-}
 
 /* mboxrd: a line matching ^>*From gets one more '>'. */
 static int
@@ -94,12 +70,12 @@ smtp_data_store(struct smtp_tx *tx, const char *p, size_t n,
 		n--;
 	}
 	if (format == SMTPD_FMT_MBOX && smtp_mbox_from(p, n) &&
-	    smtp_body_add(tx, ">", 1) == -1)
+	    buf_add(&tx->tx_body, ">", 1) == -1)
 		return -1;
 	if (format == SMTPD_FMT_SEED && smtp_seed_record(p, n) &&
-	    smtp_body_add(tx, ">", 1) == -1)
+	    buf_add(&tx->tx_body, ">", 1) == -1)
 		return -1;
-	if (smtp_body_add(tx, p, n) == -1 || smtp_body_add(tx, "\n", 1) == -1)
+	if (buf_add(&tx->tx_body, p, n) == -1 || buf_add(&tx->tx_body, "\n", 1) == -1)
 		return -1;
 	return 0;
 }
@@ -107,7 +83,7 @@ smtp_data_store(struct smtp_tx *tx, const char *p, size_t n,
 void
 smtp_data_begin(struct smtp_tx *tx)
 {
-	tx->tx_bodylen = 0;
+	tx->tx_body.b_len = 0;
 	tx->tx_size = 0;
 	tx->tx_bare = tx->tx_toolong = tx->tx_toobig = tx->tx_nomem = 0;
 }
@@ -173,14 +149,13 @@ smtp_tx_reset(struct smtp_tx *tx)
 	tx->tx_nrcpts = 0;
 	tx->tx_mail = 0;
 	tx->tx_sender[0] = '\0';
-	tx->tx_bodylen = 0;
+	tx->tx_body.b_len = 0;
 }
 
 void
 smtp_tx_free(struct smtp_tx *tx)
 {
 	smtp_tx_reset(tx);
-	free(tx->tx_body);
-	tx->tx_body = NULL;
-	tx->tx_bodycap = 0;
+	free(tx->tx_body.b_data);
+	memset(&tx->tx_body, 0, sizeof(tx->tx_body));
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "buf.h"
 #include "smtpd.h"
 
 #define SESSION_INBUF	8192	/* bytes of pipelined input held */
@@ -49,9 +50,7 @@ struct smtp_tx {
 	char		 tx_sender[SMTPD_PATH_MAX];	/* "" for <> */
 	char		*tx_rcpts[SMTPD_RCPT_MAX];
 	size_t		 tx_nrcpts;
-	char		*tx_body;	/* the message as stored, LF ends */
-	size_t		 tx_bodylen;	/* bytes */
-	size_t		 tx_bodycap;	/* bytes allocated */
+	struct buf	 tx_body;	/* the message as stored, LF ends */
 	size_t		 tx_size;	/* bytes of text received, CRLFs in */
 	int		 tx_bare;	/* a bare CR or LF seen */
 	int		 tx_toolong;	/* a line over 1000 octets seen */

@@ -32,8 +32,8 @@ smtp_deliver(struct smtp_session *s)
 	m.m_sender = tx->tx_sender;
 	m.m_rcpts = tx->tx_rcpts;
 	m.m_nrcpts = tx->tx_nrcpts;
-	m.m_body = tx->tx_body != NULL ? tx->tx_body : "";
-	m.m_bodylen = tx->tx_bodylen;
+	m.m_body = tx->tx_body.b_data != NULL ? tx->tx_body.b_data : "";
+	m.m_bodylen = tx->tx_body.b_len;
 	m.m_size = tx->tx_size;
 	if ((number = mbox_deliver(s->s_sd, &m)) == -1) {
 		log_warn("%s: delivery failed", s->s_peer);

@@ -20,7 +20,7 @@ build(const char *text, const struct mime_part *parts, size_t nparts,
     int eightbitmime, int *eight)
 {
 	struct mime_input in;
-	struct se_buf out = { NULL, 0, 0 };
+	struct buf out = { NULL, 0, 0 };
 
 	memset(&in, 0, sizeof(in));
 	in.mi_text = text;
@@ -38,7 +38,7 @@ build(const char *text, const struct mime_part *parts, size_t nparts,
 static char *
 b64(const char *s, size_t width)
 {
-	struct se_buf out = { NULL, 0, 0 };
+	struct buf out = { NULL, 0, 0 };
 
 	assert_int_equal(mime_base64(&out, s, strlen(s), width), 0);
 	assert_int_equal(buf_add(&out, "", 0), 0);
@@ -48,7 +48,7 @@ b64(const char *s, size_t width)
 static char *
 qp(const char *s)
 {
-	struct se_buf out = { NULL, 0, 0 };
+	struct buf out = { NULL, 0, 0 };
 
 	assert_int_equal(mime_qp(&out, s, strlen(s)), 0);
 	assert_int_equal(buf_add(&out, "", 0), 0);

@@ -59,8 +59,8 @@ __wrap_realloc(void *p, size_t n)
 static void
 body_is(const struct smtp_tx *tx, const char *want)
 {
-	assert_int_equal(tx->tx_bodylen, strlen(want));
-	assert_memory_equal(tx->tx_body, want, strlen(want));
+	assert_int_equal(tx->tx_body.b_len, strlen(want));
+	assert_memory_equal(tx->tx_body.b_data, want, strlen(want));
 }
 
 static void
@@ -117,7 +117,7 @@ test_long(void **state)
 
 		assert_int_equal(feed(&tx, SMTPD_FMT_MBOX, 1000000, ok), 1);
 		assert_int_equal(smtp_data_verdict(&tx), DATA_OK);
-		assert_int_equal(tx.tx_bodylen, 999);
+		assert_int_equal(tx.tx_body.b_len, 999);
 		smtp_tx_free(&tx);
 	}
 	/* A piece of a longer one refuses the message... */
@@ -218,7 +218,7 @@ test_nomem(void **state)
 	assert_int_equal(feed(&tx, SMTPD_FMT_MBOX, 1000000, l), 3);
 	realloc_fails = 0;
 	assert_int_equal(smtp_data_verdict(&tx), DATA_NOMEM);
-	assert_int_equal(tx.tx_bodylen, 0);
+	assert_int_equal(tx.tx_body.b_len, 0);
 	smtp_tx_free(&tx);
 	/* The same when the line needs its mboxrd '>' first. */
 	{
@@ -252,9 +252,9 @@ test_reset(void **state)
 	assert_int_equal(tx.tx_mail, 0);
 	assert_int_equal(tx.tx_nrcpts, 0);
 	assert_string_equal(tx.tx_sender, "");
-	assert_int_equal(tx.tx_bodylen, 0);
+	assert_int_equal(tx.tx_body.b_len, 0);
 	smtp_tx_free(&tx);
-	assert_null(tx.tx_body);
+	assert_null(tx.tx_body.b_data);
 }
 
 static void
