@@ -68,6 +68,17 @@ test_vis(void **state)
 	assert_string_equal(log_vis(dst, 12, "abcdefghijkl", 12), "ab...");
 }
 
+/* LOG_VIS_LINES: newline and tab pass as they are, CR and ESC do not. */
+static void
+test_vis_lines(void **state)
+{
+	char dst[64];
+
+	(void)state;
+	assert_string_equal(log_visx(dst, sizeof(dst), "a\tb\r\n\x1b", 6,
+	    LOG_VIS_LINES), "a\tb\\r\n\\033");
+}
+
 int
 main(void)
 {
@@ -75,6 +86,7 @@ main(void)
 		cmocka_unit_test(test_pri_good),
 		cmocka_unit_test(test_pri_bad),
 		cmocka_unit_test(test_vis),
+		cmocka_unit_test(test_vis_lines),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
