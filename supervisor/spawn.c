@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,21 @@
 #include "persource.h"
 #include "serve.h"
 
-/* The signals forkd ignores, which a child sets back to the default. */
-static sigset_t	spawn_ignored;
+/*
+ * The signals forkd ignores, which a child sets back to the default: bit
+ * sig - 1 for signal sig, 1 to 64, the C library's own real-time signals
+ * (32, 33) included, which its sigaction(3) refuses to name.
+ */
+static uint64_t	spawn_ignored;
+
+/* The kernel's struct sigaction for rt_sigaction(2) on x86-64 and the
+ * like: handler, flags, restorer, then the 64-bit mask. */
+struct spawn_ksigaction {
+	void		(*ks_handler)(int);
+	unsigned long	  ks_flags;
+	void		(*ks_restorer)(void);
+	uint64_t	  ks_mask;
+};
 
 /* Where a child stopped before execve, for the message forkd logs. */
 enum spawn_step {
@@ -401,7 +415,7 @@ spawn_front(struct spawn_plan *sp)
 static int
 spawn_child(void *arg)
 {
-	static const struct sigaction dfl = { .sa_handler = SIG_DFL };
+	static const struct spawn_ksigaction dfl = { .ks_handler = SIG_DFL };
 	struct spawn_plan *sp = arg;
 	struct servtab *sep = sp->sp_sep;
 	sigset_t none;
@@ -413,9 +427,10 @@ spawn_child(void *arg)
 	 * execve(2) resets caught signals itself; only the ignored ones
 	 * (SIGPIPE, and any forkd was started with) would stay ignored.
 	 */
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(&spawn_ignored, sig) == 1)
-			sigaction(sig, &dfl, NULL);
+	for (sig = 1; sig <= 64; sig++)
+		if (spawn_ignored & (UINT64_C(1) << (sig - 1)))
+			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL,
+			    sizeof(uint64_t));
 	/* Its own session: Ctrl-C on forkd -d's terminal is forkd's. */
 	setsid();
 	if (dup2(sp->sp_errfd, 2) == -1)
@@ -484,16 +499,16 @@ static void
 spawn_signals(void)
 {
 	static int known;
-	struct sigaction sa;
+	struct spawn_ksigaction ksa;
 	int sig;
 
 	if (known)
 		return;
-	sigemptyset(&spawn_ignored);
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler == SIG_IGN)
-			sigaddset(&spawn_ignored, sig);
+	spawn_ignored = 0;
+	for (sig = 1; sig <= 64; sig++)
+		if (syscall(SYS_rt_sigaction, sig, NULL, &ksa,
+		    sizeof(uint64_t)) == 0 && ksa.ks_handler == SIG_IGN)
+			spawn_ignored |= UINT64_C(1) << (sig - 1);
 	known = 1;
 }
 

@@ -51,11 +51,35 @@ sub var {
 	    . "$dir/nowait.pl\n"
 	    . "127.0.0.1:$ps stream tcp nowait nobody /bin/grep grep ^Sig "
 	    . "/proc/self/status\n";
-	# forkd started with SIGHUP ignored, as nohup(1) does; it ignores
-	# SIGPIPE itself.
+	# forkd started with SIGHUP ignored, as nohup(1) does, and the C
+	# library's own signals 32 and 33, which its sigaction(3) cannot
+	# name (a C wrapper ignores them with rt_sigaction(2) when cc is
+	# here; perl otherwise); forkd ignores SIGPIPE itself.
+	my @prefix = ($perl, '-e',
+	    '$SIG{HUP} = "IGNORE"; exec @ARGV or die "exec: $!"');
+	spit("$dir/ign.c", <<'EOC');
+#include <signal.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+struct ksa { void (*h)(int); unsigned long f; void (*r)(void); uint64_t m; };
+int
+main(int argc, char **argv)
+{
+	struct ksa ign = { SIG_IGN, 0, 0, 0 };
+	int sig[] = { SIGHUP, 32, 33 };
+	for (unsigned i = 0; i < 3; i++)
+		syscall(SYS_rt_sigaction, sig[i], &ign, NULL, 8);
+	(void)argc;
+	execvp(argv[1], argv + 1);
+	return 127;
+}
+EOC
+	@prefix = ("$dir/ign") if system("cc -o $dir/ign $dir/ign.c "
+	    . ">/dev/null 2>&1") == 0;
 	my $f = forkd_start(dir => $dir, conf => $conf, env => \%stale,
-	    args => ['-v'], wait_ports => [$pn, $pp, $pr, $ps], prefix => [$perl,
-	    '-e', '$SIG{HUP} = "IGNORE"; exec @ARGV or die "exec: $!"']);
+	    args => ['-v'], wait_ports => [$pn, $pp, $pr, $ps],
+	    prefix => \@prefix);
 
 	my $c = connect_tcp($pn) or die "connect: $!";
 	my $out = read_n($c, 4096, 5);
@@ -74,7 +98,7 @@ sub var {
 	$c = connect_tcp($ps) or die "connect: $!";
 	$out = read_n($c, 4096, 5);
 	like($out, qr/^SigIgn:\s*0+$/m,
-	    'nowait: no signal ignored (not forkd\'s SIGPIPE nor SIGHUP)')
+	    'nowait: no signal ignored (not forkd\'s SIGPIPE, SIGHUP, 32, 33)')
 	    or diag($out);
 	like($out, qr/^SigBlk:\s*0+$/m, 'nowait: no signal blocked');
 	close($c);
