@@ -48,26 +48,26 @@ my %target = (
 	# Delivery into the spool: append and wait, the state file, the
 	# group commit, the backups, start-up after a crash.
 	'daemons/smtpd/mailbox.c' => {
-		tests => [qw(t/smtpd/spool.t t/smtpd/shared-spool.t
+		tests => [qw(t/smtpd/faults.t t/smtpd/spool.t t/smtpd/shared-spool.t
 		    t/smtpd/durability.t t/smtpd/promises.t
 		    t/smtpd/transcripts.t t/smtpd/options.t
 		    t/smtpd/concurrent.t t/smtpd/crash.t)],
 	},
 	'daemons/smtpd/mbox_state.c' => {
-		tests => [qw(t/smtpd/spool.t t/smtpd/durability.t t/smtpd/promises.t
+		tests => [qw(t/smtpd/faults.t t/smtpd/spool.t t/smtpd/durability.t t/smtpd/promises.t
 		    t/smtpd/concurrent.t t/smtpd/restart.t)],
 	},
 	'daemons/smtpd/mbox_commit.c' => {
-		tests => [qw(t/smtpd/spool.t t/smtpd/shared-spool.t
+		tests => [qw(t/smtpd/faults.t t/smtpd/spool.t t/smtpd/shared-spool.t
 		    t/smtpd/durability.t t/smtpd/concurrent.t
 		    t/smtpd/crash.t t/smtpd/full-batch.t)],
 	},
 	'daemons/smtpd/mbox_backup.c' => {
-		tests => [qw(t/smtpd/spool.t t/smtpd/durability.t t/smtpd/promises.t
+		tests => [qw(t/smtpd/faults.t t/smtpd/spool.t t/smtpd/durability.t t/smtpd/promises.t
 		    t/smtpd/options.t t/smtpd/concurrent.t)],
 	},
 	'daemons/smtpd/mbox_open.c' => {
-		tests => [qw(t/smtpd/spool.t t/smtpd/durability.t t/smtpd/restart.t
+		tests => [qw(t/smtpd/faults.t t/smtpd/spool.t t/smtpd/durability.t t/smtpd/restart.t
 		    t/smtpd/promises.t t/smtpd/options.t)],
 	},
 	'daemons/smtpd/data.c' => {
@@ -113,6 +113,22 @@ my @equivalent = (
 	    'close(-1) when the mailbox could not be opened: a no-op whose '
 	    . 'errno no caller reads (the cut then returns 0)',
 	    '}'],
+	['daemons/smtpd/mbox_open.c', ';',
+	    'close(2) of the mailbox recover() could not read: smtpd then '
+	    . 'refuses the spool and exits 111, so the descriptor goes anyway',
+	    'if (fstat(fd, &sb) == -1 || (fp = fdopen(fd, "r")) == NULL) {'],
+	['daemons/smtpd/mbox_open.c', ';',
+	    'the error of the appended line after a restart: that line has no '
+	    . 'error field, and the copy is written and dropped',
+	    'as = cs;'],
+	['daemons/smtpd/mbox_state.c', 'if (n <= 0 || n >= MBOX_LINE) {',
+	    'snprintf(3) of a state line never returns 0: each starts with '
+	    . 'its word'],
+	['daemons/smtpd/mbox_backup.c', 'return -1;',
+	    'a backup made reported as not made: *unbacked is then read only '
+	    . 'while the group is due, and a made backup set both lengths '
+	    . 'to 0, so it never is',
+	    'log_info("backup %s", name);'],
 	['daemons/smtpd/data.c', "while (n >= 0 && *p == '>') {",
 	    'reads the byte after a line of only \'>\': its CR in smtpd\'s '
 	    . 'input buffer, never \'>\', so the loop ends as before (both '
