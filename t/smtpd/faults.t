@@ -146,6 +146,8 @@ sub committed {
 	my $mbox = slurp("$spool/mailbox");
 	is(numbers($mbox), '1 2', 'no memory: 1 2');
 	unlike($mbox, qr/^body x$/m, 'no memory: nothing of the refused one');
+	like($err, qr/: delivery failed: Cannot allocate memory$/m,
+	    'no memory: the log says why');
 }
 
 # The mailbox cannot be opened for lack of space: 452, and it is kept.
