@@ -182,9 +182,21 @@ sub committed {
 {
 	my $spool = spool('zero', 1);
 	my $before = slurp("$spool/mailbox");
-	my ($rc, $out) = smtpd($spool, session('x', 'y'), 'pwritev:1:zero');
+	my ($rc, $out, $err) = smtpd($spool, session('x', 'y'),
+	    'pwritev:1:zero');
 	is(verdicts($out), "$local 250:2", 'write of 0 bytes: 451, then 2');
+	like($err, qr/: delivery failed: Input\/output error$/m,
+	    'write of 0 bytes: logged as EIO');
+	unlike($err, qr/cannot cut back/, 'write of 0 bytes: the cut back worked');
 	is(numbers(slurp("$spool/mailbox")), '1 2', 'write of 0 bytes: 1 2');
+
+	# The cut back fails too: logged, and the client still gets 451.
+	$spool = spool('nocut', 1);
+	($rc, $out, $err) = smtpd($spool, session('x'),
+	    'pwritev:1:5,ftruncate:1:5');
+	is(verdicts($out), $local, 'no cut back: 451');
+	like($err, qr/: mailbox: cannot cut back to \d+: Input\/output error$/m,
+	    'no cut back: logged');
 
 	$spool = spool('short', 1);
 	$before = slurp("$spool/mailbox");
