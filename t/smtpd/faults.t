@@ -99,6 +99,19 @@ sub committed {
 	my ($n, $len, $epoch) = committed($spool);
 	is(($n + 0) . ' ' . ($len + 0), '2 ' . length($mbox), 'sync fails: state and mailbox agree');
 	is($epoch + 0, 1, 'sync fails: the rollback counts the epoch up by one');
+
+	# A leader whose commit failed lets go of the sync lock as one whose
+	# commit held: each counts up the shared page's release word (bytes
+	# 4-7 of .smtpd.hint, the futex waiters sleep on) the same times.
+	my $release = sub { unpack('L', substr(slurp("$_[0]/.smtpd.hint")
+	    // '', 4, 4) . "\0" x 4) };
+	my $plain = spool('released', 1);
+	my $r0 = $release->($plain);
+	smtpd($plain, session('x', 'y'));
+	my $r1 = $release->($spool);
+	smtpd($spool, session('v', 'w'), 'fdatasync:1:5');
+	is($release->($spool) - $r1, $release->($plain) - $r0,
+	    'sync fails: the waiters are woken as after a commit');
 }
 
 # The rollback's append lock cannot be had: it still rolls back, logged.
