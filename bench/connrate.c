@@ -36,6 +36,7 @@
 #define CR_LINELEN	6
 #define CR_MAXCLIENTS	1024
 #define CR_BULKBUF	(256 * 1024)
+#define CR_SOURCES	64	/* loopback source addresses */
 
 struct cr_slot {
 	int	fd;
@@ -67,6 +68,30 @@ cr_watch(int ep, int op, int fd, uint32_t events, int idx)
 		err(1, "epoll_ctl");
 }
 
+/*
+ * Toward a loopback server, client idx connects from its own source
+ * address, 127.0.0.(2 + idx % CR_SOURCES), the port left to connect(2)
+ * (IP_BIND_ADDRESS_NO_PORT): the connections this client closes stay in
+ * TIME_WAIT, and one source address for all of them makes the kernel
+ * search ever longer for a free port, the client's own cost and not the
+ * server's.
+ */
+static void
+cr_source(int fd, int idx)
+{
+	struct sockaddr_in src;
+	int one = 1;
+
+	if ((ntohl(cr_addr.sin_addr.s_addr) >> 24) != 127)
+		return;
+	memset(&src, 0, sizeof(src));
+	src.sin_family = AF_INET;
+	src.sin_addr.s_addr = htonl(0x7f000002 + idx % CR_SOURCES);
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+	    sizeof(one));
+	(void)bind(fd, (struct sockaddr *)&src, sizeof(src));
+}
+
 static int
 cr_connect(int ep, struct cr_slot *s, int idx)
 {
@@ -74,6 +99,7 @@ cr_connect(int ep, struct cr_slot *s, int idx)
 	if (s->fd == -1)
 		err(1, "socket");
 	s->sent = s->got = 0;
+	cr_source(s->fd, idx);
 	if (connect(s->fd, (struct sockaddr *)&cr_addr, sizeof(cr_addr)) == -1 &&
 	    errno != EINPROGRESS) {
 		close(s->fd);
