@@ -5,6 +5,11 @@
  * replace or shrink a prefork pool, stop what was removed, bind what is
  * new.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <libutil.h>
 #include <signal.h>
 #include <string.h>
@@ -54,6 +59,15 @@ reload_keep(struct forkd *f, struct servtab *o, struct servtab *sep)
 {
 	o->se_matched = 1;
 	sep->se_fd = o->se_fd;
+	/*
+	 * A handler may have set TCP_DEFER_ACCEPT on its listener (httpd
+	 * does): another program, which may speak first (SMTP), gets the
+	 * socket without it.
+	 */
+	if (sep->se_socktype == SOCK_STREAM &&
+	    strcmp(sep->se_program, o->se_program) != 0)
+		(void)setsockopt(sep->se_fd, IPPROTO_TCP, TCP_DEFER_ACCEPT,
+		    &(int){ 0 }, sizeof(int));
 	/*
 	 * Only a wait service waits for its handler: one that became
 	 * nowait or prefork is forkd's to poll (or its pool's) now,
