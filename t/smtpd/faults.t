@@ -134,7 +134,11 @@ sub committed {
 }
 
 # The committed line cannot be read by the leader, then by its commit.
-{
+# Under make check-asan, ASan's own pread(2) interceptor goes to the C
+# library past this fault library: nothing is injected there.
+SKIP: {
+	skip('ASan build: its pread interceptor bypasses the fault library', 5)
+	    if ($ENV{FORKD_BUILD} // '') =~ /asan/;
 	my $spool = spool('lead', 1);
 	my ($rc, $out, $err) = smtpd($spool, session('x'), 'pread0:2:5');
 	is(verdicts($out), $local, 'state unreadable to the leader: 451');

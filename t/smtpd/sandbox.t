@@ -67,7 +67,13 @@ spit("$dir/secret", "not for smtpd\n");
 	open(my $fh, '-|', $violator, 'smtpd-abort', $spool) or die "fork: $!";
 	my $out = do { local $/; <$fh> } // '';
 	close($fh);
-	is($? & 127, 6, 'smtpd\'s compiled profile: abort(3) is SIGABRT');
+	SKIP: {
+		# ASan's abort path makes calls of its own, outside the filter.
+		skip('ASan build: abort(3) goes through the sanitizer', 1)
+		    if ($ENV{FORKD_BUILD} // '') =~ /asan/;
+		is($? & 127, 6,
+		    'smtpd\'s compiled profile: abort(3) is SIGABRT');
+	}
 	open($fh, '-|', $violator, 'smtpd-kill9', $spool) or die "fork: $!";
 	$out = do { local $/; <$fh> } // '';
 	close($fh);
