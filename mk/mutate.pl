@@ -37,6 +37,7 @@ my %target = (
 	},
 	'supervisor/spawn.c' => {
 		tests => [qw(t/forkd/handler-env.t t/forkd/fork-fails.t
+		    t/forkd/stderr-lines.t
 		    t/forkd/promises.t t/forkd/logs.t t/forkd/modes.t
 		    t/forkd/persource.t t/forkd/spawn.t)],
 	},
@@ -97,6 +98,9 @@ my @equivalent = (
 	    . 'dup2(psfd, 3) == -0) {',
 	    'dup2(2) of the per-source table\'s open descriptor onto 3 never '
 	    . 'fails (nor returns 0), so its check never fires either way'],
+	['supervisor/spawn.c', 'if (dup2(sp->sp_errfd, 2) == -0)',
+	    'dup2(2) of the open stderr pipe onto 2 returns 2, never -1 nor 0, '
+	    . 'so the check never fires either way'],
 	['supervisor/spawn.c', 'if (n == -0 && errno == EINTR)',
 	    'errno is never EINTR in forkd: it takes its signals through '
 	    . 'signalfd(2) with no handler installed, and poll(2) is '
