@@ -152,6 +152,31 @@ test_size(void **state)
 	smtp_tx_free(&tx);
 }
 
+/*
+ * A second message in the same session (the same transaction state, as
+ * after RSET or a 250) is measured on its own: 20 bytes each under a
+ * limit of 20 are both accepted, though together they are 40.
+ */
+static void
+test_size_per_message(void **state)
+{
+	static const char *const l[] = { "12345678", "12345678", ".", NULL };
+	struct smtp_tx tx;
+	int i;
+
+	(void)state;
+	assert_int_equal(feed(&tx, SMTPD_FMT_MBOX, 20, l), 2);
+	assert_int_equal(smtp_data_verdict(&tx), DATA_OK);
+	smtp_data_begin(&tx);
+	for (i = 0; l[i] != NULL; i++)
+		if (smtp_data_line(&tx, l[i], strlen(l[i]), SMTPD_FMT_MBOX, 20))
+			break;
+	assert_int_equal(i, 2);
+	assert_int_equal(smtp_data_verdict(&tx), DATA_OK);
+	body_is(&tx, "12345678\n12345678\n");
+	smtp_tx_free(&tx);
+}
+
 static void
 test_quote_mbox(void **state)
 {
@@ -301,6 +326,7 @@ main(void)
 		cmocka_unit_test(test_bare),
 		cmocka_unit_test(test_long),
 		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_size_per_message),
 		cmocka_unit_test(test_quote_mbox),
 		cmocka_unit_test(test_quote_seed),
 		cmocka_unit_test(test_quote_seed_edges),
