@@ -480,7 +480,15 @@ sub tcp_listening {
 	my ($port, $timeout) = @_;
 	my $hex = sprintf('%04X', $port);
 	my $end = time + $timeout;
+	my $ss = -x '/usr/bin/ss' || -x '/bin/ss';
 	while (1) {
+		# ss(8) asks the kernel over netlink for this port's listeners
+		# alone: /proc/net/tcp, thousands of TIME_WAIT lines after a
+		# load test, is the fallback.
+		if ($ss) {
+			my $out = `ss -Htln 'sport = :$port' 2>/dev/null`;
+			return 1 if $? == 0 && $out =~ /\S/;
+		}
 		for my $t ('/proc/net/tcp', '/proc/net/tcp6') {
 			my $s = slurp($t) // next;
 			# sl local_address rem_address st: 0A is LISTEN.
