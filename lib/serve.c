@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -379,6 +380,18 @@ serve_fd1_same(int lfd)
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+int
+serve_listener_tcpopt(int fd, int opt, int value)
+{
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1 ||
+	    !listening)
+		return -1;
+	return setsockopt(fd, IPPROTO_TCP, opt, &value, sizeof(value));
+}
+
 void
 serve_close_listener(int lfd)
 {
@@ -395,7 +408,7 @@ serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 	struct serve_peer peer;
 	struct pollfd pfd;
 	sigset_t blocked;
-	int fd, listening = 1;
+	int fd, fd1, listening = 1;
 
 	/*
 	 * Wait in serve_poll(), where the supervisor's death may arrive,
@@ -405,6 +418,8 @@ serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 	 * on a socket no handler holds.
 	 */
 	(void)serve_nonblock(lfd, 1);
+	/* Whether fd 1 is the listener too: asked once, not per connection. */
+	fd1 = serve_hup_blocked && serve_fd1_same(lfd);
 	for (;;) {
 		pfd.fd = lfd;
 		pfd.events = POLLIN;
@@ -436,7 +451,7 @@ serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 			}
 		}
 		if (serve_hup_blocked) {
-			serve_seq_fd1 = serve_fd1_same(lfd);
+			serve_seq_fd1 = fd1;
 			serve_seq_lfd = lfd;
 			sigprocmask(SIG_SETMASK, &serve_waitmask, &blocked);
 		}

@@ -148,6 +148,16 @@ enum serve_accept_err serve_accept_error(int e);
 int	serve_nonblock(int fd, int on);
 
 /*
+ * When fd is a listening socket (a prefork or wait service), set its TCP
+ * option opt (IPPROTO_TCP level, an int) to value; its connections take
+ * it from there. For a handler's start, before its sandbox: a connected
+ * socket, a datagram socket or a pipe costs one getsockopt(2). Returns 0
+ * when set; -1 when fd is no listener or refuses it (a UNIX socket:
+ * EOPNOTSUPP), which is for the caller to ignore.
+ */
+int	serve_listener_tcpopt(int fd, int opt, int value);
+
+/*
  * io_write_all() and clock_ms() (lib/io.h, lib/clock.h) under the names
  * the handlers still call them by; new code calls those.
  */

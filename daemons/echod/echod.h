@@ -115,18 +115,6 @@ long long echo_deadline(const struct echo_conn *ec);
 void	echo_close(struct echo_conn *ec);
 
 /*
- * Before the sandbox: when fd is a listening TCP socket, ask it for
- * delayed acknowledgements from a connection's first byte on (TCP_QUICKACK
- * off, tcp(7); the connections it accepts inherit it). The echo then
- * carries the acknowledgement of the bytes it answers, one segment fewer
- * per exchange, instead of a bare ACK sent at once; bulk transfers are
- * still acknowledged every second segment. Harmless to any protocol that
- * answers what it reads: the flag is the socket's, shared with the other
- * workers.
- */
-void	echo_listener_prepare(int fd);
-
-/*
  * Serve listening socket lfd: accept and serve up to e_maxconns
  * connections at once with poll(2), until the supervisor dies
  * (serve_stopping(): the listener is closed, the connections finished,

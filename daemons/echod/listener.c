@@ -27,7 +27,6 @@
 #include <sys/time.h>
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -242,22 +241,5 @@ echo_listener(int lfd, void *arg)
 			if (listener_accept(&l) == -1)
 				return 111;
 	}
-}
-
-void
-echo_listener_prepare(int fd)
-{
-	int off = 0, listening = 0;
-	socklen_t len = sizeof(listening);
-
-	/*
-	 * One system call for a handler that serves one connection: a
-	 * connected socket, a datagram socket and a pipe all end here.
-	 */
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1 ||
-	    !listening)
-		return;
-	/* A UNIX socket refuses it (EOPNOTSUPP): nothing to do. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof(off));
 }
 

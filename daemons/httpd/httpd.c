@@ -5,7 +5,6 @@
  * root, fork the CGI helper, enter the seccomp profile, and only then
  * read a byte from a peer.
  */
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <netinet/in.h>
@@ -114,28 +113,6 @@ httpd_root(struct httpd *h)
 		err(1, "document root %s", h->h_rootabs);
 }
 
-/*
- * A TCP listener on fd 0 (a prefork or wait service) hands a connection
- * over only once its request has arrived (TCP_DEFER_ACCEPT, 1 s, as
- * nginx's "deferred"): the worker's read after accept(2) then finds the
- * request, with no round through epoll. A client that sends nothing is
- * still accepted when the second has passed, and timed out as before.
- * Set before the sandbox, which allows no such setsockopt(2).
- */
-static void
-httpd_listener_prepare(int fd)
-{
-	int listening = 0, secs = 1;
-	socklen_t len = sizeof(listening);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1 ||
-	    !listening)
-		return;
-	/* A UNIX socket refuses it (EOPNOTSUPP): nothing to do. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs,
-	    sizeof(secs));
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -163,7 +140,14 @@ main(int argc, char *argv[])
 	mime_init(h.h_mimefile);
 
 	cgi_start(&h);
-	httpd_listener_prepare(0);
+	/*
+	 * On a listener, a connection is handed over only once its request
+	 * has arrived (TCP_DEFER_ACCEPT, 1 s, as nginx's "deferred"): the
+	 * worker's read after accept(2) finds it, with no round through
+	 * epoll. A client that sends nothing is still accepted when the
+	 * second has passed, and timed out as before.
+	 */
+	(void)serve_listener_tcpopt(0, TCP_DEFER_ACCEPT, 1);
 	profile_worker(&h);
 	return serve_main(&handler, &h);
 }
