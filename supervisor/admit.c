@@ -7,7 +7,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <stdio.h>
@@ -15,29 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "forkd.h"
 #include "persource.h"
 #include "proxy.h"
 #include "serve.h"
-
-static void
-admit_addr(const struct sockaddr_storage *ss, char *ip, size_t iplen,
-    char *port, size_t portlen)
-{
-	const struct sockaddr_in *sin = (const void *)ss;
-	const struct sockaddr_in6 *sin6 = (const void *)ss;
-
-	strlcpy(ip, "-", iplen);
-	strlcpy(port, "-", portlen);
-	if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &sin->sin_addr, ip, iplen);
-		snprintf(port, portlen, "%u", ntohs(sin->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, iplen);
-		snprintf(port, portlen, "%u", ntohs(sin6->sin6_port));
-	}
-}
 
 void
 admit_nowait(struct servtab *sep, const struct sockaddr_storage *peer)
@@ -47,7 +29,8 @@ admit_nowait(struct servtab *sep, const struct sockaddr_storage *peer)
 	const char *why = "?";
 	int logit;
 
-	admit_addr(peer, ip, sizeof(ip), port, sizeof(port));
+	addr_fmt((const struct sockaddr *)peer, sizeof(*peer), ip, sizeof(ip),
+	    port, sizeof(port));
 	if (sep->se_proxy) {
 		if (proxy_read(0, PROXY_TIMEOUT_MS, &ph, &why) == -1) {
 			/* Said once, on fd 2: forkd logs it. Not served. */

@@ -7,7 +7,6 @@
 #include <sys/syscall.h>
 #include <sys/socket.h>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 #include <vis.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "forkd.h"
 #include "log.h"
@@ -202,21 +202,14 @@ static int
 spawn_addrvars(const struct sockaddr_storage *ss, const char *name,
     char *ip, char *port)
 {
-	const struct sockaddr_in *sin = (const void *)ss;
-	const struct sockaddr_in6 *sin6 = (const void *)ss;
-	char a[INET6_ADDRSTRLEN];
-	unsigned p;
+	char a[ADDR_IPMAX], p[ADDR_PORTMAX];
 
-	if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
-		p = ntohs(sin->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
-		p = ntohs(sin6->sin6_port);
-	} else
+	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
 		return -1;
+	addr_fmt((const struct sockaddr *)ss, sizeof(*ss), a, sizeof(a), p,
+	    sizeof(p));
 	snprintf(ip, SPAWN_VARLEN, "TCP%sIP=%s", name, a);
-	snprintf(port, SPAWN_VARLEN, "TCP%sPORT=%u", name, p);
+	snprintf(port, SPAWN_VARLEN, "TCP%sPORT=%s", name, p);
 	return 0;
 }
 
@@ -236,7 +229,8 @@ spawn_is_ours(const char *e)
 
 /*
  * The handler's environment, made in forkd for each spawn: forkd's own
- * less the variables below, then LOG_ENV (handlers copy their log lines
+ * less the variables below (filtered at the first spawn: forkd's own
+ * does not change once it has started), then LOG_ENV (handlers copy their log lines
  * to the pipe under -d), the UCSPI-TCP names as tcpserver sets them for a
  * client on fd (peer), and for prefork and wait handlers, which accept,
  * "+proxy" and the per-source table's descriptor (serve.h, persource.h).
@@ -249,26 +243,25 @@ spawn_envp(struct forkd *f, const struct servtab *sep, int fd,
     const struct sockaddr_storage *peer, const char **ip, const char **port)
 {
 	static char **envp;
-	static size_t envmax;
+	static size_t nbase;	/* forkd's own variables, first in envp */
 	static char var[4][SPAWN_VARLEN];
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	size_t n = 0, i;
 	char **e;
 
-	for (e = environ; *e != NULL; e++)
-		n++;
-	if (n + 10 > envmax) {
-		char **a = reallocarray(envp, n + 10, sizeof(*a));
-
-		if (a == NULL)
+	/* forkd's environment is set at start-up: filtered once. */
+	if (envp == NULL) {
+		for (e = environ; *e != NULL; e++)
+			n++;
+		if ((envp = reallocarray(NULL, n + 10, sizeof(*envp))) == NULL)
 			return NULL;
-		envp = a;
-		envmax = n + 10;
+		for (n = 0, e = environ; *e != NULL; e++)
+			if (!spawn_is_ours(*e))
+				envp[n++] = *e;
+		nbase = n;
 	}
-	for (n = 0, e = environ; *e != NULL; e++)
-		if (!spawn_is_ours(*e))
-			envp[n++] = *e;
+	n = nbase;
 	envp[n++] = f->debug ? LOG_ENV "=stderr" : LOG_ENV "=syslog";
 	if (sep->se_mode != SE_NOWAIT && sep->se_proxy)
 		envp[n++] = SERVE_PROXY_ENV "=1";
