@@ -50,9 +50,10 @@ static void	serve_refuse(int);
 /* SIGHUP (the supervisor's death) or SIGTERM (a drain) has arrived. */
 static volatile sig_atomic_t serve_hup;
 /*
- * While serve_sequential() serves a connection, SIGHUP is let in and its
+ * In serve_sequential(), SIGHUP and SIGTERM are let in, and their
  * handler closes the listener at once (close(2) is async-signal-safe):
- * an SMTP session may last minutes, and the port must not wait for it.
+ * an SMTP session may last minutes, and the port must not wait for it;
+ * a worker asleep in accept(2) wakes to a closed listener.
  * serve_seq_lfd is the listener then, -1 otherwise or once closed;
  * serve_seq_fd1: descriptor 1 is the same socket, to close as well.
  */
@@ -401,67 +402,70 @@ serve_close_listener(int lfd)
 	close(lfd);
 }
 
-/* One connection at a time, as each worker of a pool does. */
+/*
+ * One connection at a time, as each worker of a pool does.
+ *
+ * The wait is in accept(2) itself: the kernel wakes one sleeping
+ * accepter a connection (an exclusive wait), where poll(2) on the shared
+ * listener woke every idle worker of the pool and all but one found
+ * EAGAIN: with 32 workers, most of a short session's context switches.
+ * SIGHUP and SIGTERM are let in for the whole loop, and their handler
+ * closes the listener at once (serve_onhup), so an accept(2) asleep when
+ * one comes, or about to start, fails (EINTR, EBADF) and the loop ends;
+ * none is lost between a look at serve_stopping() and the accept. A
+ * listener another holder made non-blocking (the workers of an older
+ * forkd, across an upgrade) gives EAGAIN: then the wait is in
+ * serve_poll(), as the other holders expect.
+ */
 static int
 serve_sequential(const struct serve_handler *h, int lfd, void *arg)
 {
 	struct serve_peer peer;
 	struct pollfd pfd;
-	sigset_t blocked;
-	int fd, fd1, listening = 1;
+	int fd;
 
-	/*
-	 * Wait in serve_poll(), where the supervisor's death may arrive,
-	 * never in accept(2): so the listener is non-blocking, and a worker
-	 * that loses the race gets EAGAIN and waits again. The flag is the
-	 * socket's, shared with the other workers; forkd changes it only
-	 * on a socket no handler holds.
-	 */
-	(void)serve_nonblock(lfd, 1);
-	/* Whether fd 1 is the listener too: asked once, not per connection. */
-	fd1 = serve_hup_blocked && serve_fd1_same(lfd);
+	if (serve_hup_blocked) {
+		/* Whether fd 1 is the listener too, asked once. */
+		serve_seq_fd1 = serve_fd1_same(lfd);
+		serve_seq_lfd = lfd;
+		sigprocmask(SIG_SETMASK, &serve_waitmask, NULL);
+	}
 	for (;;) {
-		pfd.fd = lfd;
-		pfd.events = POLLIN;
-		if (serve_poll(&pfd, 1, -1) == -1 && errno != EINTR) {
-			log_warn("poll");
-			return 111;
-		}
 		if (serve_stopping()) {
-			if (listening)
+			/* -1: the signal's handler closed the listener. */
+			if (serve_seq_lfd != -1) {
+				serve_seq_lfd = -1;
 				serve_close_listener(lfd);
+			}
 			log_info("%s: no more connections, exiting",
 			    serve_stop_reason());
 			return 0;
 		}
-		fd = serve_accept(lfd, SOCK_CLOEXEC, &peer);
-		if (fd == -1) {
-			switch (serve_accept_error(errno)) {
-			case SERVE_ACCEPT_NONE:
-				continue;
-			case SERVE_ACCEPT_RETRY:
-				continue;
-			case SERVE_ACCEPT_PAUSE:
-				log_warn("accept");
-				sleep(1);
-				continue;
-			case SERVE_ACCEPT_FATAL:
-				log_warn("accept");
+		if ((fd = serve_accept(lfd, SOCK_CLOEXEC, &peer)) != -1) {
+			h->sh_connection(fd, fd, &peer, arg);
+			serve_close(fd);
+			continue;
+		}
+		if (serve_stopping())
+			continue;
+		switch (serve_accept_error(errno)) {
+		case SERVE_ACCEPT_NONE:
+			pfd.fd = lfd;
+			pfd.events = POLLIN;
+			if (serve_poll(&pfd, 1, -1) == -1 && errno != EINTR) {
+				log_warn("poll");
 				return 111;
 			}
-		}
-		if (serve_hup_blocked) {
-			serve_seq_fd1 = fd1;
-			serve_seq_lfd = lfd;
-			sigprocmask(SIG_SETMASK, &serve_waitmask, &blocked);
-		}
-		h->sh_connection(fd, fd, &peer, arg);
-		serve_close(fd);
-		if (serve_hup_blocked) {
-			sigprocmask(SIG_SETMASK, &blocked, NULL);
-			/* -1: the handler closed the listener. */
-			listening = serve_seq_lfd != -1;
-			serve_seq_lfd = -1;
+			continue;
+		case SERVE_ACCEPT_RETRY:
+			continue;
+		case SERVE_ACCEPT_PAUSE:
+			log_warn("accept");
+			sleep(1);
+			continue;
+		case SERVE_ACCEPT_FATAL:
+			log_warn("accept");
+			return 111;
 		}
 	}
 }

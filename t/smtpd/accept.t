@@ -1,0 +1,105 @@
+#!/usr/bin/perl
+# A pool of smtpd workers sharing one listener, as forkd's prefork.N runs
+# them: an idle worker waits in accept(2) itself, where the kernel wakes
+# one sleeper a connection, not in poll(2), which woke the whole pool.
+# SIGTERM (a drain) and SIGHUP (the supervisor gone) still end a worker
+# asleep there at once. A listener another holder made non-blocking
+# (across an upgrade, the old forkd's workers) is waited on with poll(2)
+# and served the same.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Forkd qw(build tmpdir slurp listen_exec wait_exit alive crlf);
+use IO::Select;
+use IO::Socket::IP;
+use POSIX ();
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $smtpd = build('smtpd');
+plan skip_all => "build/smtpd not built" unless -x $smtpd;
+$SIG{PIPE} = 'IGNORE';
+my $dir = tmpdir();
+
+# One whole session; returns every byte smtpd sent.
+sub session {
+	my ($port, $text) = @_;
+	my $s = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port)
+	    or return "connect: $!";
+	my $sel = IO::Select->new($s);
+	my ($got, $want) = ('', 0);
+	for my $l ('', 'HELO pool.test', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>',
+	    'DATA', "$text\r\n.", 'QUIT') {
+		syswrite($s, "$l\r\n") if $l ne '';
+		$want++;
+		while ((() = $got =~ /\r\n/g) < $want && $sel->can_read(5)) {
+			sysread($s, my $b, 4096) or last;
+			$got .= $b;
+		}
+	}
+	return $got;
+}
+
+# The system call a process sleeps in, by number (/proc/PID/syscall):
+# undef when it runs, or that cannot be read.
+sub sleeping_in {
+	my ($pid) = @_;
+	my $end = time + 5;
+	while (time < $end) {
+		my $sc = slurp("/proc/$pid/syscall") // return undef;
+		return $1 if $sc =~ /^(\d+) /;
+		sleep(0.05);
+	}
+	return undef;
+}
+
+my %nr = (accept4 => 288, ppoll => 271);	# x86_64
+my $x86 = (POSIX::uname())[4] eq 'x86_64';
+
+for my $case ([blocking => 0, 'accept4'], [nonblocking => 1, 'ppoll']) {
+	my ($name, $nonblock, $wait) = @$case;
+	my $spool = "$dir/$name";
+	mkdir $spool or die;
+	my ($port, @pids) = listen_exec(workers => 3, nonblock => $nonblock,
+	    stderr => "$dir/$name.err",
+	    cmd => [$smtpd, '-d', '-n', 'mx.test', '-m', $spool]);
+	my $n = 0;
+	my $all = 1;
+	for my $i (1 .. 6) {
+		my $got = session($port, "message $i");
+		$n++;
+		$all = 0 unless $got eq crlf('220 mx.test SMTP CS4410MP3',
+		    '250 mx.test', '250 OK', '250 OK',
+		    '354 End data with <CR><LF>.<CR><LF>',
+		    "250 OK:  delivered message $n",
+		    '221 2.0.0 mx.test closing connection');
+	}
+	ok($all, "$name listener: six sessions in turn, every reply exact");
+	my @numbers = (slurp("$spool/mailbox") // '') =~ /^Number: (\d+)$/mg;
+	is("@numbers", '1 2 3 4 5 6', "$name listener: six messages on disk");
+	SKIP: {
+		skip '/proc/PID/syscall numbers known for x86_64 only', 1
+		    unless $x86;
+		is(sleeping_in($pids[0]), $nr{$wait},
+		    "$name listener: an idle worker waits in $wait");
+	}
+	# The drain and the supervisor's death end a worker asleep there.
+	my $t0 = time;
+	kill('TERM', $pids[0]);
+	kill('HUP', $pids[1]);
+	my @st = map { wait_exit($_, 3) } @pids[0, 1];
+	ok(defined $st[0] && $st[0] == 0 && defined $st[1] && $st[1] == 0,
+	    "$name listener: SIGTERM and SIGHUP end idle workers, exit 0");
+	cmp_ok(time - $t0, '<', 2.5, "$name listener: at once");
+	like(slurp("$dir/$name.err") // '',
+	    qr/SIGTERM, draining: no more connections, exiting/,
+	    "$name listener: the drain is logged");
+	ok(alive($pids[2]), "$name listener: the third worker still runs");
+	like(session($port, 'after'), qr/^250 OK:  delivered message 7\r$/m,
+	    "$name listener: and serves");
+	kill('TERM', $pids[2]);
+	is(wait_exit($pids[2], 3), 0, "$name listener: then drains too");
+}
+
+done_testing();
