@@ -244,10 +244,20 @@ smtp_getline(struct smtp_session *s, char **line, size_t *len)
 /*
  * Close our side first and read what the peer still sends, for a moment:
  * closing a socket with unread input sends a RST, which can destroy the
- * 421 or 221 line before the client has read it.
+ * 421 or 221 line before the client has read it. After QUIT the client
+ * sends nothing more (RFC 5321 4.1.1.10: it waits for the 221 and
+ * closes); with nothing unread then, close(2) sends a plain FIN and there
+ * is no RST to fear, so the session ends at once, as Postfix's and
+ * OpenSMTPD's do, not after a wait for the client's own close.
  */
 void
 smtp_linger(struct smtp_session *s)
 {
+	char c;
+
+	if (s->s_bye && shutdown(s->s_wfd, SHUT_WR) == 0 &&
+	    recv(s->s_rfd, &c, 1, MSG_DONTWAIT | MSG_PEEK) == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
 	(void)io_linger(s->s_rfd, s->s_wfd, 1000, 65536);
 }

@@ -366,6 +366,8 @@ smtp_proceed_quit(struct smtp_session *s, char *arg)
 	(void)arg;
 	smtp_reply(s, "221 2.0.0 %s closing connection", s->s_sd->sd_name);
 	s->s_quit = 1;
+	/* In TLS the client's close_notify may still come: linger. */
+	s->s_bye = s->s_tls == NULL;
 }
 
 static int

@@ -77,6 +77,7 @@ struct smtp_session {
 	size_t		 s_outlen;
 	int		 s_dead;	/* write failed or peer gone */
 	int		 s_quit;	/* close after the replies */
+	int		 s_bye;		/* QUIT answered in the clear */
 	int		 s_errors;	/* error replies so far */
 	int		 s_junk;	/* NOOP, RSET, VRFY since a delivery */
 	int		 s_helo;	/* 0, 'H' after HELO, 'E' after EHLO */
@@ -122,7 +123,7 @@ void	smtp_err_tls_required(struct smtp_session *);
  * the next read: a command line, NUL-terminated without its CRLF or LF;
  * or a text line without its CRLF (only CRLF ends one), or a piece of an
  * overlong one. smtp_linger() closes the write side and drains the peer
- * briefly.
+ * briefly, unless the session ended with QUIT and nothing is unread.
  */
 int	smtp_flush(struct smtp_session *);
 int	smtp_fill(struct smtp_session *, long long);

@@ -5,7 +5,9 @@
 # SIGTERM (a drain) and SIGHUP (the supervisor gone) still end a worker
 # asleep there at once. A listener another holder made non-blocking
 # (across an upgrade, the old forkd's workers) is waited on with poll(2)
-# and served the same.
+# and served the same. After QUIT with nothing unread a worker closes at
+# once and is free for the next client, not after a wait for the client's
+# own close.
 use strict;
 use warnings;
 use FindBin;
@@ -100,6 +102,44 @@ for my $case ([blocking => 0, 'accept4'], [nonblocking => 1, 'ppoll']) {
 	    "$name listener: and serves");
 	kill('TERM', $pids[2]);
 	is(wait_exit($pids[2], 3), 0, "$name listener: then drains too");
+}
+
+# One worker; the first client reads its 221 and the end of the stream but
+# keeps its socket open. Lingering for its close (up to 1 s) would hold
+# the second client's greeting that long.
+{
+	my $spool = "$dir/quit";
+	mkdir $spool or die;
+	my ($port, $pid) = listen_exec(cmd => [$smtpd, '-n', 'mx.test', '-m',
+	    $spool]);
+	my $a = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port)
+	    or die "connect: $!";
+	my $sel = IO::Select->new($a);
+	my $got = '';
+	$sel->can_read(5) and sysread($a, $got, 4096);
+	syswrite($a, "QUIT\r\n");
+	my $eof = 0;
+	while (!$eof && $sel->can_read(5)) {
+		my $n = sysread($a, my $b, 4096);
+		$eof = 1 if !$n;
+		$got .= $b // '';
+	}
+	is($got, crlf('220 mx.test SMTP CS4410MP3',
+	    '221 2.0.0 mx.test closing connection'), 'QUIT: 221, then EOF');
+	my $t0 = time;
+	my $b = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port)
+	    or die "connect: $!";
+	my $greet = '';
+	IO::Select->new($b)->can_read(5) and sysread($b, $greet, 4096);
+	my $dt = time - $t0;
+	is($greet, crlf('220 mx.test SMTP CS4410MP3'),
+	    'the next client is greeted while the first still holds its socket');
+	cmp_ok($dt, '<', 0.8, 'at once, not after a 1 s linger')
+	    or diag(sprintf('greeting after %.3f s', $dt));
+	close($a);
+	close($b);
+	kill('TERM', $pid);
+	is(wait_exit($pid, 3), 0, 'the worker drains');
 }
 
 done_testing();
