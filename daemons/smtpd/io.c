@@ -25,8 +25,23 @@ static int	smtp_cut_text(struct smtp_session *, char **, size_t *,
 int
 smtp_flush(struct smtp_session *s)
 {
+	ssize_t n;
+
 	if (s->s_outlen == 0 || s->s_dead)
 		return s->s_dead ? -1 : 0;
+	/*
+	 * The 221 after QUIT is the session's last write: held back with
+	 * MSG_MORE, it leaves in one segment with the FIN of
+	 * smtp_linger()'s shutdown(2) (or of close(2)), not in two.
+	 */
+	if (s->s_bye && s->s_socket && s->s_tls == NULL &&
+	    (n = send(s->s_wfd, s->s_out, s->s_outlen,
+	    MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL)) > 0) {
+		memmove(s->s_out, s->s_out + n, s->s_outlen - n);
+		s->s_outlen -= n;
+		if (s->s_outlen == 0)
+			return 0;
+	}
 	if (s->s_tls != NULL) {
 		if (smtp_tls_write(s, s->s_out, s->s_outlen, serve_now_ms() +
 		    (long long)s->s_sd->sd_timeout * 1000) <= 0) {
