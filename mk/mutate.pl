@@ -46,6 +46,14 @@ my %target = (
 		    t/forkd/promises.t t/forkd/logs.t t/forkd/modes.t
 		    t/forkd/guards.t t/forkd/unit-pool.t t/forkd/spawn.t)],
 	},
+	# The handlers' side of the inetd contract: the kinds of fd 0, the
+	# pool worker's accept loop and its drain, PROXY and per-source.
+	'lib/serve.c' => {
+		tests => [qw(t/smtpd/accept.t t/forkd/drain.t t/forkd/proxy.t
+		    t/forkd/persource.t t/supervisors/inetd.t
+		    t/forkd/activation.t t/smtpd/inetd.t t/smtpd/dialogue.t
+		    t/supervisors/systemd.t)],
+	},
 	# Delivery into the spool: append and wait, the state file, the
 	# group commit, the backups, start-up after a crash.
 	'daemons/smtpd/mailbox.c' => {
@@ -144,6 +152,13 @@ my @equivalent = (
 	    'cap = tx->tx_bodycap ? tx->tx_bodycap : 16385;',
 	    'the body\'s first allocation, one byte larger: it still grows '
 	    . 'by doubling to hold every line'],
+	['lib/serve.c', ';',
+	    'len is sizeof(int) already, from the SO_TYPE query before',
+	    'return SERVE_DATAGRAM;'],
+	['lib/serve.c',
+	    'for (i = 0; i < 17 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0;',
+	    'one more non-blocking read of a refused client\'s junk before the '
+	    . 'close: a bound, not a count anything depends on'],
 );
 
 my @order = qw(lib/sandbox.c supervisor/spawn.c supervisor/reap.c

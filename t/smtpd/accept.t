@@ -7,7 +7,8 @@
 # (across an upgrade, the old forkd's workers) is waited on with poll(2)
 # and served the same. After QUIT with nothing unread a worker closes at
 # once and is free for the next client, not after a wait for the client's
-# own close.
+# own close. Descriptor 1 closes with the listener only when it is the
+# listener.
 use strict;
 use warnings;
 use FindBin;
@@ -140,6 +141,45 @@ for my $case ([blocking => 0, 'accept4'], [nonblocking => 1, 'ppoll']) {
 	close($b);
 	kill('TERM', $pid);
 	is(wait_exit($pid, 3), 0, 'the worker drains');
+}
+
+# Descriptor 1 here is a pipe the test holds, not the listener (forkd
+# and inetd's wait give the socket on both): a drain closes fd 0 at once,
+# but fd 1 stays open until the worker exits.
+{
+	my $spool = "$dir/fd1";
+	mkdir $spool or die;
+	my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Listen => 8, ReuseAddr => 1, Proto => 'tcp') or die "listen: $!";
+	pipe(my $r, my $w) or die "pipe: $!";
+	my $pid = fork() // die "fork: $!";
+	if ($pid == 0) {
+		open(STDIN, '<&', $l) or POSIX::_exit(126);
+		open(STDOUT, '>&', $w) or POSIX::_exit(126);
+		open(STDERR, '>', '/dev/null');
+		close($r);
+		exec($smtpd, '-n', 'mx.test', '-m', $spool) or POSIX::_exit(127);
+	}
+	close($w);
+	my $port = $l->sockport;
+	close($l);
+	my $c = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port)
+	    or die "connect: $!";
+	my $greet = '';
+	IO::Select->new($c)->can_read(5) and sysread($c, $greet, 4096);
+	is($greet, crlf('220 mx.test SMTP CS4410MP3'), 'fd 1 a pipe: greeted');
+	kill('TERM', $pid);
+	my $early = IO::Select->new($r)->can_read(1) ? 'EOF' : 'open';
+	is($early, 'open', 'drain: fd 1, not the listener, stays open');
+	syswrite($c, "QUIT\r\n");
+	my $bye = '';
+	IO::Select->new($c)->can_read(5) and sysread($c, $bye, 4096);
+	is($bye, crlf('221 2.0.0 mx.test closing connection'),
+	    'the session ends as usual');
+	is(wait_exit($pid, 3), 0, 'the worker exits 0') or kill('KILL', $pid);
+	my $end = IO::Select->new($r)->can_read(3) &&
+	    !sysread($r, my $x, 1) ? 'EOF' : 'open';
+	is($end, 'EOF', 'and only then fd 1 closes');
 }
 
 done_testing();
