@@ -31,7 +31,9 @@
  *      fdatasync(2)s mailbox, writes that as the committed line,
  *      fdatasync(2)s smtpd.lock, and lets go; every delivery appended up
  *      to then is covered by this one pair of syncs. Those appended
- *      during the syncs make the next group. The waiting is on a shared
+ *      during the syncs make the next group. When others are at work,
+ *      a leader first waits a moment so that deliveries whose data is
+ *      arriving join its group (the commit delay, mbox_commit.c). The waiting is on a shared
  *      page (mbox_hint.c): the leader shows each commit there once it
  *      is on disk and wakes the waiters with a futex(2) when it lets
  *      go; without the page, or after a rollback, a delivery reads the
@@ -215,6 +217,7 @@ mbox_lead(struct smtpd *sd, long long number, unsigned long epoch,
 	r = mbox_read(sd->sd_lockfd, MBOX_COMMITTED, &cs);
 	if (r == 0 && cs.st_epoch == epoch && (cs.st_number < number ||
 	    cs.st_pending)) {
+		mbox_commit_delay(sd);
 		if (mbox_commit(sd, unbacked) == -1) {
 			e = errno;
 			mbox_sync_lock(sd->sd_lockfd, F_UNLCK);

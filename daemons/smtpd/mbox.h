@@ -94,6 +94,13 @@ int	mbox_tidy(struct smtpd *sd, struct mbox_state *ap);
 int	mbox_commit(struct smtpd *sd, long long *unbacked);
 
 /*
+ * mbox_commit.c. By a delivery about to lead, holding the sync lock:
+ * wait a moment when other deliveries are at work, so they join its
+ * group (the commit delay).
+ */
+void	mbox_commit_delay(struct smtpd *sd);
+
+/*
  * mbox_backup.c. mbox_due(): does ap end a group of -b still in mailbox?
  * mbox_spare() makes the spare mailbox, with no lock held.
  * mbox_backup(), under both locks with all committed: rename mailbox to
@@ -113,11 +120,15 @@ int	mbox_backup(struct smtpd *sd, struct mbox_state *cp,
  * mbox_hint_look(): 1 when the page shows number committed in epoch, 0
  * when not (yet), -1 when it shows another epoch (the state line says
  * why); *ticket is what to pass to mbox_hint_wait(), which sleeps until
- * the next release, a few milliseconds at most.
+ * the next release, a few milliseconds at most. mbox_hint_group(), by a
+ * leader, notes how many deliveries its commit covered;
+ * mbox_hint_last_group() reads it back (0 without the page).
  */
 int	mbox_hint_open(struct smtpd *sd);
 void	mbox_hint_publish(struct smtpd *sd, const struct mbox_state *cs);
 void	mbox_hint_release(struct smtpd *sd);
+void	mbox_hint_group(struct smtpd *sd, long long n);
+long long mbox_hint_last_group(struct smtpd *sd);
 int	mbox_hint_look(struct smtpd *sd, long long number,
 	    unsigned long epoch, uint32_t *ticket);
 void	mbox_hint_wait(struct smtpd *sd, uint32_t ticket);

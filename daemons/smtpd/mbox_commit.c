@@ -6,10 +6,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "mbox.h"
+
+/*
+ * The commit delay, microseconds: how long a leader of a busy spool
+ * waits before it notes what is appended (see mbox_commit_delay()).
+ */
+#define MBOX_COMMIT_DELAY_US	200
 
 static void	mbox_rollback(struct smtpd *sd, int fd, int e,
 		    const struct mbox_state *orig, const struct mbox_state *ap);
@@ -44,6 +51,28 @@ mbox_rollback(struct smtpd *sd, int fd, int e, const struct mbox_state *orig,
 	mbox_hint_publish(sd, &cs);
 	log_warnx("mailbox: messages %lld-%lld rolled back",
 	    orig->st_number + 1, ap->st_number);
+}
+
+/*
+ * Deliveries whose data is arriving as a leader starts would each wait
+ * for the next group and its own pair of syncs. When the last commit
+ * covered more than one delivery (others are at work: PostgreSQL's
+ * commit_siblings), the leader waits MBOX_COMMIT_DELAY_US first
+ * (PostgreSQL's commit_delay), holding the sync lock, so they append and
+ * join its group: fewer syncs for the same mail, each delivery later by
+ * that moment at most. A lone delivery never waits. Measured with
+ * smtp-source (32 sessions, one message each, 2 CPUs, fdatasync(2) to a
+ * virtual disk), paired runs against no delay: 200 us gave 2 to 12 %
+ * more messages a second (six runs), 100 us 2 %, 300 us 5 %; 500 us
+ * 6 % fewer, 1 ms 27 % fewer.
+ */
+void
+mbox_commit_delay(struct smtpd *sd)
+{
+	struct timespec ts = { 0, MBOX_COMMIT_DELAY_US * 1000L };
+
+	if (mbox_hint_last_group(sd) > 1)
+		(void)nanosleep(&ts, NULL);
 }
 
 /*
@@ -98,6 +127,7 @@ mbox_commit(struct smtpd *sd, long long *unbacked)
 	if (fdatasync(sd->sd_lockfd) == -1)
 		goto rollback;
 	mbox_hint_publish(sd, &cs);
+	mbox_hint_group(sd, cs.st_number - orig.st_number);
 	cs.st_pending = 0;
 	if (mbox_write(sd->sd_lockfd, MBOX_COMMITTED, &cs) == -1)
 		goto rollback;

@@ -18,6 +18,9 @@
  * in between is never missed. A leader killed before it let go costs
  * the waiters MBOX_HINT_WAIT_MS at most; then the next of them leads.
  *
+ * The page also says how many deliveries the last commit covered, for
+ * the next leader's commit delay (mbox_commit.c); that is a hint alone.
+ *
  * Writes follow a sequence lock: h_seq odd while the leader (one at a
  * time: it holds the sync lock) writes, even after. A reader that sees
  * it odd, or changed while it read, does not trust what it read.
@@ -46,6 +49,7 @@ struct mbox_hint {
 	uint32_t	h_release;	/* sync lock releases: the futex word */
 	uint64_t	h_number;	/* last message committed */
 	uint64_t	h_epoch;	/* in this epoch */
+	uint32_t	h_group;	/* deliveries the last commit covered */
 };
 
 int
@@ -89,6 +93,24 @@ mbox_hint_publish(struct smtpd *sd, const struct mbox_state *cs)
 	__atomic_store_n(&h->h_epoch, cs->st_epoch, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->h_number, cs->st_number, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->h_seq, seq + 1, __ATOMIC_RELEASE);
+}
+
+void
+mbox_hint_group(struct smtpd *sd, long long n)
+{
+	struct mbox_hint *h = sd->sd_hint;
+
+	if (h != NULL)
+		__atomic_store_n(&h->h_group, n > UINT32_MAX ? UINT32_MAX :
+		    (uint32_t)n, __ATOMIC_RELAXED);
+}
+
+long long
+mbox_hint_last_group(struct smtpd *sd)
+{
+	struct mbox_hint *h = sd->sd_hint;
+
+	return h == NULL ? 0 : __atomic_load_n(&h->h_group, __ATOMIC_RELAXED);
 }
 
 void
