@@ -270,9 +270,13 @@ smtp_linger(struct smtp_session *s)
 {
 	char c;
 
-	if (s->s_bye && shutdown(s->s_wfd, SHUT_WR) == 0 &&
-	    recv(s->s_rfd, &c, 1, MSG_DONTWAIT | MSG_PEEK) == -1 &&
-	    (errno == EAGAIN || errno == EWOULDBLOCK))
+	/*
+	 * Nothing unread (EAGAIN), the client's close already here (0), or
+	 * the client gone (a RST: ECONNRESET, and shutdown(2) fails): no
+	 * wait. Only bytes still unread need the linger.
+	 */
+	if (s->s_bye && (shutdown(s->s_wfd, SHUT_WR) == -1 ||
+	    recv(s->s_rfd, &c, 1, MSG_DONTWAIT | MSG_PEEK) <= 0))
 		return;
 	(void)io_linger(s->s_rfd, s->s_wfd, 1000, 65536);
 }
