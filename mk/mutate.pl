@@ -54,6 +54,13 @@ my %target = (
 		    t/forkd/activation.t t/smtpd/inetd.t t/smtpd/dialogue.t
 		    t/supervisors/systemd.t)],
 	},
+	# smtpd's input and output: deadlines, line cutting, the last
+	# reply and the close.
+	'daemons/smtpd/io.c' => {
+		tests => [qw(t/smtpd/accept.t t/smtpd/dialogue.t
+		    t/smtpd/transcripts.t t/smtpd/limits.t t/smtpd/clients.t
+		    t/smtpd/tls.t t/smtpd/forged.t t/smtpd/unit-data.t)],
+	},
 	# Delivery into the spool: append and wait, the state file, the
 	# group commit, the backups, start-up after a crash.
 	'daemons/smtpd/mailbox.c' => {

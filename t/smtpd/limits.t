@@ -163,6 +163,17 @@ sub drain_eof {
 	    . "500 5.5.2 Error: text line too long\r\n250 OK\r\n",
 	    'a 1001-octet text line: 500 after the end of data');
 
+	# A text line longer than smtpd's input buffer (8 KiB) comes in
+	# pieces; each is counted against -s, and the line still ends in
+	# one 500 at the end of data, in step after it.
+	my $huge = 'h' x 20000;
+	syswrite($s, "MAIL FROM:<a\@b>\r\nRCPT TO:<c\@d>\r\nDATA\r\n"
+	    . "$huge\r\n.\r\nNOOP\r\n");
+	is(replies($s, 5), "250 OK\r\n250 OK\r\n"
+	    . "354 End data with <CR><LF>.<CR><LF>\r\n"
+	    . "500 5.5.2 Error: text line too long\r\n250 OK\r\n",
+	    'a 20000-octet text line: one reply after the end of data');
+
 	# -s 2000: the size limit, after the data was read and discarded.
 	my $big = ("0123456789" x 10 . "\r\n") x 25;	# 2550 octets
 	syswrite($s, "MAIL FROM:<a\@b>\r\nRCPT TO:<c\@d>\r\nDATA\r\n$big.\r\n"
