@@ -239,12 +239,12 @@ sub wait_port {
 
 # Run a handler as forkd's prefork does: a listening socket on 127.0.0.1
 # (or host) on its fd 0, workers processes (default 1) sharing it. Options:
-# cmd (the program and its arguments), workers, host, env, stderr (a file
-# every worker appends to; default /dev/null, as stdout), sl (a syslog
-# capture to run it under, see syslog_wrap), nonblock (O_NONBLOCK on the
-# listener, as a multiplexing holder leaves it; forkd's are blocking).
-# Returns the port and the pids, which are stopped at the test's end
-# however it ends.
+# cmd (the program and its arguments), workers, host, env, stdout (a
+# handle for fd 1; default /dev/null), stderr (a file every worker appends
+# to; default /dev/null), sl (a syslog capture to run it under, see
+# syslog_wrap), nonblock (O_NONBLOCK on the listener, as a multiplexing
+# holder leaves it; forkd's are blocking). Returns the port and the pids,
+# which are stopped at the test's end however it ends.
 sub listen_exec {
 	my (%o) = @_;
 	my $l = IO::Socket::IP->new(LocalAddr => $o{host} // '127.0.0.1',
@@ -256,7 +256,8 @@ sub listen_exec {
 		my $pid = fork() // die "fork: $!";
 		if ($pid == 0) {
 			open(STDIN, '<&', $l) or POSIX::_exit(127);
-			open(STDOUT, '>', '/dev/null');
+			$o{stdout} ? open(STDOUT, '>&', $o{stdout}) :
+			    open(STDOUT, '>', '/dev/null');
 			open(STDERR, '>>', $o{stderr} // '/dev/null');
 			%ENV = (%ENV, %{ $o{env} // {} });
 			exec($o{sl} ? syslog_wrap($o{sl}) : (), @{ $o{cmd} })

@@ -13,9 +13,9 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
-use Forkd qw(build tmpdir slurp listen_exec wait_exit alive crlf);
+use Forkd qw(build tmpdir slurp listen_exec wait_exit alive crlf
+    connect_tcp read_lines read_n);
 use IO::Select;
-use IO::Socket::IP;
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -28,18 +28,12 @@ my $dir = tmpdir();
 # One whole session; returns every byte smtpd sent.
 sub session {
 	my ($port, $text) = @_;
-	my $s = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port)
-	    or return "connect: $!";
-	my $sel = IO::Select->new($s);
-	my ($got, $want) = ('', 0);
-	for my $l ('', 'HELO pool.test', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>',
+	my $s = connect_tcp($port) or return "connect: $!";
+	my $got = read_lines($s, 1);
+	for my $l ('HELO pool.test', 'MAIL FROM:<a@b>', 'RCPT TO:<c@d>',
 	    'DATA', "$text\r\n.", 'QUIT') {
-		syswrite($s, "$l\r\n") if $l ne '';
-		$want++;
-		while ((() = $got =~ /\r\n/g) < $want && $sel->can_read(5)) {
-			sysread($s, my $b, 4096) or last;
-			$got .= $b;
-		}
+		syswrite($s, "$l\r\n");
+		$got .= read_lines($s, 1);
 	}
 	return $got;
 }
@@ -113,25 +107,15 @@ for my $case ([blocking => 0, 'accept4'], [nonblocking => 1, 'ppoll']) {
 	mkdir $spool or die;
 	my ($port, $pid) = listen_exec(cmd => [$smtpd, '-n', 'mx.test', '-m',
 	    $spool]);
-	my $a = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port)
-	    or die "connect: $!";
-	my $sel = IO::Select->new($a);
-	my $got = '';
-	$sel->can_read(5) and sysread($a, $got, 4096);
+	my $a = connect_tcp($port) or die "connect: $!";
+	my $got = read_lines($a, 1);
 	syswrite($a, "QUIT\r\n");
-	my $eof = 0;
-	while (!$eof && $sel->can_read(5)) {
-		my $n = sysread($a, my $b, 4096);
-		$eof = 1 if !$n;
-		$got .= $b // '';
-	}
+	$got .= read_n($a, 65536);	# to the end of the stream
 	is($got, crlf('220 mx.test SMTP CS4410MP3',
 	    '221 2.0.0 mx.test closing connection'), 'QUIT: 221, then EOF');
 	my $t0 = time;
-	my $b = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port)
-	    or die "connect: $!";
-	my $greet = '';
-	IO::Select->new($b)->can_read(5) and sysread($b, $greet, 4096);
+	my $b = connect_tcp($port) or die "connect: $!";
+	my $greet = read_lines($b, 1);
 	my $dt = time - $t0;
 	is($greet, crlf('220 mx.test SMTP CS4410MP3'),
 	    'the next client is greeted while the first still holds its socket');
@@ -149,32 +133,18 @@ for my $case ([blocking => 0, 'accept4'], [nonblocking => 1, 'ppoll']) {
 {
 	my $spool = "$dir/fd1";
 	mkdir $spool or die;
-	my $l = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-	    Listen => 8, ReuseAddr => 1, Proto => 'tcp') or die "listen: $!";
 	pipe(my $r, my $w) or die "pipe: $!";
-	my $pid = fork() // die "fork: $!";
-	if ($pid == 0) {
-		open(STDIN, '<&', $l) or POSIX::_exit(126);
-		open(STDOUT, '>&', $w) or POSIX::_exit(126);
-		open(STDERR, '>', '/dev/null');
-		close($r);
-		exec($smtpd, '-n', 'mx.test', '-m', $spool) or POSIX::_exit(127);
-	}
+	my ($port, $pid) = listen_exec(stdout => $w,
+	    cmd => [$smtpd, '-n', 'mx.test', '-m', $spool]);
 	close($w);
-	my $port = $l->sockport;
-	close($l);
-	my $c = IO::Socket::IP->new(PeerHost => '127.0.0.1', PeerPort => $port)
-	    or die "connect: $!";
-	my $greet = '';
-	IO::Select->new($c)->can_read(5) and sysread($c, $greet, 4096);
-	is($greet, crlf('220 mx.test SMTP CS4410MP3'), 'fd 1 a pipe: greeted');
+	my $c = connect_tcp($port) or die "connect: $!";
+	is(read_lines($c, 1), crlf('220 mx.test SMTP CS4410MP3'),
+	    'fd 1 a pipe: greeted');
 	kill('TERM', $pid);
 	my $early = IO::Select->new($r)->can_read(1) ? 'EOF' : 'open';
 	is($early, 'open', 'drain: fd 1, not the listener, stays open');
 	syswrite($c, "QUIT\r\n");
-	my $bye = '';
-	IO::Select->new($c)->can_read(5) and sysread($c, $bye, 4096);
-	is($bye, crlf('221 2.0.0 mx.test closing connection'),
+	is(read_lines($c, 1), crlf('221 2.0.0 mx.test closing connection'),
 	    'the session ends as usual');
 	is(wait_exit($pid, 3), 0, 'the worker exits 0') or kill('KILL', $pid);
 	my $end = IO::Select->new($r)->can_read(3) &&
