@@ -31,8 +31,8 @@ smtp_flush(struct smtp_session *s)
 		return s->s_dead ? -1 : 0;
 	/*
 	 * The 221 after QUIT is the session's last write: held back with
-	 * MSG_MORE, it leaves in one segment with the FIN of
-	 * smtp_linger()'s shutdown(2) (or of close(2)), not in two.
+	 * MSG_MORE, it leaves in one segment with the FIN of the close(2)
+	 * or shutdown(2) that ends the session, not in two.
 	 */
 	if (s->s_bye && s->s_socket && s->s_tls == NULL &&
 	    (n = send(s->s_wfd, s->s_out, s->s_outlen,
@@ -272,11 +272,10 @@ smtp_linger(struct smtp_session *s)
 
 	/*
 	 * Nothing unread (EAGAIN), the client's close already here (0), or
-	 * the client gone (a RST: ECONNRESET, and shutdown(2) fails): no
-	 * wait. Only bytes still unread need the linger.
+	 * the client gone (ECONNRESET): no wait, and the caller's close(2)
+	 * sends the FIN. Only bytes still unread need the linger.
 	 */
-	if (s->s_bye && (shutdown(s->s_wfd, SHUT_WR) == -1 ||
-	    recv(s->s_rfd, &c, 1, MSG_DONTWAIT | MSG_PEEK) <= 0))
+	if (s->s_bye && recv(s->s_rfd, &c, 1, MSG_DONTWAIT | MSG_PEEK) <= 0)
 		return;
 	(void)io_linger(s->s_rfd, s->s_wfd, 1000, 65536);
 }
