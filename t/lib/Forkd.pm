@@ -83,21 +83,28 @@ sub spit {
 	close($fh);
 }
 
-# A loopback port nobody listens on now (TCP; free_udp_port for UDP).
-sub free_port {
-	my $s = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-	    Proto => 'tcp', Listen => 1, ReuseAddr => 1) or die "free_port: $!";
-	my $p = $s->sockport;
-	close($s);
-	return $p;
-}
+# A loopback port nobody listens on now (TCP; free_udp_port for UDP), and
+# never one this process was given before: the kernel may hand out again a
+# port just closed, and two services of one forkd.conf on one port are a
+# configuration error.
+my %GIVEN;
 
-sub free_udp_port {
-	my $s = IO::Socket::IP->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-	    Proto => 'udp') or die "free_udp_port: $!";
-	my $p = $s->sockport;
-	close($s);
-	return $p;
+sub free_port { return given_port('tcp') }
+
+sub free_udp_port { return given_port('udp') }
+
+sub given_port {
+	my ($proto) = @_;
+	for (1 .. 100) {
+		my $s = IO::Socket::IP->new(LocalAddr => '127.0.0.1',
+		    LocalPort => 0, Proto => $proto,
+		    $proto eq 'tcp' ? (Listen => 1, ReuseAddr => 1) : ())
+		    or die "free_${proto}_port: $!";
+		my $p = $s->sockport;
+		close($s);
+		return $p unless $GIVEN{"$proto/$p"}++;
+	}
+	die "free_${proto}_port: no new port in 100 tries";
 }
 
 # Skip the whole test unless root with unshare(1): both are needed to give
@@ -470,18 +477,27 @@ sub forkd_start {
 	push @STARTED, $pid;
 	my $f = { pid => $pid, dir => $dir, conf => $conf, sl => $sl,
 	    stderr => $stderr };
+	# A forkd that exits (a configuration error) ends the wait at once.
+	my $gone;
+	my $alive = sub {
+		$gone = $? if !defined $gone && waitpid($pid, WNOHANG) == $pid;
+		return !defined $gone;
+	};
 	for my $p (@{ $o{wait_ports} // [] }) {
-		tcp_listening($p, 20) or die "forkd_start: port $p never "
-		    . "listened: " . (slurp($stderr) // '');
+		next if tcp_listening($p, 20, $alive);
+		die "forkd_start: port $p never listened ("
+		    . ($alive->() ? 'forkd runs' : "forkd exited: status $gone")
+		    . '): ' . (slurp($stderr) // '') . (slurp($sl->{log}) // '');
 	}
 	return $f;
 }
 
 # Wait up to $timeout seconds for a TCP socket listening on $port (any
 # address, IPv4 or IPv6), read from /proc/net: no connection is made, so
-# no nowait handler is spawned for a probe. Returns 1/0.
+# no nowait handler is spawned for a probe. With $alive (a code ref),
+# gives up as soon as it returns false. Returns 1/0.
 sub tcp_listening {
-	my ($port, $timeout) = @_;
+	my ($port, $timeout, $alive) = @_;
 	my $hex = sprintf('%04X', $port);
 	my $end = time + $timeout;
 	my $ss = -x '/usr/bin/ss' || -x '/bin/ss';
@@ -498,7 +514,7 @@ sub tcp_listening {
 			# sl local_address rem_address st: 0A is LISTEN.
 			return 1 if $s =~ /^\s*\d+: [0-9A-F]+:$hex [0-9A-F]+:[0-9A-F]{4} 0A /m;
 		}
-		return 0 if time >= $end;
+		return 0 if time >= $end || $alive && !$alive->();
 		sleep(0.05);
 	}
 }
