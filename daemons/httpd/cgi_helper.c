@@ -40,6 +40,8 @@ static int	cgi_local_env(struct cgi_run *, const struct http_request *);
 static int	cgi_local_file(struct cgi_run *, struct http_request *);
 static void	cgi_end(struct cgi_run *, int);
 static void	cgi_reap(int *, int);
+static void	cgi_onchld(int);
+static void	cgi_chld_init(sigset_t *);
 
 void
 cgi_start(struct httpd *h)
@@ -101,6 +103,38 @@ cgi_reap(int *nchild, int block)
 	}
 }
 
+/* SIGCHLD only ends the helper's wait (cgi_helper), to reap at once. */
+static void
+cgi_onchld(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Block SIGCHLD and catch it, so that a child's exit ends the helper's
+ * ppoll(2) at once (it is let in only there, so none is missed between
+ * the reap and the wait): each child is reaped as it exits, not on the
+ * next wake-up. A SIGCHLD ignored by whoever started httpd (inherited
+ * across execve) would have the kernel reap them instead, and waitpid
+ * find none. Puts the mask to wait with in waitmask.
+ */
+static void
+cgi_chld_init(sigset_t *waitmask)
+{
+	struct sigaction sa;
+	sigset_t chld;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, waitmask);
+	sigdelset(waitmask, SIGCHLD);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cgi_onchld;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+}
+
 /* The helper: one child per hand-off, until the worker goes away. */
 static void
 cgi_helper(struct httpd *h, int sock, int dirfd)
@@ -111,18 +145,20 @@ cgi_helper(struct httpd *h, int sock, int dirfd)
 	struct cmsghdr *cm;
 	struct iovec iov;
 	struct pollfd pfd;
+	sigset_t waitmask;
 	ssize_t n;
 	int fds[2], nfd, nchild = 0;
 	pid_t pid;
 
 	if ((m = malloc(CGI_MSG_MAX)) == NULL)
 		fatal("cgi: malloc");
+	cgi_chld_init(&waitmask);
 	for (;;) {
 		cgi_reap(&nchild, 0);
 		pfd.fd = sock;
 		pfd.events = POLLIN;
-		/* Wake each second to reap even when nothing arrives. */
-		if (poll(&pfd, 1, 1000) <= 0)
+		/* Until a hand-off comes or a child exits (EINTR). */
+		if (ppoll(&pfd, 1, NULL, &waitmask) <= 0)
 			continue;
 		memset(&mh, 0, sizeof(mh));
 		iov.iov_base = m;
@@ -167,6 +203,7 @@ cgi_helper(struct httpd *h, int sock, int dirfd)
 			log_warn("cgi: fork");
 		} else if (pid == 0) {
 			close(sock);
+			signal(SIGCHLD, SIG_DFL);
 			cgi_child(h, m, fds[0], fds[1], dirfd);
 			_exit(0);
 		} else

@@ -129,27 +129,41 @@ sleep(0.05) while time < $end && (kill(0, $bg) || kill(0, $fg));
 ok($bg && !kill(0, $bg), 'the script\'s background child was killed with its group');
 ok($fg && !kill(0, $fg), 'the script itself was killed and reaped');
 
-# Every child reaped: no zombie below httpd.
-sub zombies {
-	my (%ppid, %state);
+# Every child reaped: no zombie below httpd. The processes below httpd,
+# each as its line of ancestry ("pid (comm) Z < ppid (comm) S < ... <
+# httpd's pid"), and at what depth (1: httpd's own child, the helper).
+sub below_httpd {
+	my (%ppid, %state, %comm);
 	for my $st (glob('/proc/[0-9]*/stat')) {
 		my $s = slurp($st) // next;
-		my ($p, $state, $pp) = $s =~ /^(\d+) .*\) (\S) (\d+)/s or next;
-		($ppid{$p}, $state{$p}) = ($pp, $state);
+		my ($p, $c, $state, $pp) = $s =~ /^(\d+) \((.*)\) (\S) (\d+)/s
+		    or next;
+		($ppid{$p}, $state{$p}, $comm{$p}) = ($pp, $state, $c);
 	}
-	my $n = 0;
+	my @below;
 	for my $p (keys %state) {
-		next unless $state{$p} eq 'Z';
-		# a zombie whose ancestors include httpd
+		my @line = ("$p ($comm{$p}) $state{$p}");
 		for (my $a = $ppid{$p}; $a && $a > 1; $a = $ppid{$a} // 0) {
-			if ($a == $pid) { $n++; last }
+			if ($a == $pid) {
+				push @below, { depth => scalar(@line),
+				    zombie => $state{$p} eq 'Z',
+				    line => join(' < ', @line, $a) };
+				last;
+			}
+			push @line, "$a (" . ($comm{$a} // '?') . ") $state{$a}";
 		}
 	}
-	return $n;
+	return @below;
 }
-$end = time + 3;
-sleep(0.1) while time < $end && zombies();
-is(zombies(), 0, 'no zombies below httpd');
+# The 504's process ends when the client's connection does (it lingers
+# for the client's close up to 1 s): close it, and wait for every
+# process of a request to be gone, the helper's children included.
+$ht = HTTP::Tiny->new(timeout => 10);
+$end = time + 5;
+sleep(0.05) while time < $end && grep { $_->{depth} > 1 } below_httpd();
+my @z = grep { $_->{zombie} } below_httpd();
+is(scalar(@z), 0, 'no zombies below httpd')
+    or diag(join("\n", map { "zombie: $_->{line}" } @z));
 
 ok(wait_log($sl, qr{"POST /cgi-bin/form\.pl HTTP/1\.1" 200 \d+ "-" "HTTP-Tiny}),
     'the CGI request in the access log');
