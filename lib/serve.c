@@ -289,7 +289,7 @@ serve_write_all(int fd, const void *buf, size_t len, int timeout_ms)
 static void
 serve_onhup(int sig)
 {
-	int lfd = serve_seq_lfd;
+	int lfd = serve_seq_lfd, saved_errno = errno;
 
 	serve_hup = sig;
 	if (lfd != -1) {
@@ -298,6 +298,7 @@ serve_onhup(int sig)
 			close(1);
 		close(lfd);
 	}
+	errno = saved_errno;
 }
 
 /*
