@@ -116,7 +116,9 @@ cgi_onchld(int sig)
  * the reap and the wait): each child is reaped as it exits, not on the
  * next wake-up. A SIGCHLD ignored by whoever started httpd (inherited
  * across execve) would have the kernel reap them instead, and waitpid
- * find none. Puts the mask to wait with in waitmask.
+ * find none. Puts the mask to wait with in waitmask. A child inherits
+ * SIGCHLD blocked, so the handler never runs there; a script gets every
+ * signal back to its default (cgi_script).
  */
 static void
 cgi_chld_init(sigset_t *waitmask)
@@ -203,7 +205,6 @@ cgi_helper(struct httpd *h, int sock, int dirfd)
 			log_warn("cgi: fork");
 		} else if (pid == 0) {
 			close(sock);
-			signal(SIGCHLD, SIG_DFL);
 			cgi_child(h, m, fds[0], fds[1], dirfd);
 			_exit(0);
 		} else

@@ -33,11 +33,12 @@
  *      to then is covered by this one pair of syncs. Those appended
  *      during the syncs make the next group. When others are at work,
  *      a leader first waits a moment so that deliveries whose data is
- *      arriving join its group (the commit delay, mbox_commit.c). The waiting is on a shared
- *      page (mbox_hint.c): the leader shows each commit there once it
- *      is on disk and wakes the waiters with a futex(2) when it lets
- *      go; without the page, or after a rollback, a delivery reads the
- *      committed line under a shared hold of the sync lock.
+ *      arriving join its group (the commit delay, mbox_commit.c). The
+ *      waiting is on a shared page (mbox_hint.c): the leader shows each
+ *      commit there once it is on disk and wakes the waiters with a
+ *      futex(2) when it lets go; without the page, or after a rollback,
+ *      a delivery reads the committed line under a shared hold of the
+ *      sync lock.
  *
  * A failed sync rolls back (mbox_rollback): mailbox is cut to the
  * committed length, the appended line set back to the committed one, and

@@ -478,26 +478,22 @@ sub forkd_start {
 	my $f = { pid => $pid, dir => $dir, conf => $conf, sl => $sl,
 	    stderr => $stderr };
 	# A forkd that exits (a configuration error) ends the wait at once.
-	my $gone;
-	my $alive = sub {
-		$gone = $? if !defined $gone && waitpid($pid, WNOHANG) == $pid;
-		return !defined $gone;
-	};
 	for my $p (@{ $o{wait_ports} // [] }) {
-		next if tcp_listening($p, 20, $alive);
-		die "forkd_start: port $p never listened ("
-		    . ($alive->() ? 'forkd runs' : "forkd exited: status $gone")
-		    . '): ' . (slurp($stderr) // '') . (slurp($sl->{log}) // '');
+		next if tcp_listening($p, 20, $pid);
+		my $how = waitpid($pid, WNOHANG) == $pid
+		    ? "forkd exited: status $?" : 'forkd runs';
+		die "forkd_start: port $p never listened ($how): "
+		    . (slurp($stderr) // '') . (slurp($sl->{log}) // '');
 	}
 	return $f;
 }
 
 # Wait up to $timeout seconds for a TCP socket listening on $port (any
 # address, IPv4 or IPv6), read from /proc/net: no connection is made, so
-# no nowait handler is spawned for a probe. With $alive (a code ref),
-# gives up as soon as it returns false. Returns 1/0.
+# no nowait handler is spawned for a probe. With $pid, gives up as soon as
+# that process has ended (alive()). Returns 1/0.
 sub tcp_listening {
-	my ($port, $timeout, $alive) = @_;
+	my ($port, $timeout, $pid) = @_;
 	my $hex = sprintf('%04X', $port);
 	my $end = time + $timeout;
 	my $ss = -x '/usr/bin/ss' || -x '/bin/ss';
@@ -514,7 +510,7 @@ sub tcp_listening {
 			# sl local_address rem_address st: 0A is LISTEN.
 			return 1 if $s =~ /^\s*\d+: [0-9A-F]+:$hex [0-9A-F]+:[0-9A-F]{4} 0A /m;
 		}
-		return 0 if time >= $end || $alive && !$alive->();
+		return 0 if time >= $end || $pid && !alive($pid);
 		sleep(0.05);
 	}
 }
